@@ -1,0 +1,45 @@
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { Context } from '../graphql/context';
+import { pageRequest } from '../graphql/connection';
+import { requireRowId, toRowId } from '../graphql/ids';
+import { ClientFilterInput, CreateClientInput, UpdateClientInput } from './client.input';
+import * as service from './client.service';
+import { Client, ClientConnection } from './client.type';
+
+@Resolver(() => Client)
+export class ClientResolver {
+  @Query(() => Client, { nullable: true, description: 'null when no client has this id' })
+  client(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    const rowId = toRowId(id);
+    return rowId === undefined ? null : ctx.loaders.clientById.load(rowId);
+  }
+
+  @Query(() => ClientConnection, { description: 'Clients in id order; `first` is at most 500 (default 50).' })
+  clients(
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('filter', () => ClientFilterInput, { nullable: true }) filter: ClientFilterInput | null,
+    @Ctx() ctx: Context,
+  ) {
+    return service.listClients(ctx.db, filter, pageRequest(first, after));
+  }
+
+  @Mutation(() => Client)
+  createClient(@Arg('input', () => CreateClientInput) input: CreateClientInput, @Ctx() ctx: Context) {
+    return service.createClient(ctx.db, ctx.log, input);
+  }
+
+  @Mutation(() => Client)
+  updateClient(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateClientInput) input: UpdateClientInput,
+    @Ctx() ctx: Context,
+  ) {
+    return service.updateClient(ctx.db, ctx.log, requireRowId(id), input);
+  }
+
+  @Mutation(() => Boolean, { description: 'Removes the client; messages already made for it keep their history.' })
+  deleteClient(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return service.deleteClient(ctx.db, ctx.log, requireRowId(id));
+  }
+}

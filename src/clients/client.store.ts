@@ -1,0 +1,56 @@
+import { and, asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../db/connection';
+import type { PageRequest } from '../graphql/connection';
+import { clientFilterCondition, type ClientFilter } from './client.filter';
+import { clients, type ClientRow } from './client.table';
+
+export type ClientValues = Pick<ClientRow, 'phone' | 'operatorCode' | 'tags' | 'timezone'>;
+
+export async function insertClient(db: Db, values: ClientValues): Promise<ClientRow> {
+  const [row] = await db.insert(clients).values(values).returning();
+  return row;
+}
+
+/** Locks the row for the rest of the transaction, so an update reads what it changes. */
+export async function findClientForUpdate(db: Db, id: number): Promise<ClientRow | undefined> {
+  const [row] = await db.select().from(clients).where(eq(clients.id, id)).for('update');
+  return row;
+}
+
+export async function updateClient(db: Db, id: number, patch: Partial<ClientValues>): Promise<ClientRow | undefined> {
+  const [row] = await db
+    .update(clients)
+    .set({ ...patch, updatedAt: sql`now()` })
+    .where(eq(clients.id, id))
+    .returning();
+  return row;
+}
+
+export async function deleteClient(db: Db, id: number): Promise<boolean> {
+  const deleted = await db.delete(clients).where(eq(clients.id, id)).returning({ id: clients.id });
+  return deleted.length > 0;
+}
+
+export async function findClient(db: Db, id: number): Promise<ClientRow | undefined> {
+  const [row] = await db.select().from(clients).where(eq(clients.id, id));
+  return row;
+}
+
+export function findClientsByIds(db: Db, ids: readonly number[]): Promise<ClientRow[]> {
+  return db.select().from(clients).where(inArray(clients.id, [...ids]));
+}
+
+/** One keyset page in id order, fetching one row more than asked to tell if more follow. */
+export function listClients(db: Db, filter: ClientFilter, page: PageRequest): Promise<ClientRow[]> {
+  return db
+    .select()
+    .from(clients)
+    .where(and(clientFilterCondition(filter), page.afterId === undefined ? undefined : gt(clients.id, page.afterId)))
+    .orderBy(asc(clients.id))
+    .limit(page.limit + 1);
+}
+
+export async function countClients(db: Db, filter: ClientFilter): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(clients).where(clientFilterCondition(filter));
+  return row.n;
+}

@@ -1,0 +1,23 @@
+import { bigint, index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const clients = pgTable(
+  'clients',
+  {
+    // Identities stay far below 2^53, so they are safe as JS numbers.
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    phone: text('phone').notNull().unique('clients_phone_key'),
+    operatorCode: text('operator_code').notNull(),
+    tags: text('tags').array().notNull().default([]),
+    timezone: text('timezone').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // The audience filter: `tags && $1` (ANY) and `tags @> $1` (ALL) use the GIN index;
+    // `operator_code = ANY($1)` walks the btree, already in id order for keyset pages.
+    index('clients_tags_gin').using('gin', t.tags),
+    index('clients_operator_code_id_idx').on(t.operatorCode, t.id),
+  ],
+);
+
+export type ClientRow = typeof clients.$inferSelect;

@@ -1,0 +1,29 @@
+import { GraphQLDateTime } from 'graphql-scalars';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { connectionType } from '../graphql/connection';
+
+export const TagMatch = { ANY: 'ANY', ALL: 'ALL' } as const;
+registerEnumType(TagMatch, {
+  name: 'TagMatch',
+  description: 'How a filter\'s tags match a client\'s: ANY of them (default) or ALL of them.',
+});
+
+@ObjectType({ description: 'A phone in the directory that mailings can reach.' })
+export class Client {
+  @Field(() => ID) id!: string;
+  @Field(() => String, { description: '7 followed by 10 digits' }) phone!: string;
+  @Field(() => String, { description: 'mobile operator code, 3 digits' }) operatorCode!: string;
+  @Field(() => [String]) tags!: string[];
+  @Field(() => String, { description: 'IANA time zone name' }) timezone!: string;
+  @Field(() => GraphQLDateTime) createdAt!: Date;
+  @Field(() => GraphQLDateTime) updatedAt!: Date;
+}
+
+@ObjectType({ description: 'Which clients a mailing is for. Empty lists match everyone.' })
+export class ClientFilter {
+  @Field(() => [String]) operatorCodes!: string[];
+  @Field(() => [String]) tags!: string[];
+  @Field(() => TagMatch) tagMatch!: keyof typeof TagMatch;
+}
+
+export const ClientConnection = connectionType(Client, 'Client');

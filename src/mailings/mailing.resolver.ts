@@ -1,0 +1,74 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { ClientFilter } from '../clients/client.type';
+import { pageRequest, toPage } from '../graphql/connection';
+import type { Context } from '../graphql/context';
+import { requireRowId, toRowId } from '../graphql/ids';
+import { countMailingMessages, listMailingMessages } from '../messages/message.store';
+import type { MessageStatus as MessageStatusValue } from '../messages/message.table';
+import { MessageConnection, MessageStats, MessageStatus } from '../messages/message.type';
+import { CreateMailingInput, UpdateMailingInput } from './mailing.input';
+import * as service from './mailing.service';
+import { findMailing } from './mailing.store';
+import type { MailingRow, MailingStatus as MailingStatusValue } from './mailing.table';
+import { Mailing, MailingConnection, MailingStatus } from './mailing.type';
+
+@Resolver(() => Mailing)
+export class MailingResolver {
+  @Query(() => Mailing, { nullable: true, description: 'null when no mailing has this id' })
+  mailing(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    const rowId = toRowId(id);
+    return rowId === undefined ? null : findMailing(ctx.db, rowId).then((row) => row ?? null);
+  }
+
+  @Query(() => MailingConnection, { description: 'Mailings, newest first; `first` is at most 500 (default 50).' })
+  mailings(
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('status', () => MailingStatus, { nullable: true }) status: MailingStatusValue | null,
+    @Ctx() ctx: Context,
+  ) {
+    return service.listMailings(ctx.db, status, pageRequest(first, after));
+  }
+
+  @Mutation(() => Mailing)
+  createMailing(@Arg('input', () => CreateMailingInput) input: CreateMailingInput, @Ctx() ctx: Context) {
+    return service.createMailing(ctx.db, ctx.log, input);
+  }
+
+  @Mutation(() => Mailing)
+  updateMailing(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateMailingInput) input: UpdateMailingInput,
+    @Ctx() ctx: Context,
+  ) {
+    return service.updateMailing(ctx.db, ctx.log, requireRowId(id), input);
+  }
+
+  @Mutation(() => Boolean, { description: 'Removes the mailing and its messages.' })
+  deleteMailing(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return service.deleteMailing(ctx.db, ctx.log, requireRowId(id));
+  }
+
+  @FieldResolver(() => ClientFilter)
+  filter(@Root() mailing: MailingRow): ClientFilter {
+    return { operatorCodes: mailing.filterOperatorCodes, tags: mailing.filterTags, tagMatch: mailing.filterTagMatch };
+  }
+
+  @FieldResolver(() => MessageStats)
+  stats(@Root() mailing: MailingRow, @Ctx() ctx: Context) {
+    return ctx.loaders.statsByMailingId.load(mailing.id);
+  }
+
+  @FieldResolver(() => MessageConnection, { description: 'Its messages in id order; `first` is at most 500 (default 50).' })
+  async messages(
+    @Root() mailing: MailingRow,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('status', () => MessageStatus, { nullable: true }) status: MessageStatusValue | null,
+    @Ctx() ctx: Context,
+  ) {
+    const req = pageRequest(first, after);
+    const rows = await listMailingMessages(ctx.db, mailing.id, status, req);
+    return toPage(rows, req, () => countMailingMessages(ctx.db, mailing.id, status));
+  }
+}

@@ -1,0 +1,33 @@
+import { sql } from 'drizzle-orm';
+import { bigint, check, index, pgEnum, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const MAILING_STATUSES = ['SCHEDULED', 'RUNNING', 'PAUSED', 'COMPLETED', 'CANCELLED'] as const;
+export const TAG_MATCHES = ['ANY', 'ALL'] as const;
+
+export const mailingStatus = pgEnum('mailing_status', MAILING_STATUSES);
+export const tagMatch = pgEnum('tag_match', TAG_MATCHES);
+
+export const mailings = pgTable(
+  'mailings',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    text: text('text').notNull(),
+    startAt: timestamp('start_at', { withTimezone: true }).notNull(),
+    endAt: timestamp('end_at', { withTimezone: true }).notNull(),
+    // The filter is stored normalised (deduplicated, trimmed); empty lists match everyone.
+    filterOperatorCodes: text('filter_operator_codes').array().notNull().default([]),
+    filterTags: text('filter_tags').array().notNull().default([]),
+    filterTagMatch: tagMatch('filter_tag_match').notNull().default('ANY'),
+    status: mailingStatus('status').notNull().default('SCHEDULED'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('mailings_end_after_start', sql`${t.endAt} > ${t.startAt}`),
+    index('mailings_status_id_idx').on(t.status, t.id),
+  ],
+);
+
+export type MailingRow = typeof mailings.$inferSelect;
+export type MailingStatus = (typeof MAILING_STATUSES)[number];
+export type TagMatch = (typeof TAG_MATCHES)[number];

@@ -1,0 +1,28 @@
+import { GraphQLDateTime } from 'graphql-scalars';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { ClientFilter } from '../clients/client.type';
+import { connectionType } from '../graphql/connection';
+import { MessageStats } from '../messages/message.type';
+import { MAILING_STATUSES, type MailingStatus as Status } from './mailing.table';
+
+export const MailingStatus = Object.fromEntries(MAILING_STATUSES.map((s) => [s, s])) as { [S in Status]: S };
+registerEnumType(MailingStatus, {
+  name: 'MailingStatus',
+  description: 'SCHEDULED: waiting for startAt. RUNNING: sending. PAUSED: stopped by an operator, may resume. ' +
+    'COMPLETED: every message reached a final status. CANCELLED: stopped for good by an operator.',
+});
+
+@ObjectType({ description: 'One text sent to every client matching a filter between startAt and endAt.' })
+export class Mailing {
+  @Field(() => ID) id!: string;
+  @Field(() => String) text!: string;
+  @Field(() => GraphQLDateTime) startAt!: Date;
+  @Field(() => GraphQLDateTime, { description: 'nothing is sent at or after this instant' }) endAt!: Date;
+  @Field(() => ClientFilter) filter!: ClientFilter;
+  @Field(() => MailingStatus) status!: Status;
+  @Field(() => MessageStats) stats!: MessageStats;
+  @Field(() => GraphQLDateTime) createdAt!: Date;
+  @Field(() => GraphQLDateTime) updatedAt!: Date;
+}
+
+export const MailingConnection = connectionType(Mailing, 'Mailing');

@@ -1,0 +1,16 @@
+import { UserInputError } from '../graphql/errors';
+
+export const MAX_TEXT_LENGTH = 1000;
+
+export function validateText(text: string, field = 'text'): string {
+  const trimmed = text.trim();
+  if (trimmed === '') throw new UserInputError(field, 'must not be empty');
+  if (trimmed.length > MAX_TEXT_LENGTH) throw new UserInputError(field, `must be at most ${MAX_TEXT_LENGTH} characters`);
+  return trimmed;
+}
+
+/** A mailing's period: endAt after startAt, and endAt still ahead (else it could never run). */
+export function validatePeriod(startAt: Date, endAt: Date, now: Date): void {
+  if (endAt.getTime() <= startAt.getTime()) throw new UserInputError('endAt', 'must be after startAt');
+  if (endAt.getTime() <= now.getTime()) throw new UserInputError('endAt', 'must be in the future');
+}

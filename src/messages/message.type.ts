@@ -1,0 +1,45 @@
+import { GraphQLDateTime } from 'graphql-scalars';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Client } from '../clients/client.type';
+import { connectionType } from '../graphql/connection';
+import { MESSAGE_STATUSES, type MessageStatus as Status } from './message.table';
+
+export const MessageStatus = Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, s])) as { [S in Status]: S };
+registerEnumType(MessageStatus, {
+  name: 'MessageStatus',
+  description: 'PENDING: not yet accepted by the gateway. SENT: accepted. FAILED: refused as invalid. ' +
+    'EXPIRED: the mailing ended before it could be sent. CANCELLED: its mailing was cancelled.',
+});
+
+@ObjectType({ description: 'One message to one client within one mailing.' })
+export class Message {
+  @Field(() => ID, { description: 'a 64-bit integer; the gateway\'s msgId' }) id!: string;
+  @Field(() => MessageStatus) status!: Status;
+  @Field(() => GraphQLDateTime) createdAt!: Date;
+  @Field(() => GraphQLDateTime, { nullable: true }) sentAt!: Date | null;
+  @Field(() => Int, { description: 'requests made to the gateway for it' }) attempts!: number;
+  @Field(() => String, { nullable: true }) lastError!: string | null;
+  @Field(() => ID) mailingId!: string;
+  @Field(() => ID) clientId!: string;
+  @Field(() => Client, { nullable: true, description: 'null once the client is deleted' }) client?: Client | null;
+}
+
+@ObjectType()
+export class MessageStatusCount {
+  @Field(() => MessageStatus) status!: Status;
+  @Field(() => Int) count!: number;
+}
+
+@ObjectType({ description: 'Message counts by status.' })
+export class MessageStats {
+  @Field(() => Int) total!: number;
+  @Field(() => Int) pending!: number;
+  @Field(() => Int) sent!: number;
+  @Field(() => Int) failed!: number;
+  @Field(() => Int) expired!: number;
+  @Field(() => Int) cancelled!: number;
+  @Field(() => [MessageStatusCount], { description: 'every status, zeros included, in a fixed order' })
+  byStatus!: MessageStatusCount[];
+}
+
+export const MessageConnection = connectionType(Message, 'Message');
