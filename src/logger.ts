@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -7,8 +7,9 @@ export type { Logger };
  * `mailingId`, `messageId` and `clientId` as fields (use `log.child({ mailingId })`),
  * so that grepping one id finds its whole story.
  */
-export function createLogger(level: string): Logger {
-  return pino({
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
     level,
     base: { service: 'herald' },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -18,5 +19,7 @@ export function createLogger(level: string): Logger {
       paths: ['authorization', '*.authorization', 'headers.authorization', 'token', '*.token', 'senderToken'],
       censor: '[redacted]',
     },
-  });
+  },
+    destination,
+  );
 }

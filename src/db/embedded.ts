@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -27,6 +27,8 @@ export async function startEmbeddedPostgres(opts: {
   const passwordFile = path.join(dataDir, 'pg-password');
   const isRoot = process.getuid?.() === 0;
   await mkdir(dataDir, { recursive: true });
+  // As root the server runs as the `postgres` user, which must be able to reach its folder.
+  if (isRoot) await chmod(dataDir, 0o711);
 
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
     const password = randomBytes(18).toString('base64url');

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import type { Config } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { startHerald } from '../../src/main';
+
+export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+export const VIEWER_TOKEN = 'viewer-token-for-tests-012345678';
+
+export type GqlResponse<T = any> = {
+  status: number;
+  body: { data?: T | null; errors?: { message: string; path?: string[]; extensions?: Record<string, any> }[] };
+};
+
+/** A fresh, empty database on the test server; dropped by the returned function. */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const adminUrl = inject('adminDatabaseUrl');
+  const name = `herald_test_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await sql.unsafe(`drop database if exists ${name} with (force)`);
+      await sql.end();
+    },
+  };
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    nodeEnv: 'test',
+    databaseUrl: undefined,
+    host: '127.0.0.1',
+    port: 0,
+    apiTokens: [
+      { role: 'admin', token: ADMIN_TOKEN },
+      { role: 'viewer', token: VIEWER_TOKEN },
+    ],
+    senderUrl: undefined,
+    senderToken: undefined,
+    logLevel: 'info',
+    dataDir: '.data',
+    embeddedPgPort: 54329,
+    graphqlMaxDepth: 12,
+    ...overrides,
+  };
+}
+
+/**
+ * A real Herald on a random port, over its own database on the test server, with its log
+ * lines kept in `logs` (parsed) for assertions. Call `stop()` in afterAll.
+ */
+export async function startTestHerald(overrides: Partial<Config> = {}) {
+  const database = await createTestDatabase();
+  const logs: Record<string, any>[] = [];
+  const rawLog: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        rawLog.push(line);
+        logs.push(JSON.parse(line));
+      }
+      done();
+    },
+  });
+  const config = testConfig({ databaseUrl: database.url, ...overrides });
+  const herald = await startHerald(config, createLogger(config.logLevel, sink));
+  const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+
+  async function gql<T = any>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    opts: { token?: string | null; operationName?: string } = {},
+  ): Promise<GqlResponse<T>> {
+    const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
+    const res = await fetch(`${herald.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables, operationName: opts.operationName }),
+    });
+    return { status: res.status, body: (await res.json()) as GqlResponse<T>['body'] };
+  }
+
+  /** Like gql, but fails the test (showing the whole response) unless it succeeded. */
+  async function ok<T = any>(query: string, variables: Record<string, unknown> = {}, opts: { token?: string } = {}): Promise<T> {
+    const res = await gql<T>(query, variables, opts);
+    if (res.status !== 200 || res.body.errors || !res.body.data) {
+      throw new Error(`GraphQL operation failed: ${JSON.stringify(res, null, 2)}`);
+    }
+    return res.body.data;
+  }
+
+  return {
+    url: herald.url,
+    databaseUrl: database.url,
+    sql,
+    logs,
+    rawLog,
+    gql,
+    ok,
+    stop: async () => {
+      await herald.stop();
+      await sql.end();
+      await database.drop();
+    },
+  };
+}
+
+export type TestHerald = Awaited<ReturnType<typeof startTestHerald>>;
+
+/** The single error of a failed response, or a thrown error that shows the whole response. */
+export function onlyError(res: GqlResponse) {
+  if (!res.body.errors || res.body.errors.length !== 1) {
+    throw new Error(`expected exactly one error, got: ${JSON.stringify(res, null, 2)}`);
+  }
+  return res.body.errors[0];
+}
