@@ -14,9 +14,11 @@ const apiTokens = z
   .string()
   .transform((raw, ctx) => {
     const tokens: { role: Role; token: string }[] = [];
+    let entries = 0;
     for (const [i, entry] of raw.split(',').entries()) {
       const trimmed = entry.trim();
       if (trimmed === '') continue;
+      entries++;
       const colon = trimmed.indexOf(':');
       const role = colon < 0 ? '' : trimmed.slice(0, colon);
       const token = colon < 0 ? '' : trimmed.slice(colon + 1);
@@ -29,7 +31,7 @@ const apiTokens = z
         tokens.push({ role: role as Role, token });
       }
     }
-    if (tokens.length === 0) ctx.addIssue({ code: 'custom', message: 'no role:token entry given' });
+    if (entries === 0) ctx.addIssue({ code: 'custom', message: 'no role:token entry given' });
     return tokens;
   });
 

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('should fill in the documented defaults from an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      nodeEnv: 'development',
+      databaseUrl: undefined,
+      host: '127.0.0.1',
+      port: 4000,
+      apiTokens: undefined,
+      senderUrl: undefined,
+      senderToken: undefined,
+      logLevel: 'info',
+      dataDir: '.data',
+      embeddedPgPort: 54329,
+      graphqlMaxDepth: 12,
+    });
+  });
+
+  it('should treat empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '', API_TOKENS: '' }).port).toBe(4000);
+  });
+
+  it('should parse API_TOKENS as comma-separated role:token pairs', () => {
+    const config = loadConfig({ API_TOKENS: ' admin:aaaaaaaaaaaaaaaa1 , viewer:bbbbbbbbbbbbbbbb2,' });
+    expect(config.apiTokens).toEqual([
+      { role: 'admin', token: 'aaaaaaaaaaaaaaaa1' },
+      { role: 'viewer', token: 'bbbbbbbbbbbbbbbb2' },
+    ]);
+  });
+
+  it('should report every problem at once', () => {
+    const problems = problemsOf({
+      PORT: 'abc',
+      LOG_LEVEL: 'loud',
+      DATABASE_URL: 'mysql://x',
+      SENDER_URL: 'not a url',
+      GRAPHQL_MAX_DEPTH: '1',
+    });
+    for (const name of ['PORT', 'LOG_LEVEL', 'DATABASE_URL', 'SENDER_URL', 'GRAPHQL_MAX_DEPTH']) {
+      expect(problems.some((p) => p.startsWith(`${name}:`)), `${name} in ${problems.join('; ')}`).toBe(true);
+    }
+  });
+
+  it('should refuse bad API_TOKENS entries without echoing the secret', () => {
+    const problems = problemsOf({ API_TOKENS: 'root:supersecretvalue123,admin:Qx7zK9' });
+    expect(problems).toHaveLength(2);
+    expect(problems.join(' ')).toMatch(/entry 1 must be role:token/);
+    expect(problems.join(' ')).toMatch(/entry 2 has a token shorter than 16/);
+    expect(problems.join(' ')).not.toContain('supersecretvalue123');
+    expect(problems.join(' ')).not.toContain('Qx7zK9');
+  });
+
+  it('should require API_TOKENS in production', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^API_TOKENS: required/)]);
+    expect(loadConfig({ NODE_ENV: 'production', API_TOKENS: 'admin:aaaaaaaaaaaaaaaa1' }).nodeEnv).toBe('production');
+  });
+
+  it('should require SENDER_TOKEN with SENDER_URL', () => {
+    expect(problemsOf({ SENDER_URL: 'http://gateway.example' })).toEqual([expect.stringMatching(/^SENDER_TOKEN:/)]);
+  });
+});

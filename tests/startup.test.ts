@@ -1,0 +1,152 @@
+import { mkdtemp, rm, stat, readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedMigrations, migrateDatabase } from '../src/db/migrate';
+import { createTestDatabase, ADMIN_TOKEN } from './support/herald';
+import { freePort } from './support/ports';
+import { spawnHerald, type HeraldProcess } from './support/process';
+
+const LISTENING = '"msg":"Herald is listening"';
+
+async function post(url: string, token: string, query: string) {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query }),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function stopped(herald: HeraldProcess, signal: NodeJS.Signals = 'SIGTERM') {
+  herald.child.kill(signal);
+  return herald.exited;
+}
+
+describe('npm start with no DATABASE_URL (embedded PostgreSQL, development token)', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  let pgPort: number;
+  let url: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'herald-start-'));
+    pgPort = await freePort();
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    env = { DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(pgPort) };
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  it('should start, serve GraphQL with the token it made, and stop its PostgreSQL on SIGTERM', async () => {
+    const herald = spawnHerald(env);
+    try {
+      await herald.waitFor(LISTENING, 90_000);
+      const tokenFile = path.join(dataDir, 'admin-token');
+      const token = (await readFile(tokenFile, 'utf8')).trim();
+      expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
+      // It says how to use the token, without printing it.
+      expect(herald.output()).toContain(tokenFile);
+      expect(herald.output()).not.toContain(token);
+
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ status: 'ready' });
+      const created = await post(url, token, 'mutation { createClient(input: { phone: "79990000001", timezone: "UTC" }) { id } }');
+      expect(created.body.data.createClient.id).toBeDefined();
+      expect(await portAccepts(pgPort)).toBe(true);
+    } finally {
+      expect(await stopped(herald)).toBe(0);
+    }
+    expect(await portAccepts(pgPort)).toBe(false);
+    expect(herald.output()).toContain('"part":"embedded PostgreSQL","msg":"stopped"');
+  });
+
+  it('should keep data and token across restarts, and adopt a PostgreSQL left running by kill -9', async () => {
+    const first = spawnHerald(env);
+    await first.waitFor(LISTENING, 90_000);
+    expect(await stopped(first, 'SIGKILL')).toBe(null);
+    expect(await portAccepts(pgPort)).toBe(true); // the orphaned postmaster still runs
+
+    const second = spawnHerald(env);
+    try {
+      await second.waitFor(LISTENING, 90_000);
+      expect(second.output()).toContain('adopting an embedded PostgreSQL');
+      const token = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
+      const clients = await post(url, token, '{ clients { totalCount edges { node { phone } } } }');
+      expect(clients.body.data.clients.edges).toEqual([{ node: { phone: '79990000001' } }]);
+    } finally {
+      expect(await stopped(second)).toBe(0);
+    }
+    expect(await portAccepts(pgPort)).toBe(false);
+  });
+});
+
+describe('start-up refusals', () => {
+  it('should refuse to start in production without API_TOKENS', async () => {
+    const herald = spawnHerald({ NODE_ENV: 'production', DATABASE_URL: 'postgres://127.0.0.1:1/none' });
+    expect(await herald.exited).toBe(1);
+    expect(herald.output()).toMatch(/API_TOKENS: required when NODE_ENV=production/);
+  });
+
+  it('should print every configuration problem and exit 1', async () => {
+    const herald = spawnHerald({ PORT: 'abc', LOG_LEVEL: 'loud', API_TOKENS: 'admin:secretsecretsecret1,boss:x' });
+    expect(await herald.exited).toBe(1);
+    const output = herald.output();
+    expect(output).toMatch(/PORT:/);
+    expect(output).toMatch(/LOG_LEVEL:/);
+    expect(output).toMatch(/API_TOKENS:/);
+    expect(output).not.toContain('secretsecretsecret1');
+    expect(output).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
+
+describe('migrations', () => {
+  it('should apply once when several processes migrate the same database at the same time', async () => {
+    const database = await createTestDatabase();
+    try {
+      await Promise.all([1, 2, 3, 4].map(() => migrateDatabase(database.url)));
+      const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+      const [{ n }] = await sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
+      const tables = await sql`select tablename from pg_tables where schemaname = 'public' order by 1`;
+      await sql.end();
+      expect(n).toBe(expectedMigrations);
+      expect(tables.map((t) => t.tablename)).toEqual(['clients', 'mailings', 'messages']);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('should let two Herald processes start at once on one existing database', async () => {
+    const database = await createTestDatabase();
+    const ports = [await freePort(), await freePort()];
+    const heralds = ports.map((port) =>
+      spawnHerald({ DATABASE_URL: database.url, PORT: String(port), API_TOKENS: `admin:${ADMIN_TOKEN}` }),
+    );
+    try {
+      await Promise.all(heralds.map((h) => h.waitFor(LISTENING, 90_000)));
+      for (const port of ports) {
+        expect(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()).toEqual({ status: 'ready' });
+      }
+      const created = await post(`http://127.0.0.1:${ports[0]}`, ADMIN_TOKEN, 'mutation { createClient(input: { phone: "79990000002", timezone: "UTC" }) { id } }');
+      const seen = await post(`http://127.0.0.1:${ports[1]}`, ADMIN_TOKEN, `{ client(id: "${created.body.data.createClient.id}") { phone } }`);
+      expect(seen.body.data.client).toEqual({ phone: '79990000002' });
+    } finally {
+      const codes = await Promise.all(heralds.map((h) => stopped(h)));
+      await database.drop();
+      expect(codes).toEqual([0, 0]);
+    }
+  });
+});
