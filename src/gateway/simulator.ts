@@ -1,0 +1,192 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * How the simulated gateway behaves; change it at any time with `set()` (or, for a
+ * standalone simulator, `POST /_sim/behaviour`). Rates are shares of requests, 0 to 1.
+ */
+export type GatewayBehaviour = {
+  /** answer after this many ms; [min, max] picks uniformly */
+  latencyMs: number | [number, number];
+  /** share answered 500 */
+  errorRate: number;
+  /** share answered 200 with a body that is not the documented JSON */
+  malformedRate: number;
+  /** answer every request with this status (401, 429, 503, …) instead */
+  forceStatus: number | null;
+  /** Retry-After (seconds) sent with 429 */
+  retryAfterSeconds: number | null;
+  /** refuse service: every connection is destroyed at once */
+  down: boolean;
+  /** accept requests and never answer them */
+  hang: boolean;
+};
+
+export type ReceivedRequest = { msgId: number; phone: unknown; text: unknown; at: number; status: number };
+
+export const DEFAULT_BEHAVIOUR: GatewayBehaviour = {
+  latencyMs: 0,
+  errorRate: 0,
+  malformedRate: 0,
+  forceStatus: null,
+  retryAfterSeconds: null,
+  down: false,
+  hang: false,
+};
+
+/**
+ * A stand-in for the "probe" SMS gateway (shared/provider-api.yaml): `POST /send/{msgId}`
+ * with a bearer token and `{ id, phone, text }`, answering `{ code: 0, message: "OK" }`.
+ * Unreliable on request, and it records what it received so tests can assert on it.
+ */
+export class GatewaySimulator {
+  private behaviour: GatewayBehaviour;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly hanging = new Set<ServerResponse>();
+  /** every request that reached the send route, in arrival order (when `record` is on) */
+  readonly received: ReceivedRequest[] = [];
+  /** msgIds answered 200 with code 0: the gateway's own de-duplication set */
+  readonly accepted = new Set<number>();
+  requestCount = 0;
+
+  constructor(
+    private readonly options: { token: string; record?: boolean; behaviour?: Partial<GatewayBehaviour> },
+  ) {
+    this.behaviour = { ...DEFAULT_BEHAVIOUR, ...options.behaviour };
+  }
+
+  set(change: Partial<GatewayBehaviour>): void {
+    this.behaviour = { ...this.behaviour, ...change };
+    if (!this.behaviour.hang) this.releaseHanging();
+  }
+
+  get current(): GatewayBehaviour {
+    return this.behaviour;
+  }
+
+  async start(port = 0, host = '127.0.0.1'): Promise<string> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.keepAliveTimeout = 60_000;
+    server.on('connection', (socket) => {
+      if (this.behaviour.down) return void socket.destroy();
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, resolve);
+    });
+    this.server = server;
+    const address = server.address() as AddressInfo;
+    return `http://${host}:${address.port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.releaseHanging();
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Breaks every open connection, as a gateway that falls over would. */
+  dropConnections(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  private releaseHanging(): void {
+    for (const res of this.hanging) res.destroy();
+    this.hanging.clear();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.url?.startsWith('/_sim/')) return this.control(req, res);
+    const body = await readBody(req);
+    const match = /^\/send\/(-?\d+)$/.exec(req.url ?? '');
+    if (req.method !== 'POST' || !match) return reply(res, 404, { code: 404, message: 'not found' });
+    if (this.behaviour.down) return void res.destroy();
+
+    this.requestCount++;
+    const msgId = Number(match[1]);
+    const b = this.behaviour;
+    const status = this.decide(req, msgId, body);
+    let parsed: { phone?: unknown; text?: unknown } = {};
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      // recorded as received all the same
+    }
+    if (this.options.record !== false) {
+      this.received.push({ msgId, phone: parsed.phone, text: parsed.text, at: Date.now(), status });
+    }
+    if (b.hang) {
+      this.hanging.add(res);
+      res.once('close', () => this.hanging.delete(res));
+      return;
+    }
+    const latency = Array.isArray(b.latencyMs) ? b.latencyMs[0] + Math.random() * (b.latencyMs[1] - b.latencyMs[0]) : b.latencyMs;
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    if (res.destroyed) return;
+
+    if (status === 200 && Math.random() < b.malformedRate) {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Service Temporarily Unavailable</html>');
+      return;
+    }
+    if (status === 200) this.accepted.add(msgId);
+    const headers: Record<string, string> =
+      status === 429 && b.retryAfterSeconds !== null ? { 'retry-after': String(b.retryAfterSeconds) } : {};
+    reply(res, status, status === 200 ? { code: 0, message: 'OK' } : { code: status, message: 'error' }, headers);
+  }
+
+  private decide(req: IncomingMessage, msgId: number, body: string): number {
+    const b = this.behaviour;
+    if (b.forceStatus !== null) return b.forceStatus;
+    if (req.headers.authorization !== `Bearer ${this.options.token}`) return 401;
+    let msg: { id?: unknown; phone?: unknown; text?: unknown };
+    try {
+      msg = JSON.parse(body);
+    } catch {
+      return 400;
+    }
+    const valid =
+      msg.id === msgId &&
+      typeof msg.phone === 'number' &&
+      /^7\d{10}$/.test(String(msg.phone)) &&
+      typeof msg.text === 'string' &&
+      msg.text.length > 0;
+    if (!valid) return 400;
+    return Math.random() < b.errorRate ? 500 : 200;
+  }
+
+  /** A small control API for a simulator run as its own process (`npm run gateway`). */
+  private async control(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'GET' && req.url === '/_sim/stats') {
+      return reply(res, 200, { requests: this.requestCount, accepted: this.accepted.size, behaviour: this.behaviour });
+    }
+    if (req.method === 'GET' && req.url?.startsWith('/_sim/received')) {
+      return reply(res, 200, this.received.slice(-1000));
+    }
+    if (req.method === 'POST' && req.url === '/_sim/behaviour') {
+      try {
+        this.set(JSON.parse(await readBody(req)));
+        return reply(res, 200, this.behaviour);
+      } catch {
+        return reply(res, 400, { message: 'body must be a JSON object of behaviour fields' });
+      }
+    }
+    reply(res, 404, { message: 'not found' });
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    req.on('error', () => resolve(''));
+  });
+}
+
+function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.destroyed) return;
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+}

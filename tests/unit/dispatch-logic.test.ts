@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { retryDelay } from '../../src/dispatch/backoff';
+import { CircuitBreaker } from '../../src/dispatch/circuit-breaker';
+import { RateLimiter } from '../../src/dispatch/rate-limiter';
+import { isInside, localSecondOfDay, nextOpening, parseTimeOfDay } from '../../src/dispatch/send-window';
+import { classifyResponse, parseRetryAfter } from '../../src/gateway/gateway.outcome';
+
+const at = (iso: string) => Date.parse(iso);
+
+describe('send window', () => {
+  const nineToNine = { fromMinute: 9 * 60, toMinute: 21 * 60 };
+  const overnight = { fromMinute: 22 * 60, toMinute: 6 * 60 };
+
+  it('should read the local time of day in the client time zone', () => {
+    expect(localSecondOfDay(at('2026-11-23T06:30:15Z'), 'Europe/Moscow')).toBe(9 * 3600 + 30 * 60 + 15);
+    expect(localSecondOfDay(at('2026-11-23T06:30:15Z'), 'Asia/Vladivostok')).toBe(16 * 3600 + 30 * 60 + 15);
+  });
+
+  it('should tell inside from outside, with and without wrapping midnight', () => {
+    expect(isInside(nineToNine, 9 * 60)).toBe(true);
+    expect(isInside(nineToNine, 21 * 60)).toBe(false);
+    expect(isInside(overnight, 23 * 60)).toBe(true);
+    expect(isInside(overnight, 5 * 60 + 59)).toBe(true);
+    expect(isInside(overnight, 12 * 60)).toBe(false);
+  });
+
+  it('should send at once inside the window and wait for the next local opening outside it', () => {
+    // 07:00 in Moscow (UTC+3): opens at 09:00 local = 06:00Z.
+    expect(nextOpening(at('2026-11-23T04:00:00Z'), 'Europe/Moscow', nineToNine)).toBe(at('2026-11-23T06:00:00Z'));
+    // 12:00 Moscow: inside.
+    expect(nextOpening(at('2026-11-23T09:00:00Z'), 'Europe/Moscow', nineToNine)).toBe(at('2026-11-23T09:00:00Z'));
+    // 22:30 Moscow: next opening tomorrow 09:00 local.
+    expect(nextOpening(at('2026-11-23T19:30:00Z'), 'Europe/Moscow', nineToNine)).toBe(at('2026-11-24T06:00:00Z'));
+    // Same instant, Vladivostok (UTC+10) is at 05:30 next day: opens 09:00 local = 23:00Z.
+    expect(nextOpening(at('2026-11-23T19:30:00Z'), 'Asia/Vladivostok', nineToNine)).toBe(at('2026-11-23T23:00:00Z'));
+    // No window: now.
+    expect(nextOpening(at('2026-11-23T19:30:00Z'), 'UTC', null)).toBe(at('2026-11-23T19:30:00Z'));
+  });
+
+  it('should parse HH:MM and refuse anything else', () => {
+    expect(parseTimeOfDay('09:30')).toBe(570);
+    expect(parseTimeOfDay('23:59')).toBe(1439);
+    for (const bad of ['24:00', '9:30', '09:60', 'nine', '']) expect(parseTimeOfDay(bad)).toBeUndefined();
+  });
+});
+
+describe('retry backoff', () => {
+  it('should retry first within the base delay, grow exponentially and stop at the cap', () => {
+    expect(retryDelay(1, 1000, 60_000, () => 1)).toBe(1000);
+    expect(retryDelay(1, 1000, 60_000, () => 0)).toBe(500);
+    expect(retryDelay(3, 1000, 60_000, () => 1)).toBe(4000);
+    expect(retryDelay(30, 1000, 60_000, () => 1)).toBe(60_000);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('should open after the threshold, allow one probe after the cooldown, and close on success', () => {
+    const states: string[] = [];
+    const breaker = new CircuitBreaker({ threshold: 3, cooldownMs: 1000, maxCooldownMs: 8000 }, (s) => states.push(s));
+    breaker.failure(0);
+    breaker.failure(0);
+    expect(breaker.allowance(0)).toBe(Infinity);
+    breaker.failure(0);
+    expect(breaker.allowance(500)).toBe(0);
+    expect(breaker.allowance(1000)).toBe(1);
+    breaker.startProbe();
+    expect(breaker.allowance(1000)).toBe(0);
+    breaker.failure(1000); // probe failed: open for twice as long
+    expect(breaker.waitMs(1000)).toBe(2000);
+    expect(breaker.allowance(3000)).toBe(1);
+    breaker.startProbe();
+    breaker.success();
+    expect(breaker.allowance(3000)).toBe(Infinity);
+    expect(states).toEqual(['open', 'half-open', 'open', 'half-open', 'closed']);
+  });
+});
+
+describe('rate limiter', () => {
+  it('should hand out no more than the rate over time', () => {
+    const limiter = new RateLimiter(100, 0);
+    let granted = limiter.take(1000, 0);
+    for (let t = 10; t <= 1000; t += 10) granted += limiter.take(1000, t);
+    expect(granted).toBeGreaterThanOrEqual(100);
+    expect(granted).toBeLessThanOrEqual(111);
+    expect(new RateLimiter(0).take(5000)).toBe(5000);
+  });
+});
+
+describe('gateway outcomes', () => {
+  it.each([
+    [200, '{"code":0,"message":"OK"}', 'sent'],
+    [200, '<html>oops</html>', 'retryable'],
+    [200, '{"message":"OK"}', 'retryable'],
+    [200, '{"code":5,"message":"busy"}', 'retryable'],
+    [400, 'bad phone', 'rejected'],
+    [404, '', 'rejected'],
+    [401, '', 'unauthorized'],
+    [403, '', 'unauthorized'],
+    [429, '', 'throttled'],
+    [408, '', 'retryable'],
+    [500, '', 'retryable'],
+    [503, '', 'retryable'],
+  ])('should map %i %s to %s', (status, body, kind) => {
+    expect(classifyResponse(status, body, undefined).kind).toBe(kind);
+  });
+
+  it('should read Retry-After as seconds or as a date', () => {
+    expect(parseRetryAfter('3')).toBe(3000);
+    expect(parseRetryAfter('Mon, 23 Nov 2026 10:00:05 GMT', at('2026-11-23T10:00:00Z'))).toBe(5000);
+    expect(parseRetryAfter('soon')).toBeNull();
+    expect(classifyResponse(429, '', '2')).toEqual({ kind: 'throttled', error: '429: too many requests', retryAfterMs: 2000 });
+  });
+});
