@@ -3,7 +3,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import express from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import {
   getOperationAST,
   GraphQLError,
@@ -68,10 +68,11 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
         try {
           document = parse(payload.query);
         } catch (error) {
-          return [error as GraphQLError];
+          if (!(error instanceof GraphQLError)) throw error;
+          return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
         }
         const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
-        if (errors.length > 0) return errors;
+        if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
         const operation = getOperationAST(document, payload.operationName);
         try {
           assertMayRun(ctx.extra.principal, operation?.operation ?? 'query');
@@ -124,7 +125,41 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     }),
   );
 
+  // What fails before Apollo (a body that is not JSON or is too large, a GraphiQL asset that
+  // cannot be read) is answered like a GraphQL error, not with express's HTML page, which
+  // outside production shows the stack trace.
+  app.use((err: { status?: unknown; type?: unknown; expose?: unknown; message?: unknown }, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) log.error({ err }, 'internal error in an HTTP request');
+    const message =
+      status === 500
+        ? 'Internal server error'
+        : err.type === 'entity.parse.failed'
+          ? 'the request body is not valid JSON'
+          : err.expose === true && typeof err.message === 'string'
+            ? err.message
+            : 'bad request';
+    res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+  });
+
   return { server, stop: () => apollo.stop() };
+}
+
+/**
+ * graphql-js's own parse and validation errors carry no code; Apollo gives them one over
+ * HTTP, and the websocket gives them the same, so that maskError lets them through.
+ */
+function withCode(error: GraphQLError, code: 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VALIDATION_FAILED'): GraphQLError {
+  if (error.extensions?.code) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code },
+  });
 }
 
 /** Viewers may read, not write: checked once the operation's type is known. */

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
+import { createClient } from 'graphql-ws';
 import postgres from 'postgres';
+import WebSocket from 'ws';
 import { inject } from 'vitest';
 import type { Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
@@ -122,4 +125,74 @@ export function onlyError(res: GqlResponse) {
     throw new Error(`expected exactly one error, got: ${JSON.stringify(res, null, 2)}`);
   }
   return res.body.errors[0];
+}
+
+/**
+ * Drops a test database from the admin side while its users are still connected (their
+ * sessions are ended), as when a Herald loses its database.
+ */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const admin = postgres(inject('adminDatabaseUrl'), { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`drop database if exists "${name}" with (force)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+export type WsOutcome = {
+  /** the `next` payloads, in order */
+  results: ExecutionResult[];
+  /** the errors of an `error` message: the operation was refused before it ran */
+  errors?: readonly GraphQLFormattedError[];
+  /** the code the socket was closed with, when the server closed it before an answer */
+  closeCode?: number;
+};
+
+/**
+ * Runs one operation over graphql-ws on a fresh socket at `<url>/graphql`, authenticated
+ * like `gql` (`token` defaults to the admin token; `null` sends no connectionParams), and
+ * disposes the client afterwards.
+ */
+export async function wsOperation(
+  heraldUrl: string,
+  query: string,
+  opts: { token?: string | null; variables?: Record<string, unknown>; operationName?: string } = {},
+): Promise<WsOutcome> {
+  const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
+  const closeCodes: number[] = [];
+  const client = createClient({
+    url: `${heraldUrl.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: token === null ? undefined : { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+    lazy: true,
+    on: { closed: (event) => void closeCodes.push((event as { code: number }).code) },
+  });
+  try {
+    return await new Promise<WsOutcome>((resolve, reject) => {
+      const results: ExecutionResult[] = [];
+      const timer = setTimeout(() => reject(new Error(`no answer over websocket within 10 s to: ${query}`)), 10_000);
+      client.subscribe(
+        { query, variables: opts.variables, operationName: opts.operationName },
+        {
+          next: (result) => void results.push(result as ExecutionResult),
+          complete: () => {
+            clearTimeout(timer);
+            resolve({ results });
+          },
+          error: (error) => {
+            clearTimeout(timer);
+            if (Array.isArray(error)) resolve({ results, errors: error });
+            else if (typeof (error as { code?: unknown })?.code === 'number') {
+              resolve({ results, closeCode: closeCodes[0] ?? (error as { code: number }).code });
+            } else reject(error);
+          },
+        },
+      );
+    });
+  } finally {
+    await client.dispose();
+  }
 }
