@@ -42,8 +42,8 @@ export function validateTimezone(timezone: string, field = 'timezone'): string {
   const name = timezone.trim();
   if (IANA_NAME.test(name)) {
     try {
-      new Intl.DateTimeFormat('en-US', { timeZone: name });
-      return name;
+      // Stored in the spelling Intl resolves it to ("europe/moscow" → "Europe/Moscow").
+      return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
     } catch {
       // falls through to the error below
     }
