@@ -50,6 +50,19 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: port.default(54329),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
+  SENDER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
+  SENDER_RATE_LIMIT: z.coerce.number().min(0).default(0),
+  SENDER_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  RETRY_BASE_MS: z.coerce.number().int().min(10).default(1_000),
+  RETRY_MAX_MS: z.coerce.number().int().min(10).default(60_000),
+  BREAKER_THRESHOLD: z.coerce.number().int().min(1).default(10),
+  BREAKER_COOLDOWN_MS: z.coerce.number().int().min(10).default(1_000),
+  AUTH_PROBE_MS: z.coerce.number().int().min(10).default(5_000),
+  DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
+  DISPATCH_POLL_MS: z.coerce.number().int().min(5).default(200),
+  LEASE_MS: z.coerce.number().int().min(100).optional(),
+  TIMER_POLL_MS: z.coerce.number().int().min(500).default(500),
+  SWEEP_MS: z.coerce.number().int().min(100).default(10_000),
 });
 
 export type Config = {
@@ -64,6 +77,21 @@ export type Config = {
   dataDir: string;
   embeddedPgPort: number;
   graphqlMaxDepth: number;
+  dispatch: {
+    concurrency: number;
+    rateLimit: number;
+    requestTimeoutMs: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    breakerThreshold: number;
+    breakerCooldownMs: number;
+    authProbeMs: number;
+    batchSize: number;
+    pollMs: number;
+    leaseMs: number;
+    timerPollMs: number;
+    sweepMs: number;
+  };
 };
 
 export class ConfigError extends Error {
@@ -86,6 +114,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('API_TOKENS: required when NODE_ENV=production (comma-separated role:token)');
   }
   if (e.SENDER_URL && !e.SENDER_TOKEN) problems.push('SENDER_TOKEN: required when SENDER_URL is set');
+  if (e.RETRY_MAX_MS < e.RETRY_BASE_MS) problems.push('RETRY_MAX_MS: must not be below RETRY_BASE_MS');
+  // A lease must outlast a request and the writing of its result, or a slow answer would
+  // let another dispatcher send the same message again.
+  const leaseMs = e.LEASE_MS ?? e.SENDER_TIMEOUT_MS + 30_000;
+  if (leaseMs <= e.SENDER_TIMEOUT_MS) problems.push('LEASE_MS: must be longer than SENDER_TIMEOUT_MS');
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     nodeEnv: e.NODE_ENV,
@@ -99,5 +132,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+    dispatch: {
+      concurrency: e.SENDER_CONCURRENCY,
+      rateLimit: e.SENDER_RATE_LIMIT,
+      requestTimeoutMs: e.SENDER_TIMEOUT_MS,
+      retryBaseMs: e.RETRY_BASE_MS,
+      retryMaxMs: e.RETRY_MAX_MS,
+      breakerThreshold: e.BREAKER_THRESHOLD,
+      breakerCooldownMs: e.BREAKER_COOLDOWN_MS,
+      authProbeMs: e.AUTH_PROBE_MS,
+      batchSize: e.DISPATCH_BATCH_SIZE,
+      pollMs: e.DISPATCH_POLL_MS,
+      leaseMs,
+      timerPollMs: e.TIMER_POLL_MS,
+      sweepMs: e.SWEEP_MS,
+    },
   };
 }

@@ -2,12 +2,19 @@ import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
 import { ensureDevAdminToken, TokenRegistry } from './auth/tokens';
 import { ConfigError, loadConfig, type Config } from './config';
 import { connectDatabase } from './db/connection';
 import { startEmbeddedPostgres } from './db/embedded';
 import { isMigrated, migrateDatabase } from './db/migrate';
+import { Dispatcher } from './dispatch/dispatcher';
+import { Scheduler } from './dispatch/scheduler';
+import { HttpGateway } from './gateway/gateway.client';
+import { GatewaySimulator } from './gateway/simulator';
 import { buildHeraldSchema } from './graphql/schema';
+import { endMailing, overdueMailings, startMailing } from './mailings/mailing.lifecycle';
 import { createHttpServer } from './graphql/server';
 import { createLogger, type Logger } from './logger';
 
@@ -48,6 +55,50 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     const { db, close } = connectDatabase(databaseUrl);
     started.push({ name: 'database pool', stop: close });
 
+    const dispatchSql = postgres(databaseUrl, { max: 4, onnotice: () => {}, connection: { application_name: 'herald-dispatch' } });
+    started.push({ name: 'dispatch database pool', stop: () => dispatchSql.end({ timeout: 5 }) });
+
+    const sender = await senderOf(config, log, started);
+    const gateway = new HttpGateway({
+      url: sender.url,
+      token: sender.token,
+      connections: config.dispatch.concurrency,
+      requestTimeoutMs: config.dispatch.requestTimeoutMs,
+    });
+    started.push({ name: 'gateway client', stop: () => gateway.close() });
+
+    const d = config.dispatch;
+    const dispatcher = new Dispatcher(dispatchSql, gateway, log, {
+      concurrency: d.concurrency,
+      rateLimit: d.rateLimit,
+      batchSize: d.batchSize,
+      pollMs: d.pollMs,
+      leaseMs: d.leaseMs,
+      retryBaseMs: d.retryBaseMs,
+      retryMaxMs: d.retryMaxMs,
+      authProbeMs: d.authProbeMs,
+      breaker: { threshold: d.breakerThreshold, cooldownMs: d.breakerCooldownMs, maxCooldownMs: d.breakerCooldownMs * 32 },
+    });
+    dispatcher.start();
+    started.push({ name: 'dispatcher', stop: () => dispatcher.stop() });
+
+    const scheduler = await Scheduler.start(databaseUrl, log);
+    started.push({ name: 'timers (pg-boss)', stop: () => scheduler.stop() });
+    await scheduler.work(
+      {
+        start: async (id) => {
+          if (await startMailing(db, log, id)) dispatcher.nudge();
+        },
+        end: async (id) => void (await endMailing(db, log, id)),
+        sweep: async () => {
+          const { toStart, toEnd } = await overdueMailings(db);
+          for (const id of toEnd) await endMailing(db, log, id);
+          for (const id of toStart) if (await startMailing(db, log, id)) dispatcher.nudge();
+        },
+      },
+      { pollMs: d.timerPollMs, sweepMs: d.sweepMs },
+    );
+
     const tokens = new TokenRegistry(config.apiTokens ?? (await devAdminToken(config, log)));
     const http = await createHttpServer({
       schema: await buildHeraldSchema(),
@@ -55,7 +106,11 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       tokens,
       log,
       maxDepth: config.graphqlMaxDepth,
-      readiness: { database: async () => ((await isMigrated(db)) ? null : 'migrations not applied') },
+      timers: scheduler,
+      readiness: {
+        database: async () => ((await isMigrated(db)) ? null : 'migrations not applied'),
+        gateway: async () => dispatcher.problem(),
+      },
     });
     await new Promise<void>((resolve, reject) => {
       http.server.once('error', reject);
@@ -72,6 +127,22 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * The gateway Herald sends through: SENDER_URL, or else a simulator in this process on
+ * loopback, so that a newcomer sees messages flow with no setup. Said loudly: nothing sent
+ * to the simulator reaches a phone.
+ */
+async function senderOf(config: Config, log: Logger, started: Stoppable[]): Promise<{ url: string; token: string }> {
+  if (config.senderUrl && config.senderToken) return { url: config.senderUrl, token: config.senderToken };
+  const token = randomBytes(24).toString('base64url');
+  const simulator = new GatewaySimulator({ token, record: false });
+  const url = await simulator.start(0, '127.0.0.1');
+  started.push({ name: 'gateway simulator', stop: () => simulator.stop() });
+  log.warn({ senderUrl: url }, 'SENDER_URL is not set: sending to the built-in gateway SIMULATOR; no message reaches a phone');
+  process.stderr.write(`\nNo SENDER_URL set: messages go to a built-in gateway simulator at ${url}, not to real phones.\n\n`);
+  return { url, token };
 }
 
 /** Without API_TOKENS (never in production: config refuses), one admin token kept on disk. */

@@ -25,6 +25,21 @@ describe('configuration', () => {
       dataDir: '.data',
       embeddedPgPort: 54329,
       graphqlMaxDepth: 12,
+      dispatch: {
+        concurrency: 50,
+        rateLimit: 0,
+        requestTimeoutMs: 10_000,
+        retryBaseMs: 1_000,
+        retryMaxMs: 60_000,
+        breakerThreshold: 10,
+        breakerCooldownMs: 1_000,
+        authProbeMs: 5_000,
+        batchSize: 200,
+        pollMs: 200,
+        leaseMs: 40_000,
+        timerPollMs: 500,
+        sweepMs: 10_000,
+      },
     });
   });
 
@@ -65,6 +80,10 @@ describe('configuration', () => {
   it('should require API_TOKENS in production', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^API_TOKENS: required/)]);
     expect(loadConfig({ NODE_ENV: 'production', API_TOKENS: 'admin:aaaaaaaaaaaaaaaa1' }).nodeEnv).toBe('production');
+  });
+
+  it('should refuse a lease no longer than the request timeout', () => {
+    expect(problemsOf({ SENDER_TIMEOUT_MS: '5000', LEASE_MS: '5000' })).toEqual([expect.stringMatching(/^LEASE_MS:/)]);
   });
 
   it('should require SENDER_TOKEN with SENDER_URL', () => {

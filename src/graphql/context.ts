@@ -3,6 +3,7 @@ import type { Principal } from '../auth/tokens';
 import { findClientsByIds } from '../clients/client.store';
 import type { ClientRow } from '../clients/client.table';
 import type { Db } from '../db/connection';
+import type { MailingTimers } from '../dispatch/scheduler';
 import type { Logger } from '../logger';
 import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
 import { countByStatusForMailings } from '../messages/message.store';
@@ -13,6 +14,8 @@ export type Context = {
   db: Db;
   log: Logger;
   loaders: ReturnType<typeof createLoaders>;
+  /** to be told when a mailing's times or status change */
+  timers: MailingTimers;
 };
 
 /**

@@ -18,6 +18,7 @@ import { WebSocketServer } from 'ws';
 import { assertMayRun } from '../auth/access';
 import type { Principal, TokenRegistry } from '../auth/tokens';
 import type { Db } from '../db/connection';
+import type { MailingTimers } from '../dispatch/scheduler';
 import { healthRoutes, type ReadinessCheck } from '../health/health.routes';
 import type { Logger } from '../logger';
 import { createLoaders, type Context } from './context';
@@ -32,6 +33,7 @@ export type HttpServerOptions = {
   tokens: TokenRegistry;
   log: Logger;
   maxDepth: number;
+  timers: MailingTimers;
   readiness: Record<string, ReadinessCheck>;
 };
 
@@ -43,7 +45,7 @@ export type HttpServer = { server: Server; stop: () => Promise<void> };
  * apply the same access, depth and error-masking rules.
  */
 export async function createHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
-  const { schema, db, tokens, log } = opts;
+  const { schema, db, tokens, log, timers } = opts;
   const validationRules = [depthLimit(opts.maxDepth)];
   const app = express();
   app.disable('x-powered-by');
@@ -79,7 +81,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
         } catch (error) {
           return [error as GraphQLError];
         }
-        const contextValue: Context = { principal: ctx.extra.principal!, db, log, loaders: createLoaders(db) };
+        const contextValue: Context = { principal: ctx.extra.principal!, db, log, timers, loaders: createLoaders(db) };
         return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
@@ -120,7 +122,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
           log.warn({ transport: 'http', hasHeader: req.headers.authorization !== undefined }, 'unauthenticated request refused');
           throw new UnauthenticatedError();
         }
-        return { principal, db, log, loaders: createLoaders(db) };
+        return { principal, db, log, timers, loaders: createLoaders(db) };
       },
     }),
   );

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, pgEnum, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, check, index, pgEnum, pgTable, smallint, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const MAILING_STATUSES = ['SCHEDULED', 'RUNNING', 'PAUSED', 'COMPLETED', 'CANCELLED'] as const;
 export const TAG_MATCHES = ['ANY', 'ALL'] as const;
@@ -19,11 +19,21 @@ export const mailings = pgTable(
     filterTags: text('filter_tags').array().notNull().default([]),
     filterTagMatch: tagMatch('filter_tag_match').notNull().default('ANY'),
     status: mailingStatus('status').notNull().default('SCHEDULED'),
+    // Optional daily window in each client's local time, minutes since midnight; a window
+    // with from > to wraps midnight.
+    sendWindowFrom: smallint('send_window_from'),
+    sendWindowTo: smallint('send_window_to'),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     check('mailings_end_after_start', sql`${t.endAt} > ${t.startAt}`),
+    check(
+      'mailings_send_window',
+      sql`(${t.sendWindowFrom} is null) = (${t.sendWindowTo} is null) and ${t.sendWindowFrom} between 0 and 1439 and ${t.sendWindowTo} between 0 and 1439 and ${t.sendWindowFrom} <> ${t.sendWindowTo}`,
+    ),
     index('mailings_status_id_idx').on(t.status, t.id),
   ],
 );

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, index, integer, pgEnum, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
 import { mailings } from '../mailings/mailing.table';
 
@@ -17,12 +18,19 @@ export const messages = pgTable(
     // The number the message goes (or went) to, copied at audience time, so the history
     // stays true after the client changes or is deleted, and sending needs no join.
     phone: text('phone').notNull(),
+    // The client's time zone at audience time, for the send window.
+    timezone: text('timezone').notNull().default('UTC'),
     status: messageStatus('status').notNull().default('PENDING'),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     sentAt: timestamp('sent_at', { withTimezone: true }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    // The send queue: a PENDING message is due at next_attempt_at (retries and send windows
+    // move it on) and is claimed by a dispatcher until lease_until; a lease that runs out
+    // (its process died) makes the message claimable again.
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
   },
   (t) => [
     // One message per client per mailing, whatever happens to either.
@@ -30,6 +38,8 @@ export const messages = pgTable(
     // Per-mailing statistics and status-filtered pages read this index only.
     index('messages_mailing_status_id_idx').on(t.mailingId, t.status, t.id),
     index('messages_client_id_idx').on(t.clientId),
+    // What the dispatcher's claim walks: due pending messages, oldest due first.
+    index('messages_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'PENDING'`),
   ],
 );
 

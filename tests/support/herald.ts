@@ -5,7 +5,7 @@ import { createClient } from 'graphql-ws';
 import postgres from 'postgres';
 import WebSocket from 'ws';
 import { inject } from 'vitest';
-import type { Config } from '../../src/config';
+import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { startHerald } from '../../src/main';
 
@@ -36,23 +36,33 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   };
 }
 
-export function testConfig(overrides: Partial<Config> = {}): Config {
+export type TestConfigOverrides = Partial<Omit<Config, 'dispatch'>> & { dispatch?: Partial<Config['dispatch']> };
+
+/** The defaults, with tokens for tests, any port, and dispatch timings made short. */
+export function testConfig(overrides: TestConfigOverrides = {}): Config {
+  const defaults = loadConfig({});
   return {
+    ...defaults,
     nodeEnv: 'test',
-    databaseUrl: undefined,
-    host: '127.0.0.1',
     port: 0,
     apiTokens: [
       { role: 'admin', token: ADMIN_TOKEN },
       { role: 'viewer', token: VIEWER_TOKEN },
     ],
-    senderUrl: undefined,
-    senderToken: undefined,
-    logLevel: 'info',
-    dataDir: '.data',
-    embeddedPgPort: 54329,
-    graphqlMaxDepth: 12,
     ...overrides,
+    dispatch: {
+      ...defaults.dispatch,
+      requestTimeoutMs: 2_000,
+      leaseMs: 5_000,
+      retryBaseMs: 100,
+      retryMaxMs: 1_000,
+      breakerCooldownMs: 200,
+      authProbeMs: 300,
+      pollMs: 20,
+      timerPollMs: 500,
+      sweepMs: 1_000,
+      ...overrides.dispatch,
+    },
   };
 }
 
@@ -60,7 +70,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
  * A real Herald on a random port, over its own database on the test server, with its log
  * lines kept in `logs` (parsed) for assertions. Call `stop()` in afterAll.
  */
-export async function startTestHerald(overrides: Partial<Config> = {}) {
+export async function startTestHerald(overrides: TestConfigOverrides = {}) {
   const database = await createTestDatabase();
   const logs: Record<string, any>[] = [];
   const rawLog: string[] = [];

@@ -1,0 +1,122 @@
+import type { Sql } from 'postgres';
+
+/** A message claimed for sending, with what sending it needs from its mailing. */
+export type ClaimedMessage = {
+  id: number;
+  mailingId: number;
+  clientId: number;
+  phone: string;
+  timezone: string;
+  attempts: number;
+  text: string;
+  endAt: number;
+  windowFrom: number | null;
+  windowTo: number | null;
+};
+
+/**
+ * Claims up to `limit` due messages of running mailings for `leaseMs`. SKIP LOCKED lets
+ * any number of dispatchers (in any number of processes) claim side by side without
+ * taking the same message; the lease makes a message whose dispatcher died claimable
+ * again. FOR SHARE on the mailing row makes pause/cancel/delete (which update that row)
+ * wait for claims in progress, and claims after them see the new status: once such a
+ * mutation has returned, no message of that mailing is claimed.
+ */
+export async function claimDue(sql: Sql, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
+  const rows = await sql<
+    { id: string; mailing_id: string; client_id: string; phone: string; timezone: string; attempts: number; text: string; end_at: Date; window_from: number | null; window_to: number | null }[]
+  >`
+    with due as (
+      select m.id
+      from messages m
+      join mailings g on g.id = m.mailing_id
+      where m.status = 'PENDING'
+        and m.next_attempt_at <= now()
+        and (m.lease_until is null or m.lease_until < now())
+        and g.status = 'RUNNING'
+        and g.end_at > now()
+      order by m.next_attempt_at
+      limit ${limit}
+      for update of m skip locked
+      for share of g
+    )
+    update messages m
+    set lease_until = now() + make_interval(secs => ${leaseMs / 1000})
+    from due, mailings g
+    where m.id = due.id and g.id = m.mailing_id
+    returning m.id, m.mailing_id, m.client_id, m.phone, m.timezone, m.attempts,
+              g.text, g.end_at, g.send_window_from as window_from, g.send_window_to as window_to`;
+  return rows.map((r) => ({
+    id: Number(r.id),
+    mailingId: Number(r.mailing_id),
+    clientId: Number(r.client_id),
+    phone: r.phone,
+    timezone: r.timezone,
+    attempts: r.attempts,
+    text: r.text,
+    endAt: r.end_at.getTime(),
+    windowFrom: r.window_from,
+    windowTo: r.window_to,
+  }));
+}
+
+/** What became of a claimed message; written back in batches. */
+export type MessageResult = {
+  id: number;
+  mailingId: number;
+  /** the status it moves to (PENDING: it will be tried again at nextAttemptAt) */
+  status: 'PENDING' | 'SENT' | 'FAILED' | 'EXPIRED';
+  /** whether a request was made (counts into attempts) */
+  attempted: boolean;
+  error: string | null;
+  nextAttemptAt: number | null;
+  at: number;
+};
+
+/**
+ * Writes a batch of results in one statement and releases their leases. Only PENDING
+ * messages change — a message expired, cancelled or deleted meanwhile stays as it is —
+ * except that a SENT result always wins: the gateway accepted it, and the history must say
+ * so even if the mailing ended while the answer was on its way.
+ */
+export async function recordResults(sql: Sql, results: MessageResult[]): Promise<void> {
+  if (results.length === 0) return;
+  await sql`
+    update messages m
+    set status = v.status::message_status,
+        attempts = m.attempts + v.attempted::int,
+        last_error = coalesce(v.error, case when v.status = 'SENT' then null else m.last_error end),
+        sent_at = case when v.status = 'SENT' then v.at else m.sent_at end,
+        next_attempt_at = coalesce(v.next_at, m.next_attempt_at),
+        lease_until = null,
+        updated_at = now()
+    from unnest(
+      ${sql.array(results.map((r) => r.id))}::bigint[],
+      ${sql.array(results.map((r) => r.status))}::text[],
+      ${sql.array(results.map((r) => r.attempted))}::bool[],
+      ${sql.array(results.map((r) => r.error) as string[])}::text[],
+      ${sql.array(results.map((r) => (r.nextAttemptAt === null ? null : new Date(r.nextAttemptAt).toISOString())) as string[])}::timestamptz[],
+      ${sql.array(results.map((r) => new Date(r.at).toISOString()))}::timestamptz[]
+    ) as v(id, status, attempted, error, next_at, at)
+    where m.id = v.id
+      and (m.status = 'PENDING' or (v.status = 'SENT' and m.status in ('EXPIRED', 'CANCELLED')))`;
+}
+
+/** Marks COMPLETED those of the given running mailings with no PENDING message left. */
+export async function completeFinished(sql: Sql, mailingIds: number[]): Promise<number[]> {
+  if (mailingIds.length === 0) return [];
+  const rows = await sql<{ id: string }[]>`
+    update mailings g
+    set status = 'COMPLETED', finished_at = now(), updated_at = now()
+    where g.id = any(${sql.array(mailingIds)}::bigint[])
+      and g.status = 'RUNNING'
+      and not exists (select 1 from messages m where m.mailing_id = g.id and m.status = 'PENDING')
+    returning g.id`;
+  return rows.map((r) => Number(r.id));
+}
+
+/** Gives back the leases of messages this process claimed but will not send (shutdown). */
+export async function releaseLeases(sql: Sql, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`update messages set lease_until = null where id = any(${sql.array(ids)}::bigint[]) and status = 'PENDING'`;
+}

@@ -1,0 +1,264 @@
+import type { Sql } from 'postgres';
+import type { Gateway } from '../gateway/gateway.client';
+import type { SendOutcome } from '../gateway/gateway.outcome';
+import type { Logger } from '../logger';
+import { retryDelay } from './backoff';
+import { CircuitBreaker } from './circuit-breaker';
+import { claimDue, completeFinished, recordResults, releaseLeases, type ClaimedMessage, type MessageResult } from './dispatch.store';
+import { RateLimiter } from './rate-limiter';
+import { nextOpening } from './send-window';
+
+export type DispatcherOptions = {
+  /** requests in flight at most */
+  concurrency: number;
+  /** messages per second at most, 0 for no limit */
+  rateLimit: number;
+  /** messages claimed per query at most */
+  batchSize: number;
+  /** how often an idle dispatcher looks for due messages */
+  pollMs: number;
+  /** how long a claim holds a message before another dispatcher may take it */
+  leaseMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** while the gateway refuses Herald's token, one probe request this often */
+  authProbeMs: number;
+  breaker: { threshold: number; cooldownMs: number; maxCooldownMs: number };
+};
+
+const FLUSH_EVERY_MS = 50;
+const FLUSH_AT = 500;
+
+/**
+ * Sends due messages through the gateway. The messages table is the queue: the dispatcher
+ * claims due messages in batches (only as many as it can start at once, so claimed means
+ * in flight), sends each with a deadline no later than its mailing's end, and writes the
+ * results back in batches. All state is in Postgres; a dispatcher that dies leaves leases
+ * that run out, and its messages go to another.
+ */
+export class Dispatcher {
+  private readonly inFlight = new Map<number, ClaimedMessage>();
+  private results: MessageResult[] = [];
+  private readonly breaker: CircuitBreaker;
+  private readonly limiter: RateLimiter;
+  private throttledUntil = 0;
+  private refusedSince: number | null = null;
+  private nextAuthProbe = 0;
+  private stopped = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | null = null;
+  private sleeping: { reason: 'idle' | 'slots' | 'blocked'; wake: () => void } | null = null;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly gateway: Gateway,
+    private readonly log: Logger,
+    private readonly options: DispatcherOptions,
+    private readonly onCompleted: (mailingId: number) => void = () => {},
+  ) {
+    this.limiter = new RateLimiter(options.rateLimit);
+    this.breaker = new CircuitBreaker(options.breaker, (state, detail) => {
+      const line = { breaker: state, ...detail };
+      if (state === 'open') this.log.warn(line, 'gateway circuit breaker opened: sending paused');
+      else this.log.info(line, `gateway circuit breaker ${state}`);
+    });
+  }
+
+  start(): void {
+    this.loopDone = this.loop();
+    this.flushTimer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
+  }
+
+  /** Look for due messages now (a mailing just started or resumed). */
+  nudge(): void {
+    if (this.sleeping?.reason === 'idle') this.sleeping.wake();
+  }
+
+  /** null when sending works; else why not, for /readyz. */
+  problem(): string | null {
+    if (this.refusedSince !== null) {
+      return `the gateway refuses Herald's token (401/403) since ${new Date(this.refusedSince).toISOString()}`;
+    }
+    return null;
+  }
+
+  get breakerState() {
+    return this.breaker.state;
+  }
+
+  /** Stops claiming, lets requests in flight finish (up to `graceMs`), writes every result. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopped = true;
+    this.sleeping?.wake();
+    await this.loopDone;
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(20);
+    clearInterval(this.flushTimer);
+    while (this.results.length > 0 || this.flushing) await this.flush();
+    // Requests still unanswered: give their messages back at once rather than at lease end.
+    await releaseLeases(this.sql, [...this.inFlight.keys()]).catch(() => {});
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const now = Date.now();
+      let allowance = Math.min(this.options.concurrency - this.inFlight.size, this.options.batchSize);
+      if (allowance <= 0) {
+        await this.sleep('slots', this.options.pollMs);
+        continue;
+      }
+      if (this.refusedSince !== null) allowance = this.inFlight.size === 0 && now >= this.nextAuthProbe ? 1 : 0;
+      if (now < this.throttledUntil) allowance = 0;
+      allowance = Math.min(allowance, this.breaker.allowance(now));
+      allowance = this.limiter.take(allowance);
+      if (allowance <= 0) {
+        const wait = Math.max(this.breaker.waitMs(now), this.throttledUntil - now, this.limiter.waitMs(), 5);
+        await this.sleep('blocked', Math.min(wait, this.options.pollMs));
+        continue;
+      }
+      let claimed: ClaimedMessage[];
+      try {
+        claimed = await claimDue(this.sql, allowance, this.options.leaseMs);
+      } catch (err) {
+        this.log.error({ err }, 'claiming due messages failed');
+        await this.sleep('blocked', 1000);
+        continue;
+      }
+      this.limiter.giveBack(allowance - claimed.length);
+      if (claimed.length === 0) {
+        await this.sleep('idle', this.options.pollMs);
+        continue;
+      }
+      if (this.breaker.state === 'half-open') this.breaker.startProbe();
+      if (this.refusedSince !== null) this.nextAuthProbe = now + this.options.authProbeMs;
+      for (const message of claimed) void this.send(message);
+    }
+  }
+
+  private async send(message: ClaimedMessage): Promise<void> {
+    this.inFlight.set(message.id, message);
+    const log = this.log.child({ mailingId: message.mailingId, messageId: message.id, clientId: message.clientId });
+    try {
+      const now = Date.now();
+      const window = message.windowFrom === null || message.windowTo === null ? null : { fromMinute: message.windowFrom, toMinute: message.windowTo };
+      const opening = nextOpening(now, message.timezone, window);
+      if (opening >= message.endAt || now >= message.endAt) {
+        log.info({ outcome: 'expired' }, 'message expired: no send window before the mailing ends');
+        return this.push({ ...base(message, now), status: 'EXPIRED', attempted: false, error: 'no send window left before the mailing ended' });
+      }
+      if (opening > now) {
+        log.debug({ until: new Date(opening).toISOString() }, 'message waits for its send window');
+        return this.push({ ...base(message, now), status: 'PENDING', attempted: false, error: null, nextAttemptAt: opening });
+      }
+
+      const attempt = message.attempts + 1;
+      const started = performance.now();
+      const outcome = await this.gateway.send({ id: message.id, phone: message.phone, text: message.text }, message.endAt);
+      const durationMs = Math.round((performance.now() - started) * 10) / 10;
+      const result = this.decide(message, outcome, attempt, Date.now());
+      const line = { attempt, outcome: outcome.kind, durationMs, ...('error' in outcome ? { error: outcome.error } : {}) };
+      if (outcome.kind === 'sent') log.info(line, 'message sent');
+      else log.warn({ ...line, status: result.status, ...(result.nextAttemptAt ? { retryAt: new Date(result.nextAttemptAt).toISOString() } : {}) }, 'message not sent');
+      this.push(result);
+    } catch (err) {
+      // Nothing above should throw; if it does, the lease runs out and the message is retried.
+      log.error({ err }, 'sending a message failed unexpectedly');
+    } finally {
+      this.inFlight.delete(message.id);
+      if (this.sleeping?.reason === 'slots') this.sleeping.wake();
+    }
+  }
+
+  /** The one place where a gateway outcome becomes a message's next state. */
+  private decide(message: ClaimedMessage, outcome: SendOutcome, attempt: number, now: number): MessageResult {
+    const result = { ...base(message, now), attempted: true };
+    switch (outcome.kind) {
+      case 'sent':
+        this.breaker.success();
+        this.authWorks();
+        return { ...result, status: 'SENT', error: null };
+      case 'rejected':
+        this.breaker.success();
+        this.authWorks();
+        return { ...result, status: 'FAILED', error: outcome.error };
+      case 'unauthorized':
+        if (this.refusedSince === null) {
+          this.refusedSince = now;
+          this.log.error({ error: outcome.error }, 'the gateway refuses Herald\'s token: sending stopped everywhere until it accepts it again');
+        }
+        this.nextAuthProbe = now + this.options.authProbeMs;
+        return { ...result, status: 'PENDING', error: outcome.error, nextAttemptAt: now + this.options.authProbeMs };
+      case 'throttled': {
+        this.authWorks();
+        const wait = outcome.retryAfterMs ?? retryDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs);
+        this.throttledUntil = Math.max(this.throttledUntil, now + wait);
+        return { ...result, status: 'PENDING', error: outcome.error, nextAttemptAt: now + wait };
+      }
+      case 'retryable':
+        this.breaker.failure(now);
+        return {
+          ...result,
+          status: 'PENDING',
+          error: outcome.error,
+          nextAttemptAt: now + retryDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs),
+        };
+    }
+  }
+
+  private authWorks(): void {
+    if (this.refusedSince === null) return;
+    this.log.info({ refusedForMs: Date.now() - this.refusedSince }, 'the gateway accepts Herald\'s token again: sending resumed');
+    this.refusedSince = null;
+  }
+
+  private push(result: MessageResult): void {
+    this.results.push(result);
+    if (this.results.length >= FLUSH_AT) void this.flush();
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.results.length === 0) return Promise.resolve();
+    const batch = this.results;
+    this.results = [];
+    this.flushing = (async () => {
+      try {
+        await recordResults(this.sql, batch);
+        const completed = await completeFinished(this.sql, [...new Set(batch.map((r) => r.mailingId))]);
+        for (const mailingId of completed) {
+          this.log.info({ mailingId }, 'mailing completed: every message reached a final status');
+          this.onCompleted(mailingId);
+        }
+      } catch (err) {
+        // Kept for the next flush; should the process die first, the leases run out and the
+        // messages are tried again (the gateway de-duplicates on msgId).
+        this.log.error({ err, results: batch.length }, 'writing message results failed; will retry');
+        this.results = batch.concat(this.results);
+        await sleep(200);
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  private sleep(reason: 'idle' | 'slots' | 'blocked', ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.sleeping?.wake === done) self.sleeping = null;
+        resolve();
+      }
+      this.sleeping = { reason, wake: done };
+    });
+  }
+}
+
+function base(message: ClaimedMessage, now: number) {
+  return { id: message.id, mailingId: message.mailingId, at: now, nextAttemptAt: null as number | null };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,81 @@
+import PgBoss from 'pg-boss';
+import type { Logger } from '../logger';
+import type { MailingRow } from '../mailings/mailing.table';
+
+const START = 'mailing-start';
+const END = 'mailing-end';
+
+export type MailingTimerHandlers = {
+  start: (mailingId: number) => Promise<void>;
+  end: (mailingId: number) => Promise<void>;
+  /** start and end whatever is overdue (timers lost while no process ran) */
+  sweep: () => Promise<void>;
+};
+
+/** What the mailing service needs from the timers: to hear of a mailing's (new) times. */
+export interface MailingTimers {
+  mailingChanged(mailing: MailingRow): Promise<void>;
+}
+
+/**
+ * pg-boss runs Herald's timers, never its messages: one job at a mailing's startAt and
+ * one at its endAt. Handlers are conditional transitions, so a stale job (the mailing's
+ * times moved since) or a duplicate does nothing. Timers are also recoverable from the
+ * rows: `sweep` finds overdue mailings at start and every `sweepMs`, in case a job was
+ * never sent (a crash right after a mailing was written).
+ */
+export class Scheduler implements MailingTimers {
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly boss: PgBoss,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(databaseUrl: string, log: Logger): Promise<Scheduler> {
+    const boss = new PgBoss({
+      connectionString: databaseUrl,
+      max: 4,
+      application_name: 'herald-timers',
+      schedule: false, // no cron jobs
+    });
+    boss.on('error', (err) => log.error({ err }, 'pg-boss error'));
+    await boss.start();
+    for (const name of [START, END]) {
+      // Idempotent in pg-boss (ON CONFLICT DO NOTHING); two processes may race here.
+      await boss.createQueue(name, { name, policy: 'standard', retryLimit: 5, retryDelay: 1, retryBackoff: true }).catch(async (err) => {
+        if (!(await boss.getQueue(name))) throw err;
+      });
+    }
+    return new Scheduler(boss, log);
+  }
+
+  async mailingChanged(mailing: MailingRow): Promise<void> {
+    const final = mailing.status === 'COMPLETED' || mailing.status === 'CANCELLED';
+    if (final) return;
+    const data = { mailingId: mailing.id };
+    if (mailing.status === 'SCHEDULED') {
+      await this.boss.send(START, data, { startAfter: mailing.startAt, singletonKey: `${mailing.id}@${mailing.startAt.getTime()}` });
+    }
+    await this.boss.send(END, data, { startAfter: mailing.endAt, singletonKey: `${mailing.id}@${mailing.endAt.getTime()}` });
+  }
+
+  /** Runs the timers in this process (worker role). */
+  async work(handlers: MailingTimerHandlers, opts: { pollMs: number; sweepMs: number }): Promise<void> {
+    const pollingIntervalSeconds = Math.max(0.5, opts.pollMs / 1000);
+    const handle = (fn: (id: number) => Promise<void>) => async (jobs: PgBoss.Job<{ mailingId: number }>[]) => {
+      for (const job of jobs) await fn(job.data.mailingId);
+    };
+    await this.boss.work(START, { pollingIntervalSeconds, batchSize: 20 }, handle(handlers.start));
+    await this.boss.work(END, { pollingIntervalSeconds, batchSize: 20 }, handle(handlers.end));
+    const sweep = () =>
+      handlers.sweep().catch((err) => this.log.error({ err }, 'sweeping overdue mailings failed'));
+    await sweep();
+    this.sweepTimer = setInterval(() => void sweep(), opts.sweepMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+  }
+}

@@ -1,0 +1,151 @@
+import { and, eq, gt, inArray, lte, sql } from 'drizzle-orm';
+import { clientFilterCondition } from '../clients/client.filter';
+import { clients } from '../clients/client.table';
+import type { Db } from '../db/connection';
+import { ConflictError, NotFoundError } from '../graphql/errors';
+import type { Logger } from '../logger';
+import { messages } from '../messages/message.table';
+import { findMailingForUpdate } from './mailing.store';
+import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
+
+/**
+ * A mailing's life: SCHEDULED → RUNNING (at startAt) → COMPLETED (every message final, or
+ * endAt reached), with PAUSED and CANCELLED by operators. Each transition is one
+ * conditional UPDATE, so a transition happens once however many processes try it.
+ */
+
+/** Where a mailing is due to start: turns it RUNNING and creates its audience, once. */
+export async function startMailing(db: Db, log: Logger, id: number): Promise<{ audience: number } | null> {
+  const started = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(mailings)
+      .set({ status: 'RUNNING', startedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(mailings.id, id), eq(mailings.status, 'SCHEDULED'), lte(mailings.startAt, sql`now()`), gt(mailings.endAt, sql`now()`)))
+      .returning();
+    if (!row) return null;
+    // The whole audience in one set-based statement: one PENDING message per matching
+    // client, with the phone and time zone the client has now. Clients added later are not
+    // part of this mailing.
+    const condition = clientFilterCondition({
+      operatorCodes: row.filterOperatorCodes,
+      tags: row.filterTags,
+      tagMatch: row.filterTagMatch,
+    });
+    const inserted = await tx.execute(sql`
+      insert into ${messages} (mailing_id, client_id, phone, timezone)
+      select ${id}, ${clients.id}, ${clients.phone}, ${clients.timezone}
+      from ${clients}
+      ${condition ? sql`where ${condition}` : sql``}
+      on conflict do nothing`);
+    const audience = inserted.count ?? 0;
+    if (audience === 0) {
+      await tx.update(mailings).set({ status: 'COMPLETED', finishedAt: sql`now()`, updatedAt: sql`now()` }).where(eq(mailings.id, id));
+    }
+    return { audience };
+  });
+  if (started) {
+    log.info({ mailingId: id, audience: started.audience }, 'mailing started');
+    if (started.audience === 0) log.info({ mailingId: id }, 'mailing completed: no client matches its filter');
+  }
+  return started;
+}
+
+/**
+ * Where a mailing's end has come: every message still PENDING becomes EXPIRED and the
+ * mailing COMPLETED. Its row is updated first: that waits for claims in progress (they hold
+ * it FOR SHARE), and no claim after it finds the mailing running.
+ */
+export async function endMailing(db: Db, log: Logger, id: number): Promise<{ expired: number } | null> {
+  const ended = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(mailings)
+      .set({ status: 'COMPLETED', finishedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(mailings.id, id), inArray(mailings.status, ['SCHEDULED', 'RUNNING', 'PAUSED']), lte(mailings.endAt, sql`now()`)))
+      .returning({ id: mailings.id });
+    if (!row) return null;
+    const expired = await tx
+      .update(messages)
+      .set({ status: 'EXPIRED', leaseUntil: null, updatedAt: sql`now()`, lastError: sql`coalesce(${messages.lastError}, 'the mailing ended before it could be sent')` })
+      .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
+    return { expired: expired.count ?? 0 };
+  });
+  if (ended) log.info({ mailingId: id, expired: ended.expired }, 'mailing ended at its end time');
+  return ended;
+}
+
+/** Operator transitions: pause, resume, cancel. Each returns the updated mailing. */
+export async function pauseMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
+  const row = await transition(db, id, ['RUNNING'], 'PAUSED', async (tx) => {
+    // Parked out of the claim's reach, so a paused mailing costs its scans nothing.
+    await tx
+      .update(messages)
+      .set({ nextAttemptAt: sql`'infinity'` })
+      .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
+  });
+  log.info({ mailingId: id }, 'mailing paused');
+  return row;
+}
+
+export async function resumeMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
+  const row = await transition(db, id, ['PAUSED'], 'RUNNING', async (tx) => {
+    await tx
+      .update(messages)
+      .set({ nextAttemptAt: sql`now()` })
+      .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
+  });
+  log.info({ mailingId: id }, 'mailing resumed');
+  return row;
+}
+
+/** Cancelled for good: the history stays, messages not yet sent become CANCELLED. */
+export async function cancelMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
+  let cancelled = 0;
+  const row = await transition(db, id, ['SCHEDULED', 'RUNNING', 'PAUSED'], 'CANCELLED', async (tx) => {
+    const result = await tx
+      .update(messages)
+      .set({ status: 'CANCELLED', leaseUntil: null, updatedAt: sql`now()` })
+      .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
+    cancelled = result.count ?? 0;
+  });
+  log.info({ mailingId: id, cancelledMessages: cancelled }, 'mailing cancelled');
+  return row;
+}
+
+async function transition(
+  db: Db,
+  id: number,
+  from: MailingStatus[],
+  to: MailingStatus,
+  alsoDo: (tx: Db) => Promise<void>,
+): Promise<MailingRow> {
+  return db.transaction(async (tx) => {
+    const current = await findMailingForUpdate(tx, id);
+    if (!current) throw new NotFoundError('mailing', id);
+    if (!from.includes(current.status)) {
+      throw new ConflictError(`mailing ${id} is ${current.status}; only a ${from.join(' or ')} mailing can become ${to}`);
+    }
+    const [row] = await tx
+      .update(mailings)
+      .set({ status: to, updatedAt: sql`now()`, ...(to === 'CANCELLED' ? { finishedAt: sql`now()` } : {}) })
+      .where(eq(mailings.id, id))
+      .returning();
+    await alsoDo(tx);
+    return row;
+  });
+}
+
+/** Mailings whose start or end has passed without the timer acting (a process was down). */
+export async function overdueMailings(db: Db): Promise<{ toStart: number[]; toEnd: number[] }> {
+  const rows = await db
+    .select({ id: mailings.id, status: mailings.status, endAt: mailings.endAt })
+    .from(mailings)
+    .where(
+      sql`(${mailings.status} = 'SCHEDULED' and ${mailings.startAt} <= now())
+          or (${mailings.status} in ('SCHEDULED', 'RUNNING', 'PAUSED') and ${mailings.endAt} <= now())`,
+    );
+  const now = Date.now();
+  return {
+    toEnd: rows.filter((r) => r.endAt.getTime() <= now).map((r) => r.id),
+    toStart: rows.filter((r) => r.status === 'SCHEDULED' && r.endAt.getTime() > now).map((r) => r.id),
+  };
+}
