@@ -5,6 +5,7 @@ import { toPage, type Page, type PageRequest } from '../graphql/connection';
 import type { Logger } from '../logger';
 import { normalizeClientFilter, type ClientFilter } from './client.filter';
 import type { ClientFilterInput, CreateClientInput, UpdateClientInput } from './client.input';
+import { deleteUnsentMessagesOf } from '../messages/message.store';
 import * as store from './client.store';
 import type { ClientRow } from './client.table';
 import {
@@ -53,10 +54,16 @@ export async function updateClient(db: Db, log: Logger, id: number, input: Updat
   return row;
 }
 
-/** Removes the client from the directory; messages already made for it keep their history. */
+/**
+ * Removes the client from the directory, and its messages not yet sent from the mailings
+ * under way; messages already sent, failed or expired keep their history.
+ */
 export async function deleteClient(db: Db, log: Logger, id: number): Promise<true> {
-  if (!(await store.deleteClient(db, id))) throw new NotFoundError('client', id);
-  log.info({ clientId: id }, 'client deleted');
+  const unsent = await db.transaction(async (tx) => {
+    if (!(await store.deleteClient(tx, id))) throw new NotFoundError('client', id);
+    return deleteUnsentMessagesOf(tx, id);
+  });
+  log.info({ clientId: id, unsentMessagesRemoved: unsent }, 'client deleted');
   return true;
 }
 

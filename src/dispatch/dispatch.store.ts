@@ -81,6 +81,15 @@ export type MessageResult = {
  */
 export async function recordResults(sql: Sql, results: MessageResult[]): Promise<void> {
   if (results.length === 0) return;
+  // One JSON parameter: postgres.js would send a null inside a text[] as the string 'NULL'.
+  const rows = results.map((r) => ({
+      id: r.id,
+      status: r.status,
+      attempted: r.attempted,
+      error: r.error,
+      next_at: r.nextAttemptAt === null ? null : new Date(r.nextAttemptAt).toISOString(),
+      at: new Date(r.at).toISOString(),
+    }));
   await sql`
     update messages m
     set status = v.status::message_status,
@@ -90,14 +99,8 @@ export async function recordResults(sql: Sql, results: MessageResult[]): Promise
         next_attempt_at = coalesce(v.next_at, m.next_attempt_at),
         lease_until = null,
         updated_at = now()
-    from unnest(
-      ${sql.array(results.map((r) => r.id))}::bigint[],
-      ${sql.array(results.map((r) => r.status))}::text[],
-      ${sql.array(results.map((r) => r.attempted))}::bool[],
-      ${sql.array(results.map((r) => r.error) as string[])}::text[],
-      ${sql.array(results.map((r) => (r.nextAttemptAt === null ? null : new Date(r.nextAttemptAt).toISOString())) as string[])}::timestamptz[],
-      ${sql.array(results.map((r) => new Date(r.at).toISOString()))}::timestamptz[]
-    ) as v(id, status, attempted, error, next_at, at)
+    from jsonb_to_recordset(${sql.json(rows)})
+      as v(id bigint, status text, attempted bool, error text, next_at timestamptz, at timestamptz)
     where m.id = v.id
       and (m.status = 'PENDING' or (v.status = 'SENT' and m.status in ('EXPIRED', 'CANCELLED')))`;
 }
@@ -108,7 +111,7 @@ export async function completeFinished(sql: Sql, mailingIds: number[]): Promise<
   const rows = await sql<{ id: string }[]>`
     update mailings g
     set status = 'COMPLETED', finished_at = now(), updated_at = now()
-    where g.id = any(${sql.array(mailingIds)}::bigint[])
+    where g.id = any(${mailingIds}::bigint[])
       and g.status = 'RUNNING'
       and not exists (select 1 from messages m where m.mailing_id = g.id and m.status = 'PENDING')
     returning g.id`;
@@ -118,5 +121,5 @@ export async function completeFinished(sql: Sql, mailingIds: number[]): Promise<
 /** Gives back the leases of messages this process claimed but will not send (shutdown). */
 export async function releaseLeases(sql: Sql, ids: number[]): Promise<void> {
   if (ids.length === 0) return;
-  await sql`update messages set lease_until = null where id = any(${sql.array(ids)}::bigint[]) and status = 'PENDING'`;
+  await sql`update messages set lease_until = null where id = any(${ids}::bigint[]) and status = 'PENDING'`;
 }

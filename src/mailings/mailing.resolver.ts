@@ -10,7 +10,8 @@ import { CreateMailingInput, UpdateMailingInput } from './mailing.input';
 import * as service from './mailing.service';
 import { findMailing } from './mailing.store';
 import type { MailingRow, MailingStatus as MailingStatusValue } from './mailing.table';
-import { Mailing, MailingConnection, MailingStatus } from './mailing.type';
+import { Mailing, MailingConnection, MailingStatus, SendWindow } from './mailing.type';
+import { formatTimeOfDay } from '../dispatch/send-window';
 
 @Resolver(() => Mailing)
 export class MailingResolver {
@@ -32,7 +33,7 @@ export class MailingResolver {
 
   @Mutation(() => Mailing)
   createMailing(@Arg('input', () => CreateMailingInput) input: CreateMailingInput, @Ctx() ctx: Context) {
-    return service.createMailing(ctx.db, ctx.log, input);
+    return service.createMailing(ctx, input);
   }
 
   @Mutation(() => Mailing)
@@ -41,17 +42,40 @@ export class MailingResolver {
     @Arg('input', () => UpdateMailingInput) input: UpdateMailingInput,
     @Ctx() ctx: Context,
   ) {
-    return service.updateMailing(ctx.db, ctx.log, requireRowId(id), input);
+    return service.updateMailing(ctx, requireRowId(id), input);
   }
 
-  @Mutation(() => Boolean, { description: 'Removes the mailing and its messages.' })
+  @Mutation(() => Boolean, { description: 'Removes the mailing and its messages. No request for it starts after this returns.' })
   deleteMailing(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
-    return service.deleteMailing(ctx.db, ctx.log, requireRowId(id));
+    return service.deleteMailing(ctx, requireRowId(id));
+  }
+
+  @Mutation(() => Mailing, { description: 'RUNNING → PAUSED. No request for it starts after this returns.' })
+  pauseMailing(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return service.pauseMailing(ctx, requireRowId(id));
+  }
+
+  @Mutation(() => Mailing, { description: 'PAUSED → RUNNING: sending goes on until endAt.' })
+  resumeMailing(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return service.resumeMailing(ctx, requireRowId(id));
+  }
+
+  @Mutation(() => Mailing, {
+    description: 'Stops the mailing for good; its history stays and messages not yet sent become CANCELLED. No request for it starts after this returns.',
+  })
+  cancelMailing(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return service.cancelMailing(ctx, requireRowId(id));
   }
 
   @FieldResolver(() => ClientFilter)
   filter(@Root() mailing: MailingRow): ClientFilter {
     return { operatorCodes: mailing.filterOperatorCodes, tags: mailing.filterTags, tagMatch: mailing.filterTagMatch };
+  }
+
+  @FieldResolver(() => SendWindow, { nullable: true })
+  sendWindow(@Root() mailing: MailingRow): SendWindow | null {
+    if (mailing.sendWindowFrom === null || mailing.sendWindowTo === null) return null;
+    return { from: formatTimeOfDay(mailing.sendWindowFrom), to: formatTimeOfDay(mailing.sendWindowTo) };
   }
 
   @FieldResolver(() => MessageStats)

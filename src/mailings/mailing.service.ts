@@ -1,43 +1,46 @@
 import { normalizeClientFilter } from '../clients/client.filter';
 import type { Db } from '../db/connection';
+import type { MailingTimers } from '../dispatch/scheduler';
 import { toPage, type Page, type PageRequest } from '../graphql/connection';
 import { ConflictError, NotFoundError, UserInputError } from '../graphql/errors';
 import type { Logger } from '../logger';
 import type { CreateMailingInput, UpdateMailingInput } from './mailing.input';
+import * as lifecycle from './mailing.lifecycle';
 import * as store from './mailing.store';
 import type { MailingRow, MailingStatus } from './mailing.table';
-import { validatePeriod, validateText } from './mailing.validation';
+import { validatePeriod, validateSendWindow, validateText } from './mailing.validation';
+
+export type MailingDeps = { db: Db; log: Logger; timers: MailingTimers };
 
 const FINAL: readonly MailingStatus[] = ['COMPLETED', 'CANCELLED'];
 const UNDER_WAY: readonly MailingStatus[] = ['RUNNING', 'PAUSED'];
 
-export async function createMailing(db: Db, log: Logger, input: CreateMailingInput, now = new Date()): Promise<MailingRow> {
+export async function createMailing(deps: MailingDeps, input: CreateMailingInput, now = new Date()): Promise<MailingRow> {
   const text = validateText(input.text);
   validatePeriod(input.startAt, input.endAt, now);
   const filter = normalizeClientFilter(input.filter);
-  const row = await store.insertMailing(db, {
+  const window = input.sendWindow ? validateSendWindow(input.sendWindow) : null;
+  const row = await store.insertMailing(deps.db, {
     text,
     startAt: input.startAt,
     endAt: input.endAt,
     filterOperatorCodes: filter.operatorCodes,
     filterTags: filter.tags,
     filterTagMatch: filter.tagMatch,
+    sendWindowFrom: window?.fromMinute ?? null,
+    sendWindowTo: window?.toMinute ?? null,
   });
-  log.info({ mailingId: row.id, startAt: row.startAt, endAt: row.endAt, filter }, 'mailing created');
+  deps.log.info({ mailingId: row.id, startAt: row.startAt, endAt: row.endAt, filter, sendWindow: input.sendWindow ?? null }, 'mailing created');
+  await setTimers(deps, row);
   return row;
 }
 
 /**
  * Absent fields keep their value. A finished mailing (completed, cancelled) no longer
- * changes; one under way may change its text and end, not whom it is for or when it began.
+ * changes; one under way may change its text and end (applied to the messages not yet
+ * sent), not whom it is for or when it began.
  */
-export async function updateMailing(
-  db: Db,
-  log: Logger,
-  id: number,
-  input: UpdateMailingInput,
-  now = new Date(),
-): Promise<MailingRow> {
+export async function updateMailing(deps: MailingDeps, id: number, input: UpdateMailingInput, now = new Date()): Promise<MailingRow> {
   const patch: Partial<store.MailingValues> = {};
   if (input.text != null) patch.text = validateText(input.text);
   if (input.startAt != null) patch.startAt = input.startAt;
@@ -48,8 +51,13 @@ export async function updateMailing(
     patch.filterTags = filter.tags;
     patch.filterTagMatch = filter.tagMatch;
   }
+  if (input.sendWindow !== undefined) {
+    const window = input.sendWindow === null ? null : validateSendWindow(input.sendWindow);
+    patch.sendWindowFrom = window?.fromMinute ?? null;
+    patch.sendWindowTo = window?.toMinute ?? null;
+  }
 
-  const row = await db.transaction(async (tx) => {
+  const row = await deps.db.transaction(async (tx) => {
     const current = await store.findMailingForUpdate(tx, id);
     if (!current) throw new NotFoundError('mailing', id);
     if (Object.keys(patch).length === 0) return current;
@@ -72,20 +80,37 @@ export async function updateMailing(
     }
     return store.updateMailing(tx, id, patch);
   });
-  log.info({ mailingId: id, fields: Object.keys(patch) }, 'mailing updated');
+  deps.log.info({ mailingId: id, fields: Object.keys(patch) }, 'mailing updated');
+  if (patch.startAt || patch.endAt) await setTimers(deps, row);
   return row;
 }
 
-/** Removes the mailing with its messages. */
-export async function deleteMailing(db: Db, log: Logger, id: number): Promise<true> {
-  if (!(await store.deleteMailing(db, id))) throw new NotFoundError('mailing', id);
-  log.info({ mailingId: id }, 'mailing deleted');
+/** Removes the mailing with its messages; a claim in progress finishes first (row lock). */
+export async function deleteMailing(deps: MailingDeps, id: number): Promise<true> {
+  if (!(await store.deleteMailing(deps.db, id))) throw new NotFoundError('mailing', id);
+  deps.log.info({ mailingId: id }, 'mailing deleted');
   return true;
 }
+
+export const pauseMailing = (deps: MailingDeps, id: number) => lifecycle.pauseMailing(deps.db, deps.log, id);
+export const resumeMailing = (deps: MailingDeps, id: number) => lifecycle.resumeMailing(deps.db, deps.log, id);
+export const cancelMailing = (deps: MailingDeps, id: number) => lifecycle.cancelMailing(deps.db, deps.log, id);
 
 export async function listMailings(db: Db, status: MailingStatus | null, req: PageRequest): Promise<Page<MailingRow>> {
   const rows = await store.listMailings(db, status, req);
   return toPage(rows, req, () => store.countMailings(db, status));
+}
+
+/**
+ * The mailing is written; its timers follow. Should setting them fail, the mailing is not
+ * lost: the timer sweep finds overdue mailings in the rows and starts or ends them.
+ */
+async function setTimers(deps: MailingDeps, row: MailingRow): Promise<void> {
+  try {
+    await deps.timers.mailingChanged(row);
+  } catch (err) {
+    deps.log.error({ err, mailingId: row.id }, 'setting the mailing\'s timers failed; the sweep will catch it up');
+  }
 }
 
 function sameItems(a: readonly string[], b: readonly string[]): boolean {

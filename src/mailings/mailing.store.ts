@@ -5,7 +5,7 @@ import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
 
 export type MailingValues = Pick<
   MailingRow,
-  'text' | 'startAt' | 'endAt' | 'filterOperatorCodes' | 'filterTags' | 'filterTagMatch'
+  'text' | 'startAt' | 'endAt' | 'filterOperatorCodes' | 'filterTags' | 'filterTagMatch' | 'sendWindowFrom' | 'sendWindowTo'
 >;
 
 export async function insertMailing(db: Db, values: MailingValues): Promise<MailingRow> {

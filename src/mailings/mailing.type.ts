@@ -12,6 +12,12 @@ registerEnumType(MailingStatus, {
     'COMPLETED: every message reached a final status. CANCELLED: stopped for good by an operator.',
 });
 
+@ObjectType({ description: 'A daily window in each client\'s local time; from > to wraps midnight.' })
+export class SendWindow {
+  @Field(() => String) from!: string;
+  @Field(() => String) to!: string;
+}
+
 @ObjectType({ description: 'One text sent to every client matching a filter between startAt and endAt.' })
 export class Mailing {
   @Field(() => ID) id!: string;
@@ -19,6 +25,7 @@ export class Mailing {
   @Field(() => GraphQLDateTime) startAt!: Date;
   @Field(() => GraphQLDateTime, { description: 'nothing is sent at or after this instant' }) endAt!: Date;
   @Field(() => ClientFilter) filter!: ClientFilter;
+  @Field(() => SendWindow, { nullable: true, description: 'messages go out only inside it' }) sendWindow?: SendWindow | null;
   @Field(() => MailingStatus) status!: Status;
   @Field(() => MessageStats) stats!: MessageStats;
   @Field(() => GraphQLDateTime) createdAt!: Date;

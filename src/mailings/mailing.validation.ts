@@ -1,3 +1,4 @@
+import { parseTimeOfDay, type SendWindow } from '../dispatch/send-window';
 import { UserInputError } from '../graphql/errors';
 
 export const MAX_TEXT_LENGTH = 1000;
@@ -13,4 +14,14 @@ export function validateText(text: string, field = 'text'): string {
 export function validatePeriod(startAt: Date, endAt: Date, now: Date): void {
   if (endAt.getTime() <= startAt.getTime()) throw new UserInputError('endAt', 'must be after startAt');
   if (endAt.getTime() <= now.getTime()) throw new UserInputError('endAt', 'must be in the future');
+}
+
+/** `{ from: "09:00", to: "21:00" }` in the client's local time; may wrap midnight. */
+export function validateSendWindow(input: { from: string; to: string }, field = 'sendWindow'): SendWindow {
+  const fromMinute = parseTimeOfDay(input.from);
+  if (fromMinute === undefined) throw new UserInputError(`${field}.from`, 'must be a time of day as HH:MM, e.g. 09:00');
+  const toMinute = parseTimeOfDay(input.to);
+  if (toMinute === undefined) throw new UserInputError(`${field}.to`, 'must be a time of day as HH:MM, e.g. 21:00');
+  if (fromMinute === toMinute) throw new UserInputError(`${field}.to`, 'must differ from sendWindow.from');
+  return { fromMinute, toMinute };
 }

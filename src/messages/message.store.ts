@@ -43,3 +43,12 @@ export async function countMailingMessages(db: Db, mailingId: number, status: Me
   const [row] = await db.select({ n: count() }).from(messages).where(mailingMessagesCondition(mailingId, status));
   return row.n;
 }
+
+/** Removes a client's PENDING messages (the client left the directory); returns how many. */
+export async function deleteUnsentMessagesOf(db: Db, clientId: number): Promise<number> {
+  const deleted = await db
+    .delete(messages)
+    .where(and(eq(messages.clientId, clientId), eq(messages.status, 'PENDING')))
+    .returning({ id: messages.id });
+  return deleted.length;
+}
