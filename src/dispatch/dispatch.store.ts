@@ -77,7 +77,8 @@ export type MessageResult = {
  * Writes a batch of results in one statement and releases their leases. Only PENDING
  * messages change — a message expired, cancelled or deleted meanwhile stays as it is —
  * except that a SENT result always wins: the gateway accepted it, and the history must say
- * so even if the mailing ended while the answer was on its way.
+ * so even if the mailing ended while the answer was on its way. last_error keeps the last
+ * failure, also once a later attempt succeeded.
  */
 export async function recordResults(sql: Sql, results: MessageResult[]): Promise<void> {
   if (results.length === 0) return;
@@ -94,7 +95,7 @@ export async function recordResults(sql: Sql, results: MessageResult[]): Promise
     update messages m
     set status = v.status::message_status,
         attempts = m.attempts + v.attempted::int,
-        last_error = coalesce(v.error, case when v.status = 'SENT' then null else m.last_error end),
+        last_error = coalesce(v.error, m.last_error),
         sent_at = case when v.status = 'SENT' then v.at else m.sent_at end,
         next_attempt_at = coalesce(v.next_at, m.next_attempt_at),
         lease_until = null,

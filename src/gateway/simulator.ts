@@ -49,6 +49,8 @@ export class GatewaySimulator {
   /** msgIds answered 200 with code 0: the gateway's own de-duplication set */
   readonly accepted = new Set<number>();
   requestCount = 0;
+  /** TCP connections opened to it, refused ones included */
+  connectionCount = 0;
 
   constructor(
     private readonly options: { token: string; record?: boolean; behaviour?: Partial<GatewayBehaviour> },
@@ -69,6 +71,7 @@ export class GatewaySimulator {
     const server = createServer((req, res) => void this.handle(req, res));
     server.keepAliveTimeout = 60_000;
     server.on('connection', (socket) => {
+      this.connectionCount++;
       if (this.behaviour.down) return void socket.destroy();
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
