@@ -1,0 +1,183 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { localSecondOfDay, nextOpening } from '../src/dispatch/send-window';
+import { DEFAULT_BEHAVIOUR, type GatewaySimulator } from '../src/gateway/simulator';
+import { CREATE_MAILING, inMs, insertClients, MAILING_STATE } from './support/fixtures';
+import { startTestGateway } from './support/gateway';
+import { onlyError, startTestHerald, type TestHerald } from './support/herald';
+import { sleep, waitFor } from './support/wait';
+
+let herald: TestHerald;
+let gateway: GatewaySimulator;
+
+// Slow answers and few connections, so that a mailing is still running when a test acts on it.
+beforeAll(async () => {
+  const gw = await startTestGateway({ latencyMs: 100 });
+  gateway = gw.simulator;
+  herald = await startTestHerald({ ...gw.config, dispatch: { concurrency: 2 } });
+});
+afterAll(async () => {
+  await herald?.stop();
+  await gateway?.stop();
+});
+afterEach(() => gateway.set({ ...DEFAULT_BEHAVIOUR, latencyMs: 100 }));
+
+async function createMailing(input: Record<string, unknown>) {
+  const res = await herald.gql(CREATE_MAILING, { input: { text: 'Hello', startAt: inMs(-1000), endAt: inMs(60_000), ...input } });
+  if (!res.body.data?.createMailing) throw new Error(JSON.stringify(res.body));
+  return res.body.data.createMailing as { id: string; status: string; sendWindow: { from: string; to: string } | null };
+}
+const stateOf = async (id: string) => (await herald.ok(MAILING_STATE, { id })).mailing;
+const untilStatus = (id: string, status: string, timeoutMs = 15_000) =>
+  waitFor(async () => {
+    const m = await stateOf(id);
+    return m?.status === status && m;
+  }, timeoutMs, `mailing ${id} to be ${status}`);
+const messageIds = async (mailingId: string) =>
+  new Set((await herald.sql`select id from messages where mailing_id = ${mailingId}`).map((r) => Number(r.id)));
+const receivedFor = (ids: Set<number>) => gateway.received.filter((r) => ids.has(r.msgId));
+const act = (mutation: string, id: string) => herald.gql(`mutation($id: ID!) { ${mutation}(id: $id) { id status } }`, { id });
+
+async function runningMailing(n: number) {
+  const tag = `c${Math.random().toString(36).slice(2, 10)}`;
+  const clientIds = await insertClients(herald, n, { tags: [tag] });
+  const mailing = await createMailing({ filter: { tags: [tag] } });
+  await waitFor(async () => (await stateOf(mailing.id)).stats.sent >= 2, 10_000, 'a few messages sent');
+  return { mailing, clientIds, ids: await messageIds(mailing.id) };
+}
+
+/** After a pause/cancel/delete returned at `returnedAt`, no request for these messages starts. */
+async function expectNoRequestAfter(ids: Set<number>, returnedAt: number) {
+  await sleep(700);
+  const late = receivedFor(ids).filter((r) => r.at > returnedAt);
+  expect(late).toEqual([]);
+}
+
+describe('operator control while running', () => {
+  it('should pause: no new request after pauseMailing returns; resume: it finishes', async () => {
+    const { mailing, ids } = await runningMailing(30);
+    const res = await act('pauseMailing', mailing.id);
+    const returnedAt = Date.now();
+    expect(res.body.data.pauseMailing.status).toBe('PAUSED');
+    await expectNoRequestAfter(ids, returnedAt);
+    const paused = await stateOf(mailing.id);
+    expect(paused.status).toBe('PAUSED');
+    expect(paused.stats.pending).toBeGreaterThan(0);
+
+    expect((await act('resumeMailing', mailing.id)).body.data.resumeMailing.status).toBe('RUNNING');
+    const done = await untilStatus(mailing.id, 'COMPLETED');
+    expect(done.stats).toMatchObject({ total: 30, sent: 30 });
+  });
+
+  it('should cancel: no new request after it returns, history kept, the rest CANCELLED', async () => {
+    const { mailing, ids } = await runningMailing(30);
+    const res = await act('cancelMailing', mailing.id);
+    const returnedAt = Date.now();
+    expect(res.body.data.cancelMailing.status).toBe('CANCELLED');
+    await expectNoRequestAfter(ids, returnedAt);
+    const state = await stateOf(mailing.id);
+    expect(state.status).toBe('CANCELLED');
+    expect(state.stats.sent).toBeGreaterThanOrEqual(2);
+    expect(state.stats.pending).toBe(0);
+    expect(state.stats.cancelled + state.stats.sent).toBe(30);
+  });
+
+  it('should delete: no new request after it returns, mailing and messages gone', async () => {
+    const { mailing, ids } = await runningMailing(30);
+    const res = await herald.gql(`mutation($id: ID!) { deleteMailing(id: $id) }`, { id: mailing.id });
+    const returnedAt = Date.now();
+    expect(res.body.data.deleteMailing).toBe(true);
+    await expectNoRequestAfter(ids, returnedAt);
+    expect((await herald.ok(MAILING_STATE, { id: mailing.id })).mailing).toBeNull();
+    expect(await messageIds(mailing.id)).toEqual(new Set());
+  });
+
+  it('should refuse transitions that do not fit the status with CONFLICT', async () => {
+    const mailing = await createMailing({ startAt: inMs(60_000), endAt: inMs(120_000) });
+    expect(onlyError(await act('pauseMailing', mailing.id)).extensions?.code).toBe('CONFLICT');
+    expect(onlyError(await act('resumeMailing', mailing.id)).extensions?.code).toBe('CONFLICT');
+    expect((await act('cancelMailing', mailing.id)).body.data.cancelMailing.status).toBe('CANCELLED');
+    expect(onlyError(await act('cancelMailing', mailing.id)).extensions?.code).toBe('CONFLICT');
+    expect(onlyError(await act('pauseMailing', '999999')).extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('should apply a new text to the messages not yet sent, and refuse a new filter', async () => {
+    const { mailing, ids } = await runningMailing(20);
+    await herald.ok(`mutation($id: ID!) { updateMailing(id: $id, input: { text: "Second text" }) { id } }`, { id: mailing.id });
+    const changedAt = Date.now();
+    const refused = await herald.gql(`mutation($id: ID!) { updateMailing(id: $id, input: { filter: { tags: ["other"] } }) { id } }`, { id: mailing.id });
+    expect(onlyError(refused).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter' });
+    await untilStatus(mailing.id, 'COMPLETED');
+    const received = receivedFor(ids);
+    expect(received.filter((r) => r.at < changedAt - 50).every((r) => r.text === 'Hello')).toBe(true);
+    expect(received.filter((r) => r.at > changedAt + 50).every((r) => r.text === 'Second text')).toBe(true);
+    expect(received.some((r) => r.text === 'Second text')).toBe(true);
+  });
+
+  it('should take a deleted client\'s unsent message out of a running mailing and keep its sent ones', async () => {
+    const { mailing, clientIds } = await runningMailing(30);
+    await act('pauseMailing', mailing.id);
+    const [pending] = await herald.sql`select client_id from messages where mailing_id = ${mailing.id} and status = 'PENDING' limit 1`;
+    const [sent] = await herald.sql`select client_id from messages where mailing_id = ${mailing.id} and status = 'SENT' limit 1`;
+    for (const row of [pending, sent]) {
+      await herald.ok(`mutation($id: ID!) { deleteClient(id: $id) }`, { id: String(row.client_id) });
+    }
+    const left = await herald.sql`select client_id, status from messages where mailing_id = ${mailing.id} and client_id in ${herald.sql([pending.client_id, sent.client_id])}`;
+    expect(left.map((r) => [String(r.client_id), r.status])).toEqual([[String(sent.client_id), 'SENT']]);
+    await act('resumeMailing', mailing.id);
+    const done = await untilStatus(mailing.id, 'COMPLETED');
+    expect(done.stats.total).toBe(clientIds.length - 1);
+  });
+});
+
+describe('send window in the client\'s local time', () => {
+  // A window that is open now in Moscow (UTC+3) and shut in Vladivostok (UTC+10).
+  function windowOpenInMoscow() {
+    const hour = Math.floor(localSecondOfDay(Date.now(), 'Europe/Moscow') / 3600);
+    const hh = (h: number) => `${String(h % 24).padStart(2, '0')}:00`;
+    return { from: hh(hour), to: hh(hour + 2) };
+  }
+
+  it('should send inside the window and hold the rest for their next local opening', async () => {
+    const tag = `w${Date.now()}`;
+    const moscow = await insertClients(herald, 3, { tags: [tag], timezone: 'Europe/Moscow' });
+    const vladivostok = await insertClients(herald, 3, { tags: [tag], timezone: 'Asia/Vladivostok' });
+    const window = windowOpenInMoscow();
+    const mailing = await createMailing({ filter: { tags: [tag] }, sendWindow: window, endAt: inMs(3 * 24 * 3600_000) });
+    expect(mailing.sendWindow).toEqual(window);
+
+    await waitFor(async () => (await stateOf(mailing.id)).stats.sent === 3, 10_000, 'Moscow sent');
+    await sleep(500);
+    const rows = await herald.sql`select client_id, status, attempts, next_attempt_at from messages where mailing_id = ${mailing.id}`;
+    const byClient = new Map(rows.map((r) => [Number(r.client_id), r]));
+    for (const id of moscow) expect(byClient.get(id)!.status).toBe('SENT');
+    const fromMinute = Number(window.from.slice(0, 2)) * 60;
+    const opening = nextOpening(Date.now(), 'Asia/Vladivostok', { fromMinute, toMinute: (fromMinute + 120) % 1440 });
+    for (const id of vladivostok) {
+      const row = byClient.get(id)!;
+      expect(row).toMatchObject({ status: 'PENDING', attempts: 0 });
+      expect(Math.abs(row.next_attempt_at.getTime() - opening)).toBeLessThan(2_000);
+    }
+    expect((await stateOf(mailing.id)).status).toBe('RUNNING');
+    await act('cancelMailing', mailing.id);
+  });
+
+  it('should expire a message whose next opening comes after endAt, sending nothing', async () => {
+    const tag = `x${Date.now()}`;
+    await insertClients(herald, 2, { tags: [tag], timezone: 'Asia/Vladivostok' });
+    const mailing = await createMailing({ filter: { tags: [tag] }, sendWindow: windowOpenInMoscow(), endAt: inMs(30 * 60_000) });
+    const done = await untilStatus(mailing.id, 'COMPLETED', 5_000);
+    expect(done.stats).toMatchObject({ total: 2, expired: 2, sent: 0 });
+    expect(receivedFor(await messageIds(mailing.id))).toEqual([]);
+  });
+
+  it('should refuse a window that is not HH:MM or is empty', async () => {
+    for (const [sendWindow, field] of [
+      [{ from: '9:00', to: '21:00' }, 'sendWindow.from'],
+      [{ from: '09:00', to: '24:00' }, 'sendWindow.to'],
+      [{ from: '09:00', to: '09:00' }, 'sendWindow.to'],
+    ] as const) {
+      const res = await herald.gql(CREATE_MAILING, { input: { text: 'x', startAt: inMs(0), endAt: inMs(60_000), sendWindow } });
+      expect(onlyError(res).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    }
+  });
+});
