@@ -8,6 +8,7 @@ import { expectedMigrations, migrateDatabase } from '../src/db/migrate';
 import { createTestDatabase, ADMIN_TOKEN } from './support/herald';
 import { freePort } from './support/ports';
 import { spawnHerald, type HeraldProcess } from './support/process';
+import { waitFor } from './support/wait';
 
 const LISTENING = '"msg":"Herald is listening"';
 
@@ -62,10 +63,17 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL, development token
       expect(herald.output()).toContain(tokenFile);
       expect(herald.output()).not.toContain(token);
 
+      // With no SENDER_URL it sends to a simulator in the same process, and says so.
+      expect(herald.output()).toMatch(/messages go to a built-in gateway simulator at http:\/\/127\.0\.0\.1:\d+/);
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ status: 'ready' });
       const created = await post(url, token, 'mutation { createClient(input: { phone: "79990000001", timezone: "UTC" }) { id } }');
       expect(created.body.data.createClient.id).toBeDefined();
+      const endAt = new Date(Date.now() + 60_000).toISOString();
+      const mailing = await post(url, token, `mutation { createMailing(input: { text: "hi", startAt: "${new Date().toISOString()}", endAt: "${endAt}" }) { id } }`);
+      const id = mailing.body.data.createMailing.id;
+      await waitFor(async () => (await post(url, token, `{ mailing(id: "${id}") { status } }`)).body.data.mailing.status === 'COMPLETED', 15_000, 'the mailing to complete through the simulator');
+      expect((await post(url, token, `{ mailing(id: "${id}") { stats { sent } } }`)).body.data.mailing.stats.sent).toBe(1);
       expect(await portAccepts(pgPort)).toBe(true);
     } finally {
       expect(await stopped(herald)).toBe(0);
@@ -146,7 +154,37 @@ describe('migrations', () => {
     } finally {
       const codes = await Promise.all(heralds.map((h) => stopped(h)));
       await database.drop();
-      expect(codes).toEqual([0, 0]);
+      expect(codes, heralds.map((h) => h.output()).join('\n----\n')).toEqual([0, 0]);
+    }
+  });
+});
+
+describe('npm run gateway', () => {
+  it('should run the simulator on its own, checking the token and recording what it got', async () => {
+    const { spawn } = await import('node:child_process');
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/gateway.ts'], {
+      cwd: new URL('..', import.meta.url),
+      env: { PATH: process.env.PATH ?? '', GATEWAY_PORT: String(port), GATEWAY_TOKEN: 'sim-token' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let output = '';
+      child.stdout.on('data', (c) => (output += c));
+      await waitFor(() => output.includes('gateway simulator at'), 20_000, 'the simulator to start');
+      const send = (token: string) =>
+        fetch(`http://127.0.0.1:${port}/send/7`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ id: 7, phone: 79161234567, text: 'hi' }),
+        });
+      expect((await send('wrong')).status).toBe(401);
+      const ok = await send('sim-token');
+      expect(await ok.json()).toEqual({ code: 0, message: 'OK' });
+      const stats = (await (await fetch(`http://127.0.0.1:${port}/_sim/stats`)).json()) as { requests: number; accepted: number };
+      expect(stats).toMatchObject({ requests: 2, accepted: 1 });
+    } finally {
+      child.kill('SIGTERM');
     }
   });
 });

@@ -1,9 +1,12 @@
 import PgBoss from 'pg-boss';
+import postgres from 'postgres';
 import type { Logger } from '../logger';
 import type { MailingRow } from '../mailings/mailing.table';
 
 const START = 'mailing-start';
 const END = 'mailing-end';
+// An arbitrary constant that names "pg-boss set-up" among advisory locks.
+const SETUP_LOCK_KEY = 7_214_630_002;
 
 export type MailingTimerHandlers = {
   start: (mailingId: number) => Promise<void>;
@@ -40,12 +43,19 @@ export class Scheduler implements MailingTimers {
       schedule: false, // no cron jobs
     });
     boss.on('error', (err) => log.error({ err }, 'pg-boss error'));
-    await boss.start();
-    for (const name of [START, END]) {
-      // Idempotent in pg-boss (ON CONFLICT DO NOTHING); two processes may race here.
-      await boss.createQueue(name, { name, policy: 'standard', retryLimit: 5, retryDelay: 1, retryBackoff: true }).catch(async (err) => {
-        if (!(await boss.getQueue(name))) throw err;
-      });
+    // pg-boss installs its schema and creates queues with statements that deadlock when two
+    // processes start at once; one at a time, under an advisory lock, they cannot.
+    const lock = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      await lock`select pg_advisory_lock(${SETUP_LOCK_KEY})`;
+      await boss.start();
+      for (const name of [START, END]) {
+        if (!(await boss.getQueue(name))) {
+          await boss.createQueue(name, { name, policy: 'standard', retryLimit: 5, retryDelay: 1, retryBackoff: true });
+        }
+      }
+    } finally {
+      await lock.end({ timeout: 5 });
     }
     return new Scheduler(boss, log);
   }
