@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import { EVENT_CHANNEL, MESSAGE_IDS_PER_EVENT } from '../events/event.channel';
 
 /** A message claimed for sending, with what sending it needs from its mailing. */
 export type ClaimedMessage = {
@@ -78,7 +79,8 @@ export type MessageResult = {
  * messages change — a message expired, cancelled or deleted meanwhile stays as it is —
  * except that a SENT result always wins: the gateway accepted it, and the history must say
  * so even if the mailing ended while the answer was on its way. last_error keeps the last
- * failure, also once a later attempt succeeded.
+ * failure, also once a later attempt succeeded. The same statement announces the changed
+ * messages on the event channel, a few hundred ids an event.
  */
 export async function recordResults(sql: Sql, results: MessageResult[]): Promise<void> {
   if (results.length === 0) return;
@@ -92,6 +94,7 @@ export async function recordResults(sql: Sql, results: MessageResult[]): Promise
       at: new Date(r.at).toISOString(),
     }));
   await sql`
+    with changed as (
     update messages m
     set status = v.status::message_status,
         attempts = m.attempts + v.attempted::int,
@@ -103,19 +106,30 @@ export async function recordResults(sql: Sql, results: MessageResult[]): Promise
     from jsonb_to_recordset(${sql.json(rows)})
       as v(id bigint, status text, attempted bool, error text, next_at timestamptz, at timestamptz)
     where m.id = v.id
-      and (m.status = 'PENDING' or (v.status = 'SENT' and m.status in ('EXPIRED', 'CANCELLED')))`;
+      and (m.status = 'PENDING' or (v.status = 'SENT' and m.status in ('EXPIRED', 'CANCELLED')))
+    returning m.id, m.mailing_id
+    ),
+    chunks as (
+      select mailing_id, json_agg(id order by id) as ids
+      from (select id, mailing_id, (row_number() over (partition by mailing_id order by id) - 1) / ${MESSAGE_IDS_PER_EVENT} as chunk from changed) numbered
+      group by mailing_id, chunk
+    )
+    select pg_notify(${EVENT_CHANNEL}, json_build_object('t', 'messages', 'm', mailing_id, 'ids', ids)::text) from chunks`;
 }
 
 /** Marks COMPLETED those of the given running mailings with no PENDING message left. */
 export async function completeFinished(sql: Sql, mailingIds: number[]): Promise<number[]> {
   if (mailingIds.length === 0) return [];
   const rows = await sql<{ id: string }[]>`
-    update mailings g
-    set status = 'COMPLETED', finished_at = now(), updated_at = now()
-    where g.id = any(${mailingIds}::bigint[])
-      and g.status = 'RUNNING'
-      and not exists (select 1 from messages m where m.mailing_id = g.id and m.status = 'PENDING')
-    returning g.id`;
+    with done as (
+      update mailings g
+      set status = 'COMPLETED', finished_at = now(), updated_at = now()
+      where g.id = any(${mailingIds}::bigint[])
+        and g.status = 'RUNNING'
+        and not exists (select 1 from messages m where m.mailing_id = g.id and m.status = 'PENDING')
+      returning g.id
+    )
+    select id, pg_notify(${EVENT_CHANNEL}, json_build_object('t', 'mailing', 'm', id, 'k', 'COMPLETED', 's', 'COMPLETED')::text) from done`;
   return rows.map((r) => Number(r.id));
 }
 

@@ -2,6 +2,7 @@ import { and, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import { clientFilterCondition } from '../clients/client.filter';
 import { clients } from '../clients/client.table';
 import type { Db } from '../db/connection';
+import { notifyMailing, type MailingEventKind } from '../events/event.channel';
 import { ConflictError, NotFoundError } from '../graphql/errors';
 import type { Logger } from '../logger';
 import { messages } from '../messages/message.table';
@@ -38,8 +39,10 @@ export async function startMailing(db: Db, log: Logger, id: number): Promise<{ a
       ${condition ? sql`where ${condition}` : sql``}
       on conflict do nothing`);
     const audience = inserted.count ?? 0;
+    await tx.execute(notifyMailing(id, 'STARTED', 'RUNNING'));
     if (audience === 0) {
       await tx.update(mailings).set({ status: 'COMPLETED', finishedAt: sql`now()`, updatedAt: sql`now()` }).where(eq(mailings.id, id));
+      await tx.execute(notifyMailing(id, 'COMPLETED', 'COMPLETED'));
     }
     return { audience };
   });
@@ -67,6 +70,7 @@ export async function endMailing(db: Db, log: Logger, id: number): Promise<{ exp
       .update(messages)
       .set({ status: 'EXPIRED', leaseUntil: null, updatedAt: sql`now()`, lastError: sql`coalesce(${messages.lastError}, 'the mailing ended before it could be sent')` })
       .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
+    await tx.execute(notifyMailing(id, 'COMPLETED', 'COMPLETED'));
     return { expired: expired.count ?? 0 };
   });
   if (ended) log.info({ mailingId: id, expired: ended.expired }, 'mailing ended at its end time');
@@ -75,7 +79,7 @@ export async function endMailing(db: Db, log: Logger, id: number): Promise<{ exp
 
 /** Operator transitions: pause, resume, cancel. Each returns the updated mailing. */
 export async function pauseMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
-  const row = await transition(db, id, ['RUNNING'], 'PAUSED', async (tx) => {
+  const row = await transition(db, id, ['RUNNING'], 'PAUSED', 'PAUSED', async (tx) => {
     // Parked out of the claim's reach, so a paused mailing costs its scans nothing.
     await tx
       .update(messages)
@@ -87,7 +91,7 @@ export async function pauseMailing(db: Db, log: Logger, id: number): Promise<Mai
 }
 
 export async function resumeMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
-  const row = await transition(db, id, ['PAUSED'], 'RUNNING', async (tx) => {
+  const row = await transition(db, id, ['PAUSED'], 'RUNNING', 'RESUMED', async (tx) => {
     await tx
       .update(messages)
       .set({ nextAttemptAt: sql`now()` })
@@ -100,7 +104,7 @@ export async function resumeMailing(db: Db, log: Logger, id: number): Promise<Ma
 /** Cancelled for good: the history stays, messages not yet sent become CANCELLED. */
 export async function cancelMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
   let cancelled = 0;
-  const row = await transition(db, id, ['SCHEDULED', 'RUNNING', 'PAUSED'], 'CANCELLED', async (tx) => {
+  const row = await transition(db, id, ['SCHEDULED', 'RUNNING', 'PAUSED'], 'CANCELLED', 'CANCELLED', async (tx) => {
     const result = await tx
       .update(messages)
       .set({ status: 'CANCELLED', leaseUntil: null, updatedAt: sql`now()` })
@@ -116,6 +120,7 @@ async function transition(
   id: number,
   from: MailingStatus[],
   to: MailingStatus,
+  event: MailingEventKind,
   alsoDo: (tx: Db) => Promise<void>,
 ): Promise<MailingRow> {
   return db.transaction(async (tx) => {
@@ -130,6 +135,7 @@ async function transition(
       .where(eq(mailings.id, id))
       .returning();
     await alsoDo(tx);
+    await tx.execute(notifyMailing(id, event, to));
     return row;
   });
 }

@@ -1,6 +1,7 @@
 import { normalizeClientFilter } from '../clients/client.filter';
 import type { Db } from '../db/connection';
 import type { MailingTimers } from '../dispatch/scheduler';
+import { notifyMailing } from '../events/event.channel';
 import { toPage, type Page, type PageRequest } from '../graphql/connection';
 import { ConflictError, NotFoundError, UserInputError } from '../graphql/errors';
 import type { Logger } from '../logger';
@@ -20,15 +21,19 @@ export async function createMailing(deps: MailingDeps, input: CreateMailingInput
   validatePeriod(input.startAt, input.endAt, now);
   const filter = normalizeClientFilter(input.filter);
   const window = input.sendWindow ? validateSendWindow(input.sendWindow) : null;
-  const row = await store.insertMailing(deps.db, {
-    text,
-    startAt: input.startAt,
-    endAt: input.endAt,
-    filterOperatorCodes: filter.operatorCodes,
-    filterTags: filter.tags,
-    filterTagMatch: filter.tagMatch,
-    sendWindowFrom: window?.fromMinute ?? null,
-    sendWindowTo: window?.toMinute ?? null,
+  const row = await deps.db.transaction(async (tx) => {
+    const inserted = await store.insertMailing(tx, {
+      text,
+      startAt: input.startAt,
+      endAt: input.endAt,
+      filterOperatorCodes: filter.operatorCodes,
+      filterTags: filter.tags,
+      filterTagMatch: filter.tagMatch,
+      sendWindowFrom: window?.fromMinute ?? null,
+      sendWindowTo: window?.toMinute ?? null,
+    });
+    await tx.execute(notifyMailing(inserted.id, 'CREATED', inserted.status));
+    return inserted;
   });
   deps.log.info({ mailingId: row.id, startAt: row.startAt, endAt: row.endAt, filter, sendWindow: input.sendWindow ?? null }, 'mailing created');
   await setTimers(deps, row);
@@ -78,7 +83,9 @@ export async function updateMailing(deps: MailingDeps, id: number, input: Update
     if (patch.startAt || patch.endAt) {
       validatePeriod(patch.startAt ?? current.startAt, patch.endAt ?? current.endAt, now);
     }
-    return store.updateMailing(tx, id, patch);
+    const updated = await store.updateMailing(tx, id, patch);
+    await tx.execute(notifyMailing(id, 'UPDATED', updated.status));
+    return updated;
   });
   deps.log.info({ mailingId: id, fields: Object.keys(patch) }, 'mailing updated');
   if (patch.startAt || patch.endAt) await setTimers(deps, row);
@@ -87,7 +94,10 @@ export async function updateMailing(deps: MailingDeps, id: number, input: Update
 
 /** Removes the mailing with its messages; a claim in progress finishes first (row lock). */
 export async function deleteMailing(deps: MailingDeps, id: number): Promise<true> {
-  if (!(await store.deleteMailing(deps.db, id))) throw new NotFoundError('mailing', id);
+  await deps.db.transaction(async (tx) => {
+    if (!(await store.deleteMailing(tx, id))) throw new NotFoundError('mailing', id);
+    await tx.execute(notifyMailing(id, 'DELETED', null));
+  });
   deps.log.info({ mailingId: id }, 'mailing deleted');
   return true;
 }

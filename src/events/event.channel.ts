@@ -1,0 +1,35 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { MailingStatus } from '../mailings/mailing.table';
+
+/**
+ * Events cross processes as Postgres NOTIFY on one channel. Payloads stay small (ids and a
+ * status; well under NOTIFY's 8000 bytes): a listener reads whatever else it needs. NOTIFY
+ * is delivered on commit, so an event never runs ahead of the change it announces.
+ */
+export const EVENT_CHANNEL = 'herald_events';
+
+export const MAILING_EVENT_KINDS = ['CREATED', 'UPDATED', 'STARTED', 'PAUSED', 'RESUMED', 'COMPLETED', 'CANCELLED', 'DELETED'] as const;
+export type MailingEventKind = (typeof MAILING_EVENT_KINDS)[number];
+
+export type HeraldEvent =
+  /** a mailing's lifecycle moved (status is null once deleted) */
+  | { t: 'mailing'; m: number; k: MailingEventKind; s: MailingStatus | null }
+  /** messages of a mailing changed through sending; at most MESSAGE_IDS_PER_EVENT ids */
+  | { t: 'messages'; m: number; ids: number[] };
+
+export const MESSAGE_IDS_PER_EVENT = 300;
+
+/** The NOTIFY for a mailing event, to run inside the transaction that made the change. */
+export function notifyMailing(mailingId: number, kind: MailingEventKind, status: MailingStatus | null): SQL {
+  const event: HeraldEvent = { t: 'mailing', m: mailingId, k: kind, s: status };
+  return sql`select pg_notify(${EVENT_CHANNEL}, ${JSON.stringify(event)})`;
+}
+
+export function parseEvent(payload: string): HeraldEvent | undefined {
+  try {
+    const e = JSON.parse(payload) as HeraldEvent;
+    return e && (e.t === 'mailing' || e.t === 'messages') && typeof e.m === 'number' ? e : undefined;
+  } catch {
+    return undefined;
+  }
+}
