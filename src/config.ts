@@ -37,6 +37,9 @@ const apiTokens = z
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HERALD_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  LIVE_INTERVAL_MS: z.coerce.number().int().min(50).default(250),
+  LIVE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(1_000),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
@@ -67,6 +70,8 @@ const envSchema = z.object({
 
 export type Config = {
   nodeEnv: 'development' | 'production' | 'test';
+  /** api: GraphQL only; worker: dispatcher and timers only; all: both */
+  role: 'api' | 'worker' | 'all';
   databaseUrl: string | undefined;
   host: string;
   port: number;
@@ -77,6 +82,7 @@ export type Config = {
   dataDir: string;
   embeddedPgPort: number;
   graphqlMaxDepth: number;
+  live: { progressIntervalMs: number; heartbeatMs: number };
   dispatch: {
     concurrency: number;
     rateLimit: number;
@@ -110,7 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const problems: string[] = [];
-  if (e.NODE_ENV === 'production' && !e.API_TOKENS) {
+  if (e.NODE_ENV === 'production' && e.HERALD_ROLE !== 'worker' && !e.API_TOKENS) {
     problems.push('API_TOKENS: required when NODE_ENV=production (comma-separated role:token)');
   }
   if (e.SENDER_URL && !e.SENDER_TOKEN) problems.push('SENDER_TOKEN: required when SENDER_URL is set');
@@ -122,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     nodeEnv: e.NODE_ENV,
+    role: e.HERALD_ROLE,
     databaseUrl: e.DATABASE_URL,
     host: e.HOST,
     port: e.PORT,
@@ -132,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+    live: { progressIntervalMs: e.LIVE_INTERVAL_MS, heartbeatMs: e.LIVE_HEARTBEAT_MS },
     dispatch: {
       concurrency: e.SENDER_CONCURRENCY,
       rateLimit: e.SENDER_RATE_LIMIT,

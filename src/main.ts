@@ -6,10 +6,12 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { ensureDevAdminToken, TokenRegistry } from './auth/tokens';
 import { ConfigError, loadConfig, type Config } from './config';
-import { connectDatabase } from './db/connection';
+import { connectDatabase, type Db } from './db/connection';
 import { startEmbeddedPostgres } from './db/embedded';
 import { isMigrated, migrateDatabase } from './db/migrate';
 import { Dispatcher } from './dispatch/dispatcher';
+import { EventBus } from './events/event.bus';
+import { LiveUpdates } from './events/live-updates';
 import { Scheduler } from './dispatch/scheduler';
 import { HttpGateway } from './gateway/gateway.client';
 import { GatewaySimulator } from './gateway/simulator';
@@ -55,61 +57,18 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     const { db, close } = connectDatabase(databaseUrl);
     started.push({ name: 'database pool', stop: close });
 
-    const dispatchSql = postgres(databaseUrl, { max: 4, onnotice: () => {}, connection: { application_name: 'herald-dispatch' } });
-    started.push({ name: 'dispatch database pool', stop: () => dispatchSql.end({ timeout: 5 }) });
-
-    const sender = await senderOf(config, log, started);
-    const gateway = new HttpGateway({
-      url: sender.url,
-      token: sender.token,
-      connections: config.dispatch.concurrency,
-      requestTimeoutMs: config.dispatch.requestTimeoutMs,
-    });
-    started.push({ name: 'gateway client', stop: () => gateway.close() });
-
-    const d = config.dispatch;
-    const dispatcher = new Dispatcher(dispatchSql, gateway, log, {
-      concurrency: d.concurrency,
-      rateLimit: d.rateLimit,
-      batchSize: d.batchSize,
-      pollMs: d.pollMs,
-      leaseMs: d.leaseMs,
-      retryBaseMs: d.retryBaseMs,
-      retryMaxMs: d.retryMaxMs,
-      authProbeMs: d.authProbeMs,
-      breaker: { threshold: d.breakerThreshold, cooldownMs: d.breakerCooldownMs, maxCooldownMs: d.breakerCooldownMs * 32 },
-    });
-    dispatcher.start();
-    started.push({ name: 'dispatcher', stop: () => dispatcher.stop() });
-
+    // Timers are set by api processes (a mailing was written) and run by worker processes.
     const scheduler = await Scheduler.start(databaseUrl, log);
     started.push({ name: 'timers (pg-boss)', stop: () => scheduler.stop() });
-    await scheduler.work(
-      {
-        start: async (id) => {
-          if (await startMailing(db, log, id)) dispatcher.nudge();
-        },
-        end: async (id) => void (await endMailing(db, log, id)),
-        sweep: async () => {
-          const { toStart, toEnd } = await overdueMailings(db);
-          for (const id of toEnd) await endMailing(db, log, id);
-          for (const id of toStart) if (await startMailing(db, log, id)) dispatcher.nudge();
-        },
-      },
-      { pollMs: d.timerPollMs, sweepMs: d.sweepMs },
-    );
+    const dispatcher = config.role === 'api' ? undefined : await startWorker(config, databaseUrl, db, scheduler, log, started);
+    const graphql = config.role === 'worker' ? undefined : await graphqlParts(config, databaseUrl, db, scheduler, log, started);
 
-    const tokens = new TokenRegistry(config.apiTokens ?? (await devAdminToken(config, log)));
     const http = await createHttpServer({
-      schema: await buildHeraldSchema(),
-      db,
-      tokens,
       log,
-      maxDepth: config.graphqlMaxDepth,
-      timers: scheduler,
+      graphql,
       readiness: {
         database: async () => ((await isMigrated(db)) ? null : 'migrations not applied'),
-        gateway: async () => dispatcher.problem(),
+        ...(dispatcher ? { gateway: async () => dispatcher.problem() } : {}),
       },
     });
     await new Promise<void>((resolve, reject) => {
@@ -119,7 +78,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     started.push({ name: 'http server', stop: http.stop });
     const { port } = http.server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    log.info({ url: `${url}/graphql` }, 'Herald is listening');
+    log.info({ url: `${url}/graphql`, role: config.role }, 'Herald is listening');
 
     let stopping: Promise<void> | undefined;
     return { url, stop: () => (stopping ??= stopAll()) };
@@ -127,6 +86,64 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     await stopAll();
     throw error;
   }
+}
+
+/** The worker role: the dispatcher and the mailing timers. */
+async function startWorker(config: Config, databaseUrl: string, db: Db, scheduler: Scheduler, log: Logger, started: Stoppable[]) {
+  // Its own pool, so that sending never queues behind (or delays) the API's queries.
+  const dispatchSql = postgres(databaseUrl, { max: 4, onnotice: () => {}, connection: { application_name: 'herald-dispatch' } });
+  started.push({ name: 'dispatch database pool', stop: () => dispatchSql.end({ timeout: 5 }) });
+
+  const d = config.dispatch;
+  const sender = await senderOf(config, log, started);
+  const gateway = new HttpGateway({ url: sender.url, token: sender.token, connections: d.concurrency, requestTimeoutMs: d.requestTimeoutMs });
+  started.push({ name: 'gateway client', stop: () => gateway.close() });
+
+  const dispatcher = new Dispatcher(dispatchSql, gateway, log, {
+    concurrency: d.concurrency,
+    rateLimit: d.rateLimit,
+    batchSize: d.batchSize,
+    pollMs: d.pollMs,
+    leaseMs: d.leaseMs,
+    retryBaseMs: d.retryBaseMs,
+    retryMaxMs: d.retryMaxMs,
+    authProbeMs: d.authProbeMs,
+    breaker: { threshold: d.breakerThreshold, cooldownMs: d.breakerCooldownMs, maxCooldownMs: d.breakerCooldownMs * 32 },
+  });
+  dispatcher.start();
+  started.push({ name: 'dispatcher', stop: () => dispatcher.stop() });
+
+  const start = async (id: number) => {
+    if (await startMailing(db, log, id)) dispatcher.nudge();
+  };
+  await scheduler.work(
+    {
+      start,
+      end: async (id) => void (await endMailing(db, log, id)),
+      sweep: async () => {
+        const { toStart, toEnd } = await overdueMailings(db);
+        for (const id of toEnd) await endMailing(db, log, id);
+        for (const id of toStart) await start(id);
+      },
+    },
+    { pollMs: d.timerPollMs, sweepMs: d.sweepMs },
+  );
+  return dispatcher;
+}
+
+/** The api role: GraphQL over HTTP and websocket, with live updates from the event channel. */
+async function graphqlParts(config: Config, databaseUrl: string, db: Db, scheduler: Scheduler, log: Logger, started: Stoppable[]) {
+  const bus = await EventBus.start(databaseUrl, log);
+  const live = new LiveUpdates(bus, db, log, config.live);
+  started.push({
+    name: 'live updates',
+    stop: async () => {
+      live.stop();
+      await bus.stop();
+    },
+  });
+  const tokens = new TokenRegistry(config.apiTokens ?? (await devAdminToken(config, log)));
+  return { schema: await buildHeraldSchema(), db, tokens, maxDepth: config.graphqlMaxDepth, timers: scheduler, live };
 }
 
 /**

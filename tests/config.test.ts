@@ -15,6 +15,7 @@ describe('configuration', () => {
   it('should fill in the documented defaults from an empty environment', () => {
     expect(loadConfig({})).toEqual({
       nodeEnv: 'development',
+      role: 'all',
       databaseUrl: undefined,
       host: '127.0.0.1',
       port: 4000,
@@ -25,6 +26,7 @@ describe('configuration', () => {
       dataDir: '.data',
       embeddedPgPort: 54329,
       graphqlMaxDepth: 12,
+      live: { progressIntervalMs: 250, heartbeatMs: 1_000 },
       dispatch: {
         concurrency: 50,
         rateLimit: 0,
@@ -80,6 +82,8 @@ describe('configuration', () => {
   it('should require API_TOKENS in production', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^API_TOKENS: required/)]);
     expect(loadConfig({ NODE_ENV: 'production', API_TOKENS: 'admin:aaaaaaaaaaaaaaaa1' }).nodeEnv).toBe('production');
+    // A worker serves no API, so it needs no tokens.
+    expect(loadConfig({ NODE_ENV: 'production', HERALD_ROLE: 'worker' }).role).toBe('worker');
   });
 
   it('should refuse a lease no longer than the request timeout', () => {

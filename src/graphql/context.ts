@@ -4,6 +4,7 @@ import { findClientsByIds } from '../clients/client.store';
 import type { ClientRow } from '../clients/client.table';
 import type { Db } from '../db/connection';
 import type { MailingTimers } from '../dispatch/scheduler';
+import type { LiveUpdates } from '../events/live-updates';
 import type { Logger } from '../logger';
 import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
 import { countByStatusForMailings } from '../messages/message.store';
@@ -16,6 +17,8 @@ export type Context = {
   loaders: ReturnType<typeof createLoaders>;
   /** to be told when a mailing's times or status change */
   timers: MailingTimers;
+  /** what subscriptions read */
+  live: LiveUpdates;
 };
 
 /**

@@ -4,7 +4,9 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ClientResolver } from '../clients/client.resolver';
 import { MailingResolver } from '../mailings/mailing.resolver';
+import { MailingSubscriptionResolver } from '../mailings/mailing.subscription';
 import { MessageResolver } from '../messages/message.resolver';
+import { MessageSubscriptionResolver } from '../messages/message.subscription';
 import { StatisticsResolver } from '../statistics/statistics.resolver';
 
 /**
@@ -13,9 +15,26 @@ import { StatisticsResolver } from '../statistics/statistics.resolver';
  */
 export function buildHeraldSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [ClientResolver, MailingResolver, MessageResolver, StatisticsResolver],
+    resolvers: [
+      ClientResolver,
+      MailingResolver,
+      MailingSubscriptionResolver,
+      MessageResolver,
+      MessageSubscriptionResolver,
+      StatisticsResolver,
+    ],
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     emitSchemaFile: false,
+    // Herald's subscriptions give their own `subscribe` (LiveUpdates, fed by Postgres NOTIFY);
+    // type-graphql insists on a PubSub all the same, so it gets one that is never used.
+    pubSub: {
+      publish: () => {
+        throw new Error('subscriptions are fed by LiveUpdates, not by a PubSub');
+      },
+      subscribe: () => {
+        throw new Error('subscriptions are fed by LiveUpdates, not by a PubSub');
+      },
+    },
     // Input rules live in each capability's *.validation.ts and name the field at fault.
     validate: false,
   });

@@ -3,7 +3,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import {
   getOperationAST,
   GraphQLError,
@@ -19,6 +19,7 @@ import { assertMayRun } from '../auth/access';
 import type { Principal, TokenRegistry } from '../auth/tokens';
 import type { Db } from '../db/connection';
 import type { MailingTimers } from '../dispatch/scheduler';
+import type { LiveUpdates } from '../events/live-updates';
 import { healthRoutes, type ReadinessCheck } from '../health/health.routes';
 import type { Logger } from '../logger';
 import { createLoaders, type Context } from './context';
@@ -27,29 +28,54 @@ import { UnauthenticatedError } from './errors';
 import { graphiqlRoutes } from './graphiql';
 import { maskError } from './mask-error';
 
-export type HttpServerOptions = {
+export type GraphqlOptions = {
   schema: GraphQLSchema;
   db: Db;
   tokens: TokenRegistry;
-  log: Logger;
   maxDepth: number;
   timers: MailingTimers;
+  live: LiveUpdates;
+};
+
+export type HttpServerOptions = {
+  log: Logger;
   readiness: Record<string, ReadinessCheck>;
+  /** absent on a worker-only process, which serves /healthz and /readyz alone */
+  graphql?: GraphqlOptions;
 };
 
 export type HttpServer = { server: Server; stop: () => Promise<void> };
 
 /**
- * One HTTP server on one port: health endpoints, GraphiQL, GraphQL over HTTP (Apollo) and
- * over websocket (graphql-ws) at /graphql. Both transports authenticate the same tokens and
- * apply the same access, depth and error-masking rules.
+ * One HTTP server on one port: health endpoints and, on an api process, GraphiQL and GraphQL
+ * over HTTP (Apollo) and over websocket (graphql-ws) at /graphql.
  */
 export async function createHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
-  const { schema, db, tokens, log, timers } = opts;
-  const validationRules = [depthLimit(opts.maxDepth)];
+  const { log } = opts;
   const app = express();
   app.disable('x-powered-by');
   const server = createServer(app);
+  app.use(healthRoutes(opts.readiness));
+  const stopGraphql = opts.graphql ? await mountGraphql(app, server, opts.graphql, log) : undefined;
+  app.use(errorHandler(log));
+  const stop = async () => {
+    if (stopGraphql) return stopGraphql();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+  };
+  return { server, stop };
+}
+
+/**
+ * Both transports authenticate the same tokens and apply the same access, depth and
+ * error-masking rules. Returns the function that drains and stops them.
+ */
+async function mountGraphql(app: Express, server: Server, opts: GraphqlOptions, log: Logger): Promise<() => Promise<void>> {
+  const { schema, db, tokens, timers, live } = opts;
+  const validationRules = [depthLimit(opts.maxDepth)];
+  const contextFor = (principal: Principal): Context => ({ principal, db, log, timers, live, loaders: createLoaders(db) });
 
   const wsServer = new WebSocketServer({ server, path: '/graphql' });
   const wsCleanup = useServer<Record<string, unknown>, { principal?: Principal }>(
@@ -81,8 +107,13 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
         } catch (error) {
           return [error as GraphQLError];
         }
-        const contextValue: Context = { principal: ctx.extra.principal!, db, log, timers, loaders: createLoaders(db) };
-        return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue };
+        return {
+          schema,
+          document,
+          variableValues: payload.variables,
+          operationName: payload.operationName,
+          contextValue: contextFor(ctx.extra.principal!),
+        };
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors
@@ -110,7 +141,6 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   });
   await apollo.start();
 
-  app.use(healthRoutes(opts.readiness));
   app.use(graphiqlRoutes());
   app.use(
     '/graphql',
@@ -122,15 +152,21 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
           log.warn({ transport: 'http', hasHeader: req.headers.authorization !== undefined }, 'unauthenticated request refused');
           throw new UnauthenticatedError();
         }
-        return { principal, db, log, timers, loaders: createLoaders(db) };
+        return contextFor(principal);
       },
     }),
   );
 
-  // What fails before Apollo (a body that is not JSON or is too large, a GraphiQL asset that
-  // cannot be read) is answered like a GraphQL error, not with express's HTML page, which
-  // outside production shows the stack trace.
-  app.use((err: { status?: unknown; type?: unknown; expose?: unknown; message?: unknown }, _req: Request, res: Response, next: NextFunction) => {
+  return () => apollo.stop();
+}
+
+/**
+ * What fails before Apollo (a body that is not JSON or is too large, a GraphiQL asset that
+ * cannot be read) is answered like a GraphQL error, not with express's HTML page, which
+ * outside production shows the stack trace.
+ */
+function errorHandler(log: Logger) {
+  return (err: { status?: unknown; type?: unknown; expose?: unknown; message?: unknown }, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
     if (status === 500) log.error({ err }, 'internal error in an HTTP request');
@@ -143,9 +179,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
             ? err.message
             : 'bad request';
     res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
-  });
-
-  return { server, stop: () => apollo.stop() };
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { GraphQLDateTime } from 'graphql-scalars';
-import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { MAILING_EVENT_KINDS, type MailingEventKind } from '../events/event.channel';
 import { ClientFilter } from '../clients/client.type';
 import { connectionType } from '../graphql/connection';
 import { MessageStats } from '../messages/message.type';
@@ -33,3 +34,28 @@ export class Mailing {
 }
 
 export const MailingConnection = connectionType(Mailing, 'Mailing');
+
+@ObjectType({ description: 'Where a mailing stands, as sent to mailingProgress subscribers.' })
+export class MailingProgress {
+  @Field(() => ID) mailingId!: string;
+  @Field(() => MailingStatus) status!: Status;
+  @Field(() => MessageStats) stats!: MessageStats;
+  @Field(() => Float, { description: 'messages reaching SENT or FAILED per second, over the last few seconds' })
+  ratePerSecond!: number;
+  @Field(() => Float, { nullable: true, description: 'pending / rate; 0 when nothing is pending, null when nothing moves' })
+  etaSeconds!: number | null;
+  @Field(() => Boolean, { description: 'at the current rate, not every pending message goes before endAt' })
+  atRisk!: boolean;
+  @Field(() => GraphQLDateTime) at!: Date;
+}
+
+export const MailingChangeKind = Object.fromEntries(MAILING_EVENT_KINDS.map((k) => [k, k])) as { [K in MailingEventKind]: K };
+registerEnumType(MailingChangeKind, { name: 'MailingChangeKind' });
+
+@ObjectType({ description: 'A lifecycle event of a mailing, as sent to mailingsChanged subscribers.' })
+export class MailingChange {
+  @Field(() => ID) mailingId!: string;
+  @Field(() => MailingChangeKind) kind!: MailingEventKind;
+  @Field(() => MailingStatus, { nullable: true, description: 'null once deleted' }) status!: Status | null;
+  @Field(() => GraphQLDateTime) at!: Date;
+}

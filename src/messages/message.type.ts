@@ -43,3 +43,13 @@ export class MessageStats {
 }
 
 export const MessageConnection = connectionType(Message, 'Message');
+
+@ObjectType({ description: 'A message whose status, attempts or error changed, as sent to messageStatusChanged subscribers.' })
+export class MessageChange {
+  @Field(() => ID) messageId!: string;
+  @Field(() => ID) clientId!: string;
+  @Field(() => MessageStatus) status!: Status;
+  @Field(() => Int) attempts!: number;
+  @Field(() => String, { nullable: true }) lastError!: string | null;
+  @Field(() => GraphQLDateTime) at!: Date;
+}

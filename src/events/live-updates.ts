@@ -1,0 +1,272 @@
+import { inArray } from 'drizzle-orm';
+import type { Db } from '../db/connection';
+import { NotFoundError } from '../graphql/errors';
+import type { Logger } from '../logger';
+import { findMailing } from '../mailings/mailing.store';
+import type { MailingStatus } from '../mailings/mailing.table';
+import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
+import { countByStatusForMailings } from '../messages/message.store';
+import { messages, type MessageStatus } from '../messages/message.table';
+import { BoundedQueue } from './bounded-queue';
+import type { EventBus } from './event.bus';
+import type { MailingEventKind } from './event.channel';
+
+export type MailingProgressValue = {
+  mailingId: number;
+  status: MailingStatus;
+  stats: MessageStatsValue;
+  ratePerSecond: number;
+  etaSeconds: number | null;
+  atRisk: boolean;
+  at: Date;
+};
+export type MessageChangeValue = {
+  messageId: number;
+  clientId: number;
+  status: MessageStatus;
+  attempts: number;
+  lastError: string | null;
+  at: Date;
+};
+export type MailingChangeValue = { mailingId: number; kind: MailingEventKind; status: MailingStatus | null; at: Date };
+
+export type LiveOptions = {
+  /** progress events for one mailing come at most this often */
+  progressIntervalMs: number;
+  /** and at least this often while it runs, so rate and risk stay current */
+  heartbeatMs: number;
+};
+
+const FINAL: readonly MailingStatus[] = ['COMPLETED', 'CANCELLED'];
+const RATE_WINDOW_MS = 5_000;
+// A slow consumer's backlog, at most: progress keeps only the latest snapshot; the feeds
+// keep this many items and drop the oldest.
+const FEED_CAPACITY = 100;
+const LIST_CAPACITY = 1_000;
+
+/**
+ * What subscribers of this process see, built from the event channel (so work done by any
+ * process shows) and from the rows (so a snapshot is always the truth, and counts read in
+ * order never go backwards).
+ */
+export class LiveUpdates {
+  private readonly watches = new Map<number, ProgressWatch>();
+  private readonly feeds = new Map<number, Set<BoundedQueue<MessageChangeValue[]>>>();
+  private readonly lists = new Set<BoundedQueue<MailingChangeValue>>();
+  private readonly unsubscribe: (() => void)[];
+
+  constructor(
+    bus: EventBus,
+    private readonly db: Db,
+    private readonly log: Logger,
+    private readonly options: LiveOptions,
+  ) {
+    this.unsubscribe = [
+      bus.subscribe((event) => {
+        if (event.t === 'mailing') {
+          const change = { mailingId: event.m, kind: event.k, status: event.s, at: new Date() };
+          for (const queue of this.lists) queue.push(change);
+          this.watches.get(event.m)?.changed(event.k === 'DELETED' ? 'deleted' : 'changed');
+          if (event.k === 'DELETED') for (const q of this.feeds.get(event.m) ?? []) q.end();
+        } else {
+          this.watches.get(event.m)?.changed('changed');
+          if (this.feeds.has(event.m)) void this.publishMessages(event.m, event.ids);
+        }
+      }),
+      bus.onResync(() => {
+        for (const watch of this.watches.values()) watch.changed('resync');
+      }),
+    ];
+  }
+
+  /** A snapshot at once, then coalesced changes, then a final event at a terminal status. */
+  async mailingProgress(mailingId: number): Promise<AsyncIterable<MailingProgressValue>> {
+    const queue = new BoundedQueue<MailingProgressValue>(1, () => this.leave(mailingId, queue));
+    let watch = this.watches.get(mailingId);
+    if (!watch) {
+      watch = new ProgressWatch(mailingId, this.db, this.log, this.options, () => this.watches.delete(mailingId));
+      this.watches.set(mailingId, watch);
+    }
+    const first = await watch.join(queue);
+    if (!first) {
+      queue.end();
+      throw new NotFoundError('mailing', mailingId);
+    }
+    return queue;
+  }
+
+  async messageChanges(mailingId: number): Promise<AsyncIterable<MessageChangeValue[]>> {
+    if (!(await findMailing(this.db, mailingId))) throw new NotFoundError('mailing', mailingId);
+    const queue: BoundedQueue<MessageChangeValue[]> = new BoundedQueue(FEED_CAPACITY, () => {
+      const set = this.feeds.get(mailingId);
+      set?.delete(queue);
+      if (set?.size === 0) this.feeds.delete(mailingId);
+    });
+    if (!this.feeds.has(mailingId)) this.feeds.set(mailingId, new Set());
+    this.feeds.get(mailingId)!.add(queue);
+    return queue;
+  }
+
+  mailingChanges(): AsyncIterable<MailingChangeValue> {
+    const queue: BoundedQueue<MailingChangeValue> = new BoundedQueue(LIST_CAPACITY, () => this.lists.delete(queue));
+    this.lists.add(queue);
+    return queue;
+  }
+
+  stop(): void {
+    for (const u of this.unsubscribe) u();
+    for (const watch of [...this.watches.values()]) watch.close();
+    for (const set of [...this.feeds.values()]) for (const q of set) q.end();
+    for (const q of [...this.lists]) q.end();
+  }
+
+  private leave(mailingId: number, queue: BoundedQueue<MailingProgressValue>): void {
+    this.watches.get(mailingId)?.leave(queue);
+  }
+
+  private async publishMessages(mailingId: number, ids: number[]): Promise<void> {
+    try {
+      const rows = await this.db
+        .select({
+          messageId: messages.id,
+          clientId: messages.clientId,
+          status: messages.status,
+          attempts: messages.attempts,
+          lastError: messages.lastError,
+          at: messages.updatedAt,
+        })
+        .from(messages)
+        .where(inArray(messages.id, ids));
+      if (rows.length === 0) return;
+      for (const queue of this.feeds.get(mailingId) ?? []) queue.push(rows);
+    } catch (err) {
+      this.log.error({ err, mailingId }, 'reading changed messages for subscribers failed');
+    }
+  }
+}
+
+/**
+ * One mailing's progress, shared by all its subscribers in this process: at most one read
+ * in flight, at most one event per interval, however fast messages move.
+ */
+class ProgressWatch {
+  private readonly subscribers = new Set<BoundedQueue<MailingProgressValue>>();
+  private readonly samples: { at: number; done: number }[] = [];
+  private last: MailingProgressValue | null = null;
+  private pending: 'changed' | 'resync' | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout;
+  private reading = false;
+  private lastEmitAt = 0;
+  private closed = false;
+
+  constructor(
+    private readonly mailingId: number,
+    private readonly db: Db,
+    private readonly log: Logger,
+    private readonly options: LiveOptions,
+    private readonly onClose: () => void,
+  ) {
+    this.heartbeat = setInterval(() => this.changed('changed'), options.heartbeatMs);
+  }
+
+  /** Adds a subscriber and gives it a fresh snapshot; null when the mailing does not exist. */
+  async join(queue: BoundedQueue<MailingProgressValue>): Promise<MailingProgressValue | null> {
+    const snapshot = await this.read();
+    if (!snapshot) {
+      if (this.subscribers.size === 0) this.close();
+      return null;
+    }
+    queue.push(snapshot);
+    if (FINAL.includes(snapshot.status)) {
+      queue.end();
+      if (this.subscribers.size === 0) this.close();
+    } else {
+      this.subscribers.add(queue);
+    }
+    return snapshot;
+  }
+
+  leave(queue: BoundedQueue<MailingProgressValue>): void {
+    this.subscribers.delete(queue);
+    if (this.subscribers.size === 0) this.close();
+  }
+
+  changed(kind: 'changed' | 'resync' | 'deleted'): void {
+    if (this.closed) return;
+    if (kind === 'deleted') return this.close();
+    this.pending = this.pending === 'resync' ? 'resync' : kind;
+    if (this.timer || this.reading) return;
+    const wait = Math.max(0, this.lastEmitAt + this.options.progressIntervalMs - Date.now());
+    this.timer = setTimeout(() => void this.refresh(), wait);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    clearInterval(this.heartbeat);
+    for (const queue of [...this.subscribers]) queue.end();
+    this.subscribers.clear();
+    this.onClose();
+  }
+
+  private async refresh(): Promise<void> {
+    this.timer = undefined;
+    const kind = this.pending;
+    this.pending = null;
+    if (!kind || this.closed) return;
+    this.reading = true;
+    try {
+      const snapshot = await this.read();
+      if (this.closed) return;
+      if (!snapshot) return this.close();
+      // A resync (the event channel reconnected) always sends the snapshot; otherwise only
+      // a change is worth an event.
+      if (kind === 'resync' || !sameProgress(this.last, snapshot)) {
+        this.lastEmitAt = Date.now();
+        for (const queue of this.subscribers) queue.push(snapshot);
+      }
+      this.last = snapshot;
+      if (FINAL.includes(snapshot.status)) this.close();
+    } catch (err) {
+      this.log.error({ err, mailingId: this.mailingId }, 'reading mailing progress failed');
+    } finally {
+      this.reading = false;
+      if (this.pending && !this.closed) this.changed(this.pending);
+    }
+  }
+
+  private async read(): Promise<MailingProgressValue | null> {
+    const [mailing, counts] = await Promise.all([
+      findMailing(this.db, this.mailingId),
+      countByStatusForMailings(this.db, [this.mailingId]),
+    ]);
+    if (!mailing) return null;
+    const stats = toMessageStats(counts.get(this.mailingId) ?? {});
+    const now = Date.now();
+    this.samples.push({ at: now, done: stats.sent + stats.failed });
+    while (this.samples.length > 2 && now - this.samples[1].at >= RATE_WINDOW_MS) this.samples.shift();
+    const oldest = this.samples[0];
+    const span = (now - oldest.at) / 1000;
+    const ratePerSecond = span >= 0.2 ? Math.max(0, (stats.sent + stats.failed - oldest.done) / span) : 0;
+    const etaSeconds = stats.pending === 0 ? 0 : ratePerSecond > 0 ? stats.pending / ratePerSecond : null;
+    const underWay = mailing.status === 'RUNNING' || mailing.status === 'PAUSED';
+    // At risk: at the current rate the pending messages will not all go before endAt; a
+    // mailing under way that has not moved for a whole rate window counts as at risk too.
+    const atRisk =
+      underWay &&
+      stats.pending > 0 &&
+      (etaSeconds !== null ? now + etaSeconds * 1000 > mailing.endAt.getTime() : span * 1000 >= RATE_WINDOW_MS || now >= mailing.endAt.getTime());
+    return { mailingId: this.mailingId, status: mailing.status, stats, ratePerSecond, etaSeconds, atRisk, at: new Date(now) };
+  }
+}
+
+function sameProgress(a: MailingProgressValue | null, b: MailingProgressValue): boolean {
+  return (
+    a !== null &&
+    a.status === b.status &&
+    a.atRisk === b.atRisk &&
+    a.stats.byStatus.every((s, i) => s.count === b.stats.byStatus[i].count)
+  );
+}

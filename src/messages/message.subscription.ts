@@ -1,0 +1,17 @@
+import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
+import type { MessageChangeValue } from '../events/live-updates';
+import type { Context } from '../graphql/context';
+import { requireRowId } from '../graphql/ids';
+import { MessageChange } from './message.type';
+
+@Resolver()
+export class MessageSubscriptionResolver {
+  @Subscription(() => [MessageChange], {
+    description:
+      'Batches of messages of one mailing whose status, attempts or error changed through sending. Bulk changes (expiry at the end, cancellation) show in mailingProgress instead.',
+    subscribe: ({ args, context }) => (context as Context).live.messageChanges(requireRowId(args.mailingId, 'mailingId')),
+  })
+  messageStatusChanged(@Root() batch: MessageChangeValue[], @Arg('mailingId', () => ID) _mailingId: string): MessageChangeValue[] {
+    return batch;
+  }
+}
