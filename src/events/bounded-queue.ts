@@ -12,6 +12,7 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
   constructor(
     private readonly capacity: number,
     private readonly onClose: () => void = () => {},
+    private readonly onFirstDrop: () => void = () => {},
   ) {}
 
   push(item: T): void {
@@ -24,7 +25,7 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
     this.items.push(item);
     if (this.items.length > this.capacity) {
       this.items.shift();
-      this.dropped++;
+      if (this.dropped++ === 0) this.onFirstDrop();
     }
   }
 

@@ -97,18 +97,27 @@ export class LiveUpdates {
 
   async messageChanges(mailingId: number): Promise<AsyncIterable<MessageChangeValue[]>> {
     if (!(await findMailing(this.db, mailingId))) throw new NotFoundError('mailing', mailingId);
-    const queue: BoundedQueue<MessageChangeValue[]> = new BoundedQueue(FEED_CAPACITY, () => {
-      const set = this.feeds.get(mailingId);
-      set?.delete(queue);
-      if (set?.size === 0) this.feeds.delete(mailingId);
-    });
+    const queue: BoundedQueue<MessageChangeValue[]> = new BoundedQueue(
+      FEED_CAPACITY,
+      () => {
+        const set = this.feeds.get(mailingId);
+        set?.delete(queue);
+        if (set?.size === 0) this.feeds.delete(mailingId);
+        if (queue.dropped > 0) this.log.warn({ mailingId, dropped: queue.dropped }, 'slow subscriber closed; it missed the oldest batches');
+      },
+      () => this.log.warn({ mailingId, capacity: FEED_CAPACITY }, 'slow subscriber: dropping its oldest batches'),
+    );
     if (!this.feeds.has(mailingId)) this.feeds.set(mailingId, new Set());
     this.feeds.get(mailingId)!.add(queue);
     return queue;
   }
 
   mailingChanges(): AsyncIterable<MailingChangeValue> {
-    const queue: BoundedQueue<MailingChangeValue> = new BoundedQueue(LIST_CAPACITY, () => this.lists.delete(queue));
+    const queue: BoundedQueue<MailingChangeValue> = new BoundedQueue(
+      LIST_CAPACITY,
+      () => this.lists.delete(queue),
+      () => this.log.warn({ capacity: LIST_CAPACITY }, 'slow subscriber: dropping its oldest mailing events'),
+    );
     this.lists.add(queue);
     return queue;
   }

@@ -111,3 +111,29 @@ describe('gateway outcomes', () => {
     expect(classifyResponse(429, '', '2')).toEqual({ kind: 'throttled', error: '429: too many requests', retryAfterMs: 2000 });
   });
 });
+
+describe("bounded queue (a subscriber's backlog)", () => {
+  it('should keep at most its capacity, dropping the oldest, and tell once that it drops', async () => {
+    const { BoundedQueue } = await import('../../src/events/bounded-queue');
+    let told = 0;
+    const queue = new BoundedQueue<number>(3, () => {}, () => told++);
+    for (let i = 1; i <= 10; i++) queue.push(i);
+    expect(queue.dropped).toBe(7);
+    expect(told).toBe(1);
+    queue.end();
+    const seen: number[] = [];
+    for await (const item of queue) seen.push(item);
+    expect(seen).toEqual([8, 9, 10]);
+  });
+
+  it('should hand a waiting reader the next item at once', async () => {
+    const { BoundedQueue } = await import('../../src/events/bounded-queue');
+    const queue = new BoundedQueue<string>(1);
+    const next = queue.next();
+    queue.push('a');
+    expect(await next).toEqual({ value: 'a', done: false });
+    queue.push('b');
+    queue.push('c'); // latest only
+    expect(await queue.next()).toEqual({ value: 'c', done: false });
+  });
+});

@@ -1,0 +1,200 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { DEFAULT_BEHAVIOUR, type GatewaySimulator } from '../src/gateway/simulator';
+import { CREATE_MAILING, inMs, insertClients } from './support/fixtures';
+import { startTestGateway } from './support/gateway';
+import { ADMIN_TOKEN, startTestHerald, VIEWER_TOKEN, type TestHerald } from './support/herald';
+import { subscribe } from './support/live';
+import { waitFor } from './support/wait';
+
+let herald: TestHerald;
+let gateway: GatewaySimulator;
+
+beforeAll(async () => {
+  const gw = await startTestGateway();
+  gateway = gw.simulator;
+  herald = await startTestHerald({ ...gw.config, dispatch: { concurrency: 20 } });
+});
+afterAll(async () => {
+  await herald?.stop();
+  await gateway?.stop();
+});
+afterEach(() => gateway.set(DEFAULT_BEHAVIOUR));
+
+const PROGRESS = `subscription($id: ID!) {
+  mailingProgress(mailingId: $id) {
+    mailingId status ratePerSecond etaSeconds atRisk at
+    stats { total pending sent failed expired cancelled }
+  }
+}`;
+
+type Progress = { mailingProgress: { mailingId: string; status: string; ratePerSecond: number; etaSeconds: number | null; atRisk: boolean; at: string; stats: Record<string, number> } };
+
+async function mailingFor(n: number, input: Record<string, unknown> = {}) {
+  const tag = `s${Math.random().toString(36).slice(2, 10)}`;
+  await insertClients(herald, n, { tags: [tag] });
+  const data = await herald.ok(CREATE_MAILING, {
+    input: { text: 'Live', startAt: inMs(-1000), endAt: inMs(120_000), filter: { tags: [tag] }, ...input },
+  });
+  return data.createMailing.id as string;
+}
+
+function expectMonotonic(events: { data: Progress }[]) {
+  for (let i = 1; i < events.length; i++) {
+    const [a, b] = [events[i - 1].data.mailingProgress.stats, events[i].data.mailingProgress.stats];
+    for (const key of ['total', 'sent', 'failed', 'expired', 'cancelled']) {
+      expect(b[key], `${key} went from ${a[key]} to ${b[key]} at event ${i}`).toBeGreaterThanOrEqual(a[key]);
+    }
+  }
+}
+
+describe('mailingProgress', () => {
+  it('should send a snapshot at once, then progress, then a final event, and complete', async () => {
+    gateway.set({ latencyMs: 100 });
+    const id = await mailingFor(200, { startAt: inMs(800) });
+    const subscribedAt = Date.now();
+    const sub = subscribe<Progress>(herald.url, PROGRESS, { id });
+    try {
+      await sub.finished;
+      expect(sub.errors).toEqual([]);
+      const [first, ...rest] = sub.events;
+      expect(first.at - subscribedAt).toBeLessThan(1_000);
+      expect(first.data.mailingProgress).toMatchObject({ mailingId: id, status: 'SCHEDULED', stats: { total: 0 } });
+      const last = sub.events.at(-1)!.data.mailingProgress;
+      expect(last).toMatchObject({ status: 'COMPLETED', stats: { total: 200, sent: 200, pending: 0 }, etaSeconds: 0, atRisk: false });
+      // Something in between: the mailing was seen running, with a rate.
+      const running = rest.filter((e) => e.data.mailingProgress.status === 'RUNNING');
+      expect(running.length).toBeGreaterThan(0);
+      expect(running.some((e) => e.data.mailingProgress.ratePerSecond > 0)).toBe(true);
+      expectMonotonic(sub.events);
+    } finally {
+      await sub.stop();
+    }
+  });
+
+  it('should coalesce a fast mailing to a few events a second, counts never going backwards', async () => {
+    gateway.set({ latencyMs: 5 });
+    const id = await mailingFor(1_500, { startAt: inMs(500) });
+    const sub = subscribe<Progress>(herald.url, PROGRESS, { id });
+    try {
+      await sub.finished;
+      const events = sub.events;
+      expect(events.at(-1)!.data.mailingProgress.stats.sent).toBe(1_500);
+      // 1500 messages, each a change: events are spaced by the 250 ms interval instead.
+      const gaps = events.slice(2).map((e, i) => e.at - events[i + 1].at);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(150);
+      const seconds = (events.at(-1)!.at - events[0].at) / 1000;
+      expect(events.length).toBeLessThanOrEqual(Math.ceil(seconds * 4) + 3);
+      expectMonotonic(events);
+    } finally {
+      await sub.stop();
+    }
+  });
+
+  it('should flag a mailing at risk when it cannot finish before its end', async () => {
+    gateway.set({ down: true });
+    const id = await mailingFor(5);
+    const sub = subscribe<Progress>(herald.url, PROGRESS, { id });
+    try {
+      await waitFor(() => sub.events.some((e) => e.data.mailingProgress.atRisk), 12_000, 'an atRisk event');
+      const risky = sub.events.find((e) => e.data.mailingProgress.atRisk)!.data.mailingProgress;
+      expect(risky).toMatchObject({ status: 'RUNNING', etaSeconds: null, stats: { pending: 5 } });
+    } finally {
+      await sub.stop();
+      await herald.ok(`mutation($id: ID!) { cancelMailing(id: $id) { id } }`, { id });
+    }
+  });
+
+  it('should answer NOT_FOUND for a mailing that does not exist', async () => {
+    const sub = subscribe<Progress>(herald.url, PROGRESS, { id: '987654321' });
+    await sub.finished;
+    await sub.stop();
+    expect(sub.events).toEqual([]);
+    expect(sub.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'NOT_FOUND' }) })]);
+  });
+
+  it('should give subscribers a fresh snapshot after the database connection is lost', async () => {
+    gateway.set({ latencyMs: 200 });
+    const id = await mailingFor(200);
+    const sub = subscribe<Progress>(herald.url, PROGRESS, { id }, VIEWER_TOKEN);
+    try {
+      await waitFor(() => sub.events.length >= 1, 5_000, 'the snapshot');
+      // Cut the LISTEN connection from the server side, as a failover would.
+      await herald.sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'herald-events' and datname = current_database()`;
+      await waitFor(() => herald.logs.some((l) => l.msg.startsWith('event channel reconnected')), 10_000, 'the reconnect');
+      const after = sub.events.length;
+      await waitFor(() => sub.events.length > after, 5_000, 'a snapshot after the reconnect');
+      expect(sub.errors).toEqual([]);
+    } finally {
+      await sub.stop();
+      await herald.ok(`mutation($id: ID!) { cancelMailing(id: $id) { id } }`, { id });
+    }
+  });
+});
+
+describe('messageStatusChanged and mailingsChanged', () => {
+  it('should stream batches of message changes of one mailing', async () => {
+    const id = await mailingFor(40, { startAt: inMs(700) });
+    const sub = subscribe<{ messageStatusChanged: { messageId: string; clientId: string; status: string; attempts: number; lastError: string | null; at: string }[] }>(
+      herald.url,
+      `subscription($id: ID!) { messageStatusChanged(mailingId: $id) { messageId clientId status attempts lastError at } }`,
+      { id },
+    );
+    try {
+      await waitFor(async () => (await herald.ok(`query($id: ID!) { mailing(id: $id) { status } }`, { id })).mailing.status === 'COMPLETED', 10_000, 'completion');
+      await waitFor(() => new Set(sub.events.flatMap((e) => e.data.messageStatusChanged.map((m) => m.messageId))).size === 40, 5_000, 'all 40 messages');
+      const changes = sub.events.flatMap((e) => e.data.messageStatusChanged);
+      const rows = await herald.sql`select id, client_id from messages where mailing_id = ${id}`;
+      expect(new Set(changes.map((c) => c.messageId))).toEqual(new Set(rows.map((r) => String(r.id))));
+      for (const c of changes) expect(c).toMatchObject({ status: 'SENT', attempts: 1, lastError: null });
+      expect(sub.events.length).toBeLessThan(40); // batched, not one event per message
+    } finally {
+      await sub.stop();
+    }
+  });
+
+  it('should tell a dashboard every lifecycle event of any mailing', async () => {
+    const sub = subscribe<{ mailingsChanged: { mailingId: string; kind: string; status: string | null } }>(
+      herald.url,
+      `subscription { mailingsChanged { mailingId kind status at } }`,
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // let the subscription settle
+      const id = await mailingFor(3, { startAt: inMs(60_000), endAt: inMs(120_000) });
+      await herald.ok(`mutation($id: ID!) { updateMailing(id: $id, input: { startAt: "${inMs(-500)}" }) { id } }`, { id });
+      await waitFor(async () => (await herald.ok(`query($id: ID!) { mailing(id: $id) { status } }`, { id })).mailing.status === 'COMPLETED', 10_000, 'completion');
+      await herald.ok(`mutation($id: ID!) { deleteMailing(id: $id) }`, { id });
+      await waitFor(() => sub.events.some((e) => e.data.mailingsChanged.kind === 'DELETED' && e.data.mailingsChanged.mailingId === id), 5_000, 'the delete');
+      const kinds = sub.events.filter((e) => e.data.mailingsChanged.mailingId === id).map((e) => e.data.mailingsChanged.kind);
+      expect(kinds).toEqual(['CREATED', 'UPDATED', 'STARTED', 'COMPLETED', 'DELETED']);
+    } finally {
+      await sub.stop();
+    }
+  });
+
+  it('should keep serving everyone else while one subscriber stops reading', async () => {
+    gateway.set({ latencyMs: 0 });
+    const id = await mailingFor(3_000, { startAt: inMs(1_500) });
+    const FEED = `subscription($id: ID!) { messageStatusChanged(mailingId: $id) { messageId clientId status attempts lastError at } }`;
+    // A raw graphql-ws client whose socket stops reading right after subscribing...
+    const ws = new WebSocket(`${herald.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    let received = 0;
+    ws.on('message', () => received++);
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
+    await waitFor(() => received >= 1, 5_000, 'connection_ack');
+    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: FEED, variables: { id } } }));
+    // ...and one that reads.
+    const reader = subscribe<{ messageStatusChanged: { messageId: string }[] }>(herald.url, FEED, { id });
+    await new Promise((r) => setTimeout(r, 300));
+    (ws as unknown as { _socket: { pause: () => void } })._socket.pause();
+    try {
+      await waitFor(async () => (await herald.ok(`query($id: ID!) { mailing(id: $id) { status } }`, { id })).mailing.status === 'COMPLETED', 30_000, 'completion');
+      await waitFor(() => new Set(reader.events.flatMap((e) => e.data.messageStatusChanged.map((m) => m.messageId))).size === 3_000, 10_000, 'the reader to see every message');
+      expect((await herald.ok(`{ statistics { mailingCount } }`)).statistics.mailingCount).toBeGreaterThan(0);
+    } finally {
+      ws.terminate();
+      await reader.stop();
+    }
+  });
+});
