@@ -67,6 +67,8 @@ describe('mailingProgress', () => {
       expect(running.length).toBeGreaterThan(0);
       expect(running.some((e) => e.data.mailingProgress.ratePerSecond > 0)).toBe(true);
       expectMonotonic(sub.events);
+      // Logged like any operation once it completes.
+      await waitFor(() => herald.logs.some((l) => l.msg === 'graphql operation' && l.transport === 'websocket' && l.operationType === 'subscription' && l.outcome === 'ok'), 2_000, 'the operation log line');
     } finally {
       await sub.stop();
     }

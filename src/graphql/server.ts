@@ -46,6 +46,11 @@ export type HttpServerOptions = {
 
 export type HttpServer = { server: Server; stop: () => Promise<void> };
 
+type WsExtra = {
+  principal?: Principal;
+  operations?: Map<string, { name: string | null; type: string | null; started: number }>;
+};
+
 /**
  * One HTTP server on one port: health endpoints and, on an api process, GraphiQL and GraphQL
  * over HTTP (Apollo) and over websocket (graphql-ws) at /graphql.
@@ -78,7 +83,25 @@ async function mountGraphql(app: Express, server: Server, opts: GraphqlOptions, 
   const contextFor = (principal: Principal): Context => ({ principal, db, log, timers, live, loaders: createLoaders(db) });
 
   const wsServer = new WebSocketServer({ server, path: '/graphql' });
-  const wsCleanup = useServer<Record<string, unknown>, { principal?: Principal }>(
+  // One log line per websocket operation, as for HTTP: when it completes or fails.
+  const logWsOperation = (extra: WsExtra, id: string, errorCodes: string[]) => {
+    const op = extra.operations?.get(id);
+    if (!op) return;
+    extra.operations!.delete(id);
+    log.info(
+      {
+        operationName: op.name,
+        operationType: op.type,
+        transport: 'websocket',
+        role: extra.principal?.role,
+        durationMs: Math.round((performance.now() - op.started) * 10) / 10,
+        outcome: errorCodes.length ? 'error' : 'ok',
+        ...(errorCodes.length ? { errorCodes: [...new Set(errorCodes)] } : {}),
+      },
+      'graphql operation',
+    );
+  };
+  const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
     {
       schema,
       onConnect: (ctx) => {
@@ -91,7 +114,8 @@ async function mountGraphql(app: Express, server: Server, opts: GraphqlOptions, 
         ctx.extra.principal = principal;
         return true;
       },
-      onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
+      onSubscribe: (ctx, id, payload): ExecutionArgs | readonly GraphQLError[] => {
+        (ctx.extra.operations ??= new Map()).set(id, { name: payload.operationName ?? null, type: null, started: performance.now() });
         let document;
         try {
           document = parse(payload.query);
@@ -102,6 +126,7 @@ async function mountGraphql(app: Express, server: Server, opts: GraphqlOptions, 
         const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
         if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
         const operation = getOperationAST(document, payload.operationName);
+        ctx.extra.operations.get(id)!.type = operation?.operation ?? null;
         try {
           assertMayRun(ctx.extra.principal, operation?.operation ?? 'query');
         } catch (error) {
@@ -119,7 +144,12 @@ async function mountGraphql(app: Express, server: Server, opts: GraphqlOptions, 
         result.errors
           ? { ...result, errors: result.errors.map((e) => maskError(log, e.toJSON(), e)) }
           : undefined,
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskError(log, e.toJSON(), e)),
+      onError: (ctx, id, _payload, errors) => {
+        const masked = errors.map((e) => maskError(log, e.toJSON(), e));
+        logWsOperation(ctx.extra, id, masked.map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')));
+        return masked;
+      },
+      onComplete: (ctx, id) => logWsOperation(ctx.extra, id, []),
     },
     wsServer,
   );
