@@ -12,6 +12,8 @@ export type GatewayBehaviour = {
   errorRate: number;
   /** share answered 200 with a body that is not the documented JSON */
   malformedRate: number;
+  /** share answered 400, as if the message were invalid */
+  rejectRate: number;
   /** answer every request with this status (401, 429, 503, …) instead */
   forceStatus: number | null;
   /** Retry-After (seconds) sent with 429 */
@@ -28,6 +30,7 @@ export const DEFAULT_BEHAVIOUR: GatewayBehaviour = {
   latencyMs: 0,
   errorRate: 0,
   malformedRate: 0,
+  rejectRate: 0,
   forceStatus: null,
   retryAfterSeconds: null,
   down: false,
@@ -156,7 +159,7 @@ export class GatewaySimulator {
       /^7\d{10}$/.test(String(msg.phone)) &&
       typeof msg.text === 'string' &&
       msg.text.length > 0;
-    if (!valid) return 400;
+    if (!valid || Math.random() < b.rejectRate) return 400;
     return Math.random() < b.errorRate ? 500 : 200;
   }
 

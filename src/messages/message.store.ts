@@ -1,24 +1,33 @@
-import { and, asc, count, eq, gt, inArray } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/connection';
 import type { PageRequest } from '../graphql/connection';
 import type { StatusCounts } from './message.stats';
-import { messages, type MessageRow, type MessageStatus } from './message.table';
+import { mailingStats, messages, type MessageRow, type MessageStatus } from './message.table';
 
-/** Counts by status for each of the given mailings, read from the (mailing_id, status) index. */
+/** Counts by status for each of the given mailings, from the maintained counters (one row each). */
 export async function countByStatusForMailings(db: Db, mailingIds: readonly number[]): Promise<Map<number, StatusCounts>> {
-  const rows = await db
-    .select({ mailingId: messages.mailingId, status: messages.status, n: count() })
-    .from(messages)
-    .where(inArray(messages.mailingId, [...mailingIds]))
-    .groupBy(messages.mailingId, messages.status);
+  const rows = await db.select().from(mailingStats).where(inArray(mailingStats.mailingId, [...mailingIds]));
   const byMailing = new Map<number, StatusCounts>(mailingIds.map((id) => [id, {}]));
-  for (const row of rows) byMailing.get(row.mailingId)![row.status] = row.n;
+  for (const { mailingId, ...counts } of rows) byMailing.set(mailingId, countsOf(counts));
   return byMailing;
 }
 
+/** Counts by status over every mailing: a sum over one counter row per mailing. */
 export async function countByStatus(db: Db): Promise<StatusCounts> {
-  const rows = await db.select({ status: messages.status, n: count() }).from(messages).groupBy(messages.status);
-  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  const [row] = await db
+    .select({
+      pending: sql<number>`coalesce(sum(${mailingStats.pending}), 0)::bigint`.mapWith(Number),
+      sent: sql<number>`coalesce(sum(${mailingStats.sent}), 0)::bigint`.mapWith(Number),
+      failed: sql<number>`coalesce(sum(${mailingStats.failed}), 0)::bigint`.mapWith(Number),
+      expired: sql<number>`coalesce(sum(${mailingStats.expired}), 0)::bigint`.mapWith(Number),
+      cancelled: sql<number>`coalesce(sum(${mailingStats.cancelled}), 0)::bigint`.mapWith(Number),
+    })
+    .from(mailingStats);
+  return countsOf(row);
+}
+
+function countsOf(c: { pending: number; sent: number; failed: number; expired: number; cancelled: number }): StatusCounts {
+  return { PENDING: c.pending, SENT: c.sent, FAILED: c.failed, EXPIRED: c.expired, CANCELLED: c.cancelled };
 }
 
 function mailingMessagesCondition(mailingId: number, status: MessageStatus | null) {
