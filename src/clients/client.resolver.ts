@@ -4,7 +4,7 @@ import { pageRequest } from '../graphql/connection';
 import { requireRowId, toRowId } from '../graphql/ids';
 import { ClientFilterInput, CreateClientInput, UpdateClientInput } from './client.input';
 import * as service from './client.service';
-import { Client, ClientConnection } from './client.type';
+import { Client, ClientConnection, ImportResult } from './client.type';
 
 @Resolver(() => Client)
 export class ClientResolver {
@@ -27,6 +27,13 @@ export class ClientResolver {
   @Mutation(() => Client)
   createClient(@Arg('input', () => CreateClientInput) input: CreateClientInput, @Ctx() ctx: Context) {
     return service.createClient(ctx.db, ctx.log, input);
+  }
+
+  @Mutation(() => ImportResult, {
+    description: 'Adds up to 10,000 clients at once; bad rows are reported by index and do not stop the good ones.',
+  })
+  importClients(@Arg('input', () => [CreateClientInput]) input: CreateClientInput[], @Ctx() ctx: Context) {
+    return service.importClients(ctx.db, ctx.log, input);
   }
 
   @Mutation(() => Client)

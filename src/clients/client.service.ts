@@ -1,6 +1,6 @@
 import type { Db } from '../db/connection';
 import { isUniqueViolation } from '../db/errors';
-import { ConflictError, NotFoundError } from '../graphql/errors';
+import { ConflictError, NotFoundError, UserInputError } from '../graphql/errors';
 import { toPage, type Page, type PageRequest } from '../graphql/connection';
 import type { Logger } from '../logger';
 import { normalizeClientFilter, type ClientFilter } from './client.filter';
@@ -85,4 +85,51 @@ async function withPhoneConflict<T>(write: () => Promise<T>): Promise<T> {
     }
     throw error;
   }
+}
+
+export const MAX_IMPORT_ROWS = 10_000;
+
+export type ImportRowError = { index: number; code: 'BAD_USER_INPUT' | 'CONFLICT'; field: string | null; message: string };
+export type ImportResult = { imported: number; failed: number; errors: ImportRowError[] };
+
+/**
+ * Adds many clients at once: every row is checked by the same rules as createClient, the
+ * good ones go in with one statement, and each bad row is reported by its index without
+ * failing the others. A phone already in the directory (or earlier in the same batch) is a
+ * CONFLICT for that row.
+ */
+export async function importClients(db: Db, log: Logger, inputs: CreateClientInput[]): Promise<ImportResult> {
+  if (inputs.length > MAX_IMPORT_ROWS) throw new UserInputError('input', `at most ${MAX_IMPORT_ROWS} clients per call`);
+  const errors: ImportRowError[] = [];
+  const good: { index: number; values: store.ClientValues }[] = [];
+  const seen = new Set<string>();
+  inputs.forEach((input, index) => {
+    try {
+      const phone = validatePhone(input.phone.trim());
+      const values = {
+        phone,
+        operatorCode: input.operatorCode == null ? operatorCodeOf(phone) : validateOperatorCode(input.operatorCode.trim()),
+        tags: normalizeTags(input.tags ?? []),
+        timezone: validateTimezone(input.timezone),
+      };
+      if (seen.has(phone)) {
+        errors.push({ index, code: 'CONFLICT', field: 'phone', message: 'the same phone appears earlier in this import' });
+        return;
+      }
+      seen.add(phone);
+      good.push({ index, values });
+    } catch (error) {
+      if (!(error instanceof UserInputError)) throw error;
+      errors.push({ index, code: 'BAD_USER_INPUT', field: String(error.extensions.field), message: error.message });
+    }
+  });
+  const inserted = await store.insertClientsSkippingExisting(db, good.map((g) => g.values));
+  for (const { index, values } of good) {
+    if (!inserted.has(values.phone)) {
+      errors.push({ index, code: 'CONFLICT', field: 'phone', message: 'a client with this phone already exists' });
+    }
+  }
+  errors.sort((a, b) => a.index - b.index);
+  log.info({ rows: inputs.length, imported: inserted.size, failed: errors.length }, 'clients imported');
+  return { imported: inserted.size, failed: errors.length, errors };
 }

@@ -54,3 +54,19 @@ export async function countClients(db: Db, filter: ClientFilter): Promise<number
   const [row] = await db.select({ n: count() }).from(clients).where(clientFilterCondition(filter));
   return row.n;
 }
+
+/**
+ * Inserts many clients in one statement (one JSON parameter, so no limit on parameters);
+ * a phone already in the directory is skipped. Returns the phones that were inserted.
+ */
+export async function insertClientsSkippingExisting(db: Db, values: ClientValues[]): Promise<Set<string>> {
+  if (values.length === 0) return new Set();
+  const rows = JSON.stringify(values.map((v) => ({ phone: v.phone, operator_code: v.operatorCode, tags: v.tags, timezone: v.timezone })));
+  const inserted = await db.execute<{ phone: string }>(sql`
+    insert into clients (phone, operator_code, tags, timezone)
+    select r.phone, r.operator_code, array(select jsonb_array_elements_text(r.tags)), r.timezone
+    from jsonb_to_recordset(${rows}::jsonb) as r(phone text, operator_code text, tags jsonb, timezone text)
+    on conflict (phone) do nothing
+    returning phone`);
+  return new Set(inserted.map((r) => r.phone));
+}

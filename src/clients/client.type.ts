@@ -1,5 +1,5 @@
 import { GraphQLDateTime } from 'graphql-scalars';
-import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionType } from '../graphql/connection';
 
 export const TagMatch = { ANY: 'ANY', ALL: 'ALL' } as const;
@@ -27,3 +27,18 @@ export class ClientFilter {
 }
 
 export const ClientConnection = connectionType(Client, 'Client');
+
+@ObjectType({ description: 'A row of importClients that was not imported.' })
+export class ImportRowError {
+  @Field(() => Int, { description: 'its position in the input list, from 0' }) index!: number;
+  @Field(() => String, { description: 'BAD_USER_INPUT or CONFLICT' }) code!: string;
+  @Field(() => String, { nullable: true }) field!: string | null;
+  @Field(() => String) message!: string;
+}
+
+@ObjectType()
+export class ImportResult {
+  @Field(() => Int) imported!: number;
+  @Field(() => Int) failed!: number;
+  @Field(() => [ImportRowError], { description: 'one per row not imported, in input order' }) errors!: ImportRowError[];
+}

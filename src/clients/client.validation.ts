@@ -38,17 +38,26 @@ export function normalizeTags(tags: readonly string[], field = 'tags'): string[]
   return [...seen];
 }
 
+// Resolved names by what was given: an import of a million clients names few zones.
+const resolvedZones = new Map<string, string | null>();
+
 export function validateTimezone(timezone: string, field = 'timezone'): string {
   const name = timezone.trim();
-  if (IANA_NAME.test(name)) {
-    try {
-      // Stored in the spelling Intl resolves it to ("europe/moscow" → "Europe/Moscow").
-      return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
-    } catch {
-      // falls through to the error below
+  let resolved = resolvedZones.get(name);
+  if (resolved === undefined) {
+    resolved = null;
+    if (IANA_NAME.test(name)) {
+      try {
+        // Stored in the spelling Intl resolves it to ("europe/moscow" → "Europe/Moscow").
+        resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+      } catch {
+        // not a zone Intl knows
+      }
     }
+    if (resolvedZones.size < 10_000) resolvedZones.set(name, resolved);
   }
-  throw new UserInputError(field, 'must be an IANA time zone name, e.g. Europe/Moscow');
+  if (resolved === null) throw new UserInputError(field, 'must be an IANA time zone name, e.g. Europe/Moscow');
+  return resolved;
 }
 
 export function normalizeOperatorCodes(codes: readonly string[], field: string): string[] {

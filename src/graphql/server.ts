@@ -174,7 +174,7 @@ async function mountGraphql(app: Express, server: Server, opts: GraphqlOptions, 
   app.use(graphiqlRoutes());
   app.use(
     '/graphql',
-    express.json({ limit: '2mb' }),
+    express.json({ limit: '16mb' }),
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<Context> => {
         const principal = tokens.authenticate(req.headers.authorization);

@@ -1,0 +1,59 @@
+/**
+ * Reading the clients CSV that `npm run import` takes: a header row naming the columns
+ * (phone, operatorCode or operator_code, tags, timezone; any order, case-insensitive), then
+ * one client a line. Tags within their field are separated by ';'. Fields may be quoted
+ * ("…", with "" for a quote); a field does not span lines.
+ */
+export type CsvClient = { phone: string; operatorCode?: string; tags?: string[]; timezone: string };
+
+const COLUMN_NAMES: Record<string, keyof CsvClient> = {
+  phone: 'phone',
+  operatorcode: 'operatorCode',
+  operator_code: 'operatorCode',
+  tags: 'tags',
+  timezone: 'timezone',
+};
+
+export function splitCsvLine(line: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"' && field === '') quoted = true;
+    else if (c === ',') {
+      fields.push(field);
+      field = '';
+    } else field += c;
+  }
+  fields.push(field);
+  return fields;
+}
+
+/** Maps the header to columns; throws when a required column is missing. */
+export function csvColumns(header: string): (keyof CsvClient | null)[] {
+  const columns = splitCsvLine(header.replace(/^\uFEFF/, '')).map((name) => COLUMN_NAMES[name.trim().toLowerCase()] ?? null);
+  for (const required of ['phone', 'timezone'] as const) {
+    if (!columns.includes(required)) throw new Error(`the header names no "${required}" column`);
+  }
+  return columns;
+}
+
+export function parseCsvClient(line: string, columns: (keyof CsvClient | null)[]): CsvClient | string {
+  const fields = splitCsvLine(line);
+  if (fields.length !== columns.length) return `expected ${columns.length} fields, found ${fields.length}`;
+  const client: CsvClient = { phone: '', timezone: '' };
+  columns.forEach((column, i) => {
+    const value = fields[i].trim();
+    if (column === 'tags') client.tags = value === '' ? [] : value.split(';');
+    else if (column === 'operatorCode') client.operatorCode = value === '' ? undefined : value;
+    else if (column) client[column] = value;
+  });
+  return client;
+}
