@@ -26,19 +26,25 @@ export type DispatcherOptions = {
   breaker: { threshold: number; cooldownMs: number; maxCooldownMs: number };
 };
 
-const FLUSH_EVERY_MS = 50;
-const FLUSH_AT = 500;
+// Results are written as they come: a flush starts as soon as there is a result and none is
+// running, so a batch is whatever arrived during the previous write. The timer only retries
+// after a failed write.
+const FLUSH_RETRY_MS = 200;
+const FLUSH_MAX = 1_000;
 
 /**
  * Sends due messages through the gateway. The messages table is the queue: the dispatcher
- * claims due messages in batches (only as many as it can start at once, so claimed means
- * in flight), sends each with a deadline no later than its mailing's end, and writes the
- * results back in batches. All state is in Postgres; a dispatcher that dies leaves leases
+ * claims due messages in batches, sends each with a deadline no later than its mailing's
+ * end, and writes the results back in batches. A message takes one of `concurrency` slots
+ * from its claim until its result is written, so a process never holds more claimed
+ * messages than that: should it die, at most `concurrency` messages are sent again. All state is in Postgres; a dispatcher that dies leaves leases
  * that run out, and its messages go to another.
  */
 export class Dispatcher {
   private readonly inFlight = new Map<number, ClaimedMessage>();
   private results: MessageResult[] = [];
+  /** results answered but not yet written (buffered or being written) */
+  private unrecorded = 0;
   private readonly breaker: CircuitBreaker;
   private readonly limiter: RateLimiter;
   private throttledUntil = 0;
@@ -67,7 +73,7 @@ export class Dispatcher {
 
   start(): void {
     this.loopDone = this.loop();
-    this.flushTimer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
+    this.flushTimer = setInterval(() => void this.flush(), FLUSH_RETRY_MS);
   }
 
   /** Look for due messages now (a mailing just started or resumed). */
@@ -103,7 +109,7 @@ export class Dispatcher {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       const now = Date.now();
-      let allowance = Math.min(this.options.concurrency - this.inFlight.size, this.options.batchSize);
+      let allowance = Math.min(this.options.concurrency - this.inFlight.size - this.unrecorded, this.options.batchSize);
       if (allowance <= 0) {
         await this.sleep('slots', this.options.pollMs);
         continue;
@@ -165,8 +171,8 @@ export class Dispatcher {
       // Nothing above should throw; if it does, the lease runs out and the message is retried.
       log.error({ err }, 'sending a message failed unexpectedly');
     } finally {
+      // The slot passes to `unrecorded` (see push) and frees once the result is written.
       this.inFlight.delete(message.id);
-      if (this.sleeping?.reason === 'slots') this.sleeping.wake();
     }
   }
 
@@ -214,31 +220,34 @@ export class Dispatcher {
 
   private push(result: MessageResult): void {
     this.results.push(result);
-    if (this.results.length >= FLUSH_AT) void this.flush();
+    this.unrecorded++;
+    void this.flush();
   }
 
   private flush(): Promise<void> {
     if (this.flushing) return this.flushing;
     if (this.results.length === 0) return Promise.resolve();
-    const batch = this.results;
-    this.results = [];
+    const batch = this.results.splice(0, FLUSH_MAX);
     this.flushing = (async () => {
       try {
         await recordResults(this.sql, batch);
+        this.unrecorded -= batch.length;
+        if (this.sleeping?.reason === 'slots') this.sleeping.wake();
         const completed = await completeFinished(this.sql, [...new Set(batch.map((r) => r.mailingId))]);
         for (const mailingId of completed) {
           this.log.info({ mailingId }, 'mailing completed: every message reached a final status');
           this.onCompleted(mailingId);
         }
       } catch (err) {
-        // Kept for the next flush; should the process die first, the leases run out and the
-        // messages are tried again (the gateway de-duplicates on msgId).
+        // Kept (and their slots held) for the next try; should the process die first, the
+        // leases run out and the messages are sent again (the gateway de-duplicates on msgId).
         this.log.error({ err, results: batch.length }, 'writing message results failed; will retry');
         this.results = batch.concat(this.results);
-        await sleep(200);
+        await sleep(FLUSH_RETRY_MS);
       } finally {
         this.flushing = null;
       }
+      if (this.results.length > 0) void this.flush();
     })();
     return this.flushing;
   }

@@ -16,7 +16,7 @@ import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
  */
 
 /** Where a mailing is due to start: turns it RUNNING and creates its audience, once. */
-export async function startMailing(db: Db, log: Logger, id: number): Promise<{ audience: number } | null> {
+export async function startMailing(db: Db, log: Logger, id: number): Promise<{ audience: number; audienceMs: number } | null> {
   const started = await db.transaction(async (tx) => {
     const [row] = await tx
       .update(mailings)
@@ -27,6 +27,7 @@ export async function startMailing(db: Db, log: Logger, id: number): Promise<{ a
     // The whole audience in one set-based statement: one PENDING message per matching
     // client, with the phone and time zone the client has now. Clients added later are not
     // part of this mailing.
+    const audienceStarted = performance.now();
     const condition = clientFilterCondition({
       operatorCodes: row.filterOperatorCodes,
       tags: row.filterTags,
@@ -39,15 +40,16 @@ export async function startMailing(db: Db, log: Logger, id: number): Promise<{ a
       ${condition ? sql`where ${condition}` : sql``}
       on conflict do nothing`);
     const audience = inserted.count ?? 0;
+    const audienceMs = Math.round(performance.now() - audienceStarted);
     await tx.execute(notifyMailing(id, 'STARTED', 'RUNNING'));
     if (audience === 0) {
       await tx.update(mailings).set({ status: 'COMPLETED', finishedAt: sql`now()`, updatedAt: sql`now()` }).where(eq(mailings.id, id));
       await tx.execute(notifyMailing(id, 'COMPLETED', 'COMPLETED'));
     }
-    return { audience };
+    return { audience, audienceMs };
   });
   if (started) {
-    log.info({ mailingId: id, audience: started.audience }, 'mailing started');
+    log.info({ mailingId: id, audience: started.audience, audienceMs: started.audienceMs }, 'mailing started');
     if (started.audience === 0) log.info({ mailingId: id }, 'mailing completed: no client matches its filter');
   }
   return started;

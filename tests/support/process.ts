@@ -7,6 +7,8 @@ export type HeraldProcess = {
   child: ChildProcess;
   /** stdout and stderr so far */
   output: () => string;
+  /** stdout alone so far (the JSON log lines, never split by a write to stderr) */
+  stdout: () => string;
   /** resolves with the exit code */
   exited: Promise<number | null>;
   waitFor: (text: string | RegExp, timeoutMs?: number) => Promise<void>;
@@ -29,12 +31,15 @@ export function spawnHerald(env: Record<string, string>): HeraldProcess {
     output += chunk.toString();
     for (const l of listeners) l();
   };
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => void (stdout += chunk.toString()));
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     child,
     output: () => output,
+    stdout: () => stdout,
     exited,
     waitFor: (text, timeoutMs = 60_000) =>
       new Promise<void>((resolve, reject) => {

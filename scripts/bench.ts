@@ -1,0 +1,362 @@
+// `npm run bench -- [--clients N] [--json]`: measures Herald end to end on this machine, in
+// one run, against its ceiling and against the naive design:
+//   1. import N clients through importClients (10,000 a call, 2 calls in flight);
+//   2. one mailing to everyone: audience creation, then dispatch to the gateway simulator
+//      (its own process, fast mode), with Herald's peak RSS and GraphQL latency sampled;
+//   3. latency again at rest, with the N messages in the table;
+//   4. the ceiling: N requests straight from undici to the same simulator, same concurrency,
+//      no database;
+//   5. the baseline: one pg-boss job per message for a sample of 50,000 (or N).
+// Herald, the simulator and PostgreSQL (embedded) each run in their own process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import PgBoss from 'pg-boss';
+import postgres from 'postgres';
+import { Pool } from 'undici';
+import { startEmbeddedPostgres } from '../src/db/embedded';
+import { createLogger } from '../src/logger';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const CLIENTS = Number(flag('clients') ?? 1_000_000);
+const JSON_ONLY = args.includes('--json');
+const CONCURRENCY = Number(flag('concurrency') ?? 256);
+const BASELINE_SAMPLE = Math.min(50_000, CLIENTS);
+const TOKEN = 'bench-admin-token-0123456789';
+const GATEWAY_TOKEN = 'bench-gateway-token-0123456789';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+const say = (line: string) => {
+  if (!JSON_ONLY) process.stderr.write(`${line}\n`);
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function spawnTs(script: string, env: Record<string, string>, logFile?: number, nodeArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', logFile ?? 'pipe', logFile ?? 'pipe'],
+  });
+}
+
+/** Waits for a line in a log file a child writes (read from its end, every 100 ms). */
+async function waitForLog(file: string, text: string, timeoutMs = 120_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const content = await readFile(file, 'utf8').catch(() => '');
+    const line = content.split('\n').find((l) => l.includes(text));
+    if (line) return line;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for "${text}" in ${file}`);
+}
+
+function waitForOutput(child: ChildProcess, text: string, timeoutMs = 120_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for "${text}":\n${seen.slice(-2000)}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.length > 100_000) seen = seen.slice(-50_000);
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before "${text}":\n${seen.slice(-2000)}`)));
+  });
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function main() {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'herald-bench-'));
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  try {
+    say(`bench: ${CLIENTS.toLocaleString('en')} clients, concurrency ${CONCURRENCY}, ${cpus().length} cores`);
+    const pg = await startEmbeddedPostgres({
+      dataDir,
+      port: await freePort(),
+      log: createLogger('silent'),
+      database: 'herald_bench',
+    });
+    cleanups.push(() => pg.stop());
+
+    const gatewayPort = await freePort();
+    const simulator = spawnTs('scripts/gateway.ts', { GATEWAY_PORT: String(gatewayPort), GATEWAY_TOKEN, GATEWAY_RECORD: 'false' });
+    cleanups.push(() => void simulator.kill('SIGTERM'));
+    await waitForOutput(simulator, 'gateway simulator at');
+    const senderUrl = `http://127.0.0.1:${gatewayPort}`;
+
+    const port = await freePort();
+    const heraldUrl = `http://127.0.0.1:${port}`;
+    // Herald's log goes to a file: a million attempt lines cost the bench nothing to read.
+    const heraldLog = path.join(dataDir, 'herald.log');
+    const herald = spawnTs('src/main.ts', {
+      DATABASE_URL: pg.url,
+      PORT: String(port),
+      API_TOKENS: `admin:${TOKEN}`,
+      SENDER_URL: senderUrl,
+      SENDER_TOKEN: GATEWAY_TOKEN,
+      SENDER_CONCURRENCY: String(CONCURRENCY),
+      DISPATCH_BATCH_SIZE: '500',
+      DISPATCH_POLL_MS: '50',
+      LOG_LEVEL: flag('log-level') ?? 'info', // by default every attempt is logged, as in production
+    }, openSync(heraldLog, 'w'), flag('node-args')?.split(' ') ?? []); // e.g. --node-args --cpu-prof
+    cleanups.push(() => void herald.kill('SIGTERM'));
+    await waitForLog(heraldLog, '"msg":"Herald is listening"');
+
+    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
+      const res = await fetch(`${heraldUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await res.json()) as { data?: any; errors?: unknown[] };
+      if (!body.data || body.errors) throw new Error(`GraphQL failed: ${JSON.stringify(body).slice(0, 500)}`);
+      return body.data;
+    };
+
+    // 1. Import.
+    say('importing…');
+    const importStarted = performance.now();
+    const IMPORT = `mutation($input: [CreateClientInput!]!) { importClients(input: $input) { imported failed } }`;
+    const zones = ['Europe/Moscow', 'Asia/Yekaterinburg', 'Asia/Novosibirsk', 'Asia/Vladivostok', 'Europe/Kaliningrad'];
+    let imported = 0;
+    const inFlight = new Set<Promise<void>>();
+    for (let from = 0; from < CLIENTS; from += 10_000) {
+      const input = Array.from({ length: Math.min(10_000, CLIENTS - from) }, (_, j) => {
+        const i = from + j;
+        return { phone: `79${String(i).padStart(9, '0')}`, timezone: zones[i % zones.length], tags: i % 2 ? ['odd'] : ['even'] };
+      });
+      const job = gql(IMPORT, { input }).then((d) => void (imported += d.importClients.imported));
+      const tracked = job.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      if (inFlight.size >= 2) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    const importSeconds = (performance.now() - importStarted) / 1000;
+    if (imported !== CLIENTS) throw new Error(`imported ${imported} of ${CLIENTS}`);
+    say(`  ${CLIENTS} clients in ${importSeconds.toFixed(1)} s`);
+
+    // 2. One mailing to everyone.
+    const sql = postgres(pg.url, { max: 2, onnotice: () => {} });
+    cleanups.push(() => sql.end());
+    const rssSamples: number[] = [];
+    const rssTimer = setInterval(() => void rssMb(herald.pid!).then((mb) => rssSamples.push(mb)), 100);
+    cleanups.push(() => clearInterval(rssTimer));
+
+    say('dispatching…');
+    const { createMailing } = await gql(
+      `mutation($input: CreateMailingInput!) { createMailing(input: $input) { id } }`,
+      { input: { text: 'Bench message', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 3 * 3600_000).toISOString() } },
+    );
+    const mailingId = createMailing.id;
+    const STATS = `query($id: ID!) { mailing(id: $id) { status stats { total pending sent failed } } }`;
+    const CLIENTS_PAGE = `{ clients(first: 50) { edges { node { id phone } } } }`;
+    const during = { stats: [] as number[], clients: [] as number[] };
+    let status = 'SCHEDULED';
+    while (status !== 'COMPLETED') {
+      let t = performance.now();
+      const { mailing } = await gql(STATS, { id: mailingId });
+      during.stats.push(performance.now() - t);
+      status = mailing.status;
+      t = performance.now();
+      await gql(CLIENTS_PAGE);
+      during.clients.push(performance.now() - t);
+      await sleep(20);
+    }
+    clearInterval(rssTimer);
+    // started_at is the start transaction's time, before its audience INSERT; the dispatch
+    // time runs from there to the last SENT, so it includes creating the audience.
+    const [timing] = await sql<{ dispatch: number; sent: number }[]>`
+      select extract(epoch from max(m.sent_at) - g.started_at)::float8 as dispatch,
+             count(*) filter (where m.status = 'SENT')::int as sent
+      from mailings g join messages m on m.mailing_id = g.id where g.id = ${mailingId} group by g.id`;
+    const started = JSON.parse(await waitForLog(heraldLog, '"msg":"mailing started"')) as { audienceMs: number };
+    const audienceSeconds = started.audienceMs / 1000;
+    const dispatchRate = timing.sent / timing.dispatch;
+    say(`  ${timing.sent} sent in ${timing.dispatch.toFixed(1)} s`);
+
+    // 3. At rest.
+    const atRest = { stats: [] as number[], clients: [] as number[] };
+    for (let i = 0; i < 200; i++) {
+      let t = performance.now();
+      await gql(STATS, { id: mailingId });
+      atRest.stats.push(performance.now() - t);
+      t = performance.now();
+      await gql(CLIENTS_PAGE);
+      atRest.clients.push(performance.now() - t);
+    }
+
+    // Herald is done; the ceiling and baseline get the machine without it.
+    herald.kill('SIGTERM');
+    await new Promise((r) => herald.once('exit', r));
+
+    // 4. Ceiling.
+    say('ceiling…');
+    const ceilingRate = await ceiling(senderUrl, CLIENTS, CONCURRENCY);
+
+    // 5. Baseline.
+    say('baseline…');
+    const baselineRate = await baseline(pg.url, senderUrl, sql, Number(mailingId), BASELINE_SAMPLE, CONCURRENCY);
+
+    const result = {
+      machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30), node: process.version },
+      clients: CLIENTS,
+      concurrency: CONCURRENCY,
+      import: { clientsPerSecond: Math.round(CLIENTS / importSeconds), seconds: round(importSeconds) },
+      audience: { seconds: round(audienceSeconds, 2) },
+      dispatch: { messagesPerSecond: Math.round(dispatchRate), seconds: round(timing.dispatch), peakRssMb: Math.round(Math.max(0, ...rssSamples)) },
+      ceiling: { messagesPerSecond: Math.round(ceilingRate) },
+      baseline: { messagesPerSecond: Math.round(baselineRate), sample: BASELINE_SAMPLE },
+      ratio: { ceiling: round(dispatchRate / ceilingRate, 2), baseline: round(dispatchRate / baselineRate, 2) },
+      latency: {
+        statsP50Ms: round(percentile(during.stats, 50)),
+        statsP99Ms: round(percentile(during.stats, 99)),
+        graphqlP50Ms: round(percentile(during.clients, 50)),
+        graphqlP99Ms: round(percentile(during.clients, 99)),
+        atRest: {
+          statsP50Ms: round(percentile(atRest.stats, 50)),
+          statsP99Ms: round(percentile(atRest.stats, 99)),
+          graphqlP50Ms: round(percentile(atRest.clients, 50)),
+          graphqlP99Ms: round(percentile(atRest.clients, 99)),
+        },
+      },
+    };
+    if (!JSON_ONLY) printTable(result);
+    console.log(JSON.stringify(result));
+  } finally {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** N requests straight from one undici pool to the simulator: what the gateway side allows. */
+async function ceiling(url: string, n: number, concurrency: number): Promise<number> {
+  const pool = new Pool(url, { connections: concurrency });
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const id = ++next;
+        const res = await pool.request({
+          method: 'POST',
+          path: `/send/${id}`,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${GATEWAY_TOKEN}` },
+          body: JSON.stringify({ id, phone: 79000000000 + id, text: 'Bench message' }),
+        });
+        await res.body.text();
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await pool.destroy();
+  return n / seconds;
+}
+
+/**
+ * The naive design Herald avoids: one pg-boss job per message, each job reading its
+ * message, sending it and writing its row. Given its best chance: 8 workers polling as fast
+ * as pg-boss allows (0.5 s) with large batches, each batch sent with as many requests in
+ * flight as Herald has.
+ */
+async function baseline(databaseUrl: string, gatewayUrl: string, sql: postgres.Sql, mailingId: number, n: number, concurrency: number): Promise<number> {
+  const boss = new PgBoss({ connectionString: databaseUrl, max: 8, schedule: false, supervise: false });
+  boss.on('error', () => {});
+  await boss.start();
+  await boss.createQueue('baseline-send');
+  // Reset a sample of the benchmark's messages and enqueue one job for each.
+  const ids = (await sql<{ id: string }[]>`select id from messages where mailing_id = ${mailingId} order by id limit ${n}`).map((r) => Number(r.id));
+  await sql`update messages set status = 'PENDING', sent_at = null where id = any(${ids}::bigint[])`;
+  for (let i = 0; i < ids.length; i += 5_000) {
+    await boss.insert(ids.slice(i, i + 5_000).map((id) => ({ name: 'baseline-send', data: { id } })));
+  }
+  const pool = new Pool(gatewayUrl, { connections: concurrency });
+  const writer = postgres(databaseUrl, { max: 8, onnotice: () => {} });
+  let done = 0;
+  const started = performance.now();
+  const workers = 8;
+  for (let w = 0; w < workers; w++) {
+    await boss.work<{ id: number }>('baseline-send', { batchSize: 500, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+      let next = 0;
+      const lanes = Math.max(1, Math.ceil(concurrency / workers));
+      await Promise.all(
+        Array.from({ length: lanes }, async () => {
+          while (next < jobs.length) {
+          const job = jobs[next++];
+          const [m] = await writer`select phone from messages where id = ${job.data.id}`;
+          const res = await pool.request({
+            method: 'POST',
+            path: `/send/${job.data.id}`,
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${GATEWAY_TOKEN}` },
+            body: JSON.stringify({ id: job.data.id, phone: Number(m.phone), text: 'Bench message' }),
+          });
+          await res.body.text();
+          await writer`update messages set status = 'SENT', sent_at = now(), attempts = attempts + 1 where id = ${job.data.id}`;
+          done++;
+          }
+        }),
+      );
+    });
+  }
+  while (done < ids.length) await sleep(50);
+  const seconds = (performance.now() - started) / 1000;
+  await boss.stop({ graceful: false, wait: true, timeout: 5_000 });
+  await pool.destroy();
+  await writer.end();
+  return ids.length / seconds;
+}
+
+function printTable(r: any) {
+  const rows: [string, string, string][] = [
+    ['import', `${r.import.clientsPerSecond.toLocaleString('en')} clients/s`, `${r.clients.toLocaleString('en')} in ${r.import.seconds} s`],
+    ['audience of everyone', `${r.audience.seconds} s`, 'target ≤ 15 s for 1M'],
+    ['dispatch, end to end', `${r.dispatch.messagesPerSecond.toLocaleString('en')} msg/s`, `${r.dispatch.seconds} s; target ≥ 5,000/s`],
+    ['Herald peak RSS', `${r.dispatch.peakRssMb} MB`, 'target ≤ 400 MB'],
+    ['ceiling (undici → simulator)', `${r.ceiling.messagesPerSecond.toLocaleString('en')} msg/s`, `Herald/ceiling ${r.ratio.ceiling}; target ≥ 0.6`],
+    ['baseline (job per message)', `${r.baseline.messagesPerSecond.toLocaleString('en')} msg/s`, `Herald/baseline ${r.ratio.baseline}; target ≥ 4`],
+    ['stats p50 / p99, dispatching', `${r.latency.statsP50Ms} / ${r.latency.statsP99Ms} ms`, 'target p99 ≤ 10 ms'],
+    ['clients page p50 / p99, dispatching', `${r.latency.graphqlP50Ms} / ${r.latency.graphqlP99Ms} ms`, 'target p99 ≤ 100 ms'],
+    ['stats p50 / p99, at rest', `${r.latency.atRest.statsP50Ms} / ${r.latency.atRest.statsP99Ms} ms`, ''],
+    ['clients page p50 / p99, at rest', `${r.latency.atRest.graphqlP50Ms} / ${r.latency.atRest.graphqlP99Ms} ms`, ''],
+  ];
+  const w = [Math.max(...rows.map((x) => x[0].length)), Math.max(...rows.map((x) => x[1].length))];
+  process.stderr.write(`\n${r.machine.cores} cores, ${r.machine.cpu}, ${r.machine.memoryGb} GB, Node ${r.machine.node}\n`);
+  for (const [a, b, c] of rows) process.stderr.write(`${a.padEnd(w[0])}  ${b.padStart(w[1])}  ${c}\n`);
+  process.stderr.write('\n');
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,344 @@
+import postgres, { type Sql } from 'postgres';
+import { describe, expect, it } from 'vitest';
+import type { GatewaySimulator } from '../src/gateway/simulator';
+import { CREATE_MAILING, inMs, insertClients, MAILING_STATE } from './support/fixtures';
+import { startTestGateway } from './support/gateway';
+import { ADMIN_TOKEN, createTestDatabase, startTestHerald } from './support/herald';
+import { freePort } from './support/ports';
+import { spawnHerald, type HeraldProcess } from './support/process';
+import { waitFor } from './support/wait';
+
+/**
+ * What happens to a mailing when things go wrong around the dispatcher: a process killed
+ * mid-mailing, several processes on one database, a gateway that never answers, a lease
+ * left behind by a process that died. Asserted from the outside: GraphQL answers, what the
+ * gateway simulator received, and the rows in Postgres.
+ */
+
+// ---------------------------------------------------------------------------------------
+// Herald as a real process (`npm start`), on a database of the test's own
+
+type Running = { proc: HeraldProcess; url: string };
+
+async function post(url: string, query: string, variables: Record<string, unknown> = {}) {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: any; errors?: unknown[] };
+  if (res.status !== 200 || body.errors || !body.data) throw new Error(`GraphQL failed (${res.status}): ${JSON.stringify(body)}`);
+  return body.data;
+}
+
+/** Spawns Herald with short dispatch timings and waits until /readyz says ready. */
+async function spawnReady(env: Record<string, string>): Promise<Running> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = spawnHerald({
+    API_TOKENS: `admin:${ADMIN_TOKEN}`,
+    SENDER_CONCURRENCY: '8',
+    SENDER_TIMEOUT_MS: '1000',
+    LEASE_MS: '3000',
+    RETRY_BASE_MS: '100',
+    RETRY_MAX_MS: '1000',
+    DISPATCH_POLL_MS: '20',
+    TIMER_POLL_MS: '500',
+    SWEEP_MS: '1000',
+    LOG_LEVEL: 'warn',
+    ...env,
+    PORT: String(port),
+  });
+  let exitCode: number | null | undefined;
+  void proc.exited.then((code) => (exitCode = code));
+  await waitFor(
+    async () => {
+      if (exitCode !== undefined) throw new Error(`Herald exited (${exitCode}) before it was ready:\n${proc.output()}`);
+      return fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    },
+    40_000,
+    `Herald on port ${port} to be ready`,
+  );
+  return { proc, url };
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+async function terminate(running: Running | undefined, graceMs = 8_000): Promise<void> {
+  if (!running || running.proc.child.exitCode !== null || running.proc.child.signalCode !== null) return;
+  running.proc.child.kill('SIGTERM');
+  const timer = setTimeout(() => running.proc.child.kill('SIGKILL'), graceMs);
+  await running.proc.exited;
+  clearTimeout(timer);
+}
+
+async function createMailingAt(url: string, text: string): Promise<string> {
+  const data = await post(url, CREATE_MAILING, { input: { text, startAt: inMs(-1_000), endAt: inMs(120_000) } });
+  return data.createMailing.id as string;
+}
+
+async function mailingState(url: string, id: string) {
+  return (await post(url, MAILING_STATE, { id })).mailing as { status: string; stats: Record<string, number> };
+}
+
+function untilCompleted(url: string, id: string, timeoutMs: number) {
+  return waitFor(async () => {
+    const m = await mailingState(url, id);
+    return m.status === 'COMPLETED' ? m : null;
+  }, timeoutMs, `mailing ${id} to be COMPLETED`);
+}
+
+/** msgIds the gateway received more than once. */
+function receivedTwice(simulator: GatewaySimulator, ids?: Set<number>): number[] {
+  const seen = new Map<number, number>();
+  for (const r of simulator.received) if (!ids || ids.has(r.msgId)) seen.set(r.msgId, (seen.get(r.msgId) ?? 0) + 1);
+  return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+}
+
+/** The JSON log lines of a process with the given msg. */
+function logLines(proc: HeraldProcess, msg: string): Record<string, any>[] {
+  return proc
+    .stdout()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, any>)
+    .filter((line) => line.msg === msg);
+}
+
+async function messageRows(sql: Sql, mailingId: string) {
+  const rows = await sql<{ id: string; client_id: string; status: string }[]>`
+    select id, client_id, status from messages where mailing_id = ${mailingId} order by id`;
+  return rows.map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), status: r.status }));
+}
+
+describe('a Herald process killed mid-mailing', () => {
+  it('should finish the mailing after kill -9 and a restart, losing nothing and re-sending only what was in flight', async () => {
+    const database = await createTestDatabase();
+    const gw = await startTestGateway({ latencyMs: [30, 80] });
+    const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+    const env = { DATABASE_URL: database.url, SENDER_URL: gw.config.senderUrl, SENDER_TOKEN: gw.config.senderToken };
+    const CONCURRENCY = 8;
+    const AUDIENCE = 400;
+    let first: Running | undefined;
+    let second: Running | undefined;
+    try {
+      first = await spawnReady({ ...env, SENDER_CONCURRENCY: String(CONCURRENCY) });
+      const clientIds = await insertClients({ sql }, AUDIENCE);
+      const mailingId = await createMailingAt(first.url, 'Crash test');
+
+      // Some, not all, sent: then the process dies with requests in flight and no chance to
+      // write results or give back its leases.
+      await waitFor(
+        async () => (await sql`select count(*)::int as n from messages where mailing_id = ${mailingId} and status = 'SENT'`)[0].n >= 100,
+        20_000,
+        'a hundred messages SENT',
+      );
+      first.proc.child.kill('SIGKILL');
+      expect(await first.proc.exited).toBe(null);
+      const acceptedAtKill = new Set(gw.simulator.accepted);
+      const [atKill] = await sql<{ sent: number; leased: number[] }[]>`
+        select count(*) filter (where status = 'SENT')::int as sent,
+               coalesce(array_agg(id) filter (where status = 'PENDING' and lease_until > now()), '{}')::int[] as leased
+        from messages where mailing_id = ${mailingId}`;
+      expect(atKill.sent).toBeGreaterThanOrEqual(100);
+      expect(atKill.sent).toBeLessThan(AUDIENCE);
+      const receivedBeforeRestart = gw.simulator.received.length;
+
+      second = await spawnReady({ ...env, SENDER_CONCURRENCY: String(CONCURRENCY) });
+      const done = await untilCompleted(second.url, mailingId, 30_000);
+
+      // Every message SENT, and the gateway accepted every one of them: nothing lost.
+      expect(done.stats).toMatchObject({ total: AUDIENCE, sent: AUDIENCE, pending: 0, failed: 0, expired: 0 });
+      const rows = await messageRows(sql, mailingId);
+      expect(rows.every((r) => r.status === 'SENT')).toBe(true);
+      const ids = new Set(rows.map((r) => r.id));
+      expect([...ids].filter((id) => !gw.simulator.accepted.has(id))).toEqual([]);
+      expect(gw.simulator.received.length).toBeGreaterThan(receivedBeforeRestart); // the second process did send
+
+      // The mailing started once: one message per client of the audience, no more.
+      expect(rows).toHaveLength(AUDIENCE);
+      expect(new Set(rows.map((r) => r.clientId)).size).toBe(AUDIENCE);
+      expect(rows.map((r) => r.clientId).sort((a, b) => a - b)).toEqual(clientIds);
+
+      // Sent twice at most: what the dead process had claimed and not recorded (its leases at
+      // the kill), and no more of those than it had requests in flight.
+      const twice = receivedTwice(gw.simulator, ids);
+      const leased = new Set(atKill.leased);
+      expect(twice.filter((id) => !leased.has(id))).toEqual([]);
+      // Dispatcher's own promise ("only as many as it can start at once, so claimed means in
+      // flight"): the dead process held no more claims than it could have requests in flight.
+      expect.soft(leased.size, 'leases the killed process held on unrecorded messages').toBeLessThanOrEqual(CONCURRENCY);
+      const answeredBeforeKill = twice.filter((id) => acceptedAtKill.has(id)).length;
+      expect(
+        twice.length,
+        `${twice.length} messages sent twice; at the kill the dead process held ${leased.size} leases on unrecorded messages ` +
+          `(concurrency ${CONCURRENCY}), and ${answeredBeforeKill} of those sent twice had been accepted by the gateway before the kill`,
+      ).toBeLessThanOrEqual(CONCURRENCY);
+    } finally {
+      first?.proc.child.kill('SIGKILL');
+      await terminate(second);
+      await sql.end();
+      await gw.simulator.stop();
+      await database.drop();
+    }
+  }, 60_000);
+});
+
+describe('two Herald processes on one database', () => {
+  it('should share the work of a mailing and send nothing twice', async () => {
+    const database = await createTestDatabase();
+    const gw = await startTestGateway({ latencyMs: [5, 20] });
+    const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+    // info: each process logs 'message sent' with the messageId for every message it sent.
+    const env = { DATABASE_URL: database.url, SENDER_URL: gw.config.senderUrl, SENDER_TOKEN: gw.config.senderToken, LOG_LEVEL: 'info', SENDER_CONCURRENCY: '4' };
+    const AUDIENCE = 300;
+    let a: Running | undefined;
+    let b: Running | undefined;
+    try {
+      // One after the other: the first migrates the database, the second finds it migrated.
+      a = await spawnReady(env);
+      b = await spawnReady(env);
+      await insertClients({ sql }, AUDIENCE);
+      const mailingId = await createMailingAt(a.url, 'Shared work');
+      const done = await untilCompleted(b.url, mailingId, 30_000);
+      expect(done.stats).toMatchObject({ total: AUDIENCE, sent: AUDIENCE, pending: 0 });
+
+      // The gateway (one simulator for both) received every message exactly once.
+      const ids = (await messageRows(sql, mailingId)).map((r) => r.id);
+      const received = gw.simulator.received.map((r) => r.msgId);
+      expect(received.length).toBe(AUDIENCE);
+      expect(received.sort((x, y) => x - y)).toEqual(ids);
+
+      // Who sent what: each process logs one 'message sent' line per message it sent, and
+      // stdout keeps each process's lines apart. Both took part, neither sent a message the
+      // other sent, and together they account for every message.
+      const sentBy = (p: Running) => logLines(p.proc, 'message sent').map((l) => Number(l.messageId));
+      const byA = sentBy(a);
+      const byB = sentBy(b);
+      expect(byA.length).toBeGreaterThan(0);
+      expect(byB.length).toBeGreaterThan(0);
+      expect(byA.filter((id) => byB.includes(id))).toEqual([]);
+      expect([...byA, ...byB].sort((x, y) => x - y)).toEqual(ids);
+      // And the mailing was started by one of them only.
+      const starts = [...logLines(a.proc, 'mailing started'), ...logLines(b.proc, 'mailing started')];
+      expect(starts.map((l) => String(l.mailingId))).toEqual([mailingId]);
+    } finally {
+      await Promise.all([terminate(a), terminate(b)]);
+      await sql.end();
+      await gw.simulator.stop();
+      await database.drop();
+    }
+  }, 60_000);
+});
+
+// ---------------------------------------------------------------------------------------
+// In-process Herald
+
+describe('a gateway that never answers', () => {
+  it('should leave GraphQL and /readyz answering promptly while every send hangs', async () => {
+    const gw = await startTestGateway({ hang: true });
+    const CONCURRENCY = 20;
+    const herald = await startTestHerald({ ...gw.config, dispatch: { concurrency: CONCURRENCY, requestTimeoutMs: 5_000, leaseMs: 10_000 } });
+    try {
+      const AUDIENCE = 300;
+      await insertClients(herald, AUDIENCE);
+      const created = await herald.ok(CREATE_MAILING, { input: { text: 'Stuck', startAt: inMs(-1_000), endAt: inMs(60_000) } });
+      const id = created.createMailing.id as string;
+      await waitFor(() => gw.simulator.received.length >= CONCURRENCY, 10_000, 'the dispatcher to fill its slots with hanging requests');
+
+      const queries: [string, string, Record<string, unknown>, (data: any) => void][] = [
+        ['clients page', '{ clients(first: 100) { totalCount edges { node { id phone } } pageInfo { hasNextPage } } }', {}, (d) => {
+          expect(d.clients.totalCount).toBe(AUDIENCE);
+          expect(d.clients.edges).toHaveLength(100);
+          expect(d.clients.pageInfo.hasNextPage).toBe(true);
+        }],
+        ['mailing stats', MAILING_STATE, { id }, (d) => {
+          expect(d.mailing.status).toBe('RUNNING');
+          expect(d.mailing.stats).toMatchObject({ total: AUDIENCE, pending: AUDIENCE, sent: 0 });
+        }],
+        ['statistics', '{ statistics { mailingCount messages { total pending sent } } }', {}, (d) => {
+          expect(d.statistics).toEqual({ mailingCount: 1, messages: { total: AUDIENCE, pending: AUDIENCE, sent: 0 } });
+        }],
+      ];
+      const timings: number[] = [];
+      for (let i = 0; i < 21; i++) {
+        const [what, query, variables, check] = queries[i % queries.length];
+        const started = performance.now();
+        const data = await herald.ok(query, variables);
+        const ms = performance.now() - started;
+        timings.push(ms);
+        check(data);
+        expect(ms, `${what} took ${Math.round(ms)} ms`).toBeLessThan(1_000);
+        const readyStarted = performance.now();
+        expect((await fetch(`${herald.url}/readyz`)).status).toBe(200);
+        expect(performance.now() - readyStarted).toBeLessThan(1_000);
+      }
+      // All that while the gateway answered nothing: the requests were hanging throughout.
+      expect(gw.simulator.accepted.size).toBe(0);
+      expect(gw.simulator.received.length).toBeGreaterThanOrEqual(CONCURRENCY);
+
+      gw.simulator.set({ hang: false });
+      const done = await waitFor(async () => {
+        const m = (await herald.ok(MAILING_STATE, { id })).mailing;
+        return m.status === 'COMPLETED' && m;
+      }, 20_000, 'the mailing to complete once the gateway answers');
+      expect(done.stats).toMatchObject({ total: AUDIENCE, sent: AUDIENCE });
+    } finally {
+      gw.simulator.set({ hang: false });
+      const stopping = performance.now();
+      await herald.stop();
+      expect(performance.now() - stopping).toBeLessThan(10_000);
+      expect(herald.logs.filter((l) => l.msg === 'failed to stop cleanly')).toEqual([]);
+      await gw.simulator.stop();
+    }
+  }, 45_000);
+});
+
+describe('leases', () => {
+  it('should send messages whose lease ran out (a process died holding them), and the others only once their lease runs out', async () => {
+    const gw = await startTestGateway();
+    const herald = await startTestHerald({ ...gw.config });
+    try {
+      const clientIds = await insertClients(herald, 30);
+      // As if another process had started the mailing, claimed its messages and died: a
+      // RUNNING mailing whose PENDING messages are leased, 20 until a second ago, 10 until
+      // 2 s from now. Written in one transaction, so the live Herald sees them all at once.
+      const { mailingId, leaseEnds } = await herald.sql.begin(async (tx) => {
+        const [mailing] = await tx`
+          insert into mailings (text, start_at, end_at, status, started_at)
+          values ('Orphaned', now() - interval '1 minute', now() + interval '1 minute', 'RUNNING', now() - interval '1 minute')
+          returning id`;
+        const leased = await tx<{ id: string; lease_until: Date }[]>`
+          insert into messages (mailing_id, client_id, phone, timezone, lease_until)
+          select ${mailing.id}, c.id, c.phone, c.timezone,
+                 case when row_number() over (order by c.id) <= 20 then now() - interval '1 second' else now() + interval '2 seconds' end
+          from clients c where c.id = any(${clientIds}::bigint[])
+          returning id, lease_until`;
+        return { mailingId: String(mailing.id), leaseEnds: new Map(leased.map((r) => [Number(r.id), r.lease_until.getTime()])) };
+      });
+      const writtenAt = Date.now();
+
+      const done = await waitFor(async () => {
+        const m = (await herald.ok(MAILING_STATE, { id: mailingId })).mailing;
+        return m.status === 'COMPLETED' && m;
+      }, 10_000, 'the orphaned mailing to complete');
+      expect(done.stats).toMatchObject({ total: 30, sent: 30, pending: 0 });
+
+      const received = gw.simulator.received;
+      expect(received.map((r) => r.msgId).sort((a, b) => a - b)).toEqual([...leaseEnds.keys()].sort((a, b) => a - b));
+      // Never while its lease still held...
+      for (const r of received) expect(r.at).toBeGreaterThanOrEqual(leaseEnds.get(r.msgId)!);
+      // ...and a lease that had run out is taken up at once: those 20 went out while the
+      // other 10 were still held.
+      const heldUntil = Math.min(...[...leaseEnds.values()].filter((t) => t > writtenAt));
+      const runOut = received.filter((r) => leaseEnds.get(r.msgId)! < writtenAt);
+      expect(runOut).toHaveLength(20);
+      for (const r of runOut) expect(r.at).toBeLessThan(heldUntil);
+      for (const row of await herald.sql`select status, attempts, lease_until from messages where mailing_id = ${mailingId}`) {
+        expect(row).toMatchObject({ status: 'SENT', attempts: 1, lease_until: null });
+      }
+    } finally {
+      await herald.stop();
+      await gw.simulator.stop();
+    }
+  }, 30_000);
+});
