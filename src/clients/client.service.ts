@@ -16,14 +16,19 @@ import {
   validateTimezone,
 } from './client.validation';
 
-export async function createClient(db: Db, log: Logger, input: CreateClientInput): Promise<ClientRow> {
+/** A new client's values by the directory's rules; the operator code defaults from the phone. */
+function newClientValues(input: CreateClientInput): store.ClientValues {
   const phone = validatePhone(input.phone.trim());
-  const values = {
+  return {
     phone,
     operatorCode: input.operatorCode == null ? operatorCodeOf(phone) : validateOperatorCode(input.operatorCode.trim()),
     tags: normalizeTags(input.tags ?? []),
     timezone: validateTimezone(input.timezone),
   };
+}
+
+export async function createClient(db: Db, log: Logger, input: CreateClientInput): Promise<ClientRow> {
+  const values = newClientValues(input);
   const row = await withPhoneConflict(() => store.insertClient(db, values));
   log.info({ clientId: row.id }, 'client created');
   return row;
@@ -105,13 +110,8 @@ export async function importClients(db: Db, log: Logger, inputs: CreateClientInp
   const seen = new Set<string>();
   inputs.forEach((input, index) => {
     try {
-      const phone = validatePhone(input.phone.trim());
-      const values = {
-        phone,
-        operatorCode: input.operatorCode == null ? operatorCodeOf(phone) : validateOperatorCode(input.operatorCode.trim()),
-        tags: normalizeTags(input.tags ?? []),
-        timezone: validateTimezone(input.timezone),
-      };
+      const values = newClientValues(input);
+      const phone = values.phone;
       if (seen.has(phone)) {
         errors.push({ index, code: 'CONFLICT', field: 'phone', message: 'the same phone appears earlier in this import' });
         return;
