@@ -16,16 +16,32 @@ export type ClaimedMessage = {
 };
 
 /**
+ * Where a claim resumes: just after the (next_attempt_at, id) of the last message claimed.
+ * The time is kept as Postgres printed it: a JS Date would drop the microseconds, and a
+ * whole audience shares one next_attempt_at.
+ */
+export type ClaimCursor = { nextAttemptAt: string; id: number };
+
+/**
  * Claims up to `limit` due messages of running mailings for `leaseMs`. SKIP LOCKED lets
  * any number of dispatchers (in any number of processes) claim side by side without
  * taking the same message; the lease makes a message whose dispatcher died claimable
  * again. FOR SHARE on the mailing row makes pause/cancel/delete (which update that row)
  * wait for claims in progress, and claims after them see the new status: once such a
  * mutation has returned, no message of that mailing is claimed.
+ *
+ * The scan walks the due-index from `after` on. The index keeps entries of messages that
+ * were PENDING until vacuum removes them; on a large mailing, starting from the front every
+ * time walked all the sent ones and was most of the database's work.
  */
-export async function claimDue(sql: Sql, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
+export async function claimDue(
+  sql: Sql,
+  limit: number,
+  leaseMs: number,
+  after: ClaimCursor | null,
+): Promise<{ messages: ClaimedMessage[]; cursor: ClaimCursor | null }> {
   const rows = await sql<
-    { id: string; mailing_id: string; client_id: string; phone: string; timezone: string; attempts: number; text: string; end_at: Date; window_from: number | null; window_to: number | null }[]
+    { id: string; mailing_id: string; client_id: string; phone: string; timezone: string; attempts: number; text: string; end_at: Date; window_from: number | null; window_to: number | null; cursor_at: string; cursor_id: string }[]
   >`
     with due as (
       select m.id
@@ -33,21 +49,28 @@ export async function claimDue(sql: Sql, limit: number, leaseMs: number): Promis
       join mailings g on g.id = m.mailing_id
       where m.status = 'PENDING'
         and m.next_attempt_at <= now()
+        ${after ? sql`and (m.next_attempt_at, m.id) > (${after.nextAttemptAt}::timestamptz, ${after.id}::bigint)` : sql``}
         and (m.lease_until is null or m.lease_until < now())
         and g.status = 'RUNNING'
         and g.end_at > now()
-      order by m.next_attempt_at
+      order by m.next_attempt_at, m.id
       limit ${limit}
       for update of m skip locked
       for share of g
     )
-    update messages m
-    set lease_until = now() + make_interval(secs => ${leaseMs / 1000})
-    from due, mailings g
-    where m.id = due.id and g.id = m.mailing_id
-    returning m.id, m.mailing_id, m.client_id, m.phone, m.timezone, m.attempts,
-              g.text, g.end_at, g.send_window_from as window_from, g.send_window_to as window_to`;
-  return rows.map((r) => ({
+    , claimed as (
+      update messages m
+      set lease_until = now() + make_interval(secs => ${leaseMs / 1000})
+      from due, mailings g
+      where m.id = due.id and g.id = m.mailing_id
+      returning m.id, m.mailing_id, m.client_id, m.phone, m.timezone, m.attempts, m.next_attempt_at,
+                g.text, g.end_at, g.send_window_from as window_from, g.send_window_to as window_to
+    )
+    select c.*, last.next_attempt_at::text as cursor_at, last.id as cursor_id
+    from claimed c,
+         (select next_attempt_at, id from claimed order by next_attempt_at desc, id desc limit 1) last`;
+  const cursor = rows.length > 0 ? { nextAttemptAt: rows[0].cursor_at, id: Number(rows[0].cursor_id) } : null;
+  const messages = rows.map((r) => ({
     id: Number(r.id),
     mailingId: Number(r.mailing_id),
     clientId: Number(r.client_id),
@@ -59,6 +82,7 @@ export async function claimDue(sql: Sql, limit: number, leaseMs: number): Promis
     windowFrom: r.window_from,
     windowTo: r.window_to,
   }));
+  return { messages, cursor };
 }
 
 /** What became of a claimed message; written back in batches. */

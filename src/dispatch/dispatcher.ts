@@ -4,7 +4,7 @@ import type { SendOutcome } from '../gateway/gateway.outcome';
 import type { Logger } from '../logger';
 import { retryDelay } from './backoff';
 import { CircuitBreaker } from './circuit-breaker';
-import { claimDue, completeFinished, recordResults, releaseLeases, type ClaimedMessage, type MessageResult } from './dispatch.store';
+import { claimDue, completeFinished, recordResults, releaseLeases, type ClaimCursor, type ClaimedMessage, type MessageResult } from './dispatch.store';
 import { RateLimiter } from './rate-limiter';
 import { nextOpening } from './send-window';
 
@@ -30,6 +30,7 @@ export type DispatcherOptions = {
 // running, so a batch is whatever arrived during the previous write. The timer only retries
 // after a failed write.
 const FLUSH_RETRY_MS = 200;
+const CURSOR_RESTART_MS = 5_000;
 const FLUSH_MAX = 1_000;
 
 /**
@@ -48,6 +49,9 @@ export class Dispatcher {
   private readonly breaker: CircuitBreaker;
   private readonly limiter: RateLimiter;
   private throttledUntil = 0;
+  /** where the next claim resumes; null: from the front of the due-index */
+  private cursor: ClaimCursor | null = null;
+  private cursorSetAt = 0;
   private refusedSince: number | null = null;
   private nextAuthProbe = 0;
   private stopped = false;
@@ -125,7 +129,18 @@ export class Dispatcher {
       }
       let claimed: ClaimedMessage[];
       try {
-        claimed = await claimDue(this.sql, allowance, this.options.leaseMs);
+        // Back to the front of the due-index now and then: messages behind the cursor become
+        // due again when a dead process's lease runs out.
+        if (this.cursor && now - this.cursorSetAt > CURSOR_RESTART_MS) this.cursor = null;
+        const claim = await claimDue(this.sql, allowance, this.options.leaseMs, this.cursor);
+        claimed = claim.messages;
+        if (claimed.length < allowance) {
+          // The end of what is due: the next claim starts from the front again.
+          this.cursor = null;
+        } else if (claim.cursor) {
+          if (!this.cursor) this.cursorSetAt = now;
+          this.cursor = claim.cursor;
+        }
       } catch (err) {
         this.log.error({ err }, 'claiming due messages failed');
         await this.sleep('blocked', 1000);

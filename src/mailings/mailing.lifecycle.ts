@@ -15,6 +15,9 @@ import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
  * conditional UPDATE, so a transition happens once however many processes try it.
  */
 
+// An audience this large changes the messages table enough to refresh its statistics.
+const ANALYZE_AFTER = 10_000;
+
 /** Where a mailing is due to start: turns it RUNNING and creates its audience, once. */
 export async function startMailing(db: Db, log: Logger, id: number): Promise<{ audience: number; audienceMs: number } | null> {
   const started = await db.transaction(async (tx) => {
@@ -48,6 +51,11 @@ export async function startMailing(db: Db, log: Logger, id: number): Promise<{ a
     }
     return { audience, audienceMs };
   });
+  if (started && started.audience >= ANALYZE_AFTER) {
+    // Fresh statistics at once: planned with the old ones (a few pending messages), a claim
+    // scans and sorts every pending message of the mailing instead of walking the due-index.
+    await db.execute(sql`analyze ${messages}`);
+  }
   if (started) {
     log.info({ mailingId: id, audience: started.audience, audienceMs: started.audienceMs }, 'mailing started');
     if (started.audience === 0) log.info({ mailingId: id }, 'mailing completed: no client matches its filter');

@@ -38,8 +38,9 @@ export const messages = pgTable(
     // Per-mailing statistics and status-filtered pages read this index only.
     index('messages_mailing_status_id_idx').on(t.mailingId, t.status, t.id),
     index('messages_client_id_idx').on(t.clientId),
-    // What the dispatcher's claim walks: due pending messages, oldest due first.
-    index('messages_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'PENDING'`),
+    // What the dispatcher's claim walks: due pending messages in (next_attempt_at, id)
+    // order, resumed from a cursor so that it does not walk the entries of sent messages.
+    index('messages_due_idx').on(t.nextAttemptAt, t.id).where(sql`${t.status} = 'PENDING'`),
   ],
 );
 
