@@ -6,8 +6,6 @@ import { normalizeOperatorCodes, normalizeTags } from './client.validation';
 /** Which clients a mailing (or a `clients` query) is for. Empty lists match everyone. */
 export type ClientFilter = { operatorCodes: string[]; tags: string[]; tagMatch: TagMatch };
 
-export const MATCH_EVERYONE: ClientFilter = { operatorCodes: [], tags: [], tagMatch: 'ANY' };
-
 export function normalizeClientFilter(
   input: { operatorCodes?: string[] | null; tags?: string[] | null; tagMatch?: TagMatch | null } | null | undefined,
   field = 'filter',

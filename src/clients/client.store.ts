@@ -31,11 +31,6 @@ export async function deleteClient(db: Db, id: number): Promise<boolean> {
   return deleted.length > 0;
 }
 
-export async function findClient(db: Db, id: number): Promise<ClientRow | undefined> {
-  const [row] = await db.select().from(clients).where(eq(clients.id, id));
-  return row;
-}
-
 export function findClientsByIds(db: Db, ids: readonly number[]): Promise<ClientRow[]> {
   return db.select().from(clients).where(inArray(clients.id, [...ids]));
 }

@@ -38,8 +38,9 @@ const FLUSH_MAX = 1_000;
  * claims due messages in batches, sends each with a deadline no later than its mailing's
  * end, and writes the results back in batches. A message takes one of `concurrency` slots
  * from its claim until its result is written, so a process never holds more claimed
- * messages than that: should it die, at most `concurrency` messages are sent again. All state is in Postgres; a dispatcher that dies leaves leases
- * that run out, and its messages go to another.
+ * messages than that: should it die, at most `concurrency` messages are sent again. All
+ * state is in Postgres; a dispatcher that dies leaves leases that run out, and its messages
+ * go to another.
  */
 export class Dispatcher {
   private readonly inFlight = new Map<number, ClaimedMessage>();
@@ -65,7 +66,6 @@ export class Dispatcher {
     private readonly gateway: Gateway,
     private readonly log: Logger,
     private readonly options: DispatcherOptions,
-    private readonly onCompleted: (mailingId: number) => void = () => {},
   ) {
     this.limiter = new RateLimiter(options.rateLimit);
     this.breaker = new CircuitBreaker(options.breaker, (state, detail) => {
@@ -91,10 +91,6 @@ export class Dispatcher {
       return `the gateway refuses Herald's token (401/403) since ${new Date(this.refusedSince).toISOString()}`;
     }
     return null;
-  }
-
-  get breakerState() {
-    return this.breaker.state;
   }
 
   /** Stops claiming, lets requests in flight finish (up to `graceMs`), writes every result. */
@@ -251,7 +247,6 @@ export class Dispatcher {
         const completed = await completeFinished(this.sql, [...new Set(batch.map((r) => r.mailingId))]);
         for (const mailingId of completed) {
           this.log.info({ mailingId }, 'mailing completed: every message reached a final status');
-          this.onCompleted(mailingId);
         }
       } catch (err) {
         // Kept (and their slots held) for the next try; should the process die first, the
