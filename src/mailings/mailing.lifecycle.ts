@@ -152,16 +152,13 @@ async function transition(
 
 /** Mailings whose start or end has passed without the timer acting (a process was down). */
 export async function overdueMailings(db: Db): Promise<{ toStart: number[]; toEnd: number[] }> {
+  // One clock decides both: the database's, as in the transitions themselves.
   const rows = await db
-    .select({ id: mailings.id, status: mailings.status, endAt: mailings.endAt })
+    .select({ id: mailings.id, ended: sql<boolean>`${mailings.endAt} <= now()` })
     .from(mailings)
     .where(
       sql`(${mailings.status} = 'SCHEDULED' and ${mailings.startAt} <= now())
           or (${mailings.status} in ('SCHEDULED', 'RUNNING', 'PAUSED') and ${mailings.endAt} <= now())`,
     );
-  const now = Date.now();
-  return {
-    toEnd: rows.filter((r) => r.endAt.getTime() <= now).map((r) => r.id),
-    toStart: rows.filter((r) => r.status === 'SCHEDULED' && r.endAt.getTime() > now).map((r) => r.id),
-  };
+  return { toEnd: rows.filter((r) => r.ended).map((r) => r.id), toStart: rows.filter((r) => !r.ended).map((r) => r.id) };
 }
