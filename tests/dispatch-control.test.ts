@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { localSecondOfDay, nextOpening } from '../src/dispatch/send-window';
 import { DEFAULT_BEHAVIOUR, type GatewaySimulator } from '../src/gateway/simulator';
-import { CREATE_MAILING, inMs, insertClients, MAILING_STATE } from './support/fixtures';
+import { createMailing as createMailingFor, CREATE_MAILING, inMs, insertClients, MAILING_STATE, mailingState, untilMailingStatus } from './support/fixtures';
 import { startTestGateway } from './support/gateway';
 import { onlyError, startTestHerald, type TestHerald } from './support/herald';
 import { sleep, waitFor } from './support/wait';
@@ -21,17 +21,9 @@ afterAll(async () => {
 });
 afterEach(() => gateway.set({ ...DEFAULT_BEHAVIOUR, latencyMs: 100 }));
 
-async function createMailing(input: Record<string, unknown>) {
-  const res = await herald.gql(CREATE_MAILING, { input: { text: 'Hello', startAt: inMs(-1000), endAt: inMs(60_000), ...input } });
-  if (!res.body.data?.createMailing) throw new Error(JSON.stringify(res.body));
-  return res.body.data.createMailing as { id: string; status: string; sendWindow: { from: string; to: string } | null };
-}
-const stateOf = async (id: string) => (await herald.ok(MAILING_STATE, { id })).mailing;
-const untilStatus = (id: string, status: string, timeoutMs = 15_000) =>
-  waitFor(async () => {
-    const m = await stateOf(id);
-    return m?.status === status && m;
-  }, timeoutMs, `mailing ${id} to be ${status}`);
+const createMailing = (input: Record<string, unknown>) => createMailingFor(herald, input);
+const stateOf = (id: string) => mailingState(herald, id);
+const untilStatus = (id: string, status: string, timeoutMs = 15_000) => untilMailingStatus(herald, id, status, timeoutMs);
 const messageIds = async (mailingId: string) =>
   new Set((await herald.sql`select id from messages where mailing_id = ${mailingId}`).map((r) => Number(r.id)));
 const receivedFor = (ids: Set<number>) => gateway.received.filter((r) => ids.has(r.msgId));

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BEHAVIOUR, type GatewaySimulator } from '../src/gateway/simulator';
-import { CREATE_MAILING, inMs, insertClients, MAILING_STATE } from './support/fixtures';
+import { createMailing as createMailingFor, inMs, insertClients, mailingState, untilMailingStatus } from './support/fixtures';
 import { startTestGateway } from './support/gateway';
 import { startTestHerald, type TestHerald } from './support/herald';
 import { sleep, waitFor } from './support/wait';
@@ -21,22 +21,9 @@ afterAll(async () => {
 });
 afterEach(() => gateway.set(DEFAULT_BEHAVIOUR));
 
-async function createMailing(input: Record<string, unknown>) {
-  const res = await herald.gql(CREATE_MAILING, { input: { text: 'Hello', startAt: inMs(-1000), endAt: inMs(60_000), ...input } });
-  if (!res.body.data?.createMailing) throw new Error(JSON.stringify(res.body));
-  return res.body.data.createMailing as { id: string; status: string; startAt: string; endAt: string };
-}
-
-async function stateOf(id: string) {
-  return (await herald.ok(MAILING_STATE, { id })).mailing;
-}
-
-function untilStatus(id: string, status: string, timeoutMs = 10_000) {
-  return waitFor(async () => {
-    const m = await stateOf(id);
-    return m.status === status && m;
-  }, timeoutMs, `mailing ${id} to be ${status}`);
-}
+const createMailing = (input: Record<string, unknown>) => createMailingFor(herald, input);
+const stateOf = (id: string) => mailingState(herald, id);
+const untilStatus = (id: string, status: string, timeoutMs = 10_000) => untilMailingStatus(herald, id, status, timeoutMs);
 
 async function messagesOf(mailingId: string) {
   return herald.sql`select id, client_id, phone, status, attempts, last_error, sent_at, next_attempt_at from messages where mailing_id = ${mailingId} order by id`;

@@ -1,3 +1,4 @@
+import { waitFor } from './wait';
 import type { TestHerald } from './herald';
 
 let nextPhone = 70000000000 + Math.floor(Math.random() * 1e9);
@@ -28,3 +29,22 @@ export const MAILING_STATE = `query($id: ID!) {
 
 /** ISO time `ms` from now. */
 export const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
+
+/** Creates a mailing that starts now and ends in a minute, unless `input` says otherwise. */
+export async function createMailing(herald: Pick<TestHerald, 'gql'>, input: Record<string, unknown>) {
+  const res = await herald.gql(CREATE_MAILING, { input: { text: 'Hello', startAt: inMs(-1000), endAt: inMs(60_000), ...input } });
+  if (!res.body.data?.createMailing) throw new Error(JSON.stringify(res.body));
+  return res.body.data.createMailing as { id: string; status: string; startAt: string; endAt: string; sendWindow: { from: string; to: string } | null };
+}
+
+export async function mailingState(herald: Pick<TestHerald, 'ok'>, id: string) {
+  return (await herald.ok(MAILING_STATE, { id })).mailing;
+}
+
+/** Waits until the mailing has `status`; returns its state then. */
+export function untilMailingStatus(herald: Pick<TestHerald, 'ok'>, id: string, status: string, timeoutMs: number) {
+  return waitFor(async () => {
+    const m = await mailingState(herald, id);
+    return m?.status === status && m;
+  }, timeoutMs, `mailing ${id} to be ${status}`);
+}
