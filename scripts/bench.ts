@@ -28,6 +28,8 @@ const flag = (name: string) => {
 const CLIENTS = Number(flag('clients') ?? 1_000_000);
 const JSON_ONLY = args.includes('--json');
 const CONCURRENCY = Number(flag('concurrency') ?? 256);
+// --pg-stats: after the dispatch, print where PostgreSQL spent its time (pg_stat_statements).
+const PG_STATS = args.includes('--pg-stats');
 const BASELINE_SAMPLE = Math.min(50_000, CLIENTS);
 const TOKEN = 'bench-admin-token-0123456789';
 const GATEWAY_TOKEN = 'bench-gateway-token-0123456789';
@@ -109,6 +111,7 @@ async function main() {
       port: await freePort(),
       log: createLogger('silent'),
       database: 'herald_bench',
+      settings: PG_STATS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {},
     });
     cleanups.push(() => pg.stop());
 
@@ -172,6 +175,10 @@ async function main() {
     // 2. One mailing to everyone.
     const sql = postgres(pg.url, { max: 2, onnotice: () => {} });
     cleanups.push(() => sql.end());
+    if (PG_STATS) {
+      await sql`create extension if not exists pg_stat_statements`;
+      await sql`select pg_stat_statements_reset()`;
+    }
     const rssSamples: number[] = [];
     const rssTimer = setInterval(() => void rssMb(herald.pid!).then((mb) => rssSamples.push(mb)), 100);
     cleanups.push(() => clearInterval(rssTimer));
@@ -207,6 +214,7 @@ async function main() {
     const audienceSeconds = started.audienceMs / 1000;
     const dispatchRate = timing.sent / timing.dispatch;
     say(`  ${timing.sent} sent in ${timing.dispatch.toFixed(1)} s`);
+    if (PG_STATS) await printStatementStats(sql);
 
     // 3. At rest.
     const atRest = { stats: [] as number[], clients: [] as number[] };
@@ -337,6 +345,14 @@ async function baseline(databaseUrl: string, gatewayUrl: string, sql: postgres.S
   await pool.destroy();
   await writer.end();
   return ids.length / seconds;
+}
+
+async function printStatementStats(sql: postgres.Sql) {
+  const top = await sql<{ ms: number; calls: number; rows: number; query: string }[]>`
+    select round(total_exec_time)::float8 as ms, calls::int, rows::int, regexp_replace(query, '\\s+', ' ', 'g') as query
+    from pg_stat_statements order by total_exec_time desc limit 15`;
+  process.stderr.write('\nPostgreSQL time by statement (ms, calls, rows):\n');
+  for (const s of top) process.stderr.write(`${String(s.ms).padStart(8)} ${String(s.calls).padStart(7)} ${String(s.rows).padStart(8)}  ${s.query.slice(0, 150)}\n`);
 }
 
 function printTable(r: any) {

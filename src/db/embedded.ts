@@ -20,6 +20,8 @@ export async function startEmbeddedPostgres(opts: {
   port: number;
   log: Logger;
   database?: string;
+  /** extra server settings (`-c name=value`), e.g. for the bench's diagnostics */
+  settings?: Record<string, string>;
 }): Promise<EmbeddedPostgres> {
   const { log } = opts;
   const dataDir = path.resolve(opts.dataDir);
@@ -52,7 +54,7 @@ export async function startEmbeddedPostgres(opts: {
 
   const adopted = runningPostmaster(pgDir);
   if (adopted) log.warn(adopted, 'adopting an embedded PostgreSQL left running by an earlier Herald');
-  const { pid, port } = adopted ?? { pid: await spawnPostmaster(pgDir, opts.port, isRoot, log), port: opts.port };
+  const { pid, port } = adopted ?? { pid: await spawnPostmaster(pgDir, opts.port, isRoot, log, opts.settings ?? {}), port: opts.port };
   const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
   const database = opts.database ?? 'herald';
   await ensureDatabase(base, database);
@@ -89,7 +91,7 @@ function runningPostmaster(pgDir: string): { pid: number; port: number } | undef
   }
 }
 
-async function spawnPostmaster(pgDir: string, port: number, isRoot: boolean, log: Logger): Promise<number> {
+async function spawnPostmaster(pgDir: string, port: number, isRoot: boolean, log: Logger, settings: Record<string, string>): Promise<number> {
   const bin = await binaries();
   const ids = isRoot
     ? {
@@ -99,7 +101,10 @@ async function spawnPostmaster(pgDir: string, port: number, isRoot: boolean, log
     : {};
   const child = spawn(
     bin.postgres,
-    ['-D', pgDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    [
+      '-D', pgDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
+      ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    ],
     { ...ids, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
   );
   await new Promise<void>((resolve, reject) => {

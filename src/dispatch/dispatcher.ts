@@ -82,6 +82,9 @@ export class Dispatcher {
 
   /** Look for due messages now (a mailing just started or resumed). */
   nudge(): void {
+    // Its messages may sort before the cursor (their next_attempt_at is the time the start
+    // began): look from the front.
+    this.cursor = null;
     if (this.sleeping?.reason === 'idle') this.sleeping.wake();
   }
 
@@ -125,15 +128,14 @@ export class Dispatcher {
       }
       let claimed: ClaimedMessage[];
       try {
-        // Back to the front of the due-index now and then: messages behind the cursor become
-        // due again when a dead process's lease runs out.
+        // Back to the front of the due-index now and then, not each time the claim comes
+        // back short: what becomes due later sorts after the cursor, but a dead process's
+        // messages are due again behind it once their leases run out. Walking from the front
+        // at every short claim (the tail of a mailing) re-read every dead index entry.
         if (this.cursor && now - this.cursorSetAt > CURSOR_RESTART_MS) this.cursor = null;
         const claim = await claimDue(this.sql, allowance, this.options.leaseMs, this.cursor);
         claimed = claim.messages;
-        if (claimed.length < allowance) {
-          // The end of what is due: the next claim starts from the front again.
-          this.cursor = null;
-        } else if (claim.cursor) {
+        if (claim.cursor) {
           if (!this.cursor) this.cursorSetAt = now;
           this.cursor = claim.cursor;
         }
@@ -155,32 +157,37 @@ export class Dispatcher {
 
   private async send(message: ClaimedMessage): Promise<void> {
     this.inFlight.set(message.id, message);
-    const log = this.log.child({ mailingId: message.mailingId, messageId: message.id, clientId: message.clientId });
+    // The ids go into each line as plain fields: a child logger per message cost more than
+    // the line itself.
+    const ids = { mailingId: message.mailingId, messageId: message.id, clientId: message.clientId };
     try {
       const now = Date.now();
       const window = message.windowFrom === null || message.windowTo === null ? null : { fromMinute: message.windowFrom, toMinute: message.windowTo };
       const opening = nextOpening(now, message.timezone, window);
       if (opening >= message.endAt || now >= message.endAt) {
-        log.info({ outcome: 'expired' }, 'message expired: no send window before the mailing ends');
-        return this.push({ ...base(message, now), status: 'EXPIRED', attempted: false, error: 'no send window left before the mailing ended' });
+        this.log.info({ ...ids, outcome: 'expired' }, 'message expired: no send window before the mailing ends');
+        return this.push(result(message, now, 'EXPIRED', false, 'no send window left before the mailing ended'));
       }
       if (opening > now) {
-        log.debug({ until: new Date(opening).toISOString() }, 'message waits for its send window');
-        return this.push({ ...base(message, now), status: 'PENDING', attempted: false, error: null, nextAttemptAt: opening });
+        this.log.debug({ ...ids, until: new Date(opening).toISOString() }, 'message waits for its send window');
+        return this.push(result(message, now, 'PENDING', false, null, opening));
       }
 
       const attempt = message.attempts + 1;
       const started = performance.now();
       const outcome = await this.gateway.send({ id: message.id, phone: message.phone, text: message.text }, message.endAt);
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
-      const result = this.decide(message, outcome, attempt, Date.now());
-      const line = { attempt, outcome: outcome.kind, durationMs, ...('error' in outcome ? { error: outcome.error } : {}) };
-      if (outcome.kind === 'sent') log.info(line, 'message sent');
-      else log.warn({ ...line, status: result.status, ...(result.nextAttemptAt ? { retryAt: new Date(result.nextAttemptAt).toISOString() } : {}) }, 'message not sent');
-      this.push(result);
+      const next = this.decide(message, outcome, attempt, Date.now());
+      if (outcome.kind === 'sent') {
+        this.log.info({ ...ids, attempt, outcome: outcome.kind, durationMs }, 'message sent');
+      } else {
+        const retryAt = next.nextAttemptAt ? new Date(next.nextAttemptAt).toISOString() : undefined;
+        this.log.warn({ ...ids, attempt, outcome: outcome.kind, durationMs, error: outcome.error, status: next.status, retryAt }, 'message not sent');
+      }
+      this.push(next);
     } catch (err) {
       // Nothing above should throw; if it does, the lease runs out and the message is retried.
-      log.error({ err }, 'sending a message failed unexpectedly');
+      this.log.error({ ...ids, err }, 'sending a message failed unexpectedly');
     } finally {
       // The slot passes to `unrecorded` (see push) and frees once the result is written.
       this.inFlight.delete(message.id);
@@ -189,37 +196,31 @@ export class Dispatcher {
 
   /** The one place where a gateway outcome becomes a message's next state. */
   private decide(message: ClaimedMessage, outcome: SendOutcome, attempt: number, now: number): MessageResult {
-    const result = { ...base(message, now), attempted: true };
     switch (outcome.kind) {
       case 'sent':
         this.breaker.success();
         this.authWorks();
-        return { ...result, status: 'SENT', error: null };
+        return result(message, now, 'SENT', true, null);
       case 'rejected':
         this.breaker.success();
         this.authWorks();
-        return { ...result, status: 'FAILED', error: outcome.error };
+        return result(message, now, 'FAILED', true, outcome.error);
       case 'unauthorized':
         if (this.refusedSince === null) {
           this.refusedSince = now;
           this.log.error({ error: outcome.error }, 'the gateway refuses Herald\'s token: sending stopped everywhere until it accepts it again');
         }
         this.nextAuthProbe = now + this.options.authProbeMs;
-        return { ...result, status: 'PENDING', error: outcome.error, nextAttemptAt: now + this.options.authProbeMs };
+        return result(message, now, 'PENDING', true, outcome.error, now + this.options.authProbeMs);
       case 'throttled': {
         this.authWorks();
         const wait = outcome.retryAfterMs ?? retryDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs);
         this.throttledUntil = Math.max(this.throttledUntil, now + wait);
-        return { ...result, status: 'PENDING', error: outcome.error, nextAttemptAt: now + wait };
+        return result(message, now, 'PENDING', true, outcome.error, now + wait);
       }
       case 'retryable':
         this.breaker.failure(now);
-        return {
-          ...result,
-          status: 'PENDING',
-          error: outcome.error,
-          nextAttemptAt: now + retryDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs),
-        };
+        return result(message, now, 'PENDING', true, outcome.error, now + retryDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs));
     }
   }
 
@@ -276,8 +277,15 @@ export class Dispatcher {
   }
 }
 
-function base(message: ClaimedMessage, now: number) {
-  return { id: message.id, mailingId: message.mailingId, at: now, nextAttemptAt: null as number | null };
+function result(
+  message: ClaimedMessage,
+  at: number,
+  status: MessageResult['status'],
+  attempted: boolean,
+  error: string | null,
+  nextAttemptAt: number | null = null,
+): MessageResult {
+  return { id: message.id, mailingId: message.mailingId, status, attempted, error, nextAttemptAt, at };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
