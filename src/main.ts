@@ -90,11 +90,18 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
 
 /** The worker role: the dispatcher and the mailing timers. */
 async function startWorker(config: Config, databaseUrl: string, db: Db, scheduler: Scheduler, log: Logger, started: Stoppable[]) {
-  // Its own pool, so that sending never queues behind (or delays) the API's queries.
-  const dispatchSql = postgres(databaseUrl, { max: 4, onnotice: () => {}, connection: { application_name: 'herald-dispatch' } });
+  const d = config.dispatch;
+  // Its own pool, so that sending never queues behind (or delays) the API's queries. A
+  // batch's transaction waits for the gateway while it holds its messages; should this
+  // process hang (not die: then the locks go with the connection), the database frees them
+  // after LEASE_MS.
+  const dispatchSql = postgres(databaseUrl, {
+    max: Dispatcher.connectionsFor(d),
+    onnotice: () => {},
+    connection: { application_name: 'herald-dispatch', idle_in_transaction_session_timeout: d.leaseMs },
+  });
   started.push({ name: 'dispatch database pool', stop: () => dispatchSql.end({ timeout: 5 }) });
 
-  const d = config.dispatch;
   const sender = await senderOf(config, log, started);
   const gateway = new HttpGateway({ url: sender.url, token: sender.token, connections: d.concurrency, requestTimeoutMs: d.requestTimeoutMs });
   started.push({ name: 'gateway client', stop: () => gateway.close() });
@@ -104,7 +111,6 @@ async function startWorker(config: Config, databaseUrl: string, db: Db, schedule
     rateLimit: d.rateLimit,
     batchSize: d.batchSize,
     pollMs: d.pollMs,
-    leaseMs: d.leaseMs,
     retryBaseMs: d.retryBaseMs,
     retryMaxMs: d.retryMaxMs,
     authProbeMs: d.authProbeMs,

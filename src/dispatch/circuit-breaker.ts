@@ -31,6 +31,11 @@ export class CircuitBreaker {
     if (this.state === 'half-open') this.probing = true;
   }
 
+  /** The probe taken did not happen after all (nothing was due): another may. */
+  abandonProbe(): void {
+    this.probing = false;
+  }
+
   /** ms until the breaker next allows anything (0 when it does now). */
   waitMs(now = Date.now()): number {
     return this.state === 'open' ? Math.max(0, this.openUntil - now) : 0;

@@ -1,4 +1,7 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
+
+/** a connection pool or a transaction: the statements here run on either */
+type Queryable = Sql | TransactionSql;
 import { EVENT_CHANNEL, MESSAGE_IDS_PER_EVENT } from '../events/event.channel';
 
 /** A message claimed for sending, with what sending it needs from its mailing. */
@@ -23,53 +26,45 @@ export type ClaimedMessage = {
 export type ClaimCursor = { nextAttemptAt: string; id: number };
 
 /**
- * Claims up to `limit` due messages of running mailings for `leaseMs`. SKIP LOCKED lets
- * any number of dispatchers (in any number of processes) claim side by side without
- * taking the same message; the lease makes a message whose dispatcher died claimable
- * again. FOR SHARE on the mailing row makes pause/cancel/delete (which update that row)
- * wait for claims in progress, and claims after them see the new status: once such a
- * mutation has returned, no message of that mailing is claimed.
+ * Claims up to `limit` due messages of running mailings, inside the caller's transaction,
+ * which then sends them and writes their results before it commits. The claim is a row lock
+ * and nothing else: SKIP LOCKED lets any number of dispatchers (in any number of processes)
+ * claim side by side without taking the same message, and a dispatcher that dies takes its
+ * locks with it, so its messages are due again at once. Writing a lease into each row cost
+ * a new row version and six index entries per message, the most of the database's work.
+ *
+ * Pause, cancel, delete and expiry each write every PENDING message of their mailing (park,
+ * cancel, delete, expire), so they wait for the batches in flight to commit, and a claim
+ * after them finds nothing due: once such a mutation has returned, no message of that
+ * mailing is sent. (A FOR SHARE lock on the mailing row did this before, but batches that
+ * overlap keep a share lock on it without a gap, and the pause waiting for it starved.)
  *
  * The scan walks the due-index from `after` on. The index keeps entries of messages that
  * were PENDING until vacuum removes them; on a large mailing, starting from the front every
- * time walked all the sent ones and was most of the database's work.
+ * time walked all the sent ones.
  */
 export async function claimDue(
-  sql: Sql,
+  tx: Queryable,
   limit: number,
-  leaseMs: number,
   after: ClaimCursor | null,
 ): Promise<{ messages: ClaimedMessage[]; cursor: ClaimCursor | null }> {
-  const rows = await sql<
-    { id: string; mailing_id: string; client_id: string; phone: string; timezone: string; attempts: number; text: string; end_at: Date; window_from: number | null; window_to: number | null; cursor_at: string; cursor_id: string }[]
+  const rows = await tx<
+    { id: string; mailing_id: string; client_id: string; phone: string; timezone: string; attempts: number; text: string; end_at: Date; window_from: number | null; window_to: number | null; cursor_at: string }[]
   >`
-    with due as (
-      select m.id
-      from messages m
-      join mailings g on g.id = m.mailing_id
-      where m.status = 'PENDING'
-        and m.next_attempt_at <= now()
-        ${after ? sql`and (m.next_attempt_at, m.id) > (${after.nextAttemptAt}::timestamptz, ${after.id}::bigint)` : sql``}
-        and (m.lease_until is null or m.lease_until < now())
-        and g.status = 'RUNNING'
-        and g.end_at > now()
-      order by m.next_attempt_at, m.id
-      limit ${limit}
-      for update of m skip locked
-      for share of g
-    )
-    , claimed as (
-      update messages m
-      set lease_until = now() + make_interval(secs => ${leaseMs / 1000})
-      from due, mailings g
-      where m.id = due.id and g.id = m.mailing_id
-      returning m.id, m.mailing_id, m.client_id, m.phone, m.timezone, m.attempts, m.next_attempt_at,
-                g.text, g.end_at, g.send_window_from as window_from, g.send_window_to as window_to
-    )
-    select c.*, last.next_attempt_at::text as cursor_at, last.id as cursor_id
-    from claimed c,
-         (select next_attempt_at, id from claimed order by next_attempt_at desc, id desc limit 1) last`;
-  const cursor = rows.length > 0 ? { nextAttemptAt: rows[0].cursor_at, id: Number(rows[0].cursor_id) } : null;
+    select m.id, m.mailing_id, m.client_id, m.phone, m.timezone, m.attempts, m.next_attempt_at::text as cursor_at,
+           g.text, g.end_at, g.send_window_from as window_from, g.send_window_to as window_to
+    from messages m
+    join mailings g on g.id = m.mailing_id
+    where m.status = 'PENDING'
+      and m.next_attempt_at <= now()
+      ${after ? tx`and (m.next_attempt_at, m.id) > (${after.nextAttemptAt}::timestamptz, ${after.id}::bigint)` : tx``}
+      and g.status = 'RUNNING'
+      and g.end_at > now()
+    order by m.next_attempt_at, m.id
+    limit ${limit}
+    for update of m skip locked`;
+  const last = rows.at(-1);
+  const cursor = last ? { nextAttemptAt: last.cursor_at, id: Number(last.id) } : null;
   const messages = rows.map((r) => ({
     id: Number(r.id),
     mailingId: Number(r.mailing_id),
@@ -99,14 +94,14 @@ export type MessageResult = {
 };
 
 /**
- * Writes a batch of results in one statement and releases their leases. Only PENDING
+ * Writes a batch of results in one statement. Only PENDING
  * messages change — a message expired, cancelled or deleted meanwhile stays as it is —
  * except that a SENT result always wins: the gateway accepted it, and the history must say
  * so even if the mailing ended while the answer was on its way. last_error keeps the last
  * failure, also once a later attempt succeeded. The same statement announces the changed
  * messages on the event channel, a few hundred ids an event.
  */
-export async function recordResults(sql: Sql, results: MessageResult[]): Promise<void> {
+export async function recordResults(sql: Queryable, results: MessageResult[]): Promise<void> {
   if (results.length === 0) return;
   // One JSON parameter: postgres.js would send a null inside a text[] as the string 'NULL'.
   const rows = results.map((r) => ({
@@ -125,7 +120,6 @@ export async function recordResults(sql: Sql, results: MessageResult[]): Promise
         last_error = coalesce(v.error, m.last_error),
         sent_at = case when v.status = 'SENT' then v.at else m.sent_at end,
         next_attempt_at = coalesce(v.next_at, m.next_attempt_at),
-        lease_until = null,
         updated_at = now()
     from jsonb_to_recordset(${sql.json(rows)})
       as v(id bigint, status text, attempted bool, error text, next_at timestamptz, at timestamptz)
@@ -161,10 +155,4 @@ export async function completeFinished(sql: Sql, mailingIds: number[]): Promise<
     )
     select id, pg_notify(${EVENT_CHANNEL}, json_build_object('t', 'mailing', 'm', id, 'k', 'COMPLETED', 's', 'COMPLETED')::text) from done`;
   return rows.map((r) => Number(r.id));
-}
-
-/** Gives back the leases of messages this process claimed but will not send (shutdown). */
-export async function releaseLeases(sql: Sql, ids: number[]): Promise<void> {
-  if (ids.length === 0) return;
-  await sql`update messages set lease_until = null where id = any(${ids}::bigint[]) and status = 'PENDING'`;
 }

@@ -4,7 +4,7 @@ import type { SendOutcome } from '../gateway/gateway.outcome';
 import type { Logger } from '../logger';
 import { retryDelay } from './backoff';
 import { CircuitBreaker } from './circuit-breaker';
-import { claimDue, completeFinished, recordResults, releaseLeases, type ClaimCursor, type ClaimedMessage, type MessageResult } from './dispatch.store';
+import { claimDue, completeFinished, recordResults, type ClaimCursor, type ClaimedMessage, type MessageResult } from './dispatch.store';
 import { RateLimiter } from './rate-limiter';
 import { nextOpening } from './send-window';
 
@@ -13,12 +13,10 @@ export type DispatcherOptions = {
   concurrency: number;
   /** messages per second at most, 0 for no limit */
   rateLimit: number;
-  /** messages claimed per query at most */
+  /** messages claimed per batch at most */
   batchSize: number;
   /** how often an idle dispatcher looks for due messages */
   pollMs: number;
-  /** how long a claim holds a message before another dispatcher may take it */
-  leaseMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
   /** while the gateway refuses Herald's token, one probe request this often */
@@ -26,29 +24,28 @@ export type DispatcherOptions = {
   breaker: { threshold: number; cooldownMs: number; maxCooldownMs: number };
 };
 
-// Results are written as they come: a flush starts as soon as there is a result and none is
-// running, so a batch is whatever arrived during the previous write. The timer only retries
-// after a failed write.
-const FLUSH_RETRY_MS = 200;
 const CURSOR_RESTART_MS = 5_000;
-const FLUSH_MAX = 1_000;
+/** batches in flight side by side, so that sending goes on while one batch is written */
+const LANES = 4;
+const RECORD_RETRIES = 5;
+
+type Sleeper = { reason: 'idle' | 'blocked'; wake: () => void };
 
 /**
- * Sends due messages through the gateway. The messages table is the queue: the dispatcher
- * claims due messages in batches, sends each with a deadline no later than its mailing's
- * end, and writes the results back in batches. A message takes one of `concurrency` slots
- * from its claim until its result is written, so a process never holds more claimed
- * messages than that: should it die, at most `concurrency` messages are sent again. All
- * state is in Postgres; a dispatcher that dies leaves leases that run out, and its messages
- * go to another.
+ * Sends due messages through the gateway. The messages table is the queue. The dispatcher
+ * runs a few lanes side by side; each lane, in one transaction, claims a batch of due
+ * messages (row locks: see claimDue), sends each with a deadline no later than its mailing's
+ * end, writes the results and commits. A message is held from its claim until its result
+ * is committed, and a process holds no more messages than it has requests in flight
+ * (`concurrency`): should it die, its locks go with its connections and at most those
+ * messages are sent again. All state is in Postgres.
  */
 export class Dispatcher {
-  private readonly inFlight = new Map<number, ClaimedMessage>();
-  private results: MessageResult[] = [];
-  /** results answered but not yet written (buffered or being written) */
-  private unrecorded = 0;
+  /** ids of messages whose request is under way */
+  private readonly inFlight = new Set<number>();
   private readonly breaker: CircuitBreaker;
   private readonly limiter: RateLimiter;
+  private readonly laneSize: number;
   private throttledUntil = 0;
   /** where the next claim resumes; null: from the front of the due-index */
   private cursor: ClaimCursor | null = null;
@@ -56,10 +53,11 @@ export class Dispatcher {
   private refusedSince: number | null = null;
   private nextAuthProbe = 0;
   private stopped = false;
-  private loopDone: Promise<void> = Promise.resolve();
-  private flushTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | null = null;
-  private sleeping: { reason: 'idle' | 'slots' | 'blocked'; wake: () => void } | null = null;
+  private lanes: Promise<void>[] = [];
+  private endGrace!: () => void;
+  /** resolves when a stopping dispatcher stops waiting for requests in flight */
+  private readonly graceOver = new Promise<void>((resolve) => (this.endGrace = resolve));
+  private readonly sleepers = new Set<Sleeper>();
 
   constructor(
     private readonly sql: Sql,
@@ -73,11 +71,18 @@ export class Dispatcher {
       if (state === 'open') this.log.warn(line, 'gateway circuit breaker opened: sending paused');
       else this.log.info(line, `gateway circuit breaker ${state}`);
     });
+    this.laneSize = Math.max(1, Math.min(options.batchSize, Math.ceil(options.concurrency / LANES)));
+  }
+
+  /** connections the dispatcher's database pool needs: one per lane, one for the rest */
+  static connectionsFor(options: Pick<DispatcherOptions, 'concurrency' | 'batchSize'>): number {
+    const laneSize = Math.max(1, Math.min(options.batchSize, Math.ceil(options.concurrency / LANES)));
+    return Math.ceil(options.concurrency / laneSize) + 1;
   }
 
   start(): void {
-    this.loopDone = this.loop();
-    this.flushTimer = setInterval(() => void this.flush(), FLUSH_RETRY_MS);
+    const lanes = Math.ceil(this.options.concurrency / this.laneSize);
+    for (let i = 0; i < lanes; i++) this.lanes.push(this.lane());
   }
 
   /** Look for due messages now (a mailing just started or resumed). */
@@ -85,7 +90,7 @@ export class Dispatcher {
     // Its messages may sort before the cursor (their next_attempt_at is the time the start
     // began): look from the front.
     this.cursor = null;
-    if (this.sleeping?.reason === 'idle') this.sleeping.wake();
+    for (const sleeper of this.sleepers) if (sleeper.reason === 'idle') sleeper.wake();
   }
 
   /** null when sending works; else why not, for /readyz. */
@@ -96,27 +101,22 @@ export class Dispatcher {
     return null;
   }
 
-  /** Stops claiming, lets requests in flight finish (up to `graceMs`), writes every result. */
+  /**
+   * Stops claiming, lets requests in flight finish (up to `graceMs`) and writes every
+   * result. Messages whose request is still unanswered then are given back at once.
+   */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopped = true;
-    this.sleeping?.wake();
-    await this.loopDone;
-    const deadline = Date.now() + graceMs;
-    while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(20);
-    clearInterval(this.flushTimer);
-    while (this.results.length > 0 || this.flushing) await this.flush();
-    // Requests still unanswered: give their messages back at once rather than at lease end.
-    await releaseLeases(this.sql, [...this.inFlight.keys()]).catch(() => {});
+    const grace = setTimeout(() => this.endGrace(), graceMs);
+    for (const sleeper of this.sleepers) sleeper.wake();
+    await Promise.all(this.lanes);
+    clearTimeout(grace);
   }
 
-  private async loop(): Promise<void> {
+  private async lane(): Promise<void> {
     while (!this.stopped) {
       const now = Date.now();
-      let allowance = Math.min(this.options.concurrency - this.inFlight.size - this.unrecorded, this.options.batchSize);
-      if (allowance <= 0) {
-        await this.sleep('slots', this.options.pollMs);
-        continue;
-      }
+      let allowance = this.laneSize;
       if (this.refusedSince !== null) allowance = this.inFlight.size === 0 && now >= this.nextAuthProbe ? 1 : 0;
       if (now < this.throttledUntil) allowance = 0;
       allowance = Math.min(allowance, this.breaker.allowance(now));
@@ -126,37 +126,90 @@ export class Dispatcher {
         await this.sleep('blocked', Math.min(wait, this.options.pollMs));
         continue;
       }
-      let claimed: ClaimedMessage[];
+      // Taken before the claim's await, so that no other lane takes it too: the half-open
+      // breaker's probe and the probe of a refused token are one request.
+      const probing = this.breaker.state === 'half-open';
+      if (probing) this.breaker.startProbe();
+      const authProbeBefore = this.nextAuthProbe;
+      if (this.refusedSince !== null) this.nextAuthProbe = now + this.options.authProbeMs;
+      let claimed = 0;
       try {
+        claimed = await this.batch(allowance);
+      } catch (err) {
+        this.log.error({ err }, 'a dispatch batch failed');
+        await this.sleep('blocked', 1000);
+      } finally {
+        this.limiter.giveBack(allowance - claimed);
+        if (claimed === 0) {
+          if (probing) this.breaker.abandonProbe();
+          if (this.refusedSince !== null) this.nextAuthProbe = authProbeBefore;
+        }
+      }
+      if (claimed === 0 && !this.stopped) await this.sleep('idle', this.options.pollMs);
+    }
+  }
+
+  /** Claims, sends and records one batch in one transaction; returns how many it claimed. */
+  private async batch(allowance: number): Promise<number> {
+    let claimed: ClaimedMessage[] = [];
+    let results: MessageResult[] = [];
+    try {
+      await this.sql.begin(async (tx) => {
         // Back to the front of the due-index now and then, not each time the claim comes
         // back short: what becomes due later sorts after the cursor, but a dead process's
-        // messages are due again behind it once their leases run out. Walking from the front
-        // at every short claim (the tail of a mailing) re-read every dead index entry.
+        // messages are due again behind it. Walking from the front at every short claim
+        // (the tail of a mailing) re-read every dead index entry.
+        const now = Date.now();
         if (this.cursor && now - this.cursorSetAt > CURSOR_RESTART_MS) this.cursor = null;
-        const claim = await claimDue(this.sql, allowance, this.options.leaseMs, this.cursor);
+        const claim = await claimDue(tx, allowance, this.cursor);
         claimed = claim.messages;
         if (claim.cursor) {
           if (!this.cursor) this.cursorSetAt = now;
           this.cursor = claim.cursor;
         }
+        if (claimed.length === 0) return;
+        results = await this.sendAll(claimed);
+        await recordResults(tx, results);
+      });
+    } catch (err) {
+      if (results.length === 0) throw err;
+      // The batch's transaction failed after its requests were made (the database went
+      // away?): its locks are gone, but the answers must not be. Written on their own.
+      this.log.error({ err, results: results.length }, 'writing a batch of results failed; writing them again');
+      await this.recordAgain(results);
+    }
+    if (results.length > 0) {
+      const completed = await completeFinished(this.sql, [...new Set(results.map((r) => r.mailingId))]);
+      for (const mailingId of completed) this.log.info({ mailingId }, 'mailing completed: every message reached a final status');
+    }
+    return claimed.length;
+  }
+
+  private async recordAgain(results: MessageResult[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await recordResults(this.sql, results);
       } catch (err) {
-        this.log.error({ err }, 'claiming due messages failed');
-        await this.sleep('blocked', 1000);
-        continue;
+        if (attempt >= RECORD_RETRIES) {
+          // Their messages are still PENDING and will be sent again (the gateway
+          // de-duplicates on msgId).
+          this.log.error({ err, results: results.length }, 'giving up writing a batch of results');
+          return;
+        }
+        await sleep(200 * attempt);
       }
-      this.limiter.giveBack(allowance - claimed.length);
-      if (claimed.length === 0) {
-        await this.sleep('idle', this.options.pollMs);
-        continue;
-      }
-      if (this.breaker.state === 'half-open') this.breaker.startProbe();
-      if (this.refusedSince !== null) this.nextAuthProbe = now + this.options.authProbeMs;
-      for (const message of claimed) void this.send(message);
     }
   }
 
-  private async send(message: ClaimedMessage): Promise<void> {
-    this.inFlight.set(message.id, message);
+  /** Sends a batch; resolves with every result, or with those there are once a stop's grace is over. */
+  private async sendAll(messages: ClaimedMessage[]): Promise<MessageResult[]> {
+    const results: MessageResult[] = [];
+    const sends = messages.map((message) => this.send(message).then((result) => void (result && results.push(result))));
+    await Promise.race([Promise.all(sends), this.graceOver]);
+    return results.slice();
+  }
+
+  private async send(message: ClaimedMessage): Promise<MessageResult | undefined> {
     // The ids go into each line as plain fields: a child logger per message cost more than
     // the line itself.
     const ids = { mailingId: message.mailingId, messageId: message.id, clientId: message.clientId };
@@ -166,13 +219,14 @@ export class Dispatcher {
       const opening = nextOpening(now, message.timezone, window);
       if (opening >= message.endAt || now >= message.endAt) {
         this.log.info({ ...ids, outcome: 'expired' }, 'message expired: no send window before the mailing ends');
-        return this.push(result(message, now, 'EXPIRED', false, 'no send window left before the mailing ended'));
+        return result(message, now, 'EXPIRED', false, 'no send window left before the mailing ended');
       }
       if (opening > now) {
         this.log.debug({ ...ids, until: new Date(opening).toISOString() }, 'message waits for its send window');
-        return this.push(result(message, now, 'PENDING', false, null, opening));
+        return result(message, now, 'PENDING', false, null, opening);
       }
 
+      this.inFlight.add(message.id);
       const attempt = message.attempts + 1;
       const started = performance.now();
       const outcome = await this.gateway.send({ id: message.id, phone: message.phone, text: message.text }, message.endAt);
@@ -184,12 +238,12 @@ export class Dispatcher {
         const retryAt = next.nextAttemptAt ? new Date(next.nextAttemptAt).toISOString() : undefined;
         this.log.warn({ ...ids, attempt, outcome: outcome.kind, durationMs, error: outcome.error, status: next.status, retryAt }, 'message not sent');
       }
-      this.push(next);
+      return next;
     } catch (err) {
-      // Nothing above should throw; if it does, the lease runs out and the message is retried.
+      // Nothing above should throw; if it does, the message stays PENDING and is sent again.
       this.log.error({ ...ids, err }, 'sending a message failed unexpectedly');
+      return undefined;
     } finally {
-      // The slot passes to `unrecorded` (see push) and frees once the result is written.
       this.inFlight.delete(message.id);
     }
   }
@@ -230,49 +284,17 @@ export class Dispatcher {
     this.refusedSince = null;
   }
 
-  private push(result: MessageResult): void {
-    this.results.push(result);
-    this.unrecorded++;
-    void this.flush();
-  }
-
-  private flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    if (this.results.length === 0) return Promise.resolve();
-    const batch = this.results.splice(0, FLUSH_MAX);
-    this.flushing = (async () => {
-      try {
-        await recordResults(this.sql, batch);
-        this.unrecorded -= batch.length;
-        if (this.sleeping?.reason === 'slots') this.sleeping.wake();
-        const completed = await completeFinished(this.sql, [...new Set(batch.map((r) => r.mailingId))]);
-        for (const mailingId of completed) {
-          this.log.info({ mailingId }, 'mailing completed: every message reached a final status');
-        }
-      } catch (err) {
-        // Kept (and their slots held) for the next try; should the process die first, the
-        // leases run out and the messages are sent again (the gateway de-duplicates on msgId).
-        this.log.error({ err, results: batch.length }, 'writing message results failed; will retry');
-        this.results = batch.concat(this.results);
-        await sleep(FLUSH_RETRY_MS);
-      } finally {
-        this.flushing = null;
-      }
-      if (this.results.length > 0) void this.flush();
-    })();
-    return this.flushing;
-  }
-
-  private sleep(reason: 'idle' | 'slots' | 'blocked', ms: number): Promise<void> {
+  private sleep(reason: Sleeper['reason'], ms: number): Promise<void> {
     return new Promise((resolve) => {
+      const sleeper: Sleeper = { reason, wake: done };
       const timer = setTimeout(done, ms);
-      const self = this;
+      const sleepers = this.sleepers;
+      sleepers.add(sleeper);
       function done() {
         clearTimeout(timer);
-        if (self.sleeping?.wake === done) self.sleeping = null;
+        sleepers.delete(sleeper);
         resolve();
       }
-      this.sleeping = { reason, wake: done };
     });
   }
 }

@@ -78,7 +78,7 @@ export async function endMailing(db: Db, log: Logger, id: number): Promise<{ exp
     if (!row) return null;
     const expired = await tx
       .update(messages)
-      .set({ status: 'EXPIRED', leaseUntil: null, updatedAt: sql`now()`, lastError: sql`coalesce(${messages.lastError}, 'the mailing ended before it could be sent')` })
+      .set({ status: 'EXPIRED', updatedAt: sql`now()`, lastError: sql`coalesce(${messages.lastError}, 'the mailing ended before it could be sent')` })
       .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
     await tx.execute(notifyMailing(id, 'COMPLETED', 'COMPLETED'));
     return { expired: expired.count ?? 0 };
@@ -117,7 +117,7 @@ export async function cancelMailing(db: Db, log: Logger, id: number): Promise<Ma
   const row = await transition(db, id, ['SCHEDULED', 'RUNNING', 'PAUSED'], 'CANCELLED', 'CANCELLED', async (tx) => {
     const result = await tx
       .update(messages)
-      .set({ status: 'CANCELLED', leaseUntil: null, updatedAt: sql`now()` })
+      .set({ status: 'CANCELLED', updatedAt: sql`now()` })
       .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
     cancelled = result.count ?? 0;
   });

@@ -27,10 +27,9 @@ export const messages = pgTable(
     sentAt: timestamp('sent_at', { withTimezone: true }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     // The send queue: a PENDING message is due at next_attempt_at (retries and send windows
-    // move it on) and is claimed by a dispatcher until lease_until; a lease that runs out
-    // (its process died) makes the message claimable again.
+    // move it on). A dispatcher claims it with a row lock held until its result is written
+    // (dispatch/dispatch.store.ts).
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
-    leaseUntil: timestamp('lease_until', { withTimezone: true }),
   },
   (t) => [
     // One message per client per mailing, whatever happens to either.
