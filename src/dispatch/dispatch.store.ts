@@ -23,7 +23,7 @@ export type ClaimedMessage = {
  * The time is kept as Postgres printed it: a JS Date would drop the microseconds, and a
  * whole audience shares one next_attempt_at.
  */
-export type ClaimCursor = { nextAttemptAt: string; id: number };
+export type ClaimCursor = { nextAttemptAt: string; id: number; atMs: number };
 
 /**
  * Claims up to `limit` due messages of running mailings, inside the caller's transaction,
@@ -49,9 +49,9 @@ export async function claimDue(
   after: ClaimCursor | null,
 ): Promise<{ messages: ClaimedMessage[]; cursor: ClaimCursor | null }> {
   const rows = await tx<
-    { id: string; mailing_id: string; client_id: string; phone: string; timezone: string; attempts: number; text: string; end_at: Date; window_from: number | null; window_to: number | null; cursor_at: string }[]
+    { id: string; mailing_id: string; client_id: string; phone: string; timezone: string; attempts: number; text: string; end_at: Date; window_from: number | null; window_to: number | null; cursor_at: string; cursor_ms: number }[]
   >`
-    select m.id, m.mailing_id, m.client_id, m.phone, m.timezone, m.attempts, m.next_attempt_at::text as cursor_at,
+    select m.id, m.mailing_id, m.client_id, m.phone, m.timezone, m.attempts, m.next_attempt_at::text as cursor_at, extract(epoch from m.next_attempt_at)::float8 * 1000 as cursor_ms,
            g.text, g.end_at, g.send_window_from as window_from, g.send_window_to as window_to
     from messages m
     join mailings g on g.id = m.mailing_id
@@ -64,7 +64,7 @@ export async function claimDue(
     limit ${limit}
     for update of m skip locked`;
   const last = rows.at(-1);
-  const cursor = last ? { nextAttemptAt: last.cursor_at, id: Number(last.id) } : null;
+  const cursor = last ? { nextAttemptAt: last.cursor_at, id: Number(last.id), atMs: last.cursor_ms } : null;
   const messages = rows.map((r) => ({
     id: Number(r.id),
     mailingId: Number(r.mailing_id),

@@ -25,6 +25,13 @@ export type DispatcherOptions = {
 };
 
 const CURSOR_RESTART_MS = 5_000;
+/**
+ * How long after a claim from the front found nothing the lanes wait before walking the
+ * front again, unless a mailing starts or a retry of this process's is written. Behind the
+ * front of the due-index lie the dead entries of every message sent since the last vacuum:
+ * after a large mailing, each idle lane walked them all at every poll.
+ */
+const EMPTY_FRONT_MS = 1_000;
 /** batches in flight side by side, so that sending goes on while one batch is written */
 const LANES = 4;
 const RECORD_RETRIES = 5;
@@ -50,6 +57,10 @@ export class Dispatcher {
   /** where the next claim resumes; null: from the front of the due-index */
   private cursor: ClaimCursor | null = null;
   private cursorSetAt = 0;
+  /** when a claim from the front last found nothing due */
+  private frontEmptyAt = 0;
+  /** when a retry written by this process, behind the cursor, comes due */
+  private frontDueAt = Infinity;
   private refusedSince: number | null = null;
   private nextAuthProbe = 0;
   private stopped = false;
@@ -90,6 +101,7 @@ export class Dispatcher {
     // Its messages may sort before the cursor (their next_attempt_at is the time the start
     // began): look from the front.
     this.cursor = null;
+    this.frontEmptyAt = 0;
     for (const sleeper of this.sleepers) if (sleeper.reason === 'idle') sleeper.wake();
   }
 
@@ -116,6 +128,10 @@ export class Dispatcher {
   private async lane(): Promise<void> {
     while (!this.stopped) {
       const now = Date.now();
+      if (this.cursor === null && now - this.frontEmptyAt < EMPTY_FRONT_MS) {
+        await this.sleep('idle', Math.min(this.options.pollMs, EMPTY_FRONT_MS - (now - this.frontEmptyAt)));
+        continue;
+      }
       let allowance = this.laneSize;
       if (this.refusedSince !== null) allowance = this.inFlight.size === 0 && now >= this.nextAuthProbe ? 1 : 0;
       if (now < this.throttledUntil) allowance = 0;
@@ -160,13 +176,15 @@ export class Dispatcher {
         // messages are due again behind it. Walking from the front at every short claim
         // (the tail of a mailing) re-read every dead index entry.
         const now = Date.now();
-        if (this.cursor && now - this.cursorSetAt > CURSOR_RESTART_MS) this.cursor = null;
-        const claim = await claimDue(tx, allowance, this.cursor);
-        claimed = claim.messages;
-        if (claim.cursor) {
-          if (!this.cursor) this.cursorSetAt = now;
-          this.cursor = claim.cursor;
+        const fromFront = this.cursor === null || now >= this.frontDueAt || now - this.cursorSetAt > CURSOR_RESTART_MS;
+        if (fromFront) {
+          this.cursorSetAt = now;
+          this.frontDueAt = Infinity;
         }
+        const claim = await claimDue(tx, allowance, fromFront ? null : this.cursor);
+        claimed = claim.messages;
+        if (fromFront && claimed.length === 0) this.frontEmptyAt = now;
+        if (claim.cursor) this.cursor = claim.cursor;
         if (claimed.length === 0) return;
         results = await this.sendAll(claimed);
         await recordResults(tx, results);
@@ -179,6 +197,14 @@ export class Dispatcher {
       await this.recordAgain(results);
     }
     if (results.length > 0) {
+      // This process's own retries and deferrals: due again later, but maybe at a time that
+      // sorts before the cursor (a batch commits after the answers that set the times).
+      let firstDue = Infinity;
+      for (const r of results) if (r.status === 'PENDING' && r.nextAttemptAt !== null) firstDue = Math.min(firstDue, r.nextAttemptAt);
+      if (firstDue < Infinity) {
+        this.frontEmptyAt = 0;
+        if (this.cursor && firstDue <= this.cursor.atMs) this.frontDueAt = Math.min(this.frontDueAt, firstDue);
+      }
       const completed = await completeFinished(this.sql, [...new Set(results.map((r) => r.mailingId))]);
       for (const mailingId of completed) this.log.info({ mailingId }, 'mailing completed: every message reached a final status');
     }
