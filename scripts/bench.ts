@@ -9,7 +9,7 @@
 //   5. the baseline: one pg-boss job per message for a sample of 50,000 (or N).
 // Herald, the simulator and PostgreSQL (embedded) each run in their own process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
@@ -30,6 +30,10 @@ const JSON_ONLY = args.includes('--json');
 const CONCURRENCY = Number(flag('concurrency') ?? 256);
 // --pg-stats: after the dispatch, print where PostgreSQL spent its time (pg_stat_statements).
 const PG_STATS = args.includes('--pg-stats');
+// Herald runs as it would at scale: an api process (GraphQL) and a worker process
+// (dispatcher and timers), so that queries do not queue behind sending on one event loop.
+// --single: one process with both (HERALD_ROLE=all), as `npm start` runs it.
+const SINGLE = args.includes('--single');
 const BASELINE_SAMPLE = Math.min(50_000, CLIENTS);
 const TOKEN = 'bench-admin-token-0123456789';
 const GATEWAY_TOKEN = 'bench-gateway-token-0123456789';
@@ -123,11 +127,8 @@ async function main() {
 
     const port = await freePort();
     const heraldUrl = `http://127.0.0.1:${port}`;
-    // Herald's log goes to a file: a million attempt lines cost the bench nothing to read.
-    const heraldLog = path.join(dataDir, 'herald.log');
-    const herald = spawnTs('src/main.ts', {
+    const heraldEnv = {
       DATABASE_URL: pg.url,
-      PORT: String(port),
       API_TOKENS: `admin:${TOKEN}`,
       SENDER_URL: senderUrl,
       SENDER_TOKEN: GATEWAY_TOKEN,
@@ -135,9 +136,23 @@ async function main() {
       DISPATCH_BATCH_SIZE: '500',
       DISPATCH_POLL_MS: '50',
       LOG_LEVEL: flag('log-level') ?? 'info', // by default every attempt is logged, as in production
-    }, openSync(heraldLog, 'w'), flag('node-args')?.split(' ') ?? []); // e.g. --node-args --cpu-prof
-    cleanups.push(() => void herald.kill('SIGTERM'));
-    await waitForLog(heraldLog, '"msg":"Herald is listening"');
+    };
+    const nodeArgs = flag('node-args')?.split(' ') ?? []; // e.g. --node-args --cpu-prof
+    // Herald's logs go to files: a million attempt lines cost the bench nothing to read.
+    const startHeraldProcess = async (name: string, env: Record<string, string>) => {
+      const logFile = path.join(dataDir, `${name}.log`);
+      const child = spawnTs('src/main.ts', { ...heraldEnv, ...env }, openSync(logFile, 'w'), nodeArgs);
+      cleanups.push(() => void child.kill('SIGTERM'));
+      await waitForLog(logFile, '"msg":"Herald is listening"');
+      return { name, child, logFile };
+    };
+    const heralds = SINGLE
+      ? [await startHeraldProcess('herald', { HERALD_ROLE: 'all', PORT: String(port) })]
+      : [
+          await startHeraldProcess('api', { HERALD_ROLE: 'api', PORT: String(port) }),
+          await startHeraldProcess('worker', { HERALD_ROLE: 'worker', PORT: String(await freePort()) }),
+        ];
+    const dispatcherLog = heralds.at(-1)!.logFile;
 
     const gql = async (query: string, variables: Record<string, unknown> = {}) => {
       const res = await fetch(`${heraldUrl}/graphql`, {
@@ -179,11 +194,20 @@ async function main() {
       await sql`create extension if not exists pg_stat_statements`;
       await sql`select pg_stat_statements_reset()`;
     }
-    const rssSamples: number[] = [];
-    const rssTimer = setInterval(() => void rssMb(herald.pid!).then((mb) => rssSamples.push(mb)), 100);
+    // Peak RSS of each Herald process, and of all of them at once.
+    const peaks = new Map(heralds.map((h) => [h.name, 0]));
+    let peakTotal = 0;
+    const rssTimer = setInterval(() => {
+      void Promise.all(heralds.map(async (h) => [h.name, await rssMb(h.child.pid!)] as const)).then((samples) => {
+        for (const [name, mb] of samples) peaks.set(name, Math.max(peaks.get(name)!, mb));
+        peakTotal = Math.max(peakTotal, samples.reduce((sum, [, mb]) => sum + mb, 0));
+      });
+    }, 100);
     cleanups.push(() => clearInterval(rssTimer));
 
     say('dispatching…');
+    const pgPids = await postgresPids(sql);
+    const cpuBefore = await cpuSeconds({ ...Object.fromEntries(heralds.map((h) => [h.name, [h.child.pid!]])), simulator: [simulator.pid!], postgres: pgPids() });
     const { createMailing } = await gql(
       `mutation($input: CreateMailingInput!) { createMailing(input: $input) { id } }`,
       { input: { text: 'Bench message', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 3 * 3600_000).toISOString() } },
@@ -204,13 +228,14 @@ async function main() {
       await sleep(20);
     }
     clearInterval(rssTimer);
+    const cpuAfter = await cpuSeconds({ ...Object.fromEntries(heralds.map((h) => [h.name, [h.child.pid!]])), simulator: [simulator.pid!], postgres: pgPids() });
     // started_at is the start transaction's time, before its audience INSERT; the dispatch
     // time runs from there to the last SENT, so it includes creating the audience.
     const [timing] = await sql<{ dispatch: number; sent: number }[]>`
       select extract(epoch from max(m.sent_at) - g.started_at)::float8 as dispatch,
              count(*) filter (where m.status = 'SENT')::int as sent
       from mailings g join messages m on m.mailing_id = g.id where g.id = ${mailingId} group by g.id`;
-    const started = JSON.parse(await waitForLog(heraldLog, '"msg":"mailing started"')) as { audienceMs: number };
+    const started = JSON.parse(await waitForLog(dispatcherLog, '"msg":"mailing started"')) as { audienceMs: number };
     const audienceSeconds = started.audienceMs / 1000;
     const dispatchRate = timing.sent / timing.dispatch;
     say(`  ${timing.sent} sent in ${timing.dispatch.toFixed(1)} s`);
@@ -228,12 +253,26 @@ async function main() {
     }
 
     // Herald is done; the ceiling and baseline get the machine without it.
-    herald.kill('SIGTERM');
-    await new Promise((r) => herald.once('exit', r));
+    for (const h of heralds) {
+      h.child.kill('SIGTERM');
+      await new Promise((r) => h.child.once('exit', r));
+    }
 
     // 4. Ceiling.
     say('ceiling…');
+    const simulatorBefore = await cpuSeconds({ simulator: [simulator.pid!] });
+    const clientBefore = process.cpuUsage();
     const ceilingRate = await ceiling(senderUrl, CLIENTS, CONCURRENCY);
+    const clientCpu = process.cpuUsage(clientBefore);
+    const simulatorAfter = await cpuSeconds({ simulator: [simulator.pid!] });
+    const perMessage = (seconds: number) => round((seconds / CLIENTS) * 1e6, 1);
+    const cpuPerMessageUs = {
+      dispatch: Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, perMessage(cpuAfter[k] - cpuBefore[k])])),
+      ceiling: {
+        client: perMessage((clientCpu.user + clientCpu.system) / 1e6),
+        simulator: perMessage(simulatorAfter.simulator - simulatorBefore.simulator),
+      },
+    };
 
     // 5. Baseline.
     say('baseline…');
@@ -245,7 +284,16 @@ async function main() {
       concurrency: CONCURRENCY,
       import: { clientsPerSecond: Math.round(CLIENTS / importSeconds), seconds: round(importSeconds) },
       audience: { seconds: round(audienceSeconds, 2) },
-      dispatch: { messagesPerSecond: Math.round(dispatchRate), seconds: round(timing.dispatch), peakRssMb: Math.round(Math.max(0, ...rssSamples)) },
+      heraldProcesses: heralds.map((h) => h.name),
+      dispatch: {
+        messagesPerSecond: Math.round(dispatchRate),
+        seconds: round(timing.dispatch),
+        peakRssMb: Math.round(peakTotal),
+        peakRssMbByProcess: Object.fromEntries([...peaks].map(([name, mb]) => [name, Math.round(mb)])),
+      },
+      // CPU time (user + system) per message, during the dispatch and during the ceiling run:
+      // where the two cores went.
+      cpuPerMessageUs,
       ceiling: { messagesPerSecond: Math.round(ceilingRate) },
       baseline: { messagesPerSecond: Math.round(baselineRate), sample: BASELINE_SAMPLE },
       ratio: { ceiling: round(dispatchRate / ceilingRate, 2), baseline: round(dispatchRate / baselineRate, 2) },
@@ -347,6 +395,42 @@ async function baseline(databaseUrl: string, gatewayUrl: string, sql: postgres.S
   return ids.length / seconds;
 }
 
+/** CPU seconds (user + system) used so far by each group of processes. */
+async function cpuSeconds(groups: Record<string, number[]>): Promise<Record<string, number>> {
+  const ticks = 100; // USER_HZ
+  const out: Record<string, number> = {};
+  for (const [name, pids] of Object.entries(groups)) {
+    let total = 0;
+    for (const pid of pids) {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / ticks;
+    }
+    out[name] = total;
+  }
+  return out;
+}
+
+/** The server's processes: the postmaster and its children (backends, writers, workers). */
+async function postgresPids(sql: postgres.Sql): Promise<() => number[]> {
+  const [{ pid }] = await sql<{ pid: number }[]>`select pid from pg_stat_activity where pid = pg_backend_pid()`;
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const postmaster = Number(/PPid:\s+(\d+)/.exec(status)?.[1]);
+  return () => {
+    const pids = [postmaster];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const st = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        if (Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) pids.push(Number(entry));
+      } catch {
+        // gone
+      }
+    }
+    return pids;
+  };
+}
+
 async function printStatementStats(sql: postgres.Sql) {
   const top = await sql<{ ms: number; calls: number; rows: number; query: string }[]>`
     select round(total_exec_time)::float8 as ms, calls::int, rows::int, regexp_replace(query, '\\s+', ' ', 'g') as query
@@ -360,7 +444,7 @@ function printTable(r: any) {
     ['import', `${r.import.clientsPerSecond.toLocaleString('en')} clients/s`, `${r.clients.toLocaleString('en')} in ${r.import.seconds} s`],
     ['audience of everyone', `${r.audience.seconds} s`, 'target ≤ 15 s for 1M'],
     ['dispatch, end to end', `${r.dispatch.messagesPerSecond.toLocaleString('en')} msg/s`, `${r.dispatch.seconds} s; target ≥ 5,000/s`],
-    ['Herald peak RSS', `${r.dispatch.peakRssMb} MB`, 'target ≤ 400 MB'],
+    ['Herald peak RSS', `${r.dispatch.peakRssMb} MB`, `${Object.entries(r.dispatch.peakRssMbByProcess).map(([n, mb]) => `${n} ${mb}`).join(', ')}; target ≤ 400 MB`],
     ['ceiling (undici → simulator)', `${r.ceiling.messagesPerSecond.toLocaleString('en')} msg/s`, `Herald/ceiling ${r.ratio.ceiling}; target ≥ 0.6`],
     ['baseline (job per message)', `${r.baseline.messagesPerSecond.toLocaleString('en')} msg/s`, `Herald/baseline ${r.ratio.baseline}; target ≥ 4`],
     ['stats p50 / p99, dispatching', `${r.latency.statsP50Ms} / ${r.latency.statsP99Ms} ms`, 'target p99 ≤ 10 ms'],
@@ -371,7 +455,8 @@ function printTable(r: any) {
   const w = [Math.max(...rows.map((x) => x[0].length)), Math.max(...rows.map((x) => x[1].length))];
   process.stderr.write(`\n${r.machine.cores} cores, ${r.machine.cpu}, ${r.machine.memoryGb} GB, Node ${r.machine.node}\n`);
   for (const [a, b, c] of rows) process.stderr.write(`${a.padEnd(w[0])}  ${b.padStart(w[1])}  ${c}\n`);
-  process.stderr.write('\n');
+  const cpu = (o: Record<string, number>) => Object.entries(o).map(([n, us]) => `${n} ${us}`).join(', ');
+  process.stderr.write(`CPU µs per message: dispatch: ${cpu(r.cpuPerMessageUs.dispatch)}; ceiling: ${cpu(r.cpuPerMessageUs.ceiling)}\n\n`);
 }
 
 await main();
