@@ -52,7 +52,6 @@ export class Dispatcher {
   private readonly inFlight = new Set<number>();
   private readonly breaker: CircuitBreaker;
   private readonly limiter: RateLimiter;
-  private readonly laneSize: number;
   private throttledUntil = 0;
   /** where the next claim resumes; null: from the front of the due-index */
   private cursor: ClaimCursor | null = null;
@@ -82,18 +81,15 @@ export class Dispatcher {
       if (state === 'open') this.log.warn(line, 'gateway circuit breaker opened: sending paused');
       else this.log.info(line, `gateway circuit breaker ${state}`);
     });
-    this.laneSize = Math.max(1, Math.min(options.batchSize, Math.ceil(options.concurrency / LANES)));
   }
 
   /** connections the dispatcher's database pool needs: one per lane, one for the rest */
   static connectionsFor(options: Pick<DispatcherOptions, 'concurrency' | 'batchSize'>): number {
-    const laneSize = Math.max(1, Math.min(options.batchSize, Math.ceil(options.concurrency / LANES)));
-    return Math.ceil(options.concurrency / laneSize) + 1;
+    return laneSizes(options).length + 1;
   }
 
   start(): void {
-    const lanes = Math.ceil(this.options.concurrency / this.laneSize);
-    for (let i = 0; i < lanes; i++) this.lanes.push(this.lane());
+    for (const size of laneSizes(this.options)) this.lanes.push(this.lane(size));
   }
 
   /** Look for due messages now (a mailing just started or resumed). */
@@ -125,14 +121,14 @@ export class Dispatcher {
     clearTimeout(grace);
   }
 
-  private async lane(): Promise<void> {
+  private async lane(size: number): Promise<void> {
     while (!this.stopped) {
       const now = Date.now();
       if (this.cursor === null && now - this.frontEmptyAt < EMPTY_FRONT_MS) {
         await this.sleep('idle', Math.min(this.options.pollMs, EMPTY_FRONT_MS - (now - this.frontEmptyAt)));
         continue;
       }
-      let allowance = this.laneSize;
+      let allowance = size;
       if (this.refusedSince !== null) allowance = this.inFlight.size === 0 && now >= this.nextAuthProbe ? 1 : 0;
       if (now < this.throttledUntil) allowance = 0;
       allowance = Math.min(allowance, this.breaker.allowance(now));
@@ -323,6 +319,16 @@ export class Dispatcher {
       }
     });
   }
+}
+
+/**
+ * The lanes' batch sizes: at most `batchSize` each, `concurrency` in all, so that the
+ * process never holds more messages than it may have requests in flight.
+ */
+export function laneSizes(options: Pick<DispatcherOptions, 'concurrency' | 'batchSize'>): number[] {
+  const { concurrency, batchSize } = options;
+  const lanes = Math.max(Math.ceil(concurrency / batchSize), Math.min(LANES, concurrency));
+  return Array.from({ length: lanes }, (_, i) => Math.floor(concurrency / lanes) + (i < concurrency % lanes ? 1 : 0));
 }
 
 function result(
