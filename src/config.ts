@@ -121,8 +121,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.SENDER_URL && !e.SENDER_TOKEN) problems.push('SENDER_TOKEN: required when SENDER_URL is set');
   if (e.RETRY_MAX_MS < e.RETRY_BASE_MS) problems.push('RETRY_MAX_MS: must not be below RETRY_BASE_MS');
-  // A lease must outlast a request and the writing of its result, or a slow answer would
-  // let another dispatcher send the same message again.
+  // A batch's transaction sits idle while its requests are out; PostgreSQL must not end it
+  // (and free its messages for another dispatcher to send again) before a request can time out.
   const leaseMs = e.LEASE_MS ?? e.SENDER_TIMEOUT_MS + 30_000;
   if (leaseMs <= e.SENDER_TIMEOUT_MS) problems.push('LEASE_MS: must be longer than SENDER_TIMEOUT_MS');
   if (problems.length > 0) throw new ConfigError(problems);

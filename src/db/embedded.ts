@@ -54,7 +54,8 @@ export async function startEmbeddedPostgres(opts: {
 
   const adopted = runningPostmaster(pgDir);
   if (adopted) log.warn(adopted, 'adopting an embedded PostgreSQL left running by an earlier Herald');
-  const { pid, port } = adopted ?? { pid: await spawnPostmaster(pgDir, opts.port, isRoot, log, opts.settings ?? {}), port: opts.port };
+  const settings = { ...SERVER_SETTINGS, ...opts.settings };
+  const { pid, port } = adopted ?? { pid: await spawnPostmaster(pgDir, opts.port, isRoot, log, settings), port: opts.port };
   const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
   const database = opts.database ?? 'herald';
   await ensureDatabase(base, database);
@@ -74,6 +75,19 @@ export async function startEmbeddedPostgres(opts: {
     },
   };
 }
+
+/**
+ * initdb's defaults are sized for a small machine: with 128 MB of buffers and 1 GB of WAL
+ * between checkpoints, a mailing to a million clients (about 400 MB of rows and indexes)
+ * spilled to disk and checkpointed in the middle of its audience INSERT (49 s instead of
+ * the 15 s it may take). The buffers are shared memory touched only as used.
+ */
+const SERVER_SETTINGS: Record<string, string> = {
+  shared_buffers: '1GB',
+  max_wal_size: '8GB',
+  checkpoint_timeout: '15min',
+  wal_buffers: '64MB',
+};
 
 /**
  * A postmaster left running by a Herald that was killed with -9 still owns the data

@@ -65,8 +65,8 @@ export async function startMailing(db: Db, log: Logger, id: number): Promise<{ a
 
 /**
  * Where a mailing's end has come: every message still PENDING becomes EXPIRED and the
- * mailing COMPLETED. Its row is updated first: that waits for claims in progress (they hold
- * it FOR SHARE), and no claim after it finds the mailing running.
+ * mailing COMPLETED. Expiring the messages waits for the batches in flight (they hold their
+ * messages' rows locked until their results are written), and no claim after it finds any.
  */
 export async function endMailing(db: Db, log: Logger, id: number): Promise<{ expired: number } | null> {
   const ended = await db.transaction(async (tx) => {

@@ -8,7 +8,6 @@ import type { MessageStatus as MessageStatusValue } from '../messages/message.ta
 import { MessageConnection, MessageStats, MessageStatus } from '../messages/message.type';
 import { CreateMailingInput, UpdateMailingInput } from './mailing.input';
 import * as service from './mailing.service';
-import { findMailing } from './mailing.store';
 import type { MailingRow, MailingStatus as MailingStatusValue } from './mailing.table';
 import { Mailing, MailingConnection, MailingStatus, SendWindow } from './mailing.type';
 import { formatTimeOfDay } from '../dispatch/send-window';
@@ -18,7 +17,7 @@ export class MailingResolver {
   @Query(() => Mailing, { nullable: true, description: 'null when no mailing has this id' })
   mailing(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
     const rowId = toRowId(id);
-    return rowId === undefined ? null : findMailing(ctx.db, rowId).then((row) => row ?? null);
+    return rowId === undefined ? null : service.findMailing(ctx, rowId);
   }
 
   @Query(() => MailingConnection, { description: 'Mailings, newest first; `first` is at most 500 (default 50).' })

@@ -4,7 +4,10 @@ import type { MailingTimers } from '../dispatch/scheduler';
 import { notifyMailing } from '../events/event.channel';
 import { toPage, type Page, type PageRequest } from '../graphql/connection';
 import { ConflictError, NotFoundError, UserInputError } from '../graphql/errors';
+import type { Context } from '../graphql/context';
 import type { Logger } from '../logger';
+import { toMessageStats } from '../messages/message.stats';
+import { countsOf } from '../messages/message.store';
 import type { CreateMailingInput, UpdateMailingInput } from './mailing.input';
 import * as lifecycle from './mailing.lifecycle';
 import * as store from './mailing.store';
@@ -105,6 +108,14 @@ export async function deleteMailing(deps: MailingDeps, id: number): Promise<true
 export const pauseMailing = (deps: MailingDeps, id: number) => lifecycle.pauseMailing(deps.db, deps.log, id);
 export const resumeMailing = (deps: MailingDeps, id: number) => lifecycle.resumeMailing(deps.db, deps.log, id);
 export const cancelMailing = (deps: MailingDeps, id: number) => lifecycle.cancelMailing(deps.db, deps.log, id);
+
+/** One mailing, its statistics read in the same query and handed to the `stats` field's loader. */
+export async function findMailing(ctx: Pick<Context, 'db' | 'loaders'>, id: number): Promise<MailingRow | null> {
+  const row = await store.findMailingWithCounts(ctx.db, id);
+  if (!row) return null;
+  ctx.loaders.statsByMailingId.prime(id, toMessageStats(row.counts ? countsOf(row.counts) : {}));
+  return row.mailing;
+}
 
 export async function listMailings(db: Db, status: MailingStatus | null, req: PageRequest): Promise<Page<MailingRow>> {
   const rows = await store.listMailings(db, status, req);

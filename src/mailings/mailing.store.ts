@@ -1,6 +1,7 @@
 import { and, count, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/connection';
 import type { PageRequest } from '../graphql/connection';
+import { mailingStats } from '../messages/message.table';
 import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
 
 export type MailingValues = Pick<
@@ -15,6 +16,16 @@ export async function insertMailing(db: Db, values: MailingValues): Promise<Mail
 
 export async function findMailing(db: Db, id: number): Promise<MailingRow | undefined> {
   const [row] = await db.select().from(mailings).where(eq(mailings.id, id));
+  return row;
+}
+
+/** The mailing and its counter row in one query, so that `mailing { stats }` is one round trip. */
+export async function findMailingWithCounts(db: Db, id: number) {
+  const [row] = await db
+    .select({ mailing: mailings, counts: mailingStats })
+    .from(mailings)
+    .leftJoin(mailingStats, eq(mailingStats.mailingId, mailings.id))
+    .where(eq(mailings.id, id));
   return row;
 }
 

@@ -26,7 +26,8 @@ export async function countByStatus(db: Db): Promise<StatusCounts> {
   return countsOf(row);
 }
 
-function countsOf(c: { pending: number; sent: number; failed: number; expired: number; cancelled: number }): StatusCounts {
+/** A counter row as counts by status. */
+export function countsOf(c: { pending: number; sent: number; failed: number; expired: number; cancelled: number }): StatusCounts {
   return { PENDING: c.pending, SENT: c.sent, FAILED: c.failed, EXPIRED: c.expired, CANCELLED: c.cancelled };
 }
 
