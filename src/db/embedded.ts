@@ -79,8 +79,9 @@ export async function startEmbeddedPostgres(opts: {
 /**
  * initdb's defaults are sized for a small machine: with 128 MB of buffers and 1 GB of WAL
  * between checkpoints, a mailing to a million clients (about 400 MB of rows and indexes)
- * spilled to disk and checkpointed in the middle of its audience INSERT (49 s instead of
- * the 15 s it may take). The buffers are shared memory touched only as used.
+ * is read and written through the kernel and checkpointed while it is sent. Measured with
+ * the bench at 1M: PostgreSQL's CPU time per message 234 → 178 µs, dispatch 2,627 → 2,917
+ * msg/s. The buffers are shared memory, touched only as used.
  */
 const SERVER_SETTINGS: Record<string, string> = {
   shared_buffers: '1GB',
