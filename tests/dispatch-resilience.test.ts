@@ -6,12 +6,12 @@ import { startTestGateway } from './support/gateway';
 import { ADMIN_TOKEN, createTestDatabase, startTestHerald } from './support/herald';
 import { freePort } from './support/ports';
 import { spawnHerald, type HeraldProcess } from './support/process';
-import { waitFor } from './support/wait';
+import { sleep, waitFor } from './support/wait';
 
 /**
  * What happens to a mailing when things go wrong around the dispatcher: a process killed
- * mid-mailing, several processes on one database, a gateway that never answers, a lease
- * left behind by a process that died. Asserted from the outside: GraphQL answers, what the
+ * mid-mailing or hung, several processes on one database, a gateway that never answers,
+ * messages held by another process. Asserted from the outside: GraphQL answers, what the
  * gateway simulator received, and the rows in Postgres.
  */
 
@@ -179,6 +179,77 @@ describe('a Herald process killed mid-mailing', () => {
       await database.drop();
     }
   }, 60_000);
+});
+
+describe('a Herald process that hangs mid-mailing', () => {
+  it('should lose its messages to another process after LEASE_MS, and change nothing when it wakes up', async () => {
+    const database = await createTestDatabase();
+    // Answers take a while, so that the first process is caught with requests out.
+    const gw = await startTestGateway({ latencyMs: 300 });
+    const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+    const CONCURRENCY = 4;
+    const env = {
+      DATABASE_URL: database.url,
+      SENDER_URL: gw.config.senderUrl,
+      SENDER_TOKEN: gw.config.senderToken,
+      SENDER_CONCURRENCY: String(CONCURRENCY),
+      SENDER_TIMEOUT_MS: '1000',
+      LEASE_MS: '2000',
+    };
+    const AUDIENCE = 40;
+    let first: Running | undefined;
+    let second: Running | undefined;
+    try {
+      first = await spawnReady(env);
+      await insertClients({ sql }, AUDIENCE);
+      const mailingId = await createMailingAt(first.url, 'Hang test');
+      await waitFor(() => gw.simulator.received.length >= 8, 20_000, 'the first process to be sending');
+      // Hung, not dead: its connections stay open, its batches' transactions with them.
+      first.proc.child.kill('SIGSTOP');
+      const stoppedAt = Date.now();
+      // What it wrote just before the stop (requests in socket buffers, a COMMIT on its way)
+      // lands within moments; nothing after that comes from it.
+      await sleep(200);
+      const receivedAtStop = new Set(gw.simulator.received.map((r) => r.msgId));
+      const [atStop] = await sql<{ pending: number[] }[]>`
+        select coalesce(array_agg(id) filter (where status = 'PENDING'), '{}')::int[] as pending
+        from messages where mailing_id = ${mailingId}`;
+
+      second = await spawnReady(env);
+      const done = await untilCompleted(second.url, mailingId, 30_000);
+      expect(done.stats).toMatchObject({ total: AUDIENCE, sent: AUDIENCE, pending: 0 });
+
+      // What the hung process held (requested, its result not committed) went out again, and
+      // only once PostgreSQL had ended its idle transactions, LEASE_MS after they went idle.
+      const ids = new Set((await messageRows(sql, mailingId)).map((r) => r.id));
+      const twice = receivedTwice(gw.simulator, ids);
+      expect(twice.length).toBeGreaterThan(0);
+      expect(twice.length).toBeLessThanOrEqual(CONCURRENCY);
+      const pendingAtStop = new Set(atStop.pending);
+      for (const id of twice) {
+        expect(receivedAtStop.has(id) && pendingAtStop.has(id)).toBe(true);
+        const again = gw.simulator.received.filter((r) => r.msgId === id)[1];
+        expect(again.at).toBeGreaterThanOrEqual(stoppedAt + 2_000 - 1_000); // idle since at most a request's timeout before the stop
+      }
+
+      // Woken up, it finds its transactions gone; what it writes then changes nothing.
+      const before = await sql`select id, status, attempts, sent_at from messages where mailing_id = ${mailingId} order by id`;
+      first.proc.child.kill('SIGCONT');
+      await sleep(2_000);
+      expect(await sql`select id, status, attempts, sent_at from messages where mailing_id = ${mailingId} order by id`).toEqual(before);
+      expect((await mailingState(second.url, mailingId)).stats).toMatchObject({ total: AUDIENCE, sent: AUDIENCE, pending: 0 });
+      expect(receivedTwice(gw.simulator, ids)).toEqual(twice);
+      // It did try: its batches' answers were written again outside the lost transactions.
+      expect(logLines(first.proc, 'writing a batch of results failed; writing them again').length).toBeGreaterThan(0);
+    } finally {
+      first?.proc.child.kill('SIGCONT');
+      await terminate(first);
+      await terminate(second);
+      await sql.end();
+      await gw.simulator.stop();
+      await database.drop();
+    }
+  }, 90_000);
 });
 
 describe('two Herald processes on one database', () => {
