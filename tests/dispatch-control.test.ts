@@ -121,6 +121,58 @@ describe('operator control while running', () => {
   });
 });
 
+describe('operator control while several lanes send', () => {
+  // Many batches in flight side by side: a pause, cancel or delete must not chase them
+  // through the whole mailing (it did, walking the rows one by one while the lanes claimed
+  // ahead of it).
+  let busy: TestHerald;
+  let busyGateway: GatewaySimulator;
+  beforeAll(async () => {
+    const gw = await startTestGateway({ latencyMs: 100 });
+    busyGateway = gw.simulator;
+    busy = await startTestHerald({ ...gw.config, dispatch: { concurrency: 16 } });
+  });
+  afterAll(async () => {
+    await busy?.stop();
+    await busyGateway?.stop();
+  });
+
+  it.each([
+    ['pauseMailing', 'PAUSED', 'pending'],
+    ['cancelMailing', 'CANCELLED', 'cancelled'],
+  ])('should %s within a batch\'s time, before the mailing is sent, and send nothing after', async (mutation, status, unsent) => {
+    const tag = `c${Math.random().toString(36).slice(2, 10)}`;
+    await insertClients(busy, 400, { tags: [tag] });
+    const mailing = await createMailingFor(busy, { filter: { tags: [tag] } });
+    await waitFor(async () => (await mailingState(busy, mailing.id)).stats.sent >= 20, 10_000, 'a few batches sent');
+    const ids = new Set((await busy.sql`select id from messages where mailing_id = ${mailing.id}`).map((r) => Number(r.id)));
+
+    const res = await busy.gql(`mutation($id: ID!) { ${mutation}(id: $id) { id status } }`, { id: mailing.id });
+    const returnedAt = Date.now();
+    expect(res.body.data[mutation].status).toBe(status);
+    const state = await mailingState(busy, mailing.id);
+    // 400 messages at 16 in flight and 100 ms each take 2.5 s; the batches in flight, 0.1 s.
+    expect(state.stats[unsent]).toBeGreaterThan(200);
+    await sleep(500);
+    expect(busyGateway.received.filter((r) => ids.has(r.msgId) && r.at > returnedAt)).toEqual([]);
+  });
+
+  it('should delete within a batch\'s time and send nothing after', async () => {
+    const tag = `c${Math.random().toString(36).slice(2, 10)}`;
+    await insertClients(busy, 400, { tags: [tag] });
+    const mailing = await createMailingFor(busy, { filter: { tags: [tag] } });
+    await waitFor(async () => (await mailingState(busy, mailing.id)).stats.sent >= 20, 10_000, 'a few batches sent');
+    const ids = new Set((await busy.sql`select id from messages where mailing_id = ${mailing.id}`).map((r) => Number(r.id)));
+
+    expect((await busy.gql(`mutation($id: ID!) { deleteMailing(id: $id) }`, { id: mailing.id })).body.data.deleteMailing).toBe(true);
+    const returnedAt = Date.now();
+    await sleep(500);
+    const sent = busyGateway.received.filter((r) => ids.has(r.msgId));
+    expect(sent.filter((r) => r.at > returnedAt)).toEqual([]);
+    expect(sent.length).toBeLessThan(200);
+  });
+});
+
 describe('send window in the client\'s local time', () => {
   // A window that is open now in Moscow (UTC+3) and shut in Vladivostok (UTC+10).
   function windowOpenInMoscow() {

@@ -5,6 +5,7 @@ import type { Db } from '../db/connection';
 import { notifyMailing, type MailingEventKind } from '../events/event.channel';
 import { ConflictError, NotFoundError } from '../graphql/errors';
 import type { Logger } from '../logger';
+import { holdUnsentMessages } from '../messages/message.store';
 import { messages } from '../messages/message.table';
 import { findMailingForUpdate } from './mailing.store';
 import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
@@ -77,6 +78,7 @@ export async function endMailing(db: Db, log: Logger, id: number): Promise<{ exp
       .where(and(eq(mailings.id, id), inArray(mailings.status, ['SCHEDULED', 'RUNNING', 'PAUSED']), lte(mailings.endAt, sql`now()`)))
       .returning({ id: mailings.id });
     if (!row) return null;
+    await holdUnsentMessages(tx, id);
     const expired = await tx
       .update(messages)
       .set({ status: 'EXPIRED', updatedAt: sql`now()`, lastError: sql`coalesce(${messages.lastError}, 'the mailing ended before it could be sent')` })
@@ -92,6 +94,7 @@ export async function endMailing(db: Db, log: Logger, id: number): Promise<{ exp
 export async function pauseMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
   const row = await transition(db, id, ['RUNNING'], 'PAUSED', 'PAUSED', async (tx) => {
     // Parked out of the claim's reach, so a paused mailing costs its scans nothing.
+    await holdUnsentMessages(tx, id);
     await tx
       .update(messages)
       .set({ nextAttemptAt: sql`'infinity'` })
@@ -116,6 +119,7 @@ export async function resumeMailing(db: Db, log: Logger, id: number): Promise<Ma
 export async function cancelMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
   let cancelled = 0;
   const row = await transition(db, id, ['SCHEDULED', 'RUNNING', 'PAUSED'], 'CANCELLED', 'CANCELLED', async (tx) => {
+    await holdUnsentMessages(tx, id);
     const result = await tx
       .update(messages)
       .set({ status: 'CANCELLED', updatedAt: sql`now()` })

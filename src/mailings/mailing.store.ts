@@ -1,6 +1,7 @@
 import { and, count, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/connection';
 import type { PageRequest } from '../graphql/connection';
+import { holdUnsentMessages } from '../messages/message.store';
 import { mailingStats, messages } from '../messages/message.table';
 import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
 
@@ -44,11 +45,12 @@ export async function updateMailing(db: Db, id: number, patch: Partial<MailingVa
   return row;
 }
 
-/** Deletes the mailing and, by cascade, its messages. */
+/** Deletes the mailing, its messages and (by cascade) its counter row. */
 export async function deleteMailing(db: Db, id: number): Promise<boolean> {
   // Its messages first, by hand: they have no foreign key to cascade from (see
   // messages.mailing_id). Deleting them waits for the batches in flight, which hold their
   // rows; only then the mailing, whose counter row those batches update.
+  await holdUnsentMessages(db, id);
   await db.delete(messages).where(eq(messages.mailingId, id));
   const deleted = await db.delete(mailings).where(eq(mailings.id, id)).returning({ id: mailings.id });
   return deleted.length > 0;

@@ -55,6 +55,22 @@ export async function countMailingMessages(db: Db, mailingId: number, status: Me
 }
 
 /** Removes a client's PENDING messages (the client left the directory); returns how many. */
+/**
+ * Takes, in one statement, every unsent message of a mailing that no dispatch batch holds,
+ * before a pause, cancel, expiry or delete writes them. That write then waits only for the
+ * batches already in flight: walking the rows one by one, it waited for each batch in turn
+ * while the dispatchers claimed the rows ahead of it, and a pause returned only once the
+ * whole mailing had been sent.
+ */
+export async function holdUnsentMessages(db: Db, mailingId: number): Promise<void> {
+  await db.execute(sql`
+    select count(*) from (
+      select 1 from ${messages}
+      where ${messages.mailingId} = ${mailingId} and ${messages.status} = 'PENDING'
+      for update skip locked
+    ) held`);
+}
+
 export async function deleteUnsentMessagesOf(db: Db, clientId: number): Promise<number> {
   const deleted = await db
     .delete(messages)
