@@ -207,7 +207,8 @@ async function main() {
 
     say('dispatching…');
     const pgPids = await postgresPids(sql);
-    const cpuBefore = await cpuSeconds({ ...Object.fromEntries(heralds.map((h) => [h.name, [h.child.pid!]])), simulator: [simulator.pid!], postgres: pgPids() });
+    const dispatchProcesses = () => ({ ...Object.fromEntries(heralds.map((h) => [h.name, [h.child.pid!]])), simulator: [simulator.pid!], postgres: pgPids() });
+    const cpuBefore = cpuSeconds(dispatchProcesses());
     const { createMailing } = await gql(
       `mutation($input: CreateMailingInput!) { createMailing(input: $input) { id } }`,
       { input: { text: 'Bench message', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 3 * 3600_000).toISOString() } },
@@ -228,7 +229,7 @@ async function main() {
       await sleep(20);
     }
     clearInterval(rssTimer);
-    const cpuAfter = await cpuSeconds({ ...Object.fromEntries(heralds.map((h) => [h.name, [h.child.pid!]])), simulator: [simulator.pid!], postgres: pgPids() });
+    const cpuAfter = cpuSeconds(dispatchProcesses());
     // started_at is the start transaction's time, before its audience INSERT; the dispatch
     // time runs from there to the last SENT, so it includes creating the audience.
     const [timing] = await sql<{ dispatch: number; sent: number }[]>`
@@ -260,11 +261,11 @@ async function main() {
 
     // 4. Ceiling.
     say('ceiling…');
-    const simulatorBefore = await cpuSeconds({ simulator: [simulator.pid!] });
+    const simulatorBefore = cpuSeconds({ simulator: [simulator.pid!] });
     const clientBefore = process.cpuUsage();
     const ceilingRate = await ceiling(senderUrl, CLIENTS, CONCURRENCY);
     const clientCpu = process.cpuUsage(clientBefore);
-    const simulatorAfter = await cpuSeconds({ simulator: [simulator.pid!] });
+    const simulatorAfter = cpuSeconds({ simulator: [simulator.pid!] });
     const perMessage = (seconds: number) => round((seconds / CLIENTS) * 1e6, 1);
     const cpuPerMessageUs = {
       dispatch: Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, perMessage(cpuAfter[k] - cpuBefore[k])])),
@@ -395,40 +396,40 @@ async function baseline(databaseUrl: string, gatewayUrl: string, sql: postgres.S
   return ids.length / seconds;
 }
 
+/** The fields of /proc/<pid>/stat after the command name (field 3 on); empty once it is gone. */
+function procStat(pid: number | string): string[] {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return [];
+  }
+}
+
 /** CPU seconds (user + system) used so far by each group of processes. */
-async function cpuSeconds(groups: Record<string, number[]>): Promise<Record<string, number>> {
+function cpuSeconds(groups: Record<string, number[]>): Record<string, number> {
   const ticks = 100; // USER_HZ
   const out: Record<string, number> = {};
   for (const [name, pids] of Object.entries(groups)) {
-    let total = 0;
-    for (const pid of pids) {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / ticks;
-    }
-    out[name] = total;
+    // utime and stime: fields 14 and 15
+    out[name] = pids.reduce((sum, pid) => {
+      const fields = procStat(pid);
+      return sum + (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / ticks;
+    }, 0);
   }
   return out;
 }
 
 /** The server's processes: the postmaster and its children (backends, writers, workers). */
 async function postgresPids(sql: postgres.Sql): Promise<() => number[]> {
-  const [{ pid }] = await sql<{ pid: number }[]>`select pid from pg_stat_activity where pid = pg_backend_pid()`;
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const postmaster = Number(/PPid:\s+(\d+)/.exec(status)?.[1]);
-  return () => {
-    const pids = [postmaster];
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const st = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        if (Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) pids.push(Number(entry));
-      } catch {
-        // gone
-      }
-    }
-    return pids;
-  };
+  const [{ pid }] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  const postmaster = Number(procStat(pid)[1]); // ppid: field 4
+  return () => [
+    postmaster,
+    ...readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry) && Number(procStat(entry)[1]) === postmaster)
+      .map(Number),
+  ];
 }
 
 async function printStatementStats(sql: postgres.Sql) {

@@ -1,6 +1,6 @@
 import postgres, { type Sql } from 'postgres';
 import { describe, expect, it } from 'vitest';
-import type { GatewaySimulator } from '../src/gateway/simulator';
+import type { GatewayBehaviour, GatewaySimulator } from '../src/gateway/simulator';
 import { CREATE_MAILING, inMs, insertClients, MAILING_STATE } from './support/fixtures';
 import { startTestGateway } from './support/gateway';
 import { ADMIN_TOKEN, createTestDatabase, startTestHerald } from './support/herald';
@@ -71,6 +71,29 @@ async function terminate(running: Running | undefined, graceMs = 8_000): Promise
   clearTimeout(timer);
 }
 
+/**
+ * What the tests with Herald processes share: a database and a gateway simulator of their
+ * own, a connection to look at the rows, the env pointing Herald at both; `end` stops the
+ * given processes and tears the rest down.
+ */
+async function processTestbed(behaviour: Partial<GatewayBehaviour>) {
+  const database = await createTestDatabase();
+  const gw = await startTestGateway(behaviour);
+  const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+  const env = { DATABASE_URL: database.url, SENDER_URL: gw.config.senderUrl, SENDER_TOKEN: gw.config.senderToken };
+  return {
+    gw,
+    sql,
+    env,
+    async end(...processes: (Running | undefined)[]) {
+      await Promise.all(processes.map((p) => terminate(p)));
+      await sql.end();
+      await gw.simulator.stop();
+      await database.drop();
+    },
+  };
+}
+
 async function createMailingAt(url: string, text: string): Promise<string> {
   const data = await post(url, CREATE_MAILING, { input: { text, startAt: inMs(-1_000), endAt: inMs(120_000) } });
   return data.createMailing.id as string;
@@ -112,10 +135,8 @@ async function messageRows(sql: Sql, mailingId: string) {
 
 describe('a Herald process killed mid-mailing', () => {
   it('should finish the mailing after kill -9 and a restart, losing nothing and re-sending only what was in flight', async () => {
-    const database = await createTestDatabase();
-    const gw = await startTestGateway({ latencyMs: [30, 80] });
-    const sql = postgres(database.url, { max: 2, onnotice: () => {} });
-    const env = { DATABASE_URL: database.url, SENDER_URL: gw.config.senderUrl, SENDER_TOKEN: gw.config.senderToken };
+    const testbed = await processTestbed({ latencyMs: [30, 80] });
+    const { gw, sql, env } = testbed;
     const CONCURRENCY = 8;
     const AUDIENCE = 400;
     let first: Running | undefined;
@@ -173,25 +194,19 @@ describe('a Herald process killed mid-mailing', () => {
       ).toBeLessThanOrEqual(CONCURRENCY);
     } finally {
       first?.proc.child.kill('SIGKILL');
-      await terminate(second);
-      await sql.end();
-      await gw.simulator.stop();
-      await database.drop();
+      await testbed.end(first, second);
     }
   }, 60_000);
 });
 
 describe('a Herald process that hangs mid-mailing', () => {
   it('should lose its messages to another process after LEASE_MS, and change nothing when it wakes up', async () => {
-    const database = await createTestDatabase();
     // Answers take a while, so that the first process is caught with requests out.
-    const gw = await startTestGateway({ latencyMs: 300 });
-    const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+    const testbed = await processTestbed({ latencyMs: 300 });
+    const { gw, sql } = testbed;
     const CONCURRENCY = 4;
     const env = {
-      DATABASE_URL: database.url,
-      SENDER_URL: gw.config.senderUrl,
-      SENDER_TOKEN: gw.config.senderToken,
+      ...testbed.env,
       SENDER_CONCURRENCY: String(CONCURRENCY),
       SENDER_TIMEOUT_MS: '1000',
       LEASE_MS: '2000',
@@ -243,22 +258,17 @@ describe('a Herald process that hangs mid-mailing', () => {
       expect(logLines(first.proc, 'writing a batch of results failed; writing them again').length).toBeGreaterThan(0);
     } finally {
       first?.proc.child.kill('SIGCONT');
-      await terminate(first);
-      await terminate(second);
-      await sql.end();
-      await gw.simulator.stop();
-      await database.drop();
+      await testbed.end(first, second);
     }
   }, 90_000);
 });
 
 describe('two Herald processes on one database', () => {
   it('should share the work of a mailing and send nothing twice', async () => {
-    const database = await createTestDatabase();
-    const gw = await startTestGateway({ latencyMs: [5, 20] });
-    const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+    const testbed = await processTestbed({ latencyMs: [5, 20] });
+    const { gw, sql } = testbed;
     // info: each process logs 'message sent' with the messageId for every message it sent.
-    const env = { DATABASE_URL: database.url, SENDER_URL: gw.config.senderUrl, SENDER_TOKEN: gw.config.senderToken, LOG_LEVEL: 'info', SENDER_CONCURRENCY: '4' };
+    const env = { ...testbed.env, LOG_LEVEL: 'info', SENDER_CONCURRENCY: '4' };
     const AUDIENCE = 300;
     let a: Running | undefined;
     let b: Running | undefined;
@@ -291,10 +301,7 @@ describe('two Herald processes on one database', () => {
       const starts = [...logLines(a.proc, 'mailing started'), ...logLines(b.proc, 'mailing started')];
       expect(starts.map((l) => String(l.mailingId))).toEqual([mailingId]);
     } finally {
-      await Promise.all([terminate(a), terminate(b)]);
-      await sql.end();
-      await gw.simulator.stop();
-      await database.drop();
+      await testbed.end(a, b);
     }
   }, 60_000);
 });

@@ -1,8 +1,8 @@
 import type { Sql, TransactionSql } from 'postgres';
+import { EVENT_CHANNEL, MESSAGE_IDS_PER_EVENT } from '../events/event.channel';
 
 /** a connection pool or a transaction: the statements here run on either */
 type Queryable = Sql | TransactionSql;
-import { EVENT_CHANNEL, MESSAGE_IDS_PER_EVENT } from '../events/event.channel';
 
 /** A message claimed for sending, with what sending it needs from its mailing. */
 export type ClaimedMessage = {

@@ -150,6 +150,7 @@ export class Dispatcher {
       } catch (err) {
         this.log.error({ err }, 'a dispatch batch failed');
         await this.sleep('blocked', 1000);
+        continue; // (after finally) the pause above was the wait
       } finally {
         this.limiter.giveBack(allowance - claimed);
         if (claimed === 0) {
