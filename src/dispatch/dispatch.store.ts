@@ -33,10 +33,10 @@ export type ClaimCursor = { nextAttemptAt: string; id: number; atMs: number };
  * locks with it, so its messages are due again at once. Writing a lease into each row cost
  * a new row version and six index entries per message, the most of the database's work.
  *
- * Pause, cancel, delete and expiry each write every PENDING message of their mailing (park,
- * cancel, delete, expire), so they wait for the batches in flight to commit, and a claim
- * after them finds nothing due: once such a mutation has returned, no message of that
- * mailing is sent. (A FOR SHARE lock on the mailing row did this before, but batches that
+ * Pause, cancel, delete and expiry each take every PENDING message of their mailing that no
+ * batch holds (holdUnsentMessages) and write them all (park, cancel, delete, expire), so
+ * they wait for the batches in flight to commit, and a claim after them finds nothing due:
+ * once such a mutation has returned, no message of that mailing is sent. (A FOR SHARE lock on the mailing row did this before, but batches that
  * overlap keep a share lock on it without a gap, and the pause waiting for it starved.)
  *
  * The scan walks the due-index from `after` on. The index keeps entries of messages that
