@@ -3,22 +3,22 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import { ensureDevAdminToken, TokenRegistry } from './auth/tokens';
 import { ConfigError, loadConfig, type Config } from './config';
+import { DbClock } from './db/clock';
 import { connectDatabase, type Db } from './db/connection';
 import { startEmbeddedPostgres } from './db/embedded';
 import { isMigrated, migrateDatabase } from './db/migrate';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EventBus } from './events/event.bus';
 import { LiveUpdates } from './events/live-updates';
-import { Scheduler } from './dispatch/scheduler';
 import { HttpGateway } from './gateway/gateway.client';
 import { GatewaySimulator } from './gateway/simulator';
 import { buildHeraldSchema } from './graphql/schema';
-import { endMailing, overdueMailings, startMailing } from './mailings/mailing.lifecycle';
 import { createHttpServer } from './graphql/server';
 import { createLogger, type Logger } from './logger';
+import { mailingTimerHandlers } from './mailings/mailing.timers';
+import { PgBossTimers } from './timers/timer.pgboss';
 
 export type Herald = {
   /** e.g. http://127.0.0.1:4000 */
@@ -58,10 +58,14 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     started.push({ name: 'database pool', stop: close });
 
     // Timers are set by api processes (a mailing was written) and run by worker processes.
-    const scheduler = await Scheduler.start(databaseUrl, log);
-    started.push({ name: 'timers (pg-boss)', stop: () => scheduler.stop() });
-    const dispatcher = config.role === 'api' ? undefined : await startWorker(config, databaseUrl, db, scheduler, log, started);
-    const graphql = config.role === 'worker' ? undefined : await graphqlParts(config, databaseUrl, db, scheduler, log, started);
+    const timers = await PgBossTimers.start(databaseUrl, log);
+    started.push({ name: 'timers (pg-boss)', stop: () => timers.stop() });
+    // Every process hears the event channel: api processes for their subscribers, workers
+    // to look for work at once when a mailing starts or resumes anywhere.
+    const bus = await EventBus.start(databaseUrl, log);
+    started.push({ name: 'event channel', stop: () => bus.stop() });
+    const dispatcher = config.role === 'api' ? undefined : await startWorker(config, databaseUrl, db, timers, bus, log, started);
+    const graphql = config.role === 'worker' ? undefined : await graphqlParts(config, db, timers, bus, log, started);
 
     const http = await createHttpServer({
       log,
@@ -89,67 +93,43 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
 }
 
 /** The worker role: the dispatcher and the mailing timers. */
-async function startWorker(config: Config, databaseUrl: string, db: Db, scheduler: Scheduler, log: Logger, started: Stoppable[]) {
+async function startWorker(config: Config, databaseUrl: string, db: Db, timers: PgBossTimers, bus: EventBus, log: Logger, started: Stoppable[]) {
   const d = config.dispatch;
-  // Its own pool, so that sending never queues behind (or delays) the API's queries. A
-  // batch's transaction waits for the gateway while it holds its messages; should this
-  // process hang (not die: then the locks go with the connection), the database frees them
-  // after LEASE_MS.
-  const dispatchSql = postgres(databaseUrl, {
-    max: Dispatcher.connectionsFor(d),
-    onnotice: () => {},
-    connection: { application_name: 'herald-dispatch', idle_in_transaction_session_timeout: d.leaseMs },
-  });
-  started.push({ name: 'dispatch database pool', stop: () => dispatchSql.end({ timeout: 5 }) });
+  // Its own pool, so that sending never queues behind (or delays) the API's queries.
+  const dispatchDb = connectDatabase(databaseUrl, { max: Dispatcher.connections, name: 'herald-dispatch' });
+  started.push({ name: 'dispatch database pool', stop: dispatchDb.close });
 
   const sender = await senderOf(config, log, started);
   const gateway = new HttpGateway({ url: sender.url, token: sender.token, connections: d.concurrency, requestTimeoutMs: d.requestTimeoutMs });
   started.push({ name: 'gateway client', stop: () => gateway.close() });
 
-  const dispatcher = new Dispatcher(dispatchSql, gateway, log, {
+  const dispatcher = new Dispatcher(dispatchDb.db, gateway, new DbClock(), log, {
     concurrency: d.concurrency,
-    rateLimit: d.rateLimit,
     batchSize: d.batchSize,
     pollMs: d.pollMs,
-    retryBaseMs: d.retryBaseMs,
-    retryMaxMs: d.retryMaxMs,
-    authProbeMs: d.authProbeMs,
-    breaker: { threshold: d.breakerThreshold, cooldownMs: d.breakerCooldownMs, maxCooldownMs: d.breakerCooldownMs * 32 },
+    flushMs: d.flushMs,
+    leaseMs: d.leaseMs,
+    requestTimeoutMs: d.requestTimeoutMs,
+    retry: { retryBaseMs: d.retryBaseMs, retryMaxMs: d.retryMaxMs, authProbeMs: d.authProbeMs },
+    flow: { breaker: d.breaker, rateLimit: d.rateLimit, authProbeMs: d.authProbeMs },
   });
   dispatcher.start();
   started.push({ name: 'dispatcher', stop: () => dispatcher.stop() });
+  const unsubscribe = bus.subscribe((event) => {
+    if (event.t === 'mailing' && (event.k === 'STARTED' || event.k === 'RESUMED')) dispatcher.nudge();
+  });
+  started.push({ name: 'dispatcher wake-ups', stop: async () => unsubscribe() });
 
-  const start = async (id: number) => {
-    if (await startMailing(db, log, id)) dispatcher.nudge();
-  };
-  await scheduler.work(
-    {
-      start,
-      end: async (id) => void (await endMailing(db, log, id)),
-      sweep: async () => {
-        const { toStart, toEnd } = await overdueMailings(db);
-        for (const id of toEnd) await endMailing(db, log, id);
-        for (const id of toStart) await start(id);
-      },
-    },
-    { pollMs: d.timerPollMs, sweepMs: d.sweepMs },
-  );
+  await timers.work(mailingTimerHandlers(db, log, () => dispatcher.nudge()), { pollMs: d.timerPollMs, sweepMs: d.sweepMs });
   return dispatcher;
 }
 
 /** The api role: GraphQL over HTTP and websocket, with live updates from the event channel. */
-async function graphqlParts(config: Config, databaseUrl: string, db: Db, scheduler: Scheduler, log: Logger, started: Stoppable[]) {
-  const bus = await EventBus.start(databaseUrl, log);
+async function graphqlParts(config: Config, db: Db, timers: PgBossTimers, bus: EventBus, log: Logger, started: Stoppable[]) {
   const live = new LiveUpdates(bus, db, log, config.live);
-  started.push({
-    name: 'live updates',
-    stop: async () => {
-      live.stop();
-      await bus.stop();
-    },
-  });
+  started.push({ name: 'live updates', stop: async () => live.stop() });
   const tokens = new TokenRegistry(config.apiTokens ?? (await devAdminToken(config, log)));
-  return { schema: await buildHeraldSchema(), db, tokens, maxDepth: config.graphqlMaxDepth, timers: scheduler, live };
+  return { schema: await buildHeraldSchema(), db, tokens, maxDepth: config.graphqlMaxDepth, timers, live };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config';
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig, variables } from '../src/config';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -33,11 +34,11 @@ describe('configuration', () => {
         requestTimeoutMs: 10_000,
         retryBaseMs: 1_000,
         retryMaxMs: 60_000,
-        breakerThreshold: 10,
-        breakerCooldownMs: 1_000,
+        breaker: { window: 50, minCalls: 20, failureRate: 0.5, openMs: 500, maxOpenMs: 2_000, halfOpenCalls: 5 },
         authProbeMs: 5_000,
         batchSize: 200,
         pollMs: 200,
+        flushMs: 50,
         leaseMs: 40_000,
         timerPollMs: 500,
         sweepMs: 10_000,
@@ -86,8 +87,24 @@ describe('configuration', () => {
     expect(loadConfig({ NODE_ENV: 'production', HERALD_ROLE: 'worker' }).role).toBe('worker');
   });
 
-  it('should refuse a lease no longer than the request timeout', () => {
+  it('should refuse a lease that does not outlast a request and the writing of its result', () => {
     expect(problemsOf({ SENDER_TIMEOUT_MS: '5000', LEASE_MS: '5000' })).toEqual([expect.stringMatching(/^LEASE_MS:/)]);
+    expect(problemsOf({ SENDER_TIMEOUT_MS: '5000', DISPATCH_FLUSH_MS: '100', LEASE_MS: '5100' })).toEqual([expect.stringMatching(/^LEASE_MS:/)]);
+    expect(loadConfig({ SENDER_TIMEOUT_MS: '5000', DISPATCH_FLUSH_MS: '100', LEASE_MS: '5101' }).dispatch.leaseMs).toBe(5101);
+  });
+
+  it('should refuse breaker settings that contradict each other', () => {
+    expect(problemsOf({ BREAKER_OPEN_MS: '3000', BREAKER_MAX_OPEN_MS: '2000' })).toEqual([expect.stringMatching(/^BREAKER_MAX_OPEN_MS:/)]);
+    expect(problemsOf({ BREAKER_WINDOW: '10', BREAKER_MIN_CALLS: '11' })).toEqual([expect.stringMatching(/^BREAKER_MIN_CALLS:/)]);
+    expect(problemsOf({ BREAKER_FAILURE_RATE: '0' })).toEqual([expect.stringMatching(/^BREAKER_FAILURE_RATE:/)]);
+  });
+
+  it('should have every variable in the README configuration table, with its default', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const defaults = loadConfig({});
+    for (const name of Object.keys(variables)) expect(readme, name).toMatch(new RegExp(`^\\| \`${name}\` \\|`, 'm'));
+    expect(readme).toMatch(/^\| `BREAKER_WINDOW` \| `50` \|/m);
+    expect(defaults.dispatch.breaker.window).toBe(50);
   });
 
   it('should require SENDER_TOKEN with SENDER_URL', () => {

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { localSecondOfDay, nextOpening } from '../src/dispatch/send-window';
+import { localSecondOfDay, nextOpening } from '../src/mailings/send-window';
 import { DEFAULT_BEHAVIOUR, type GatewaySimulator } from '../src/gateway/simulator';
-import { createMailing as createMailingFor, CREATE_MAILING, inMs, insertClients, MAILING_STATE, mailingState, untilMailingStatus } from './support/fixtures';
+import { createMailing as createMailingFor, CREATE_MAILING, inMs, insertClients, MAILING_STATE, mailingState, phonesOf, untilMailingStatus } from './support/fixtures';
 import { startTestGateway } from './support/gateway';
 import { onlyError, startTestHerald, type TestHerald } from './support/herald';
 import { sleep, waitFor } from './support/wait';
@@ -24,9 +24,9 @@ afterEach(() => gateway.set({ ...DEFAULT_BEHAVIOUR, latencyMs: 100 }));
 const createMailing = (input: Record<string, unknown>) => createMailingFor(herald, input);
 const stateOf = (id: string) => mailingState(herald, id);
 const untilStatus = (id: string, status: string, timeoutMs = 15_000) => untilMailingStatus(herald, id, status, timeoutMs);
-const messageIds = async (mailingId: string) =>
-  new Set((await herald.sql`select id from messages where mailing_id = ${mailingId}`).map((r) => Number(r.id)));
-const receivedFor = (ids: Set<number>) => gateway.received.filter((r) => ids.has(r.msgId));
+// A mailing's requests are told apart by its clients' phones: its messages get their rows
+// (and ids) only as they go out.
+const receivedFor = (phones: Set<number>, from = gateway) => from.received.filter((r) => phones.has(Number(r.phone)));
 const act = (mutation: string, id: string) => herald.gql(`mutation($id: ID!) { ${mutation}(id: $id) { id status } }`, { id });
 
 async function runningMailing(n: number) {
@@ -34,23 +34,23 @@ async function runningMailing(n: number) {
   const clientIds = await insertClients(herald, n, { tags: [tag] });
   const mailing = await createMailing({ filter: { tags: [tag] } });
   await waitFor(async () => (await stateOf(mailing.id)).stats.sent >= 2, 10_000, 'a few messages sent');
-  return { mailing, clientIds, ids: await messageIds(mailing.id) };
+  return { mailing, clientIds, phones: await phonesOf(herald, clientIds) };
 }
 
-/** After a pause/cancel/delete returned at `returnedAt`, no request for these messages starts. */
-async function expectNoRequestAfter(ids: Set<number>, returnedAt: number) {
+/** After a pause/cancel/delete returned at `returnedAt`, no request to these phones starts. */
+async function expectNoRequestAfter(phones: Set<number>, returnedAt: number) {
   await sleep(700);
-  const late = receivedFor(ids).filter((r) => r.at > returnedAt);
+  const late = receivedFor(phones).filter((r) => r.at > returnedAt);
   expect(late).toEqual([]);
 }
 
 describe('operator control while running', () => {
   it('should pause: no new request after pauseMailing returns; resume: it finishes', async () => {
-    const { mailing, ids } = await runningMailing(30);
+    const { mailing, phones } = await runningMailing(30);
     const res = await act('pauseMailing', mailing.id);
     const returnedAt = Date.now();
     expect(res.body.data.pauseMailing.status).toBe('PAUSED');
-    await expectNoRequestAfter(ids, returnedAt);
+    await expectNoRequestAfter(phones, returnedAt);
     const paused = await stateOf(mailing.id);
     expect(paused.status).toBe('PAUSED');
     expect(paused.stats.pending).toBeGreaterThan(0);
@@ -61,11 +61,11 @@ describe('operator control while running', () => {
   });
 
   it('should cancel: no new request after it returns, history kept, the rest CANCELLED', async () => {
-    const { mailing, ids } = await runningMailing(30);
+    const { mailing, phones } = await runningMailing(30);
     const res = await act('cancelMailing', mailing.id);
     const returnedAt = Date.now();
     expect(res.body.data.cancelMailing.status).toBe('CANCELLED');
-    await expectNoRequestAfter(ids, returnedAt);
+    await expectNoRequestAfter(phones, returnedAt);
     const state = await stateOf(mailing.id);
     expect(state.status).toBe('CANCELLED');
     expect(state.stats.sent).toBeGreaterThanOrEqual(2);
@@ -74,13 +74,14 @@ describe('operator control while running', () => {
   });
 
   it('should delete: no new request after it returns, mailing and messages gone', async () => {
-    const { mailing, ids } = await runningMailing(30);
+    const { mailing, phones } = await runningMailing(30);
     const res = await herald.gql(`mutation($id: ID!) { deleteMailing(id: $id) }`, { id: mailing.id });
     const returnedAt = Date.now();
     expect(res.body.data.deleteMailing).toBe(true);
-    await expectNoRequestAfter(ids, returnedAt);
+    await expectNoRequestAfter(phones, returnedAt);
     expect((await herald.ok(MAILING_STATE, { id: mailing.id })).mailing).toBeNull();
-    expect(await messageIds(mailing.id)).toEqual(new Set());
+    expect(await herald.sql`select id from messages where mailing_id = ${mailing.id}`).toEqual([]);
+    expect(await herald.sql`select id from dispatch_leases where mailing_id = ${mailing.id}`).toEqual([]);
   });
 
   it('should refuse transitions that do not fit the status with CONFLICT', async () => {
@@ -93,13 +94,13 @@ describe('operator control while running', () => {
   });
 
   it('should apply a new text to the messages not yet sent, and refuse a new filter', async () => {
-    const { mailing, ids } = await runningMailing(20);
+    const { mailing, phones } = await runningMailing(20);
     await herald.ok(`mutation($id: ID!) { updateMailing(id: $id, input: { text: "Second text" }) { id } }`, { id: mailing.id });
     const changedAt = Date.now();
     const refused = await herald.gql(`mutation($id: ID!) { updateMailing(id: $id, input: { filter: { tags: ["other"] } }) { id } }`, { id: mailing.id });
     expect(onlyError(refused).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter' });
     await untilStatus(mailing.id, 'COMPLETED');
-    const received = receivedFor(ids);
+    const received = receivedFor(phones);
     expect(received.filter((r) => r.at < changedAt - 50).every((r) => r.text === 'Hello')).toBe(true);
     expect(received.filter((r) => r.at > changedAt + 50).every((r) => r.text === 'Second text')).toBe(true);
     expect(received.some((r) => r.text === 'Second text')).toBe(true);
@@ -108,16 +109,20 @@ describe('operator control while running', () => {
   it('should take a deleted client\'s unsent message out of a running mailing and keep its sent ones', async () => {
     const { mailing, clientIds } = await runningMailing(30);
     await act('pauseMailing', mailing.id);
-    const [pending] = await herald.sql`select client_id from messages where mailing_id = ${mailing.id} and status = 'PENDING' limit 1`;
-    const [sent] = await herald.sql`select client_id from messages where mailing_id = ${mailing.id} and status = 'SENT' limit 1`;
-    for (const row of [pending, sent]) {
-      await herald.ok(`mutation($id: ID!) { deleteClient(id: $id) }`, { id: String(row.client_id) });
-    }
-    const left = await herald.sql`select client_id, status from messages where mailing_id = ${mailing.id} and client_id in ${herald.sql([pending.client_id, sent.client_id])}`;
-    expect(left.map((r) => [String(r.client_id), r.status])).toEqual([[String(sent.client_id), 'SENT']]);
+    const sentRows = await herald.sql`select client_id from messages where mailing_id = ${mailing.id} and status = 'SENT'`;
+    const sentIds = new Set(sentRows.map((r) => Number(r.client_id)));
+    const sent = [...sentIds][0];
+    const unsent = clientIds.filter((id) => !sentIds.has(id)).at(-1)!;
+    const [unsentPhone] = await phonesOf(herald, [unsent]);
+    for (const id of [unsent, sent]) await herald.ok(`mutation($id: ID!) { deleteClient(id: $id) }`, { id: String(id) });
+    expect((await stateOf(mailing.id)).stats.total).toBe(clientIds.length - 1);
+
     await act('resumeMailing', mailing.id);
     const done = await untilStatus(mailing.id, 'COMPLETED');
-    expect(done.stats.total).toBe(clientIds.length - 1);
+    expect(done.stats).toMatchObject({ total: clientIds.length - 1, sent: clientIds.length - 1 });
+    const left = await herald.sql`select client_id, status from messages where mailing_id = ${mailing.id} and client_id in ${herald.sql([unsent, sent])}`;
+    expect(left.map((r) => [Number(r.client_id), r.status])).toEqual([[sent, 'SENT']]);
+    expect(receivedFor(new Set([unsentPhone]))).toEqual([]);
   });
 });
 
@@ -142,10 +147,10 @@ describe('operator control while several lanes send', () => {
     ['cancelMailing', 'CANCELLED', 'cancelled'],
   ])('should %s within a batch\'s time, before the mailing is sent, and send nothing after', async (mutation, status, unsent) => {
     const tag = `c${Math.random().toString(36).slice(2, 10)}`;
-    await insertClients(busy, 400, { tags: [tag] });
+    const clientIds = await insertClients(busy, 400, { tags: [tag] });
     const mailing = await createMailingFor(busy, { filter: { tags: [tag] } });
+    const phones = await phonesOf(busy, clientIds);
     await waitFor(async () => (await mailingState(busy, mailing.id)).stats.sent >= 20, 10_000, 'a few batches sent');
-    const ids = new Set((await busy.sql`select id from messages where mailing_id = ${mailing.id}`).map((r) => Number(r.id)));
 
     const res = await busy.gql(`mutation($id: ID!) { ${mutation}(id: $id) { id status } }`, { id: mailing.id });
     const returnedAt = Date.now();
@@ -154,20 +159,20 @@ describe('operator control while several lanes send', () => {
     // 400 messages at 16 in flight and 100 ms each take 2.5 s; the batches in flight, 0.1 s.
     expect(state.stats[unsent]).toBeGreaterThan(200);
     await sleep(500);
-    expect(busyGateway.received.filter((r) => ids.has(r.msgId) && r.at > returnedAt)).toEqual([]);
+    expect(receivedFor(phones, busyGateway).filter((r) => r.at > returnedAt)).toEqual([]);
   });
 
   it('should delete within a batch\'s time and send nothing after', async () => {
     const tag = `c${Math.random().toString(36).slice(2, 10)}`;
-    await insertClients(busy, 400, { tags: [tag] });
+    const clientIds = await insertClients(busy, 400, { tags: [tag] });
     const mailing = await createMailingFor(busy, { filter: { tags: [tag] } });
+    const phones = await phonesOf(busy, clientIds);
     await waitFor(async () => (await mailingState(busy, mailing.id)).stats.sent >= 20, 10_000, 'a few batches sent');
-    const ids = new Set((await busy.sql`select id from messages where mailing_id = ${mailing.id}`).map((r) => Number(r.id)));
 
     expect((await busy.gql(`mutation($id: ID!) { deleteMailing(id: $id) }`, { id: mailing.id })).body.data.deleteMailing).toBe(true);
     const returnedAt = Date.now();
     await sleep(500);
-    const sent = busyGateway.received.filter((r) => ids.has(r.msgId));
+    const sent = receivedFor(phones, busyGateway);
     expect(sent.filter((r) => r.at > returnedAt)).toEqual([]);
     expect(sent.length).toBeLessThan(200);
   });
@@ -207,11 +212,11 @@ describe('send window in the client\'s local time', () => {
 
   it('should expire a message whose next opening comes after endAt, sending nothing', async () => {
     const tag = `x${Date.now()}`;
-    await insertClients(herald, 2, { tags: [tag], timezone: 'Asia/Vladivostok' });
+    const clientIds = await insertClients(herald, 2, { tags: [tag], timezone: 'Asia/Vladivostok' });
     const mailing = await createMailing({ filter: { tags: [tag] }, sendWindow: windowOpenInMoscow(), endAt: inMs(30 * 60_000) });
     const done = await untilStatus(mailing.id, 'COMPLETED', 5_000);
     expect(done.stats).toMatchObject({ total: 2, expired: 2, sent: 0 });
-    expect(receivedFor(await messageIds(mailing.id))).toEqual([]);
+    expect(receivedFor(await phonesOf(herald, clientIds))).toEqual([]);
   });
 
   it('should refuse a window that is not HH:MM or is empty', async () => {

@@ -236,12 +236,21 @@ describe('createMailing', () => {
     expect(m.startAt).toMatch(ISO_8601);
   });
 
-  it('should accept a start in the past as long as the end is still ahead', async () => {
-    const m = await createMailing({ startAt: fromNow(-DAY), endAt: fromNow(HOUR) });
-    expect(m.status).toBe('SCHEDULED');
+  it('should accept a start in the past as long as the end is still ahead, and answer RUNNING: it starts at once', async () => {
+    const tag = `due${Date.now()}`;
+    await herald.sql`insert into clients (phone, operator_code, tags, timezone) values ('79990001122', '999', ${[tag]}::text[], 'UTC')`;
+    const m = await createMailing({ startAt: fromNow(-DAY), endAt: fromNow(HOUR), filter: { tags: [tag] } });
+    expect(m.status).toBe('RUNNING');
     expect(instant(m.startAt)).toBeLessThan(Date.now());
-    // due at once: keep it from being started under the other tests
+    expect((await getMailing(m.id)).stats).toMatchObject({ total: 1 });
     await herald.ok(DELETE, { id: m.id });
+    await herald.sql`delete from clients where phone = '79990001122'`;
+  });
+
+  it('should answer COMPLETED for a due mailing that matches nobody', async () => {
+    const m = await createMailing({ startAt: fromNow(-DAY), endAt: fromNow(HOUR), filter: { tags: ['nobody-has-this'] } });
+    expect(m.status).toBe('COMPLETED');
+    expect((await getMailing(m.id)).stats).toMatchObject({ total: 0 });
   });
 
   it('should trim the text', async () => {

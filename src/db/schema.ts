@@ -3,3 +3,5 @@
 export * from '../clients/client.table';
 export * from '../mailings/mailing.table';
 export * from '../messages/message.table';
+export * from '../audience/audience.table';
+export * from '../dispatch/lease.table';

@@ -1,158 +1,147 @@
-import type { Sql, TransactionSql } from 'postgres';
-import { EVENT_CHANNEL, MESSAGE_IDS_PER_EVENT } from '../events/event.channel';
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/connection';
+import type { MailingStatus } from '../mailings/mailing.table';
 
-/** a connection pool or a transaction: the statements here run on either */
-type Queryable = Sql | TransactionSql;
+/** What sending a mailing's messages needs from it, read by a claim under its lock. */
+export type MailingForClaim = {
+  id: number;
+  status: MailingStatus;
+  text: string;
+  endAt: number;
+  windowFrom: number | null;
+  windowTo: number | null;
+  /** the database's clock when it was read (ms) */
+  now: number;
+};
 
-/** A message claimed for sending, with what sending it needs from its mailing. */
-export type ClaimedMessage = {
+export async function mailingForClaim(tx: Db, id: number): Promise<MailingForClaim | undefined> {
+  const [row] = await tx.execute<{ status: MailingStatus; text: string; end_ms: number; window_from: number | null; window_to: number | null; now_ms: number }>(sql`
+    select status, text, extract(epoch from end_at) * 1000 as end_ms, send_window_from as window_from, send_window_to as window_to,
+           extract(epoch from clock_timestamp()) * 1000 as now_ms
+    from mailings where id = ${id}`);
+  if (!row) return undefined;
+  return { id, status: row.status, text: row.text, endAt: Number(row.end_ms), windowFrom: row.window_from, windowTo: row.window_to, now: Number(row.now_ms) };
+}
+
+/** The running mailings, oldest first: what the dispatcher goes round. */
+export async function runningMailings(db: Db): Promise<number[]> {
+  const rows = await db.execute<{ id: string }>(sql`select id from mailings where status = 'RUNNING' order by id`);
+  return rows.map((r) => Number(r.id));
+}
+
+/** A message that already has a row, due again (a retry, or its send window opened). */
+export type DueMessage = { id: number; clientId: number; phone: string; timezone: string; attempts: number };
+
+/**
+ * Claims up to `limit` of the mailing's due messages that have rows: their next attempt is
+ * moved `leaseMs` on, which is the lease (no other claim finds them due meanwhile; if this
+ * process dies, they are due again then). A message whose client has left the directory
+ * since its last attempt is removed instead, as its other unsent messages were.
+ */
+export async function claimDue(tx: Db, mailingId: number, limit: number, leaseMs: number): Promise<DueMessage[]> {
+  const rows = await tx.execute<{ id: string; client_id: string; phone: string; timezone: string; attempts: number; client_gone: boolean }>(sql`
+    update messages m set next_attempt_at = now() + ${leaseMs} * interval '1 millisecond'
+    from (
+      select id from messages
+      where mailing_id = ${mailingId} and status = 'PENDING' and next_attempt_at <= now()
+      order by next_attempt_at, id limit ${limit}
+      for update skip locked
+    ) due
+    where m.id = due.id
+    returning m.id, m.client_id, m.phone, m.timezone, m.attempts,
+              not exists (select 1 from clients c where c.id = m.client_id) as client_gone`);
+  const gone = rows.filter((r) => r.client_gone).map((r) => r.id);
+  if (gone.length > 0) await tx.execute(sql`delete from messages where id = any(${`{${gone.join(',')}}`}::bigint[])`);
+  return rows
+    .filter((r) => !r.client_gone)
+    .map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), phone: r.phone, timezone: r.timezone, attempts: r.attempts }));
+}
+
+/** Retries this process claimed and will not send (it stops): due again at once, for anyone. */
+export async function releaseDue(tx: Db, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.execute(sql`update messages set next_attempt_at = now() where id = any(${`{${ids.join(',')}}`}::bigint[]) and status = 'PENDING'`);
+}
+
+/** When the mailing's next message with a row comes due, if any (ms, database clock). */
+export async function nextDueAt(tx: Db, mailingId: number): Promise<number | null> {
+  const [row] = await tx.execute<{ at: number | null }>(sql`
+    select extract(epoch from min(next_attempt_at)) * 1000 as at from messages where mailing_id = ${mailingId} and status = 'PENDING'`);
+  return row?.at == null ? null : Number(row.at);
+}
+
+/** The status of each of these mailings that still exists. */
+export async function mailingStatuses(tx: Db, ids: readonly number[]): Promise<Map<number, MailingStatus>> {
+  const rows = await tx.execute<{ id: string; status: MailingStatus }>(sql`
+    select id, status from mailings where id = any(${`{${ids.join(',')}}`}::bigint[])`);
+  return new Map(rows.map((r) => [Number(r.id), r.status]));
+}
+
+/** A message's result, as written: its row is created with it, or updated (a retry). */
+export type ResultRow = {
   id: number;
   mailingId: number;
   clientId: number;
   phone: string;
   timezone: string;
-  attempts: number;
-  text: string;
-  endAt: number;
-  windowFrom: number | null;
-  windowTo: number | null;
-};
-
-/**
- * Where a claim resumes: just after the (next_attempt_at, id) of the last message claimed.
- * The time is kept as Postgres printed it: a JS Date would drop the microseconds, and a
- * whole audience shares one next_attempt_at.
- */
-export type ClaimCursor = { nextAttemptAt: string; id: number; atMs: number };
-
-/**
- * Claims up to `limit` due messages of running mailings, inside the caller's transaction,
- * which then sends them and writes their results before it commits. The claim is a row lock
- * and nothing else: SKIP LOCKED lets any number of dispatchers (in any number of processes)
- * claim side by side without taking the same message, and a dispatcher that dies takes its
- * locks with it, so its messages are due again at once. Writing a lease into each row cost
- * a new row version and six index entries per message, the most of the database's work.
- *
- * Pause, cancel, delete and expiry each take every PENDING message of their mailing that no
- * batch holds (holdUnsentMessages) and write them all (park, cancel, delete, expire), so
- * they wait for the batches in flight to commit, and a claim after them finds nothing due:
- * once such a mutation has returned, no message of that mailing is sent. (A FOR SHARE lock on the mailing row did this before, but batches that
- * overlap keep a share lock on it without a gap, and the pause waiting for it starved.)
- *
- * The scan walks the due-index from `after` on. The index keeps entries of messages that
- * were PENDING until vacuum removes them; on a large mailing, starting from the front every
- * time walked all the sent ones.
- */
-export async function claimDue(
-  tx: Queryable,
-  limit: number,
-  after: ClaimCursor | null,
-): Promise<{ messages: ClaimedMessage[]; cursor: ClaimCursor | null }> {
-  const rows = await tx<
-    { id: string; mailing_id: string; client_id: string; phone: string; timezone: string; attempts: number; text: string; end_at: Date; window_from: number | null; window_to: number | null; cursor_at: string; cursor_ms: number }[]
-  >`
-    select m.id, m.mailing_id, m.client_id, m.phone, m.timezone, m.attempts, m.next_attempt_at::text as cursor_at, extract(epoch from m.next_attempt_at)::float8 * 1000 as cursor_ms,
-           g.text, g.end_at, g.send_window_from as window_from, g.send_window_to as window_to
-    from messages m
-    join mailings g on g.id = m.mailing_id
-    where m.status = 'PENDING'
-      and m.next_attempt_at <= now()
-      ${after ? tx`and (m.next_attempt_at, m.id) > (${after.nextAttemptAt}::timestamptz, ${after.id}::bigint)` : tx``}
-      and g.status = 'RUNNING'
-      and g.end_at > now()
-    order by m.next_attempt_at, m.id
-    limit ${limit}
-    for update of m skip locked`;
-  const last = rows.at(-1);
-  const cursor = last ? { nextAttemptAt: last.cursor_at, id: Number(last.id), atMs: last.cursor_ms } : null;
-  const messages = rows.map((r) => ({
-    id: Number(r.id),
-    mailingId: Number(r.mailing_id),
-    clientId: Number(r.client_id),
-    phone: r.phone,
-    timezone: r.timezone,
-    attempts: r.attempts,
-    text: r.text,
-    endAt: r.end_at.getTime(),
-    windowFrom: r.window_from,
-    windowTo: r.window_to,
-  }));
-  return { messages, cursor };
-}
-
-/** What became of a claimed message; written back in batches. */
-export type MessageResult = {
-  id: number;
-  mailingId: number;
-  /** the status it moves to (PENDING: it will be tried again at nextAttemptAt) */
-  status: 'PENDING' | 'SENT' | 'FAILED' | 'EXPIRED';
+  status: 'PENDING' | 'SENT' | 'FAILED' | 'EXPIRED' | 'CANCELLED';
   /** whether a request was made (counts into attempts) */
   attempted: boolean;
   error: string | null;
+  /** ms; for PENDING */
   nextAttemptAt: number | null;
+  /** ms; when the answer came */
   at: number;
 };
 
 /**
- * Writes a batch of results in one statement. Only PENDING
- * messages change — a message expired, cancelled or deleted meanwhile stays as it is —
- * except that a SENT result always wins: the gateway accepted it, and the history must say
- * so even if the mailing ended while the answer was on its way. last_error keeps the last
- * failure, also once a later attempt succeeded. The same statement announces the changed
- * messages on the event channel, a few hundred ids an event.
+ * Writes results in one statement: a message's first result creates its row (under the id
+ * it was sent with); a later one updates it. An update changes only a PENDING message — one
+ * expired, cancelled or already answered meanwhile stays as it is — except that SENT always
+ * wins: the gateway accepted it, and the history must say so even if the mailing ended while
+ * the answer was on its way. last_error keeps the last failure, also after a later success.
+ * Returns the messages that changed, by mailing.
  */
-export async function recordResults(sql: Queryable, results: MessageResult[]): Promise<void> {
-  if (results.length === 0) return;
-  // One JSON parameter: postgres.js would send a null inside a text[] as the string 'NULL'.
-  const rows = results.map((r) => ({
+export async function writeResults(tx: Db, results: readonly ResultRow[]): Promise<Map<number, number[]>> {
+  if (results.length === 0) return new Map();
+  const rows = JSON.stringify(
+    results.map((r) => ({
       id: r.id,
+      mailing_id: r.mailingId,
+      client_id: r.clientId,
+      phone: r.phone,
+      timezone: r.timezone,
       status: r.status,
-      attempted: r.attempted,
+      attempts: r.attempted ? 1 : 0,
       error: r.error,
-      next_at: r.nextAttemptAt === null ? null : new Date(r.nextAttemptAt).toISOString(),
-      at: new Date(r.at).toISOString(),
-    }));
-  await sql`
-    with changed as (
-    update messages m
-    set status = v.status::message_status,
-        attempts = m.attempts + v.attempted::int,
-        last_error = coalesce(v.error, m.last_error),
-        sent_at = case when v.status = 'SENT' then v.at else m.sent_at end,
-        next_attempt_at = coalesce(v.next_at, m.next_attempt_at),
-        updated_at = now()
-    from jsonb_to_recordset(${sql.json(rows)})
-      as v(id bigint, status text, attempted bool, error text, next_at timestamptz, at timestamptz)
-    where m.id = v.id
-      and (m.status = 'PENDING' or (v.status = 'SENT' and m.status in ('EXPIRED', 'CANCELLED')))
-    returning m.id, m.mailing_id
-    ),
-    chunks as (
-      select mailing_id, json_agg(id order by id) as ids
-      from (select id, mailing_id, (row_number() over (partition by mailing_id order by id) - 1) / ${MESSAGE_IDS_PER_EVENT} as chunk from changed) numbered
-      group by mailing_id, chunk
-    )
-    select pg_notify(${EVENT_CHANNEL}, json_build_object('t', 'messages', 'm', mailing_id, 'ids', ids)::text) from chunks`;
-}
-
-/**
- * Marks COMPLETED those of the given running mailings with no PENDING message left. Run
- * after the results' own statement has committed, so the last writer sees every other
- * writer's counts.
- */
-export async function completeFinished(sql: Sql, mailingIds: number[]): Promise<number[]> {
-  if (mailingIds.length === 0) return [];
-  const rows = await sql<{ id: string }[]>`
-    with done as (
-      update mailings g
-      set status = 'COMPLETED', finished_at = now(), updated_at = now()
-      where g.id = any(${mailingIds}::bigint[])
-        and g.status = 'RUNNING'
-        -- From the counters, not the messages: on a large mailing the index holds many
-        -- dead PENDING entries of sent messages, and walking them made every flush slower.
-        and exists (select 1 from mailing_stats s where s.mailing_id = g.id and s.pending = 0)
-      returning g.id
-    )
-    select id, pg_notify(${EVENT_CHANNEL}, json_build_object('t', 'mailing', 'm', id, 'k', 'COMPLETED', 's', 'COMPLETED')::text) from done`;
-  return rows.map((r) => Number(r.id));
+      next_ms: r.nextAttemptAt,
+      at_ms: r.at,
+    })),
+  );
+  const changed = await tx.execute<{ id: string; mailing_id: string }>(sql`
+    insert into messages as m (id, mailing_id, client_id, phone, timezone, status, attempts, last_error, sent_at, next_attempt_at, updated_at)
+    overriding system value
+    select v.id, v.mailing_id, v.client_id, v.phone, v.timezone, v.status::message_status, v.attempts, v.error,
+           case when v.status = 'SENT' then to_timestamp(v.at_ms / 1000.0) end,
+           coalesce(to_timestamp(v.next_ms / 1000.0), now()), now()
+    from jsonb_to_recordset(${rows}::jsonb)
+      as v(id bigint, mailing_id bigint, client_id bigint, phone text, timezone text, status text, attempts int, error text, next_ms float8, at_ms float8)
+    order by v.id
+    on conflict (id) do update set
+      status = excluded.status,
+      attempts = m.attempts + excluded.attempts,
+      last_error = coalesce(excluded.last_error, m.last_error),
+      sent_at = coalesce(excluded.sent_at, m.sent_at),
+      next_attempt_at = excluded.next_attempt_at,
+      updated_at = now()
+    where m.status = 'PENDING' or (excluded.status = 'SENT' and m.status in ('EXPIRED', 'CANCELLED'))
+    returning m.id, m.mailing_id`);
+  const byMailing = new Map<number, number[]>();
+  for (const r of changed) {
+    const mailingId = Number(r.mailing_id);
+    let ids = byMailing.get(mailingId);
+    if (!ids) byMailing.set(mailingId, (ids = []));
+    ids.push(Number(r.id));
+  }
+  return byMailing;
 }

@@ -1,346 +1,309 @@
-import type { Sql } from 'postgres';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { expireLeasesOf, handOut, lockAudienceForClaim, takeOverLease, type HandedOut } from '../audience/audience.store';
+import type { DbClock } from '../db/clock';
+import type { Db } from '../db/connection';
+import { lockMailingsShared } from '../db/locks';
 import type { Gateway } from '../gateway/gateway.client';
 import type { SendOutcome } from '../gateway/gateway.outcome';
 import type { Logger } from '../logger';
-import { retryDelay } from './backoff';
-import { CircuitBreaker } from './circuit-breaker';
-import { claimDue, completeFinished, recordResults, type ClaimCursor, type ClaimedMessage, type MessageResult } from './dispatch.store';
-import { RateLimiter } from './rate-limiter';
-import { nextOpening } from './send-window';
+import { isOpen, requestDeadline } from '../mailings/end-time';
+import { completeFinished } from '../mailings/mailing.lifecycle';
+import { claimDue, mailingForClaim, nextDueAt, releaseDue, runningMailings, type DueMessage, type MailingForClaim, type ResultRow } from './dispatch.store';
+import { FlowControl, type FlowOptions, type FlowTicket } from './flow-control';
+import { fateAfter, fateBeforeSending, type Fate, type RetryPolicy } from './message.fate';
+import { ResultWriter } from './result-writer';
 
 export type DispatcherOptions = {
   /** requests in flight at most */
   concurrency: number;
-  /** messages per second at most, 0 for no limit */
-  rateLimit: number;
-  /** messages claimed per batch at most */
+  /** messages one claim takes at most */
   batchSize: number;
-  /** how often an idle dispatcher looks for due messages */
+  /** how often an idle dispatcher looks for work */
   pollMs: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  /** while the gateway refuses Herald's token, one probe request this often */
-  authProbeMs: number;
-  breaker: { threshold: number; cooldownMs: number; maxCooldownMs: number };
+  /** results are committed at most this long after their answer */
+  flushMs: number;
+  /** a claimed message is this process's for this long, then (it died or hung) anyone's */
+  leaseMs: number;
+  requestTimeoutMs: number;
+  retry: RetryPolicy;
+  flow: FlowOptions;
 };
 
-const CURSOR_RESTART_MS = 5_000;
-/**
- * How long after a claim from the front found nothing the lanes wait before walking the
- * front again, unless a mailing starts or a retry of this process's is written. Behind the
- * front of the due-index lie the dead entries of every message sent since the last vacuum:
- * after a large mailing, each idle lane walked them all at every poll.
- */
-const EMPTY_FRONT_MS = 1_000;
-/** batches in flight side by side, so that sending goes on while one batch is written */
-const LANES = 4;
-const RECORD_RETRIES = 5;
+/** A message on its way: claimed, not yet answered. */
+type Work = {
+  id: number;
+  mailingId: number;
+  clientId: number;
+  phone: string;
+  timezone: string;
+  /** attempts made before this one */
+  attempts: number;
+  /** the lease it was handed out under (a first attempt), or null (it has a row) */
+  leaseId: number | null;
+};
 
-type Sleeper = { reason: 'idle' | 'blocked'; wake: () => void };
+/** After claiming nothing of a mailing, look at it again this much later at most. */
+const BUSY_RETRY_MS = 5;
+/** Leases of vanished dispatchers are looked for this often per mailing. */
+const ORPHAN_SCAN_MS = 1_000;
 
 /**
- * Sends due messages through the gateway. The messages table is the queue. The dispatcher
- * runs a few lanes side by side; each lane, in one transaction, claims a batch of due
- * messages (row locks: see claimDue), sends each with a deadline no later than its mailing's
- * end, writes the results and commits. A message is held from its claim until its result
- * is committed, and a process holds no more messages than it has requests in flight
- * (`concurrency`): should it die, its locks go with its connections and at most those
- * messages are sent again. All state is in Postgres.
+ * Sends the messages of running mailings through the gateway, each request in a slot of its
+ * own: up to `concurrency` are in flight, and the moment one ends its slot can be filled by
+ * the next claim, whatever the others are doing. No transaction stays open across a
+ * request. A claim is one short transaction, under the mailing's shared lock: it takes a
+ * lease on what it hands out (audience members get a lease row and their message ids; a
+ * retry's row gets its next attempt moved on), starts each request, waits until every one
+ * is on the wire, and commits — so a pause, cancel or delete, which takes the mailing's
+ * exclusive lock, returns only after those requests started and before any later one.
+ * Results are committed in groups every `flushMs` (ResultWriter). A process that dies loses
+ * its leases to another process after `leaseMs`, which sends what has no result yet under
+ * the same message ids: at most what was in flight or answered in the last flush interval.
  */
 export class Dispatcher {
-  /** ids of messages whose request is under way */
-  private readonly inFlight = new Set<number>();
-  private readonly breaker: CircuitBreaker;
-  private readonly limiter: RateLimiter;
-  private throttledUntil = 0;
-  /** where the next claim resumes; null: from the front of the due-index */
-  private cursor: ClaimCursor | null = null;
-  private cursorSetAt = 0;
-  /** when a claim from the front last found nothing due */
-  private frontEmptyAt = 0;
-  /** when a retry written by this process, behind the cursor, comes due */
-  private frontDueAt = Infinity;
-  private refusedSince: number | null = null;
-  private nextAuthProbe = 0;
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly flow: FlowControl;
+  private readonly writer: ResultWriter;
+  private inFlight = 0;
+  /** retries in flight, whose lease (next_attempt_at) is given back at a stop */
+  private readonly inFlightRetries = new Set<number>();
+  private running: number[] = [];
+  private runningReadAt = 0;
+  private turn = 0;
+  /** per mailing: not worth a claim before this local time */
+  private readonly notBefore = new Map<number, number>();
+  private readonly orphansScannedAt = new Map<number, number>();
   private stopped = false;
-  private lanes: Promise<void>[] = [];
-  private endGrace!: () => void;
-  /** resolves when a stopping dispatcher stops waiting for requests in flight */
-  private readonly graceOver = new Promise<void>((resolve) => (this.endGrace = resolve));
-  private readonly sleepers = new Set<Sleeper>();
+  private loopDone: Promise<void> = Promise.resolve();
+  private wakeLoop: (() => void) | null = null;
+  private idle: (() => void) | null = null;
 
   constructor(
-    private readonly sql: Sql,
+    private readonly db: Db,
     private readonly gateway: Gateway,
+    private readonly clock: DbClock,
     private readonly log: Logger,
     private readonly options: DispatcherOptions,
   ) {
-    this.limiter = new RateLimiter(options.rateLimit);
-    this.breaker = new CircuitBreaker(options.breaker, (state, detail) => {
-      const line = { breaker: state, ...detail };
-      if (state === 'open') this.log.warn(line, 'gateway circuit breaker opened: sending paused');
-      else this.log.info(line, `gateway circuit breaker ${state}`);
-    });
+    this.flow = new FlowControl(options.flow, log);
+    this.writer = new ResultWriter(db, log, this.owner, options.flushMs, (ids) => void this.completeIfDone(ids));
   }
 
-  /** connections the dispatcher's database pool needs: one per lane, one for the rest */
-  static connectionsFor(options: Pick<DispatcherOptions, 'concurrency' | 'batchSize'>): number {
-    return laneSizes(options).length + 1;
-  }
+  /** database connections the dispatcher uses at once: the claims, the results, completion */
+  static readonly connections = 3;
 
   start(): void {
-    for (const size of laneSizes(this.options)) this.lanes.push(this.lane(size));
+    this.loopDone = this.loop();
   }
 
-  /** Look for due messages now (a mailing just started or resumed). */
+  /** Look for work now (a mailing started or resumed). */
   nudge(): void {
-    // Its messages may sort before the cursor (their next_attempt_at is the time the start
-    // began): look from the front.
-    this.cursor = null;
-    this.frontEmptyAt = 0;
-    for (const sleeper of this.sleepers) if (sleeper.reason === 'idle') sleeper.wake();
+    this.runningReadAt = 0;
+    this.notBefore.clear();
+    this.wakeLoop?.();
   }
 
   /** null when sending works; else why not, for /readyz. */
   problem(): string | null {
-    if (this.refusedSince !== null) {
-      return `the gateway refuses Herald's token (401/403) since ${new Date(this.refusedSince).toISOString()}`;
+    return this.flow.problem();
+  }
+
+  /**
+   * Stops claiming, lets requests in flight finish (up to `graceMs`), writes every result,
+   * and gives back at once what is still unanswered, for another process to send.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopped = true;
+    this.wakeLoop?.();
+    await this.loopDone;
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    await this.writer.drain();
+    if (this.inFlight > 0 || this.writer.openLeases > 0) {
+      await this.db.transaction(async (tx) => {
+        await expireLeasesOf(tx, this.owner);
+        await releaseDue(tx, [...this.inFlightRetries]);
+      });
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const free = this.options.concurrency - this.inFlight;
+        // Results that cannot be written (the database is away) stop new claims too.
+        if (free <= 0 || this.writer.backlog > 4 * this.options.concurrency) {
+          await this.sleep(this.options.pollMs);
+          continue;
+        }
+        const now = Date.now();
+        const allowed = this.flow.permits(Math.min(free, this.options.batchSize), now);
+        if (allowed <= 0) {
+          await this.sleep(Math.max(1, Math.min(this.flow.waitMs(now), this.options.pollMs)));
+          continue;
+        }
+        const mailingId = await this.nextMailing(now);
+        if (mailingId === null) {
+          await this.sleep(this.options.pollMs);
+          continue;
+        }
+        await this.claim(mailingId, allowed);
+      } catch (err) {
+        this.log.error({ err }, 'a dispatch claim failed');
+        await this.sleep(1_000);
+      }
+    }
+  }
+
+  /** The next running mailing in turn that may have work. */
+  private async nextMailing(now: number): Promise<number | null> {
+    if (now - this.runningReadAt >= this.options.pollMs) {
+      this.running = await runningMailings(this.db);
+      this.runningReadAt = now;
+      const running = new Set(this.running);
+      for (const id of this.notBefore.keys()) if (!running.has(id)) this.notBefore.delete(id);
+    }
+    for (let i = 0; i < this.running.length; i++) {
+      const id = this.running[(this.turn + i) % this.running.length];
+      if ((this.notBefore.get(id) ?? 0) <= now) {
+        this.turn = (this.turn + i + 1) % this.running.length;
+        return id;
+      }
     }
     return null;
   }
 
-  /**
-   * Stops claiming, lets requests in flight finish (up to `graceMs`) and writes every
-   * result. Messages whose request is still unanswered then are given back at once.
-   */
-  async stop(graceMs = 10_000): Promise<void> {
-    this.stopped = true;
-    const grace = setTimeout(() => this.endGrace(), graceMs);
-    for (const sleeper of this.sleepers) sleeper.wake();
-    await Promise.all(this.lanes);
-    clearTimeout(grace);
+  /** One claim of up to `limit` messages of a mailing; every request it starts is on the wire when it commits. */
+  private async claim(mailingId: number, limit: number): Promise<void> {
+    const sentAt = Date.now();
+    const wait = await this.db.transaction(async (tx) => {
+      await lockMailingsShared(tx, [mailingId]);
+      const [mailing, audience] = await Promise.all([mailingForClaim(tx, mailingId), lockAudienceForClaim(tx, mailingId)]);
+      if (!mailing) return this.options.pollMs;
+      this.clock.observe(mailing.now, sentAt, Date.now());
+      if (mailing.status !== 'RUNNING' || !isOpen(mailing.endAt, mailing.now)) return this.options.pollMs;
+
+      const work: Work[] = [];
+      if (sentAt - (this.orphansScannedAt.get(mailingId) ?? 0) >= ORPHAN_SCAN_MS) {
+        this.orphansScannedAt.set(mailingId, sentAt);
+        work.push(...this.handedOut(await takeOverLease(tx, mailingId, this.owner, this.options.leaseMs), mailingId));
+      }
+      if (work.length < limit) work.push(...this.due(await claimDue(tx, mailingId, limit - work.length, this.options.leaseMs), mailingId));
+      if (work.length < limit && audience === 'held') {
+        work.push(...this.handedOut(await handOut(tx, mailingId, limit - work.length, this.owner, this.options.leaseMs), mailingId));
+      }
+      await Promise.all(work.map((w) => this.launch(w, mailing)));
+      if (work.length > 0) return 0;
+      // Nothing now: another process holds the audience (look again soon), or the mailing
+      // waits for its next retry (or for its last results, which complete it).
+      if (audience === 'busy') return BUSY_RETRY_MS;
+      const next = await nextDueAt(tx, mailingId);
+      return next === null ? this.options.pollMs : Math.min(this.options.pollMs, Math.max(BUSY_RETRY_MS, next - mailing.now));
+    });
+    if (wait > 0) this.notBefore.set(mailingId, Date.now() + wait);
   }
 
-  private async lane(size: number): Promise<void> {
-    while (!this.stopped) {
-      const now = Date.now();
-      if (this.cursor === null && now - this.frontEmptyAt < EMPTY_FRONT_MS) {
-        await this.sleep('idle', Math.min(this.options.pollMs, EMPTY_FRONT_MS - (now - this.frontEmptyAt)));
-        continue;
-      }
-      let allowance = size;
-      if (this.refusedSince !== null) allowance = this.inFlight.size === 0 && now >= this.nextAuthProbe ? 1 : 0;
-      if (now < this.throttledUntil) allowance = 0;
-      allowance = Math.min(allowance, this.breaker.allowance(now));
-      allowance = this.limiter.take(allowance);
-      if (allowance <= 0) {
-        const wait = Math.max(this.breaker.waitMs(now), this.throttledUntil - now, this.limiter.waitMs(), 5);
-        await this.sleep('blocked', Math.min(wait, this.options.pollMs));
-        continue;
-      }
-      // Taken before the claim's await, so that no other lane takes it too: the half-open
-      // breaker's probe and the probe of a refused token are one request.
-      const probing = this.breaker.state === 'half-open';
-      if (probing) this.breaker.startProbe();
-      const authProbeBefore = this.nextAuthProbe;
-      if (this.refusedSince !== null) this.nextAuthProbe = now + this.options.authProbeMs;
-      let claimed = 0;
-      try {
-        claimed = await this.batch(allowance);
-      } catch (err) {
-        this.log.error({ err }, 'a dispatch batch failed');
-        await this.sleep('blocked', 1000);
-        continue; // (after finally) the pause above was the wait
-      } finally {
-        this.limiter.giveBack(allowance - claimed);
-        if (claimed === 0) {
-          if (probing) this.breaker.abandonProbe();
-          if (this.refusedSince !== null) this.nextAuthProbe = authProbeBefore;
-        }
-      }
-      if (claimed === 0 && !this.stopped) await this.sleep('idle', this.options.pollMs);
-    }
+  private handedOut(members: HandedOut[], mailingId: number): Work[] {
+    const leases = new Map<number, number>();
+    for (const m of members) leases.set(m.leaseId, (leases.get(m.leaseId) ?? 0) + 1);
+    for (const [leaseId, count] of leases) this.writer.trackLease(leaseId, count);
+    return members.map((m) => ({ id: m.id, mailingId, clientId: m.clientId, phone: m.phone, timezone: m.timezone, attempts: 0, leaseId: m.leaseId }));
   }
 
-  /** Claims, sends and records one batch in one transaction; returns how many it claimed. */
-  private async batch(allowance: number): Promise<number> {
-    let claimed: ClaimedMessage[] = [];
-    let results: MessageResult[] = [];
-    try {
-      await this.sql.begin(async (tx) => {
-        // Back to the front of the due-index now and then, not each time the claim comes
-        // back short: what becomes due later sorts after the cursor, but a dead process's
-        // messages are due again behind it. Walking from the front at every short claim
-        // (the tail of a mailing) re-read every dead index entry.
-        const now = Date.now();
-        const fromFront = this.cursor === null || now >= this.frontDueAt || now - this.cursorSetAt > CURSOR_RESTART_MS;
-        if (fromFront) {
-          this.cursorSetAt = now;
-          this.frontDueAt = Infinity;
-        }
-        const claim = await claimDue(tx, allowance, fromFront ? null : this.cursor);
-        claimed = claim.messages;
-        if (fromFront && claimed.length === 0) this.frontEmptyAt = now;
-        if (claim.cursor) this.cursor = claim.cursor;
-        if (claimed.length === 0) return;
-        results = await this.sendAll(claimed);
-        await recordResults(tx, results);
-      });
-    } catch (err) {
-      if (results.length === 0) throw err;
-      // The batch's transaction failed after its requests were made (the database went
-      // away?): its locks are gone, but the answers must not be. Written on their own.
-      this.log.error({ err, results: results.length }, 'writing a batch of results failed; writing them again');
-      await this.recordAgain(results);
-    }
-    if (results.length > 0) {
-      // This process's own retries and deferrals: due again later, but maybe at a time that
-      // sorts before the cursor (a batch commits after the answers that set the times).
-      let firstDue = Infinity;
-      for (const r of results) if (r.status === 'PENDING' && r.nextAttemptAt !== null) firstDue = Math.min(firstDue, r.nextAttemptAt);
-      if (firstDue < Infinity) {
-        this.frontEmptyAt = 0;
-        if (this.cursor && firstDue <= this.cursor.atMs) this.frontDueAt = Math.min(this.frontDueAt, firstDue);
-      }
-      const completed = await completeFinished(this.sql, [...new Set(results.map((r) => r.mailingId))]);
-      for (const mailingId of completed) this.log.info({ mailingId }, 'mailing completed: every message reached a final status');
-    }
-    return claimed.length;
+  private due(messages: DueMessage[], mailingId: number): Work[] {
+    return messages.map((m) => ({ ...m, mailingId, leaseId: null }));
   }
 
-  private async recordAgain(results: MessageResult[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await recordResults(this.sql, results);
-      } catch (err) {
-        if (attempt >= RECORD_RETRIES) {
-          // Their messages are still PENDING and will be sent again (the gateway
-          // de-duplicates on msgId).
-          this.log.error({ err, results: results.length }, 'giving up writing a batch of results');
-          return;
-        }
-        await sleep(200 * attempt);
-      }
-    }
-  }
-
-  /** Sends a batch; resolves with every result, or with those there are once a stop's grace is over. */
-  private async sendAll(messages: ClaimedMessage[]): Promise<MessageResult[]> {
-    const results: MessageResult[] = [];
-    const sends = messages.map((message) => this.send(message).then((result) => void (result && results.push(result))));
-    await Promise.race([Promise.all(sends), this.graceOver]);
-    return results.slice();
-  }
-
-  private async send(message: ClaimedMessage): Promise<MessageResult | undefined> {
-    // The ids go into each line as plain fields: a child logger per message cost more than
-    // the line itself.
-    const ids = { mailingId: message.mailingId, messageId: message.id, clientId: message.clientId };
-    try {
-      const now = Date.now();
-      const window = message.windowFrom === null || message.windowTo === null ? null : { fromMinute: message.windowFrom, toMinute: message.windowTo };
-      const opening = nextOpening(now, message.timezone, window);
-      if (opening >= message.endAt || now >= message.endAt) {
-        this.log.info({ ...ids, outcome: 'expired' }, 'message expired: no send window before the mailing ends');
-        return result(message, now, 'EXPIRED', false, 'no send window left before the mailing ended');
-      }
-      if (opening > now) {
-        this.log.debug({ ...ids, until: new Date(opening).toISOString() }, 'message waits for its send window');
-        return result(message, now, 'PENDING', false, null, opening);
-      }
-
-      this.inFlight.add(message.id);
-      const attempt = message.attempts + 1;
-      const started = performance.now();
-      const outcome = await this.gateway.send({ id: message.id, phone: message.phone, text: message.text }, message.endAt);
-      const durationMs = Math.round((performance.now() - started) * 10) / 10;
-      const next = this.decide(message, outcome, attempt, Date.now());
-      if (outcome.kind === 'sent') {
-        this.log.info({ ...ids, attempt, outcome: outcome.kind, durationMs }, 'message sent');
+  /** Starts one message's request (or settles it without one); resolves once it is on the wire. */
+  private launch(work: Work, mailing: MailingForClaim): Promise<void> {
+    const now = this.clock.now();
+    const window = mailing.windowFrom === null || mailing.windowTo === null ? null : { fromMinute: mailing.windowFrom, toMinute: mailing.windowTo };
+    const before = fateBeforeSending(now, mailing.endAt, work.timezone, window);
+    if (before) {
+      if (before.status === 'PENDING') {
+        this.log.debug({ mailingId: work.mailingId, messageId: work.id, clientId: work.clientId, until: new Date(before.nextAttemptAt).toISOString() }, 'message waits for its send window');
       } else {
-        const retryAt = next.nextAttemptAt ? new Date(next.nextAttemptAt).toISOString() : undefined;
-        this.log.warn({ ...ids, attempt, outcome: outcome.kind, durationMs, error: outcome.error, status: next.status, retryAt }, 'message not sent');
+        this.log.info({ mailingId: work.mailingId, messageId: work.id, clientId: work.clientId, outcome: 'expired', error: before.error }, 'message expired');
       }
-      return next;
+      this.writer.add(this.resultOf(work, before, false, now), work.leaseId);
+      return Promise.resolve();
+    }
+    const ticket = this.flow.take(Date.now());
+    this.inFlight++;
+    if (work.leaseId === null) this.inFlightRetries.add(work.id);
+    const started = performance.now();
+    // The deadline is judged on the database's clock and handed to the gateway client on ours.
+    const deadline = requestDeadline(mailing.endAt, now, this.options.requestTimeoutMs) - (now - Date.now());
+    const sending = this.gateway.send({ id: work.id, phone: work.phone, text: mailing.text }, deadline);
+    sending.outcome.then(
+      (outcome) => this.finish(work, mailing.endAt, ticket, outcome, started),
+      (err) => this.finish(work, mailing.endAt, ticket, { kind: 'retryable', error: `request failed: ${String(err)}` }, started),
+    );
+    return sending.written;
+  }
+
+  private finish(work: Work, endAt: number, ticket: FlowTicket, outcome: SendOutcome, started: number): void {
+    this.inFlight--;
+    this.inFlightRetries.delete(work.id);
+    const now = this.clock.now();
+    const attempt = work.attempts + 1;
+    const { fate, retryAfterMs } = fateAfter(outcome, attempt, now, endAt, this.options.retry, this.flow.retryCapMs());
+    this.flow.record(ticket, outcome, retryAfterMs, Date.now());
+    const durationMs = Math.round((performance.now() - started) * 10) / 10;
+    // The ids go into each line as plain fields: a child logger per message cost more than the line.
+    const ids = { mailingId: work.mailingId, messageId: work.id, clientId: work.clientId };
+    if (outcome.kind === 'sent') {
+      this.log.info({ ...ids, attempt, outcome: outcome.kind, durationMs }, 'message sent');
+    } else {
+      const retryAt = fate.nextAttemptAt === null ? undefined : new Date(fate.nextAttemptAt).toISOString();
+      this.log.warn({ ...ids, attempt, outcome: outcome.kind, durationMs, error: outcome.error, status: fate.status, retryAt }, 'message not sent');
+    }
+    this.writer.add(this.resultOf(work, fate, true, now), work.leaseId);
+    if (this.inFlight === 0) this.idle?.();
+    this.wakeLoop?.();
+  }
+
+  private resultOf(work: Work, fate: Fate, attempted: boolean, at: number): ResultRow {
+    return {
+      id: work.id,
+      mailingId: work.mailingId,
+      clientId: work.clientId,
+      phone: work.phone,
+      timezone: work.timezone,
+      status: fate.status,
+      attempted,
+      error: fate.error,
+      nextAttemptAt: fate.nextAttemptAt,
+      at,
+    };
+  }
+
+  private async completeIfDone(mailingIds: number[]): Promise<void> {
+    try {
+      await completeFinished(this.db, this.log, mailingIds);
     } catch (err) {
-      // Nothing above should throw; if it does, the message stays PENDING and is sent again.
-      this.log.error({ ...ids, err }, 'sending a message failed unexpectedly');
-      return undefined;
-    } finally {
-      this.inFlight.delete(message.id);
+      this.log.error({ err, mailingIds }, 'checking whether mailings are complete failed');
     }
   }
 
-  /** The one place where a gateway outcome becomes a message's next state. */
-  private decide(message: ClaimedMessage, outcome: SendOutcome, attempt: number, now: number): MessageResult {
-    switch (outcome.kind) {
-      case 'sent':
-        this.breaker.success();
-        this.authWorks();
-        return result(message, now, 'SENT', true, null);
-      case 'rejected':
-        this.breaker.success();
-        this.authWorks();
-        return result(message, now, 'FAILED', true, outcome.error);
-      case 'unauthorized':
-        if (this.refusedSince === null) {
-          this.refusedSince = now;
-          this.log.error({ error: outcome.error }, 'the gateway refuses Herald\'s token: sending stopped everywhere until it accepts it again');
-        }
-        this.nextAuthProbe = now + this.options.authProbeMs;
-        return result(message, now, 'PENDING', true, outcome.error, now + this.options.authProbeMs);
-      case 'throttled': {
-        this.authWorks();
-        const wait = outcome.retryAfterMs ?? retryDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs);
-        this.throttledUntil = Math.max(this.throttledUntil, now + wait);
-        return result(message, now, 'PENDING', true, outcome.error, now + wait);
-      }
-      case 'retryable':
-        this.breaker.failure(now);
-        return result(message, now, 'PENDING', true, outcome.error, now + retryDelay(attempt, this.options.retryBaseMs, this.options.retryMaxMs));
-    }
-  }
-
-  private authWorks(): void {
-    if (this.refusedSince === null) return;
-    this.log.info({ refusedForMs: Date.now() - this.refusedSince }, 'the gateway accepts Herald\'s token again: sending resumed');
-    this.refusedSince = null;
-  }
-
-  private sleep(reason: Sleeper['reason'], ms: number): Promise<void> {
+  private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const sleeper: Sleeper = { reason, wake: done };
       const timer = setTimeout(done, ms);
-      const sleepers = this.sleepers;
-      sleepers.add(sleeper);
+      const self = this;
+      this.wakeLoop = done;
       function done() {
         clearTimeout(timer);
-        sleepers.delete(sleeper);
+        if (self.wakeLoop === done) self.wakeLoop = null;
         resolve();
       }
     });
   }
 }
-
-/**
- * The lanes' batch sizes: at most `batchSize` each, `concurrency` in all, so that the
- * process never holds more messages than it may have requests in flight.
- */
-export function laneSizes(options: Pick<DispatcherOptions, 'concurrency' | 'batchSize'>): number[] {
-  const { concurrency, batchSize } = options;
-  const lanes = Math.max(Math.ceil(concurrency / batchSize), Math.min(LANES, concurrency));
-  return Array.from({ length: lanes }, (_, i) => Math.floor(concurrency / lanes) + (i < concurrency % lanes ? 1 : 0));
-}
-
-function result(
-  message: ClaimedMessage,
-  at: number,
-  status: MessageResult['status'],
-  attempted: boolean,
-  error: string | null,
-  nextAttemptAt: number | null = null,
-): MessageResult {
-  return { id: message.id, mailingId: message.mailingId, status, attempted, error, nextAttemptAt, at };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

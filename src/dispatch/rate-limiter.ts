@@ -13,13 +13,17 @@ export class RateLimiter {
     this.last = now;
   }
 
+  /** How many of `wanted` could be taken now. */
+  available(wanted: number, now = Date.now()): number {
+    if (this.perSecond <= 0) return wanted;
+    this.refill(now);
+    return Math.min(wanted, Math.floor(this.tokens));
+  }
+
   /** Takes up to `wanted` tokens; returns how many it could. */
   take(wanted: number, now = Date.now()): number {
-    if (this.perSecond <= 0) return wanted;
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
-    this.last = now;
-    const granted = Math.min(wanted, Math.floor(this.tokens));
-    this.tokens -= granted;
+    const granted = this.available(wanted, now);
+    if (this.perSecond > 0) this.tokens -= granted;
     return granted;
   }
 
@@ -32,5 +36,10 @@ export class RateLimiter {
   waitMs(): number {
     if (this.perSecond <= 0 || this.tokens >= 1) return 0;
     return Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
+  }
+
+  private refill(now: number): void {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
   }
 }

@@ -25,6 +25,22 @@ export function notifyMailing(mailingId: number, kind: MailingEventKind, status:
   return sql`select pg_notify(${EVENT_CHANNEL}, ${JSON.stringify(event)})`;
 }
 
+/**
+ * The NOTIFYs announcing that these messages of a mailing changed, a few hundred ids an
+ * event, as one statement to run inside the transaction that changed them.
+ */
+export function notifyMessages(changed: ReadonlyMap<number, readonly number[]>): SQL | null {
+  const payloads: string[] = [];
+  for (const [mailingId, ids] of changed) {
+    for (let i = 0; i < ids.length; i += MESSAGE_IDS_PER_EVENT) {
+      const event: HeraldEvent = { t: 'messages', m: mailingId, ids: ids.slice(i, i + MESSAGE_IDS_PER_EVENT) };
+      payloads.push(JSON.stringify(event));
+    }
+  }
+  if (payloads.length === 0) return null;
+  return sql`select pg_notify(${EVENT_CHANNEL}, p) from jsonb_array_elements_text(${JSON.stringify(payloads)}::jsonb) as p`;
+}
+
 export function parseEvent(payload: string): HeraldEvent | undefined {
   try {
     const e = JSON.parse(payload) as HeraldEvent;

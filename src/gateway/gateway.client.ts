@@ -1,61 +1,71 @@
-import { Pool, errors } from 'undici';
+import { Pool, errors, type Dispatcher } from 'undici';
 import { classifyResponse, type SendOutcome } from './gateway.outcome';
 
 export type OutgoingMessage = { id: number; phone: string; text: string };
 
+/** One request under way: when it has been written out, and what it came to. */
+export type Sending = {
+  /** resolves once the request is on the wire (or has failed before getting there) */
+  written: Promise<void>;
+  outcome: Promise<SendOutcome>;
+};
+
 /** The one thing Herald needs from an SMS gateway. */
 export interface Gateway {
-  send(message: OutgoingMessage, deadline: number): Promise<SendOutcome>;
+  /** Sends one message; it must be answered by `deadline` (ms since the epoch, local clock). */
+  send(message: OutgoingMessage, deadline: number): Sending;
   close(): Promise<void>;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
-/** how close to its deadline a request gets a precise abort signal (undici's timers are coarse) */
+/** how close to its deadline a request gets a precise timer (undici's own timers are coarse) */
 const NEAR_DEADLINE_MS = 2_000;
 
 /**
  * The probe gateway over one undici pool: bounded connections, and a deadline on every
- * request (the earlier of the request timeout and the caller's deadline, which is the
- * mailing's end). The token goes into the Authorization header and nowhere else.
+ * request (the earlier of the request timeout and the caller's deadline, which is never
+ * after the mailing's end). The token goes into the Authorization header and nowhere else.
+ * Requests go through undici's dispatch API with a small handler of our own: no response
+ * stream objects per message, and a signal when the request has been written, which the
+ * dispatcher waits for before it commits a claim.
  */
 export class HttpGateway implements Gateway {
   private readonly pool: Pool;
   private readonly basePath: string;
+  private readonly authorization: string;
 
   constructor(private readonly options: { url: string; token: string; connections: number; requestTimeoutMs: number }) {
     const url = new URL(options.url);
     this.basePath = url.pathname.replace(/\/$/, '');
+    this.authorization = `Bearer ${options.token}`;
     this.pool = new Pool(url.origin, {
       connections: options.connections,
       keepAliveTimeout: 30_000,
       headersTimeout: options.requestTimeoutMs,
       bodyTimeout: options.requestTimeoutMs,
+      connectTimeout: options.requestTimeoutMs,
     });
   }
 
-  async send(message: OutgoingMessage, deadline: number): Promise<SendOutcome> {
+  send(message: OutgoingMessage, deadline: number): Sending {
     const now = Date.now();
     const budget = Math.min(this.options.requestTimeoutMs, deadline - now);
-    if (budget <= 0) return { kind: 'retryable', error: 'no time left before the deadline' };
-    try {
-      const res = await this.pool.request({
+    if (budget <= 0) {
+      return { written: Promise.resolve(), outcome: Promise.resolve({ kind: 'retryable', error: 'no time left before the deadline' }) };
+    }
+    const handler = new ResponseHandler(budget, deadline - now < this.options.requestTimeoutMs + NEAR_DEADLINE_MS);
+    this.pool.dispatch(
+      {
         method: 'POST',
         path: `${this.basePath}/send/${message.id}`,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.options.token}` },
+        headers: { 'content-type': 'application/json', authorization: this.authorization },
         body: JSON.stringify({ id: message.id, phone: Number(message.phone), text: message.text }),
-        // undici's own timers keep the request timeout cheaply but only to within a second;
-        // near a mailing's end, where the deadline must hold to the millisecond, an abort
-        // signal (a timer and listeners per request, too costly for every one) keeps it.
         headersTimeout: budget,
         bodyTimeout: budget,
-        signal: deadline - now < this.options.requestTimeoutMs + NEAR_DEADLINE_MS ? AbortSignal.timeout(budget) : undefined,
-      });
-      const body = await readLimited(res.body, res.headers['content-length']);
-      const retryAfter = res.headers['retry-after'];
-      return classifyResponse(res.statusCode, body, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
-    } catch (error) {
-      return { kind: 'retryable', error: describeFailure(error, budget) };
-    }
+      },
+      handler,
+    );
+    return { written: handler.written, outcome: handler.outcome };
   }
 
   close(): Promise<void> {
@@ -63,22 +73,78 @@ export class HttpGateway implements Gateway {
   }
 }
 
-type Body = AsyncIterable<Buffer> & { text: () => Promise<string>; destroy?: () => void };
+/**
+ * Collects one answer (status, Retry-After, a bounded body) and classifies it. Written for
+ * undici's dispatch handler interface (the callbacks it has always called; the newer
+ * controller-style ones do not report when a request has been written).
+ */
+class ResponseHandler implements Dispatcher.DispatchHandler {
+  readonly written: Promise<void>;
+  readonly outcome: Promise<SendOutcome>;
+  private markWritten!: () => void;
+  private settle!: (outcome: SendOutcome) => void;
+  private status = 0;
+  private retryAfter: string | undefined;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private abort: ((err?: Error) => void) | undefined;
+  private overdue = false;
 
-async function readLimited(body: Body, contentLength: string | string[] | undefined): Promise<string> {
-  // The usual answer is a small body of known length, read in one go.
-  if (typeof contentLength === 'string' && Number(contentLength) <= MAX_BODY_BYTES) return body.text();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      body.destroy?.();
-      break;
+  constructor(
+    private readonly budgetMs: number,
+    /** near a mailing's end the deadline must hold to the millisecond: a timer of its own */
+    precise: boolean,
+  ) {
+    this.written = new Promise((resolve) => (this.markWritten = resolve));
+    this.outcome = new Promise((resolve) => (this.settle = resolve));
+    if (precise) {
+      this.timer = setTimeout(() => {
+        this.overdue = true;
+        this.abort?.(new errors.HeadersTimeoutError());
+      }, budgetMs);
     }
-    chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+    if (this.overdue) abort(new errors.HeadersTimeoutError());
+  }
+
+  onRequestSent(): void {
+    this.markWritten();
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[] | string[] | null): boolean {
+    this.status = statusCode;
+    if (statusCode === 429 && headers) {
+      for (let i = 0; i < headers.length; i += 2) {
+        if (headers[i].toString().toLowerCase() === 'retry-after') this.retryAfter = headers[i + 1].toString();
+      }
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.size < MAX_BODY_BYTES) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+    }
+    return true;
+  }
+
+  onComplete(): void {
+    clearTimeout(this.timer);
+    this.markWritten();
+    const body = this.chunks.length === 1 ? this.chunks[0].toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
+    this.settle(classifyResponse(this.status, body.length > MAX_BODY_BYTES ? body.slice(0, MAX_BODY_BYTES) : body, this.retryAfter));
+  }
+
+  onError(error: Error): void {
+    clearTimeout(this.timer);
+    this.markWritten();
+    this.settle({ kind: 'retryable', error: describeFailure(error, this.budgetMs) });
+  }
 }
 
 function describeFailure(error: unknown, budgetMs: number): string {
@@ -86,6 +152,7 @@ function describeFailure(error: unknown, budgetMs: number): string {
   if (e.name === 'TimeoutError' || e.name === 'AbortError' || error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError) {
     return `no answer within ${Math.round(budgetMs)} ms`;
   }
+  if (error instanceof errors.ConnectTimeoutError) return `no connection within ${Math.round(budgetMs)} ms`;
   if (e.code) return `connection failed: ${e.code}`;
   return `request failed: ${e.message ?? String(error)}`;
 }

@@ -3,7 +3,7 @@ import type { Principal } from '../auth/tokens';
 import { findClientsByIds } from '../clients/client.store';
 import type { ClientRow } from '../clients/client.table';
 import type { Db } from '../db/connection';
-import type { MailingTimers } from '../dispatch/scheduler';
+import type { MailingTimers } from '../mailings/mailing.timers';
 import type { LiveUpdates } from '../events/live-updates';
 import type { Logger } from '../logger';
 import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';

@@ -18,7 +18,7 @@ import { WebSocketServer } from 'ws';
 import { assertMayRun } from '../auth/access';
 import type { Principal, TokenRegistry } from '../auth/tokens';
 import type { Db } from '../db/connection';
-import type { MailingTimers } from '../dispatch/scheduler';
+import type { MailingTimers } from '../mailings/mailing.timers';
 import type { LiveUpdates } from '../events/live-updates';
 import { healthRoutes, type ReadinessCheck } from '../health/health.routes';
 import type { Logger } from '../logger';

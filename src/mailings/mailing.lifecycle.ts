@@ -1,90 +1,92 @@
-import { and, eq, gt, inArray, lte, sql } from 'drizzle-orm';
-import { clientFilterCondition } from '../clients/client.filter';
-import { clients } from '../clients/client.table';
+import { and, eq, sql } from 'drizzle-orm';
+import { closeAudience, createAudience } from '../audience/audience.store';
 import type { Db } from '../db/connection';
-import { notifyMailing, type MailingEventKind } from '../events/event.channel';
+import { lockMailing } from '../db/locks';
+import { notifyMailing } from '../events/event.channel';
 import { ConflictError, NotFoundError } from '../graphql/errors';
 import type { Logger } from '../logger';
-import { holdUnsentMessages } from '../messages/message.store';
 import { messages } from '../messages/message.table';
-import { findMailingForUpdate } from './mailing.store';
-import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
+import { ENDED_UNSENT } from './end-time';
+import * as store from './mailing.store';
+import type { MailingRow } from './mailing.table';
+import { refusal, TRANSITIONS, type MailingTransition } from './mailing.transitions';
 
 /**
- * A mailing's life: SCHEDULED → RUNNING (at startAt) → COMPLETED (every message final, or
- * endAt reached), with PAUSED and CANCELLED by operators. Each transition is one
- * conditional UPDATE, so a transition happens once however many processes try it.
+ * Applies the transitions of mailing.transitions.ts with their effects. Each runs in one
+ * transaction that holds the mailing's exclusive lock (db/locks.ts): it waits for the
+ * claims and result writes of the mailing under way, and every claim after it sees the new
+ * status. So once pause, cancel, expiry or delete returns, no request for the mailing
+ * starts; requests already started finish and their results are written by the status they
+ * then find (a retry of a cancelled mailing's message is CANCELLED, of an ended one EXPIRED).
  */
 
-// An audience this large changes the messages table enough to refresh its statistics.
-const ANALYZE_AFTER = 10_000;
+type Locked = { mailing: MailingRow; now: number };
 
-/** Where a mailing is due to start: turns it RUNNING and creates its audience, once. */
-export async function startMailing(db: Db, log: Logger, id: number): Promise<{ audience: number; audienceMs: number } | null> {
-  const started = await db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(mailings)
-      .set({ status: 'RUNNING', startedAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(eq(mailings.id, id), eq(mailings.status, 'SCHEDULED'), lte(mailings.startAt, sql`now()`), gt(mailings.endAt, sql`now()`)))
-      .returning();
-    if (!row) return null;
-    // The whole audience in one set-based statement: one PENDING message per matching
-    // client, with the phone and time zone the client has now. Clients added later are not
-    // part of this mailing. The status change above lets one start through, so there is no
-    // conflict to skip (ON CONFLICT DO NOTHING cost a quarter of the time); the unique key
-    // still stands guard.
-    const audienceStarted = performance.now();
-    const condition = clientFilterCondition({
-      operatorCodes: row.filterOperatorCodes,
-      tags: row.filterTags,
-      tagMatch: row.filterTagMatch,
-    });
-    const inserted = await tx.execute(sql`
-      insert into ${messages} (mailing_id, client_id, phone, timezone)
-      select ${id}, ${clients.id}, ${clients.phone}, ${clients.timezone}
-      from ${clients}
-      ${condition ? sql`where ${condition}` : sql``}`);
-    const audience = inserted.count ?? 0;
-    const audienceMs = Math.round(performance.now() - audienceStarted);
-    await tx.execute(notifyMailing(id, 'STARTED', 'RUNNING'));
-    if (audience === 0) {
-      await tx.update(mailings).set({ status: 'COMPLETED', finishedAt: sql`now()`, updatedAt: sql`now()` }).where(eq(mailings.id, id));
-      await tx.execute(notifyMailing(id, 'COMPLETED', 'COMPLETED'));
-    }
-    return { audience, audienceMs };
-  });
-  if (started && started.audience >= ANALYZE_AFTER) {
-    // Fresh statistics at once: planned with the old ones (a few pending messages), a claim
-    // scans and sorts every pending message of the mailing instead of walking the due-index.
-    await db.execute(sql`analyze ${messages}`);
+/**
+ * The mailing, locked, if `transition` may happen to it now. An operator's request is
+ * refused with NOT_FOUND or CONFLICT; a timer's (`quietly`) is a stale or repeated job and
+ * does nothing.
+ */
+async function lockFor(tx: Db, id: number, transition: MailingTransition, quietly: boolean): Promise<Locked | null> {
+  await lockMailing(tx, id);
+  const found = await store.findForTransition(tx, id);
+  if (!found) {
+    if (quietly) return null;
+    throw new NotFoundError('mailing', id);
   }
-  if (started) {
-    log.info({ mailingId: id, audience: started.audience, audienceMs: started.audienceMs }, 'mailing started');
-    if (started.audience === 0) log.info({ mailingId: id }, 'mailing completed: no client matches its filter');
+  const { mailing, now } = found;
+  const why = refusal(transition, { status: mailing.status, startAt: mailing.startAt.getTime(), endAt: mailing.endAt.getTime() }, now);
+  if (why) {
+    if (quietly) return null;
+    throw new ConflictError(`mailing ${id}: ${why}`);
   }
-  return started;
+  return found;
+}
+
+async function write(tx: Db, id: number, transition: MailingTransition): Promise<MailingRow> {
+  const { to, event } = TRANSITIONS[transition];
+  const row = await store.setStatus(tx, id, to);
+  await tx.execute(notifyMailing(id, event, to));
+  return row;
 }
 
 /**
- * Where a mailing's end has come: every message still PENDING becomes EXPIRED and the
- * mailing COMPLETED. Expiring the messages waits for the batches in flight (they hold their
- * messages' rows locked until their results are written), and no claim after it finds any.
+ * Starts a mailing inside the caller's transaction, which holds its lock: RUNNING, with its
+ * audience fixed now; COMPLETED at once when nobody matches.
+ */
+export async function startLocked(tx: Db, id: number): Promise<{ mailing: MailingRow; audience: number }> {
+  let mailing = await write(tx, id, 'start');
+  const audience = await createAudience(tx, id);
+  if (audience === 0) mailing = await write(tx, id, 'complete');
+  return { mailing, audience };
+}
+
+/** A mailing whose startAt has come (its timer, or the sweep): starts it, once. */
+export async function startMailing(db: Db, log: Logger, id: number): Promise<{ audience: number } | null> {
+  const started = performance.now();
+  const result = await db.transaction(async (tx) => ((await lockFor(tx, id, 'start', true)) ? startLocked(tx, id) : null));
+  if (result) logStart(log, id, result.audience, started);
+  return result && { audience: result.audience };
+}
+
+export function logStart(log: Logger, id: number, audience: number, startedAt: number): void {
+  log.info({ mailingId: id, audience, startMs: Math.round(performance.now() - startedAt) }, 'mailing started');
+  if (audience === 0) log.info({ mailingId: id }, 'mailing completed: no client matches its filter');
+}
+
+/**
+ * A mailing whose end has come: COMPLETED, and every message not yet sent EXPIRED — pending
+ * retries, the audience never handed out, and what a vanished dispatcher held.
  */
 export async function endMailing(db: Db, log: Logger, id: number): Promise<{ expired: number } | null> {
   const ended = await db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(mailings)
-      .set({ status: 'COMPLETED', finishedAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(eq(mailings.id, id), inArray(mailings.status, ['SCHEDULED', 'RUNNING', 'PAUSED']), lte(mailings.endAt, sql`now()`)))
-      .returning({ id: mailings.id });
-    if (!row) return null;
-    await holdUnsentMessages(tx, id);
+    if (!(await lockFor(tx, id, 'end', true))) return null;
+    await write(tx, id, 'end');
     const expired = await tx
       .update(messages)
-      .set({ status: 'EXPIRED', updatedAt: sql`now()`, lastError: sql`coalesce(${messages.lastError}, 'the mailing ended before it could be sent')` })
+      .set({ status: 'EXPIRED', updatedAt: sql`now()`, lastError: sql`coalesce(${messages.lastError}, ${ENDED_UNSENT})` })
       .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
-    await tx.execute(notifyMailing(id, 'COMPLETED', 'COMPLETED'));
-    return { expired: expired.count ?? 0 };
+    return { expired: (expired.count ?? 0) + (await closeAudience(tx, id, 'EXPIRED', ENDED_UNSENT)) };
   });
   if (ended) log.info({ mailingId: id, expired: ended.expired }, 'mailing ended at its end time');
   return ended;
@@ -92,78 +94,79 @@ export async function endMailing(db: Db, log: Logger, id: number): Promise<{ exp
 
 /** Operator transitions: pause, resume, cancel. Each returns the updated mailing. */
 export async function pauseMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
-  const row = await transition(db, id, ['RUNNING'], 'PAUSED', 'PAUSED', async (tx) => {
-    // Parked out of the claim's reach, so a paused mailing costs its scans nothing.
-    await holdUnsentMessages(tx, id);
-    await tx
-      .update(messages)
-      .set({ nextAttemptAt: sql`'infinity'` })
-      .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
+  // Nothing else to write: a claim hands out nothing of a mailing that is not RUNNING, and
+  // retries keep their schedule for the resume.
+  const row = await db.transaction(async (tx) => {
+    await lockFor(tx, id, 'pause', false);
+    return write(tx, id, 'pause');
   });
   log.info({ mailingId: id }, 'mailing paused');
   return row;
 }
 
 export async function resumeMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
-  const row = await transition(db, id, ['PAUSED'], 'RUNNING', 'RESUMED', async (tx) => {
-    await tx
-      .update(messages)
-      .set({ nextAttemptAt: sql`now()` })
-      .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
+  const row = await db.transaction(async (tx) => {
+    await lockFor(tx, id, 'resume', false);
+    await write(tx, id, 'resume');
+    // Paused after its last result: nothing is left to send, so nothing would complete it.
+    return (await store.allFinal(tx, id)) ? write(tx, id, 'complete') : store.findMailing(tx, id).then((m) => m!);
   });
-  log.info({ mailingId: id }, 'mailing resumed');
+  log.info({ mailingId: id, status: row.status }, 'mailing resumed');
   return row;
 }
 
-/** Cancelled for good: the history stays, messages not yet sent become CANCELLED. */
+/** Cancelled for good: the history stays, and every message not yet sent becomes CANCELLED. */
 export async function cancelMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
   let cancelled = 0;
-  const row = await transition(db, id, ['SCHEDULED', 'RUNNING', 'PAUSED'], 'CANCELLED', 'CANCELLED', async (tx) => {
-    await holdUnsentMessages(tx, id);
+  const row = await db.transaction(async (tx) => {
+    await lockFor(tx, id, 'cancel', false);
+    const mailing = await write(tx, id, 'cancel');
     const result = await tx
       .update(messages)
       .set({ status: 'CANCELLED', updatedAt: sql`now()` })
       .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
-    cancelled = result.count ?? 0;
+    cancelled = (result.count ?? 0) + (await closeAudience(tx, id, 'CANCELLED', null));
+    return mailing;
   });
   log.info({ mailingId: id, cancelledMessages: cancelled }, 'mailing cancelled');
   return row;
 }
 
-async function transition(
-  db: Db,
-  id: number,
-  from: MailingStatus[],
-  to: MailingStatus,
-  event: MailingEventKind,
-  alsoDo: (tx: Db) => Promise<void>,
-): Promise<MailingRow> {
-  return db.transaction(async (tx) => {
-    const current = await findMailingForUpdate(tx, id);
-    if (!current) throw new NotFoundError('mailing', id);
-    if (!from.includes(current.status)) {
-      throw new ConflictError(`mailing ${id} is ${current.status}; only a ${from.join(' or ')} mailing can become ${to}`);
-    }
-    const [row] = await tx
-      .update(mailings)
-      .set({ status: to, updatedAt: sql`now()`, ...(to === 'CANCELLED' ? { finishedAt: sql`now()` } : {}) })
-      .where(eq(mailings.id, id))
-      .returning();
-    await alsoDo(tx);
-    await tx.execute(notifyMailing(id, event, to));
-    return row;
+/** Removes the mailing and everything of it; no request for it starts after this returns. */
+export async function deleteMailing(db: Db, log: Logger, id: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    await lockMailing(tx, id);
+    if (!(await store.deleteMailing(tx, id))) throw new NotFoundError('mailing', id);
+    await tx.execute(notifyMailing(id, 'DELETED', null));
   });
+  log.info({ mailingId: id }, 'mailing deleted');
 }
 
-/** Mailings whose start or end has passed without the timer acting (a process was down). */
-export async function overdueMailings(db: Db): Promise<{ toStart: number[]; toEnd: number[] }> {
-  // One clock decides both: the database's, as in the transitions themselves.
-  const rows = await db
-    .select({ id: mailings.id, ended: sql<boolean>`${mailings.endAt} <= now()` })
-    .from(mailings)
-    .where(
-      sql`(${mailings.status} = 'SCHEDULED' and ${mailings.startAt} <= now())
-          or (${mailings.status} in ('SCHEDULED', 'RUNNING', 'PAUSED') and ${mailings.endAt} <= now())`,
-    );
-  return { toEnd: rows.filter((r) => r.ended).map((r) => r.id), toStart: rows.filter((r) => !r.ended).map((r) => r.id) };
+/** Of these mailings, marks COMPLETED the running ones whose every message is final. */
+export async function completeFinished(db: Db, log: Logger, ids: readonly number[]): Promise<number[]> {
+  const completed: number[] = [];
+  for (const id of await store.runningAndAllFinal(db, ids)) {
+    const done = await db.transaction(async (tx) => {
+      if (!(await lockFor(tx, id, 'complete', true)) || !(await store.allFinal(tx, id))) return false;
+      await write(tx, id, 'complete');
+      return true;
+    });
+    if (done) {
+      completed.push(id);
+      log.info({ mailingId: id }, 'mailing completed: every message reached a final status');
+    }
+  }
+  return completed;
+}
+
+/** A finished mailing may still hold members of a vanished dispatcher's leases: they get their final status. */
+export async function closeOrphans(db: Db, log: Logger, id: number): Promise<void> {
+  const written = await db.transaction(async (tx) => {
+    await lockMailing(tx, id);
+    const found = await store.findForTransition(tx, id);
+    if (!found || (found.mailing.status !== 'COMPLETED' && found.mailing.status !== 'CANCELLED')) return 0;
+    const cancelled = found.mailing.status === 'CANCELLED';
+    return closeAudience(tx, id, cancelled ? 'CANCELLED' : 'EXPIRED', cancelled ? null : ENDED_UNSENT);
+  });
+  if (written > 0) log.info({ mailingId: id, messages: written }, 'messages of a vanished dispatcher given their final status');
 }

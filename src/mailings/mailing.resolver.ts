@@ -10,7 +10,7 @@ import { CreateMailingInput, UpdateMailingInput } from './mailing.input';
 import * as service from './mailing.service';
 import type { MailingRow, MailingStatus as MailingStatusValue } from './mailing.table';
 import { Mailing, MailingConnection, MailingStatus, SendWindow } from './mailing.type';
-import { formatTimeOfDay } from '../dispatch/send-window';
+import { formatTimeOfDay } from './send-window';
 
 @Resolver(() => Mailing)
 export class MailingResolver {

@@ -1,6 +1,5 @@
 import { normalizeClientFilter } from '../clients/client.filter';
 import type { Db } from '../db/connection';
-import type { MailingTimers } from '../dispatch/scheduler';
 import { notifyMailing } from '../events/event.channel';
 import { toPage, type Page, type PageRequest } from '../graphql/connection';
 import { ConflictError, NotFoundError, UserInputError } from '../graphql/errors';
@@ -10,21 +9,26 @@ import { toMessageStats } from '../messages/message.stats';
 import { countsOf } from '../messages/message.store';
 import type { CreateMailingInput, UpdateMailingInput } from './mailing.input';
 import * as lifecycle from './mailing.lifecycle';
+import { lockMailing } from '../db/locks';
 import * as store from './mailing.store';
 import type { MailingRow, MailingStatus } from './mailing.table';
+import type { MailingTimers } from './mailing.timers';
+import { isFinal, isUnderWay, refusal } from './mailing.transitions';
 import { validatePeriod, validateSendWindow, validateText } from './mailing.validation';
 
 export type MailingDeps = { db: Db; log: Logger; timers: MailingTimers };
 
-const FINAL: readonly MailingStatus[] = ['COMPLETED', 'CANCELLED'];
-const UNDER_WAY: readonly MailingStatus[] = ['RUNNING', 'PAUSED'];
-
+/**
+ * A mailing whose startAt has come starts in the same transaction, so the answer already
+ * says RUNNING (COMPLETED when nobody matches), and its first messages go out at once.
+ */
 export async function createMailing(deps: MailingDeps, input: CreateMailingInput, now = new Date()): Promise<MailingRow> {
   const text = validateText(input.text);
   validatePeriod(input.startAt, input.endAt, now);
   const filter = normalizeClientFilter(input.filter);
   const window = input.sendWindow ? validateSendWindow(input.sendWindow) : null;
-  const row = await deps.db.transaction(async (tx) => {
+  const began = performance.now();
+  const { row, audience } = await deps.db.transaction(async (tx) => {
     const inserted = await store.insertMailing(tx, {
       text,
       startAt: input.startAt,
@@ -36,9 +40,15 @@ export async function createMailing(deps: MailingDeps, input: CreateMailingInput
       sendWindowTo: window?.toMinute ?? null,
     });
     await tx.execute(notifyMailing(inserted.id, 'CREATED', inserted.status));
-    return inserted;
+    await lockMailing(tx, inserted.id);
+    const found = await store.findForTransition(tx, inserted.id);
+    const due = found && refusal('start', { status: inserted.status, startAt: inserted.startAt.getTime(), endAt: inserted.endAt.getTime() }, found.now) === null;
+    if (!due) return { row: inserted, audience: null };
+    const started = await lifecycle.startLocked(tx, inserted.id);
+    return { row: started.mailing, audience: started.audience };
   });
   deps.log.info({ mailingId: row.id, startAt: row.startAt, endAt: row.endAt, filter, sendWindow: input.sendWindow ?? null }, 'mailing created');
+  if (audience !== null) lifecycle.logStart(deps.log, row.id, audience, began);
   await setTimers(deps, row);
   return row;
 }
@@ -66,13 +76,16 @@ export async function updateMailing(deps: MailingDeps, id: number, input: Update
   }
 
   const row = await deps.db.transaction(async (tx) => {
+    // Under the mailing's lock: once the edit returns, no claim hands out a message with the
+    // old text or end.
+    await lockMailing(tx, id);
     const current = await store.findMailingForUpdate(tx, id);
     if (!current) throw new NotFoundError('mailing', id);
     if (Object.keys(patch).length === 0) return current;
-    if (FINAL.includes(current.status)) {
+    if (isFinal(current.status)) {
       throw new ConflictError(`mailing ${id} is ${current.status.toLowerCase()} and can no longer change`);
     }
-    if (UNDER_WAY.includes(current.status)) {
+    if (isUnderWay(current.status)) {
       if (patch.startAt && patch.startAt.getTime() !== current.startAt.getTime()) {
         throw new UserInputError('startAt', 'cannot change once the mailing has started');
       }
@@ -95,13 +108,9 @@ export async function updateMailing(deps: MailingDeps, id: number, input: Update
   return row;
 }
 
-/** Removes the mailing with its messages; a claim in progress finishes first (row lock). */
+/** Removes the mailing with its messages; no request for it starts after this returns. */
 export async function deleteMailing(deps: MailingDeps, id: number): Promise<true> {
-  await deps.db.transaction(async (tx) => {
-    if (!(await store.deleteMailing(tx, id))) throw new NotFoundError('mailing', id);
-    await tx.execute(notifyMailing(id, 'DELETED', null));
-  });
-  deps.log.info({ mailingId: id }, 'mailing deleted');
+  await lifecycle.deleteMailing(deps.db, deps.log, id);
   return true;
 }
 

@@ -1,7 +1,6 @@
-import { and, count, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/connection';
 import type { PageRequest } from '../graphql/connection';
-import { holdUnsentMessages } from '../messages/message.store';
 import { mailingStats, messages } from '../messages/message.table';
 import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
 
@@ -45,15 +44,61 @@ export async function updateMailing(db: Db, id: number, patch: Partial<MailingVa
   return row;
 }
 
-/** Deletes the mailing, its messages and (by cascade) its counter row. */
+/**
+ * Deletes the mailing with its messages, leases, and (by cascade) its counter row and
+ * audience. Run under the mailing's lock, so no claim or result write is under way.
+ */
 export async function deleteMailing(db: Db, id: number): Promise<boolean> {
-  // Its messages first, by hand: they have no foreign key to cascade from (see
-  // messages.mailing_id). Deleting them waits for the batches in flight, which hold their
-  // rows; only then the mailing, whose counter row those batches update.
-  await holdUnsentMessages(db, id);
+  // Its messages by hand: they have no foreign key to cascade from (see messages.mailing_id).
   await db.delete(messages).where(eq(messages.mailingId, id));
+  await db.execute(sql`delete from dispatch_leases where mailing_id = ${id}`);
   const deleted = await db.delete(mailings).where(eq(mailings.id, id)).returning({ id: mailings.id });
   return deleted.length > 0;
+}
+
+/** The mailing locked for a transition, with the database's time now (ms). */
+export async function findForTransition(db: Db, id: number): Promise<{ mailing: MailingRow; now: number } | undefined> {
+  const [row] = await db
+    .select({ mailing: mailings, now: sql<number>`extract(epoch from now()) * 1000`.mapWith(Number) })
+    .from(mailings)
+    .where(eq(mailings.id, id))
+    .for('update');
+  return row;
+}
+
+/** Every status write of a mailing happens here; `finished_at` and `started_at` follow it. */
+export async function setStatus(db: Db, id: number, status: MailingStatus): Promise<MailingRow> {
+  const [row] = await db
+    .update(mailings)
+    .set({
+      status,
+      updatedAt: sql`now()`,
+      ...(status === 'RUNNING' ? { startedAt: sql`coalesce(${mailings.startedAt}, now())` } : {}),
+      ...(status === 'COMPLETED' || status === 'CANCELLED' ? { finishedAt: sql`now()` } : {}),
+    })
+    .where(eq(mailings.id, id))
+    .returning();
+  return row;
+}
+
+/** Whether every message of the mailing is final: no pending row, nobody left in its audience. */
+export async function allFinal(db: Db, id: number): Promise<boolean> {
+  const [row] = await db
+    .select({ left: sql<number>`${mailingStats.pending} + ${mailingStats.queued}`.mapWith(Number) })
+    .from(mailingStats)
+    .where(eq(mailingStats.mailingId, id));
+  return !row || row.left === 0;
+}
+
+/** Of these mailings, the running ones whose every message is final (a cheap read, no lock). */
+export async function runningAndAllFinal(db: Db, ids: readonly number[]): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select({ id: mailings.id })
+    .from(mailings)
+    .leftJoin(mailingStats, eq(mailingStats.mailingId, mailings.id))
+    .where(and(inArray(mailings.id, [...ids]), eq(mailings.status, 'RUNNING'), sql`coalesce(${mailingStats.pending} + ${mailingStats.queued}, 0) = 0`));
+  return rows.map((r) => r.id);
 }
 
 /** Newest first: a keyset page walks ids downwards. */
@@ -69,4 +114,17 @@ export function listMailings(db: Db, status: MailingStatus | null, page: PageReq
 export async function countMailings(db: Db, status: MailingStatus | null): Promise<number> {
   const [row] = await db.select({ n: count() }).from(mailings).where(status ? eq(mailings.status, status) : undefined);
   return row.n;
+}
+
+/** Mailings whose start or end has passed without their timer acting (a process was down). */
+export async function overdueMailings(db: Db): Promise<{ toStart: number[]; toEnd: number[] }> {
+  // One clock decides both: the database's, as in the transitions themselves.
+  const rows = await db
+    .select({ id: mailings.id, ended: sql<boolean>`${mailings.endAt} <= now()` })
+    .from(mailings)
+    .where(
+      sql`(${mailings.status} = 'SCHEDULED' and ${mailings.startAt} <= now())
+          or (${mailings.status} in ('SCHEDULED', 'RUNNING', 'PAUSED') and ${mailings.endAt} <= now())`,
+    );
+  return { toEnd: rows.filter((r) => r.ended).map((r) => r.id), toStart: rows.filter((r) => !r.ended).map((r) => r.id) };
 }

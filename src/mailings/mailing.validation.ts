@@ -1,4 +1,4 @@
-import { parseTimeOfDay, type SendWindow } from '../dispatch/send-window';
+import { parseTimeOfDay, type SendWindow } from './send-window';
 import { UserInputError } from '../graphql/errors';
 
 export const MAX_TEXT_LENGTH = 1000;

@@ -21,14 +21,18 @@ export async function countByStatus(db: Db): Promise<StatusCounts> {
       failed: sql<number>`coalesce(sum(${mailingStats.failed}), 0)::bigint`.mapWith(Number),
       expired: sql<number>`coalesce(sum(${mailingStats.expired}), 0)::bigint`.mapWith(Number),
       cancelled: sql<number>`coalesce(sum(${mailingStats.cancelled}), 0)::bigint`.mapWith(Number),
+      queued: sql<number>`coalesce(sum(${mailingStats.queued}), 0)::bigint`.mapWith(Number),
     })
     .from(mailingStats);
   return countsOf(row);
 }
 
-/** A counter row as counts by status. */
-export function countsOf(c: { pending: number; sent: number; failed: number; expired: number; cancelled: number }): StatusCounts {
-  return { PENDING: c.pending, SENT: c.sent, FAILED: c.failed, EXPIRED: c.expired, CANCELLED: c.cancelled };
+/**
+ * A counter row as counts by status. Audience members without a message row yet (`queued`)
+ * are pending: their message exists for the statistics from the mailing's start.
+ */
+export function countsOf(c: { pending: number; sent: number; failed: number; expired: number; cancelled: number; queued: number }): StatusCounts {
+  return { PENDING: c.pending + c.queued, SENT: c.sent, FAILED: c.failed, EXPIRED: c.expired, CANCELLED: c.cancelled };
 }
 
 function mailingMessagesCondition(mailingId: number, status: MessageStatus | null) {
@@ -55,22 +59,6 @@ export async function countMailingMessages(db: Db, mailingId: number, status: Me
 }
 
 /** Removes a client's PENDING messages (the client left the directory); returns how many. */
-/**
- * Takes, in one statement, every unsent message of a mailing that no dispatch batch holds,
- * before a pause, cancel, expiry or delete writes them. That write then waits only for the
- * batches already in flight: walking the rows one by one, it waited for each batch in turn
- * while the dispatchers claimed the rows ahead of it, and a pause returned only once the
- * whole mailing had been sent.
- */
-export async function holdUnsentMessages(db: Db, mailingId: number): Promise<void> {
-  await db.execute(sql`
-    select count(*) from (
-      select 1 from ${messages}
-      where ${messages.mailingId} = ${mailingId} and ${messages.status} = 'PENDING'
-      for update skip locked
-    ) held`);
-}
-
 export async function deleteUnsentMessagesOf(db: Db, clientId: number): Promise<number> {
   const deleted = await db
     .delete(messages)

@@ -38,9 +38,10 @@ export const messages = pgTable(
     // Per-mailing statistics and status-filtered pages read this index only.
     index('messages_mailing_status_id_idx').on(t.mailingId, t.status, t.id),
     index('messages_client_id_idx').on(t.clientId),
-    // What the dispatcher's claim walks: due pending messages in (next_attempt_at, id)
-    // order, resumed from a cursor so that it does not walk the entries of sent messages.
-    index('messages_due_idx').on(t.nextAttemptAt, t.id).where(sql`${t.status} = 'PENDING'`),
+    // What a dispatcher's claim of a mailing's retries walks: its due pending messages in
+    // (next_attempt_at, id) order. First attempts come from the audience and have no row
+    // yet, so only retries and send-window waits are in it.
+    index('messages_due_idx').on(t.mailingId, t.nextAttemptAt, t.id).where(sql`${t.status} = 'PENDING'`),
   ],
 );
 
@@ -61,4 +62,7 @@ export const mailingStats = pgTable('mailing_stats', {
   failed: bigint('failed', { mode: 'number' }).notNull().default(0),
   expired: bigint('expired', { mode: 'number' }).notNull().default(0),
   cancelled: bigint('cancelled', { mode: 'number' }).notNull().default(0),
+  // Audience members without a message row yet (not yet handed out, or in flight): pending
+  // too. Set at start; each message row written takes one off (drizzle/0007).
+  queued: bigint('queued', { mode: 'number' }).notNull().default(0),
 });

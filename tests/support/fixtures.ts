@@ -48,3 +48,9 @@ export function untilMailingStatus(herald: Pick<TestHerald, 'ok'>, id: string, s
     return m?.status === status && m;
   }, timeoutMs, `mailing ${id} to be ${status}`);
 }
+
+/** The phones of these clients, as numbers (as the gateway receives them). */
+export async function phonesOf(herald: Pick<TestHerald, 'sql'>, clientIds: readonly number[]): Promise<Set<number>> {
+  const rows = await herald.sql<{ phone: string }[]>`select phone from clients where id = any(${clientIds as number[]}::bigint[])`;
+  return new Set(rows.map((r) => Number(r.phone)));
+}

@@ -32,7 +32,9 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   };
 }
 
-export type TestConfigOverrides = Partial<Omit<Config, 'dispatch'>> & { dispatch?: Partial<Config['dispatch']> };
+export type TestConfigOverrides = Partial<Omit<Config, 'dispatch'>> & {
+  dispatch?: Partial<Omit<Config['dispatch'], 'breaker'>> & { breaker?: Partial<Config['dispatch']['breaker']> };
+};
 
 /** The defaults, with tokens for tests, any port, and dispatch timings made short. */
 export function testConfig(overrides: TestConfigOverrides = {}): Config {
@@ -52,12 +54,12 @@ export function testConfig(overrides: TestConfigOverrides = {}): Config {
       leaseMs: 5_000,
       retryBaseMs: 100,
       retryMaxMs: 1_000,
-      breakerCooldownMs: 200,
       authProbeMs: 300,
       pollMs: 20,
       timerPollMs: 500,
       sweepMs: 1_000,
       ...overrides.dispatch,
+      breaker: { ...defaults.dispatch.breaker, openMs: 200, maxOpenMs: 800, ...overrides.dispatch?.breaker },
     },
   };
 }

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { retryDelay } from '../../src/dispatch/backoff';
-import { CircuitBreaker } from '../../src/dispatch/circuit-breaker';
-import { laneSizes } from '../../src/dispatch/dispatcher';
 import { RateLimiter } from '../../src/dispatch/rate-limiter';
-import { isInside, localSecondOfDay, nextOpening, parseTimeOfDay } from '../../src/dispatch/send-window';
+import { isInside, localSecondOfDay, nextOpening, parseTimeOfDay } from '../../src/mailings/send-window';
 import { classifyResponse, parseRetryAfter } from '../../src/gateway/gateway.outcome';
 
 const at = (iso: string) => Date.parse(iso);
@@ -51,54 +49,6 @@ describe('retry backoff', () => {
     expect(retryDelay(1, 1000, 60_000, () => 0)).toBe(500);
     expect(retryDelay(3, 1000, 60_000, () => 1)).toBe(4000);
     expect(retryDelay(30, 1000, 60_000, () => 1)).toBe(60_000);
-  });
-});
-
-describe('circuit breaker', () => {
-  it('should open after the threshold, allow one probe after the cooldown, and close on success', () => {
-    const states: string[] = [];
-    const breaker = new CircuitBreaker({ threshold: 3, cooldownMs: 1000, maxCooldownMs: 8000 }, (s) => states.push(s));
-    breaker.failure(0);
-    breaker.failure(0);
-    expect(breaker.allowance(0)).toBe(Infinity);
-    breaker.failure(0);
-    expect(breaker.allowance(500)).toBe(0);
-    expect(breaker.allowance(1000)).toBe(1);
-    breaker.startProbe();
-    expect(breaker.allowance(1000)).toBe(0);
-    breaker.failure(1000); // probe failed: open for twice as long
-    expect(breaker.waitMs(1000)).toBe(2000);
-    expect(breaker.allowance(3000)).toBe(1);
-    breaker.startProbe();
-    breaker.success();
-    expect(breaker.allowance(3000)).toBe(Infinity);
-    expect(states).toEqual(['open', 'half-open', 'open', 'half-open', 'closed']);
-  });
-
-  it('should let another take the probe when the one taken was not made (nothing was due)', () => {
-    const breaker = new CircuitBreaker({ threshold: 1, cooldownMs: 1000, maxCooldownMs: 8000 });
-    breaker.failure(0);
-    expect(breaker.allowance(1000)).toBe(1);
-    breaker.startProbe();
-    expect(breaker.allowance(1000)).toBe(0);
-    breaker.abandonProbe();
-    expect(breaker.allowance(1000)).toBe(1);
-  });
-});
-
-describe('dispatch lanes', () => {
-  it.each([
-    [256, 500, [64, 64, 64, 64]],
-    [10, 200, [3, 3, 2, 2]],
-    [2, 200, [1, 1]],
-    [1, 200, [1]],
-    [50, 10, [10, 10, 10, 10, 10]],
-    [7, 3, [2, 2, 2, 1]],
-  ])('should split concurrency %i with batches of at most %i into %j', (concurrency, batchSize, sizes) => {
-    const lanes = laneSizes({ concurrency, batchSize });
-    expect(lanes).toEqual(sizes);
-    expect(lanes.reduce((a, b) => a + b, 0)).toBe(concurrency);
-    expect(Math.max(...lanes)).toBeLessThanOrEqual(batchSize);
   });
 });
 

@@ -1,24 +1,14 @@
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
 import type { Logger } from '../logger';
+import { isFinal } from '../mailings/mailing.transitions';
 import type { MailingRow } from '../mailings/mailing.table';
+import type { MailingTimerHandlers, MailingTimers } from '../mailings/mailing.timers';
 
 const START = 'mailing-start';
 const END = 'mailing-end';
 // An arbitrary constant that names "pg-boss set-up" among advisory locks.
 const SETUP_LOCK_KEY = 7_214_630_002;
-
-export type MailingTimerHandlers = {
-  start: (mailingId: number) => Promise<void>;
-  end: (mailingId: number) => Promise<void>;
-  /** start and end whatever is overdue (timers lost while no process ran) */
-  sweep: () => Promise<void>;
-};
-
-/** What the mailing service needs from the timers: to hear of a mailing's (new) times. */
-export interface MailingTimers {
-  mailingChanged(mailing: MailingRow): Promise<void>;
-}
 
 /**
  * pg-boss runs Herald's timers, never its messages: one job at a mailing's startAt and
@@ -27,7 +17,7 @@ export interface MailingTimers {
  * rows: `sweep` finds overdue mailings at start and every `sweepMs`, in case a job was
  * never sent (a crash right after a mailing was written).
  */
-export class Scheduler implements MailingTimers {
+export class PgBossTimers implements MailingTimers {
   private sweepTimer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -35,7 +25,7 @@ export class Scheduler implements MailingTimers {
     private readonly log: Logger,
   ) {}
 
-  static async start(databaseUrl: string, log: Logger): Promise<Scheduler> {
+  static async start(databaseUrl: string, log: Logger): Promise<PgBossTimers> {
     const boss = new PgBoss({
       connectionString: databaseUrl,
       max: 4,
@@ -57,12 +47,11 @@ export class Scheduler implements MailingTimers {
     } finally {
       await lock.end({ timeout: 5 });
     }
-    return new Scheduler(boss, log);
+    return new PgBossTimers(boss, log);
   }
 
   async mailingChanged(mailing: MailingRow): Promise<void> {
-    const final = mailing.status === 'COMPLETED' || mailing.status === 'CANCELLED';
-    if (final) return;
+    if (isFinal(mailing.status)) return;
     const data = { mailingId: mailing.id };
     if (mailing.status === 'SCHEDULED') {
       await this.boss.send(START, data, { startAfter: mailing.startAt, singletonKey: `${mailing.id}@${mailing.startAt.getTime()}` });

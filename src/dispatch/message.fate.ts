@@ -1,0 +1,80 @@
+import type { SendOutcome } from '../gateway/gateway.outcome';
+import { canTryAt, ENDED_UNSENT, isOpen } from '../mailings/end-time';
+import { nextOpening, type SendWindow } from '../mailings/send-window';
+import { retryDelay } from './backoff';
+
+/**
+ * What becomes of a message, decided in one place from what is known about it: before a
+ * request (its mailing's end, its client's send window) and after one (the gateway's
+ * answer). Pure: the dispatcher applies it, flow control hears the outcome separately.
+ */
+export type Fate =
+  /** accepted by the gateway */
+  | { status: 'SENT'; error: null; nextAttemptAt: null }
+  /** refused as invalid: retrying will not help */
+  | { status: 'FAILED'; error: string; nextAttemptAt: null }
+  /** tried again at nextAttemptAt */
+  | { status: 'PENDING'; error: string | null; nextAttemptAt: number }
+  /** cannot go out before its mailing ends */
+  | { status: 'EXPIRED'; error: string; nextAttemptAt: null };
+
+export type RetryPolicy = {
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** while the gateway answers 401/403, the next probe this much later */
+  authProbeMs: number;
+};
+
+/** Before sending at `now`: null to send now, or the message waits for its window, or expires. */
+export function fateBeforeSending(now: number, endAt: number, timezone: string, window: SendWindow | null): Fate | null {
+  if (!isOpen(endAt, now)) return { status: 'EXPIRED', error: ENDED_UNSENT, nextAttemptAt: null };
+  const opening = nextOpening(now, timezone, window);
+  if (opening <= now) return null;
+  if (!canTryAt(opening, endAt)) return { status: 'EXPIRED', error: 'no send window left before the mailing ended', nextAttemptAt: null };
+  return { status: 'PENDING', error: null, nextAttemptAt: opening };
+}
+
+/**
+ * After attempt number `attempt` ended at `now` with `outcome`. `retryCapMs` (from flow
+ * control, while the gateway as a whole fails) caps the backoff. Returns the fate and the
+ * wait a 429 asks of everyone.
+ */
+export function fateAfter(
+  outcome: SendOutcome,
+  attempt: number,
+  now: number,
+  endAt: number,
+  policy: RetryPolicy,
+  retryCapMs: number | null,
+  random: () => number = Math.random,
+): { fate: Fate; retryAfterMs: number } {
+  const backoff = () => retryDelay(attempt, policy.retryBaseMs, Math.min(policy.retryMaxMs, retryCapMs ?? Infinity), random);
+  const retry = (error: string, waitMs: number): Fate =>
+    canTryAt(now + waitMs, endAt) ? { status: 'PENDING', error, nextAttemptAt: now + waitMs } : { status: 'EXPIRED', error, nextAttemptAt: null };
+  switch (outcome.kind) {
+    case 'sent':
+      return { fate: { status: 'SENT', error: null, nextAttemptAt: null }, retryAfterMs: 0 };
+    case 'rejected':
+      return { fate: { status: 'FAILED', error: outcome.error, nextAttemptAt: null }, retryAfterMs: 0 };
+    case 'unauthorized':
+      return { fate: retry(outcome.error, policy.authProbeMs), retryAfterMs: 0 };
+    case 'throttled': {
+      const wait = outcome.retryAfterMs ?? backoff();
+      return { fate: retry(outcome.error, wait), retryAfterMs: wait };
+    }
+    case 'retryable':
+      return { fate: retry(outcome.error, backoff()), retryAfterMs: 0 };
+  }
+}
+
+/**
+ * A result written after its mailing moved on: SENT and FAILED stand (they happened), but a
+ * message that would be tried again cannot be once its mailing is cancelled (CANCELLED) or
+ * over (EXPIRED).
+ */
+export function settleForMailing<R extends { status: string; error: string | null }>(result: R, mailingStatus: string): R {
+  if (result.status !== 'PENDING') return result;
+  if (mailingStatus === 'CANCELLED') return { ...result, status: 'CANCELLED' };
+  if (mailingStatus === 'COMPLETED') return { ...result, status: 'EXPIRED', error: result.error ?? ENDED_UNSENT };
+  return result;
+}

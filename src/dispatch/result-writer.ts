@@ -1,0 +1,137 @@
+import { releaseLeases } from '../audience/audience.store';
+import type { Db } from '../db/connection';
+import { lockMailingsShared } from '../db/locks';
+import { notifyMessages } from '../events/event.channel';
+import type { Logger } from '../logger';
+import { mailingStatuses, writeResults, type ResultRow } from './dispatch.store';
+import { settleForMailing } from './message.fate';
+
+type Queued = { row: ResultRow; leaseId: number | null };
+
+const MAX_BATCH = 2_000;
+const RETRY_MS = [100, 250, 500, 1_000, 2_000];
+
+/**
+ * Commits results as they come, in groups: the first result waiting starts a `flushMs`
+ * timer, and everything queued by then goes into one transaction (group commit), so an
+ * answer is in the database, the statistics and the live events within about flushMs, and
+ * a crash loses at most that interval's answers (those messages are sent again, under their
+ * ids). One flush at a time. A flush that fails (the database is away) keeps its results and
+ * tries again; they are never dropped while the process lives.
+ *
+ * It also knows, per lease, how many of its messages still lack a row, and drops a lease in
+ * the same transaction that writes its last one.
+ */
+export class ResultWriter {
+  private queue: Queued[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | null = null;
+  private failures = 0;
+  private readonly leaseLeft = new Map<number, number>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+    private readonly owner: string,
+    private readonly flushMs: number,
+    /** told after each commit which mailings it touched (to see whether they are done) */
+    private readonly onCommitted: (mailingIds: number[]) => void,
+  ) {}
+
+  /** `count` messages of a lease are out; the lease goes once each has a row. */
+  trackLease(leaseId: number, count: number): void {
+    this.leaseLeft.set(leaseId, (this.leaseLeft.get(leaseId) ?? 0) + count);
+  }
+
+  /** Leases with messages still unwritten (given back at a stop). */
+  get openLeases(): number {
+    return this.leaseLeft.size;
+  }
+
+  add(row: ResultRow, leaseId: number | null): void {
+    this.queue.push({ row, leaseId });
+    if (this.queue.length >= MAX_BATCH) this.flushSoon(0);
+    else this.flushSoon(this.flushMs);
+  }
+
+  /** Results waiting to be written. */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  /** Writes everything queued, now (at a stop). */
+  async drain(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.flushing || this.queue.length > 0) {
+      if (this.flushing) await this.flushing;
+      else await this.flush().catch(() => new Promise((r) => setTimeout(r, 200)));
+    }
+  }
+
+  private flushSoon(ms: number): void {
+    if (this.flushing) return; // the flush under way schedules the next
+    if (this.timer && ms > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush().catch(() => {});
+    }, ms);
+  }
+
+  private flush(): Promise<void> {
+    const batch = this.queue.splice(0, MAX_BATCH);
+    if (batch.length === 0) return Promise.resolve();
+    this.flushing = this.write(batch).then(
+      (mailingIds) => {
+        this.failures = 0;
+        this.flushing = null;
+        this.onCommitted(mailingIds);
+        if (this.queue.length > 0) this.flushSoon(this.queue.length >= MAX_BATCH ? 0 : this.flushMs);
+      },
+      (err) => {
+        // Kept, in front, and tried again with a growing pause.
+        this.queue.unshift(...batch);
+        this.flushing = null;
+        const wait = RETRY_MS[Math.min(this.failures++, RETRY_MS.length - 1)];
+        this.log.error({ err, results: batch.length, retryInMs: wait }, 'writing results failed; trying again');
+        this.flushSoon(wait);
+        throw err;
+      },
+    );
+    return this.flushing;
+  }
+
+  private async write(batch: Queued[]): Promise<number[]> {
+    const mailingIds = [...new Set(batch.map((q) => q.row.mailingId))];
+    const released: number[] = [];
+    const left = new Map<number, number>();
+    for (const { leaseId } of batch) {
+      if (leaseId === null) continue;
+      const n = (left.get(leaseId) ?? this.leaseLeft.get(leaseId) ?? 0) - 1;
+      left.set(leaseId, n);
+    }
+    for (const [leaseId, n] of left) if (n <= 0) released.push(leaseId);
+    await this.db.transaction(async (tx) => {
+      // Shared: a transition of one of these mailings waits for this write, and the write
+      // sees the status the transition left.
+      await lockMailingsShared(tx, mailingIds);
+      const statuses = await mailingStatuses(tx, mailingIds);
+      const rows: ResultRow[] = [];
+      for (const { row } of batch) {
+        const status = statuses.get(row.mailingId);
+        if (status) rows.push(settleForMailing(row, status)); // a deleted mailing's results go with it
+      }
+      const changed = await writeResults(tx, rows);
+      await releaseLeases(tx, released, this.owner);
+      const notify = notifyMessages(changed);
+      if (notify) await tx.execute(notify);
+    });
+    // Counted down only once committed: a failed write is tried again with the same counts.
+    for (const [leaseId, n] of left) {
+      if (n > 0) this.leaseLeft.set(leaseId, n);
+      else this.leaseLeft.delete(leaseId);
+    }
+    return mailingIds;
+  }
+}
