@@ -14,6 +14,8 @@ const simulator = new GatewaySimulator({
     latencyMs: latency.length === 2 ? [latency[0], latency[1]] : latency[0],
     errorRate: Number(env.GATEWAY_ERROR_RATE ?? 0),
     malformedRate: Number(env.GATEWAY_MALFORMED_RATE ?? 0),
+    tailRate: Number(env.GATEWAY_TAIL_RATE ?? 0),
+    tailMs: Number(env.GATEWAY_TAIL_MS ?? 0),
   },
 });
 const url = await simulator.start(Number(env.GATEWAY_PORT ?? 4010), env.GATEWAY_HOST ?? '127.0.0.1');

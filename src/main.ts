@@ -95,8 +95,11 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
 /** The worker role: the dispatcher and the mailing timers. */
 async function startWorker(config: Config, databaseUrl: string, db: Db, timers: PgBossTimers, bus: EventBus, log: Logger, started: Stoppable[]) {
   const d = config.dispatch;
-  // Its own pool, so that sending never queues behind (or delays) the API's queries.
-  const dispatchDb = connectDatabase(databaseUrl, { max: Dispatcher.connections, name: 'herald-dispatch' });
+  // Its own pool, so that sending never queues behind (or delays) the API's queries. A claim
+  // holds its mailing's lock until its requests are written out; should this process hang
+  // (not die: then the locks go with the connection), PostgreSQL ends that transaction after
+  // LEASE_MS, when its leases run out too.
+  const dispatchDb = connectDatabase(databaseUrl, { max: Dispatcher.connections, name: 'herald-dispatch', idleInTransactionMs: d.leaseMs });
   started.push({ name: 'dispatch database pool', stop: dispatchDb.close });
 
   const sender = await senderOf(config, log, started);

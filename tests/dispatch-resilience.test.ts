@@ -139,10 +139,13 @@ async function messageRows(sql: Sql, mailingId: string) {
 }
 
 describe('a Herald process killed mid-mailing', () => {
-  it('should finish the mailing after kill -9 and a restart, losing nothing and re-sending only what was in flight', async () => {
-    const MIN_LATENCY_MS = 30;
-    const MAX_LATENCY_MS = 80;
-    const testbed = await processTestbed({ latencyMs: [MIN_LATENCY_MS, MAX_LATENCY_MS] });
+  it.each([
+    ['quick answers', { latencyMs: [30, 80] as [number, number] }, 30, 80],
+    // A quarter of the answers take 0.8 s (within the 1 s timeout): at the kill, slow requests
+    // are in flight beside quick ones.
+    ['slow answers in flight', { latencyMs: [30, 80] as [number, number], tailRate: 0.25, tailMs: 800 }, 30, 800],
+  ])('should finish the mailing after kill -9 and a restart (%s), losing nothing and re-sending only what was in flight', async (_what, behaviour, MIN_LATENCY_MS, MAX_LATENCY_MS) => {
+    const testbed = await processTestbed(behaviour);
     const { gw, sql, env } = testbed;
     const CONCURRENCY = 8;
     const AUDIENCE = 400;
@@ -278,7 +281,8 @@ describe('a Herald process that hangs mid-mailing', () => {
 
 describe('two Herald processes on one database', () => {
   it('should share the work of a mailing and send nothing twice', async () => {
-    const testbed = await processTestbed({ latencyMs: [5, 20] });
+    // Answers with a tail (5% take half a second), as a real gateway gives them.
+    const testbed = await processTestbed({ latencyMs: [5, 20], tailRate: 0.05, tailMs: 500 });
     const { gw, sql } = testbed;
     // info: each process logs 'message sent' with the messageId for every message it sent.
     const env = { ...testbed.env, LOG_LEVEL: 'info', SENDER_CONCURRENCY: '4' };

@@ -22,9 +22,28 @@ export type GatewayBehaviour = {
   down: boolean;
   /** accept requests and never answer them */
   hang: boolean;
+  /** a share of requests answered after `tailMs` instead of `latencyMs`: a long tail */
+  tailRate: number;
+  tailMs: number;
+  /** per phone, answers of their own; the first rule naming a phone decides */
+  rules: PhoneRule[];
 };
 
-export type ReceivedRequest = { msgId: number; phone: unknown; text: unknown; at: number; status: number };
+/**
+ * How requests for some phones are answered, whatever the rest of the behaviour says:
+ * after `latencyMs`, and with `failStatus` (default 500) to the first `failTimes` of them.
+ */
+export type PhoneRule = { phones: number[]; latencyMs?: number; failTimes?: number; failStatus?: number };
+
+export type ReceivedRequest = {
+  msgId: number;
+  phone: unknown;
+  text: unknown;
+  /** when it arrived, and when it was answered (null while unanswered) */
+  at: number;
+  answeredAt: number | null;
+  status: number;
+};
 
 export const DEFAULT_BEHAVIOUR: GatewayBehaviour = {
   latencyMs: 0,
@@ -35,6 +54,9 @@ export const DEFAULT_BEHAVIOUR: GatewayBehaviour = {
   retryAfterSeconds: null,
   down: false,
   hang: false,
+  tailRate: 0,
+  tailMs: 0,
+  rules: [],
 };
 
 /**
@@ -54,6 +76,13 @@ export class GatewaySimulator {
   requestCount = 0;
   /** TCP connections opened to it, refused ones included */
   connectionCount = 0;
+  /** requests under way (arrived, not yet answered) */
+  inFlight = 0;
+  /** when the first request arrived (ms) */
+  firstRequestAt: number | null = null;
+  private address: { port: number; host: string } | undefined;
+  /** requests per phone, for rules that fail a phone's first requests */
+  private readonly perPhone = new Map<number, number>();
 
   constructor(
     private readonly options: { token: string; record?: boolean; behaviour?: Partial<GatewayBehaviour> },
@@ -71,6 +100,26 @@ export class GatewaySimulator {
   }
 
   async start(port = 0, host = '127.0.0.1'): Promise<string> {
+    const address = await this.listen(port, host);
+    this.address = { port: address.port, host };
+    return `http://${host}:${address.port}`;
+  }
+
+  /** Stops listening: connections are refused (ECONNREFUSED) until `accept()`; open ones are broken. */
+  async refuse(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Listens again, on the same port, after `refuse()`. */
+  async accept(): Promise<void> {
+    if (this.server || !this.address) return;
+    await this.listen(this.address.port, this.address.host);
+  }
+
+  private async listen(port: number, host: string): Promise<AddressInfo> {
     const server = createServer((req, res) => void this.handle(req, res));
     server.keepAliveTimeout = 60_000;
     server.on('connection', (socket) => {
@@ -84,8 +133,7 @@ export class GatewaySimulator {
       server.listen(port, host, resolve);
     });
     this.server = server;
-    const address = server.address() as AddressInfo;
-    return `http://${host}:${address.port}`;
+    return server.address() as AddressInfo;
   }
 
   async stop(): Promise<void> {
@@ -112,26 +160,43 @@ export class GatewaySimulator {
     if (this.behaviour.down) return void res.destroy();
 
     this.requestCount++;
+    this.firstRequestAt ??= Date.now();
     const msgId = Number(match[1]);
     const b = this.behaviour;
-    const status = this.decide(req, msgId, body);
     let parsed: { phone?: unknown; text?: unknown } = {};
     try {
       parsed = JSON.parse(body);
     } catch {
       // recorded as received all the same
     }
-    if (this.options.record !== false) {
-      this.received.push({ msgId, phone: parsed.phone, text: parsed.text, at: Date.now(), status });
-    }
+    const phone = Number(parsed.phone);
+    const seen = (this.perPhone.get(phone) ?? 0) + 1;
+    if (b.rules.length > 0) this.perPhone.set(phone, seen);
+    const rule = b.rules.find((r) => r.phones.includes(phone));
+    const failing = rule?.failTimes !== undefined && seen <= rule.failTimes;
+    const status = failing && this.authorised(req) ? (rule!.failStatus ?? 500) : this.decide(req, msgId, body);
+    const record: ReceivedRequest = { msgId, phone: parsed.phone, text: parsed.text, at: Date.now(), answeredAt: null, status };
+    if (this.options.record !== false) this.received.push(record);
     if (b.hang) {
       this.hanging.add(res);
       res.once('close', () => this.hanging.delete(res));
       return;
     }
-    const latency = Array.isArray(b.latencyMs) ? b.latencyMs[0] + Math.random() * (b.latencyMs[1] - b.latencyMs[0]) : b.latencyMs;
-    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    const latency =
+      rule?.latencyMs ??
+      (b.tailRate > 0 && Math.random() < b.tailRate
+        ? b.tailMs
+        : Array.isArray(b.latencyMs)
+          ? b.latencyMs[0] + Math.random() * (b.latencyMs[1] - b.latencyMs[0])
+          : b.latencyMs);
+    this.inFlight++;
+    try {
+      if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    } finally {
+      this.inFlight--;
+    }
     if (res.destroyed) return;
+    record.answeredAt = Date.now();
 
     if (status === 200 && Math.random() < b.malformedRate) {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Service Temporarily Unavailable</html>');
@@ -143,10 +208,14 @@ export class GatewaySimulator {
     reply(res, status, status === 200 ? { code: 0, message: 'OK' } : { code: status, message: 'error' }, headers);
   }
 
+  private authorised(req: IncomingMessage): boolean {
+    return req.headers.authorization === `Bearer ${this.options.token}`;
+  }
+
   private decide(req: IncomingMessage, msgId: number, body: string): number {
     const b = this.behaviour;
     if (b.forceStatus !== null) return b.forceStatus;
-    if (req.headers.authorization !== `Bearer ${this.options.token}`) return 401;
+    if (!this.authorised(req)) return 401;
     let msg: { id?: unknown; phone?: unknown; text?: unknown };
     try {
       msg = JSON.parse(body);
@@ -166,7 +235,13 @@ export class GatewaySimulator {
   /** A small control API for a simulator run as its own process (`npm run gateway`). */
   private async control(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method === 'GET' && req.url === '/_sim/stats') {
-      return reply(res, 200, { requests: this.requestCount, accepted: this.accepted.size, behaviour: this.behaviour });
+      return reply(res, 200, {
+        requests: this.requestCount,
+        accepted: this.accepted.size,
+        inFlight: this.inFlight,
+        firstRequestAt: this.firstRequestAt,
+        behaviour: this.behaviour,
+      });
     }
     if (req.method === 'GET' && req.url?.startsWith('/_sim/received')) {
       return reply(res, 200, this.received.slice(-1000));
