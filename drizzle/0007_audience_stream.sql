@@ -17,36 +17,21 @@ CREATE TABLE "dispatch_leases" (
 	"timezones" text[] NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "messages" ALTER COLUMN "id" SET CACHE 1000;--> statement-breakpoint
 DROP INDEX "messages_due_idx";--> statement-breakpoint
 ALTER TABLE "mailing_stats" ADD COLUMN "queued" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "audiences" ADD CONSTRAINT "audiences_mailing_id_mailings_id_fk" FOREIGN KEY ("mailing_id") REFERENCES "public"."mailings"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "dispatch_leases_mailing_until_idx" ON "dispatch_leases" USING btree ("mailing_id","until");--> statement-breakpoint
 CREATE INDEX "messages_due_idx" ON "messages" USING btree ("mailing_id","next_attempt_at","id") WHERE "messages"."status" = 'PENDING';--> statement-breakpoint
--- Whether a client belongs to a mailing's audience: its operator code is any of the filter's
--- codes and its tags include any (ANY) or all (ALL) of the filter's tags; an empty list
--- matches everyone. The one definition of an audience, used by the start's count, the
--- stream and the triggers below (a plain SQL function, inlined where it is called).
+-- Whether a client matches a mailing's filter: its operator code is any of the filter's codes
+-- and its tags include any (ANY) or all (ALL) of the filter's tags; an empty list matches
+-- everyone. Used by the start's count, the stream of an audience and the trigger below (a
+-- plain SQL function, inlined where it is called: with the filter given as parameters, the
+-- planner folds away what an empty filter does not need).
 CREATE FUNCTION herald_in_audience(operator_code text, tags text[], f_codes text[], f_tags text[], f_match tag_match)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT (cardinality(f_codes) = 0 OR operator_code = ANY (f_codes))
      AND (cardinality(f_tags) = 0 OR CASE WHEN f_match = 'ALL' THEN tags @> f_tags ELSE tags && f_tags END)
-$$;
---> statement-breakpoint
--- A started mailing's audience members with an id above `after_client`, in id order: the
--- clients who matched its filter at its start (unchanged since, ids up to the highest one
--- then) and have no message in it yet. The one definition of "who is still to be sent to",
--- read by the start's count, the dispatchers' claims and the expiry or cancellation of the
--- rest. A plain SQL function, so the planner inlines it and walks clients by primary key.
-CREATE FUNCTION herald_audience_after(m bigint, after_client bigint)
-RETURNS TABLE (client_id bigint, phone text, timezone text) LANGUAGE sql STABLE AS $$
-  SELECT c.id, c.phone, c.timezone
-  FROM audiences a
-  JOIN mailings g ON g.id = a.mailing_id
-  JOIN clients c ON c.id > after_client AND c.id <= a.last_client_id AND c.updated_at <= a.started_at
-  WHERE a.mailing_id = m
-    AND herald_in_audience(c.operator_code, c.tags, g.filter_operator_codes, g.filter_tags, g.filter_tag_match)
-    AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.mailing_id = m AND x.client_id = c.id)
-  ORDER BY c.id
 $$;
 --> statement-breakpoint
 -- Every message row written takes one member off its mailing's audience queue (never below

@@ -14,9 +14,10 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     base: { service: 'herald' },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Belt and braces: Herald never logs headers or tokens, but a future line that does
-    // must not leak them.
+    // must not leak them. Named paths only: wildcard paths made pino walk every object of
+    // every line, a cost on the line each message attempt writes.
     redact: {
-      paths: ['authorization', '*.authorization', 'headers.authorization', 'token', '*.token', 'senderToken'],
+      paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'token', 'senderToken', 'connectionParams'],
       censor: '[redacted]',
     },
   },

@@ -1,29 +1,71 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
+import type { TagMatch } from '../clients/client.filter';
 import type { Db } from '../db/connection';
 import { lockAudiences } from '../db/locks';
 
 /**
- * A started mailing's audience: who it is for is decided at its start (the SQL function
- * herald_audience_after, drizzle/0007), and its members are handed out to dispatchers in
- * client-id order, each claim under a lease (dispatch_leases) until its messages have rows.
- * Every function here runs inside its caller's transaction.
+ * A started mailing's audience: who it is for is decided at its start, and its members are
+ * handed out to dispatchers in client-id order, each claim under a lease (dispatch_leases)
+ * until its messages have rows. Every function here runs inside its caller's transaction.
  */
 
 /** A member handed out to be sent, under the message id it keeps for good. */
 export type HandedOut = { id: number; clientId: number; phone: string; timezone: string; leaseId: number };
 
+/** What decides the audience of a started mailing, read under its audience's lock. */
+export type Audience = {
+  mailingId: number;
+  /** clients with an id up to this have been handed out (or written) */
+  cursor: number;
+  lastClientId: number;
+  /** the start instant, as PostgreSQL printed it (a JS Date would drop the microseconds) */
+  startedAt: string;
+  filter: { operatorCodes: string[]; tags: string[]; tagMatch: TagMatch };
+};
+
+/**
+ * The one definition of "a member still to be handed out, after client `after`": a client
+ * who matched the filter at the start (an id up to the highest one then, unchanged since; a
+ * client changed or deleted after the start is taken care of by the triggers on clients,
+ * drizzle/0007, which spell the same rule). The filter goes in as parameters, so that the
+ * planner folds away what an empty filter does not need.
+ */
+function members(a: Audience, after: number): SQL {
+  return sql`c.id > ${after} and c.id <= ${a.lastClientId} and c.updated_at <= ${a.startedAt}::timestamptz
+    and herald_in_audience(c.operator_code, c.tags, ${sql.param(a.filter.operatorCodes)}::text[], ${sql.param(a.filter.tags)}::text[], ${a.filter.tagMatch}::tag_match)`;
+}
+
+type AudienceRow = { cursor: string; last_client_id: string; started_at: string; codes: string[]; tags: string[]; tag_match: TagMatch };
+
+const toAudience = (mailingId: number, r: AudienceRow): Audience => ({
+  mailingId,
+  cursor: Number(r.cursor),
+  lastClientId: Number(r.last_client_id),
+  startedAt: r.started_at,
+  filter: { operatorCodes: r.codes, tags: r.tags, tagMatch: r.tag_match },
+});
+
+const AUDIENCE_COLUMNS = sql`a.cursor, a.last_client_id, a.started_at::text as started_at,
+  g.filter_operator_codes as codes, g.filter_tags as tags, g.filter_tag_match as tag_match`;
+
 /**
  * Fixes the audience of a mailing that starts now and returns its size. Under the audience
- * lock no client write is under way, so the count is of a settled directory, and every
- * client change after this transaction is seen by the triggers on clients.
+ * lock no client write is under way, so every client there is was written before this
+ * instant (its updated_at is earlier), none is being inserted with an id below the highest
+ * one seen, and every change after this transaction is seen by the triggers on clients.
  */
 export async function createAudience(tx: Db, mailingId: number): Promise<number> {
   await lockAudiences(tx);
-  await tx.execute(sql`
-    insert into audiences (mailing_id, started_at, last_client_id, size)
-    values (${mailingId}, clock_timestamp(), coalesce((select max(id) from clients), 0), 0)`);
-  const [row] = await tx.execute<{ n: string }>(sql`select count(*) as n from herald_audience_after(${mailingId}, 0)`);
-  const size = Number(row.n);
+  const [row] = await tx.execute<AudienceRow>(sql`
+    with a as (
+      insert into audiences (mailing_id, started_at, last_client_id, size)
+      values (${mailingId}, clock_timestamp(), coalesce((select max(id) from clients), 0), 0)
+      returning *
+    )
+    select ${AUDIENCE_COLUMNS} from a join mailings g on g.id = a.mailing_id`);
+  const audience = toAudience(mailingId, row);
+  const [count] = await tx.execute<{ n: string }>(sql`select count(*) as n from clients c where ${members(audience, 0)}`);
+  const size = Number(count.n);
   await tx.execute(sql`update audiences set size = ${size} where mailing_id = ${mailingId}`);
   await tx.execute(sql`
     insert into mailing_stats (mailing_id, queued) values (${mailingId}, ${size})
@@ -32,31 +74,37 @@ export async function createAudience(tx: Db, mailingId: number): Promise<number>
 }
 
 /**
- * Locks the mailing's audience for a claim: 'held' (members left, and now this claim's to
- * hand out), 'busy' (another claim holds it) or 'done' (nobody left to hand out, or the
- * mailing has no audience: one started before audiences were streamed). A claim that goes
- * on to `handOut` must hold it first, from an earlier statement: the clients it reads must
- * be read after every client change that got in before it.
+ * Locks the mailing's audience for a claim: held (members are left, and now this claim's to
+ * hand out), busy (another claim holds it), or neither (nobody left to hand out, or the
+ * mailing has none: one started before audiences were streamed). A claim that goes on to
+ * `handOut` must hold it first, from an earlier statement: the clients it reads must be read
+ * after every client change that got in before it.
  */
-export async function lockAudienceForClaim(tx: Db, mailingId: number): Promise<'held' | 'busy' | 'done'> {
-  const held = await tx.execute(sql`select 1 from audiences where mailing_id = ${mailingId} and cursor < last_client_id for update skip locked`);
-  if (held.length > 0) return 'held';
+export async function lockAudienceForClaim(tx: Db, mailingId: number): Promise<{ held: Audience } | { held: null; busy: boolean }> {
+  const [row] = await tx.execute<AudienceRow>(sql`
+    select ${AUDIENCE_COLUMNS} from audiences a join mailings g on g.id = a.mailing_id
+    where a.mailing_id = ${mailingId} and a.cursor < a.last_client_id
+    for update of a skip locked`);
+  if (row) return { held: toAudience(mailingId, row) };
   const open = await tx.execute(sql`select 1 from audiences where mailing_id = ${mailingId} and cursor < last_client_id`);
-  return open.length > 0 ? 'busy' : 'done';
+  return { held: null, busy: open.length > 0 };
 }
 
 /**
- * Hands out up to `limit` more members under one new lease, each with a message id drawn
- * now, and moves the cursor past them (to the end when fewer were left).
+ * Hands out up to `limit` members after the cursor under one new lease, each with a message
+ * id drawn now, and moves the cursor past them (to the end when fewer were left). Walks the
+ * clients by primary key from the cursor and stops at the limit.
  */
-export async function handOut(tx: Db, mailingId: number, limit: number, owner: string, leaseMs: number): Promise<HandedOut[]> {
+export async function handOut(tx: Db, audience: Audience, limit: number, owner: string, leaseMs: number): Promise<HandedOut[]> {
+  const mailingId = audience.mailingId;
   const rows = await tx.execute<{ id: string; client_id: string; phone: string; timezone: string; lease_id: string }>(sql`
     with picked as (
-      select client_id, phone, timezone from herald_audience_after(${mailingId}, (select cursor from audiences where mailing_id = ${mailingId}))
-      limit ${limit}
+      select c.id as client_id, c.phone, c.timezone from clients c
+      where ${members(audience, audience.cursor)}
+      order by c.id limit ${limit}
     ),
     numbered as (
-      select nextval(pg_get_serial_sequence('messages', 'id')) as id, client_id, phone, timezone from picked
+      select nextval('messages_id_seq'::regclass) as id, client_id, phone, timezone from picked
     ),
     lease as (
       insert into dispatch_leases (mailing_id, owner, until, message_ids, client_ids, phones, timezones)
@@ -77,22 +125,40 @@ export async function handOut(tx: Db, mailingId: number, limit: number, owner: s
 
 /**
  * Takes over one lease of the mailing whose holder is gone (its time is up: the process died
- * or hung) and returns what of it has no message row yet, to be sent again under the same
- * ids: the gateway can tell a repeat by its msgId. A lease with nothing left is dropped.
+ * or hung) and returns what of it has no message row yet, at most `limit`, to be sent again
+ * under the same ids: the gateway can tell a repeat by its msgId. What is over the limit is
+ * split off into a lease of its own, free to be taken over at once; a lease with nothing
+ * left is dropped.
  */
-export async function takeOverLease(tx: Db, mailingId: number, owner: string, leaseMs: number): Promise<HandedOut[]> {
+export async function takeOverLease(tx: Db, mailingId: number, owner: string, leaseMs: number, limit: number): Promise<HandedOut[]> {
   const [lease] = await tx.execute<{ id: string }>(sql`
     update dispatch_leases set owner = ${owner}, until = now() + ${leaseMs} * interval '1 millisecond'
     where id = (select id from dispatch_leases where mailing_id = ${mailingId} and until < now() order by id limit 1 for update skip locked)
     returning id`);
   if (!lease) return [];
-  const rows = await tx.execute<{ id: string; client_id: string; phone: string; timezone: string }>(sql`
+  type Entry = { id: string; client_id: string; phone: string; timezone: string };
+  const rows: Entry[] = await tx.execute<Entry>(sql`
     select e.id, e.client_id, e.phone, e.timezone
     from dispatch_leases l, unnest(l.message_ids, l.client_ids, l.phones, l.timezones) as e(id, client_id, phone, timezone)
-    where l.id = ${lease.id} and not exists (select 1 from messages m where m.id = e.id)`);
-  if (rows.length === 0) await tx.execute(sql`delete from dispatch_leases where id = ${lease.id}`);
+    where l.id = ${lease.id} and not exists (select 1 from messages m where m.id = e.id)
+    order by e.client_id`);
+  if (rows.length === 0) {
+    await tx.execute(sql`delete from dispatch_leases where id = ${lease.id}`);
+    return [];
+  }
+  const [mine, rest] = [rows.slice(0, limit), rows.slice(limit)];
+  const arrays = (part: Entry[]) =>
+    sql`${sql.param(part.map((r) => r.id))}::bigint[], ${sql.param(part.map((r) => r.client_id))}::bigint[],
+        ${sql.param(part.map((r) => r.phone))}::text[], ${sql.param(part.map((r) => r.timezone))}::text[]`;
+  await tx.execute(sql`
+    update dispatch_leases set (message_ids, client_ids, phones, timezones) = (select ${arrays(mine)}) where id = ${lease.id}`);
+  if (rest.length > 0) {
+    await tx.execute(sql`
+      insert into dispatch_leases (mailing_id, owner, until, message_ids, client_ids, phones, timezones)
+      values (${mailingId}, ${owner}, now() - interval '1 millisecond', ${arrays(rest)})`);
+  }
   const leaseId = Number(lease.id);
-  return rows.map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), phone: r.phone, timezone: r.timezone, leaseId }));
+  return mine.map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), phone: r.phone, timezone: r.timezone, leaseId }));
 }
 
 /** Drops leases whose every message now has a row (written by their holder). */
@@ -113,13 +179,15 @@ export async function expireLeasesOf(tx: Db, owner: string): Promise<void> {
  * decides. Needs the mailing's exclusive lock (no claim under way). Returns how many.
  */
 export async function closeAudience(tx: Db, mailingId: number, status: 'EXPIRED' | 'CANCELLED', error: string | null): Promise<number> {
-  const audience = await tx.execute<{ cursor: string }>(sql`select cursor from audiences where mailing_id = ${mailingId} for update`);
+  const [row] = await tx.execute<AudienceRow>(sql`
+    select ${AUDIENCE_COLUMNS} from audiences a join mailings g on g.id = a.mailing_id where a.mailing_id = ${mailingId} for update of a`);
   let written = 0;
-  if (audience.length > 0) {
+  if (row) {
+    const audience = toAudience(mailingId, row);
     const rest = await tx.execute(sql`
       insert into messages (mailing_id, client_id, phone, timezone, status, last_error)
-      select ${mailingId}, client_id, phone, timezone, ${status}::message_status, ${error}
-      from herald_audience_after(${mailingId}, ${audience[0].cursor}::bigint)`);
+      select ${mailingId}, c.id, c.phone, c.timezone, ${status}::message_status, ${error}
+      from clients c where ${members(audience, audience.cursor)}`);
     written += rest.count ?? 0;
     await tx.execute(sql`update audiences set cursor = last_client_id where mailing_id = ${mailingId}`);
   }

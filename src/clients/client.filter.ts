@@ -1,9 +1,9 @@
 import { and, arrayContains, arrayOverlaps, inArray, type SQL } from 'drizzle-orm';
-import type { TagMatch } from '../mailings/mailing.table';
-import { clients } from './client.table';
+import { clients, type TagMatch } from './client.table';
 import { normalizeOperatorCodes, normalizeTags } from './client.validation';
 
 /** Which clients a mailing (or a `clients` query) is for. Empty lists match everyone. */
+export type { TagMatch };
 export type ClientFilter = { operatorCodes: string[]; tags: string[]; tagMatch: TagMatch };
 
 export function normalizeClientFilter(

@@ -1,4 +1,9 @@
-import { bigint, index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, pgEnum, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+/** How a filter's tags must match a client's: any of them, or all. */
+export const TAG_MATCHES = ['ANY', 'ALL'] as const;
+export type TagMatch = (typeof TAG_MATCHES)[number];
+export const tagMatch = pgEnum('tag_match', TAG_MATCHES);
 
 export const clients = pgTable(
   'clients',

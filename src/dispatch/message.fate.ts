@@ -48,23 +48,31 @@ export function fateAfter(
   retryCapMs: number | null,
   random: () => number = Math.random,
 ): { fate: Fate; retryAfterMs: number } {
-  const backoff = () => retryDelay(attempt, policy.retryBaseMs, Math.min(policy.retryMaxMs, retryCapMs ?? Infinity), random);
-  const retry = (error: string, waitMs: number): Fate =>
-    canTryAt(now + waitMs, endAt) ? { status: 'PENDING', error, nextAttemptAt: now + waitMs } : { status: 'EXPIRED', error, nextAttemptAt: null };
   switch (outcome.kind) {
     case 'sent':
-      return { fate: { status: 'SENT', error: null, nextAttemptAt: null }, retryAfterMs: 0 };
+      return { fate: SENT, retryAfterMs: 0 };
     case 'rejected':
       return { fate: { status: 'FAILED', error: outcome.error, nextAttemptAt: null }, retryAfterMs: 0 };
     case 'unauthorized':
-      return { fate: retry(outcome.error, policy.authProbeMs), retryAfterMs: 0 };
+      return { fate: retry(outcome.error, now + policy.authProbeMs, endAt), retryAfterMs: 0 };
     case 'throttled': {
-      const wait = outcome.retryAfterMs ?? backoff();
-      return { fate: retry(outcome.error, wait), retryAfterMs: wait };
+      const wait = outcome.retryAfterMs ?? backoff(attempt, policy, retryCapMs, random);
+      return { fate: retry(outcome.error, now + wait, endAt), retryAfterMs: wait };
     }
     case 'retryable':
-      return { fate: retry(outcome.error, backoff()), retryAfterMs: 0 };
+      return { fate: retry(outcome.error, now + backoff(attempt, policy, retryCapMs, random), endAt), retryAfterMs: 0 };
   }
+}
+
+const SENT: Fate = { status: 'SENT', error: null, nextAttemptAt: null };
+
+function backoff(attempt: number, policy: RetryPolicy, retryCapMs: number | null, random: () => number): number {
+  return retryDelay(attempt, policy.retryBaseMs, Math.min(policy.retryMaxMs, retryCapMs ?? Infinity), random);
+}
+
+/** Tried again at `at`, or expired now when that is too late. */
+function retry(error: string, at: number, endAt: number): Fate {
+  return canTryAt(at, endAt) ? { status: 'PENDING', error, nextAttemptAt: at } : { status: 'EXPIRED', error, nextAttemptAt: null };
 }
 
 /**

@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { bigint, check, index, pgEnum, pgTable, smallint, text, timestamp } from 'drizzle-orm/pg-core';
 
+import { tagMatch } from '../clients/client.table';
+
 export const MAILING_STATUSES = ['SCHEDULED', 'RUNNING', 'PAUSED', 'COMPLETED', 'CANCELLED'] as const;
-export const TAG_MATCHES = ['ANY', 'ALL'] as const;
 
 export const mailingStatus = pgEnum('mailing_status', MAILING_STATUSES);
-export const tagMatch = pgEnum('tag_match', TAG_MATCHES);
 
 export const mailings = pgTable(
   'mailings',
@@ -40,4 +40,3 @@ export const mailings = pgTable(
 
 export type MailingRow = typeof mailings.$inferSelect;
 export type MailingStatus = (typeof MAILING_STATUSES)[number];
-export type TagMatch = (typeof TAG_MATCHES)[number];
