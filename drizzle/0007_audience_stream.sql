@@ -18,6 +18,8 @@ CREATE TABLE "dispatch_leases" (
 );
 --> statement-breakpoint
 ALTER TABLE "messages" ALTER COLUMN "id" SET CACHE 1000;--> statement-breakpoint
+DROP INDEX "messages_client_id_idx";--> statement-breakpoint
+CREATE INDEX "messages_pending_client_idx" ON "messages" USING btree ("client_id") WHERE "messages"."status" = 'PENDING';--> statement-breakpoint
 DROP INDEX "messages_due_idx";--> statement-breakpoint
 ALTER TABLE "mailing_stats" ADD COLUMN "queued" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "audiences" ADD CONSTRAINT "audiences_mailing_id_mailings_id_fk" FOREIGN KEY ("mailing_id") REFERENCES "public"."mailings"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

@@ -1,11 +1,10 @@
 import postgres, { type Sql } from 'postgres';
 import { describe, expect, it } from 'vitest';
 import type { GatewayBehaviour, GatewaySimulator } from '../src/gateway/simulator';
-import { CREATE_MAILING, inMs, insertClients, MAILING_STATE, phonesOf } from './support/fixtures';
+import { createMailing, CREATE_MAILING, inMs, insertClients, MAILING_STATE, mailingState, phonesOf, untilMailingStatus } from './support/fixtures';
 import { startTestGateway } from './support/gateway';
-import { ADMIN_TOKEN, createTestDatabase, startTestHerald } from './support/herald';
-import { freePort } from './support/ports';
-import { spawnHerald, type HeraldProcess } from './support/process';
+import { createTestDatabase, startTestHerald } from './support/herald';
+import { clientOf, logLines, spawnReady as spawnReadyHerald, terminate, type RunningHerald } from './support/process';
 import { sleep, waitFor } from './support/wait';
 
 /**
@@ -18,29 +17,15 @@ import { sleep, waitFor } from './support/wait';
 // ---------------------------------------------------------------------------------------
 // Herald as a real process (`npm start`), on a database of the test's own
 
-type Running = { proc: HeraldProcess; url: string };
+type Running = RunningHerald;
 
 /** How often the spawned processes commit results (DISPATCH_FLUSH_MS), and slack for the rest. */
 const FLUSH_MS = 50;
 const SLACK_MS = 250;
 
-async function post(url: string, query: string, variables: Record<string, unknown> = {}) {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: any; errors?: unknown[] };
-  if (res.status !== 200 || body.errors || !body.data) throw new Error(`GraphQL failed (${res.status}): ${JSON.stringify(body)}`);
-  return body.data;
-}
-
-/** Spawns Herald with short dispatch timings and waits until /readyz says ready. */
-async function spawnReady(env: Record<string, string>): Promise<Running> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const proc = spawnHerald({
-    API_TOKENS: `admin:${ADMIN_TOKEN}`,
+/** Herald as `npm start` runs it, with short dispatch timings. */
+const spawnReady = (env: Record<string, string>) =>
+  spawnReadyHerald({
     SENDER_CONCURRENCY: '8',
     SENDER_TIMEOUT_MS: '1000',
     LEASE_MS: '3000',
@@ -52,29 +37,7 @@ async function spawnReady(env: Record<string, string>): Promise<Running> {
     SWEEP_MS: '1000',
     LOG_LEVEL: 'warn',
     ...env,
-    PORT: String(port),
   });
-  let exitCode: number | null | undefined;
-  void proc.exited.then((code) => (exitCode = code));
-  await waitFor(
-    async () => {
-      if (exitCode !== undefined) throw new Error(`Herald exited (${exitCode}) before it was ready:\n${proc.output()}`);
-      return fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
-    },
-    40_000,
-    `Herald on port ${port} to be ready`,
-  );
-  return { proc, url };
-}
-
-/** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
-async function terminate(running: Running | undefined, graceMs = 8_000): Promise<void> {
-  if (!running || running.proc.child.exitCode !== null || running.proc.child.signalCode !== null) return;
-  running.proc.child.kill('SIGTERM');
-  const timer = setTimeout(() => running.proc.child.kill('SIGKILL'), graceMs);
-  await running.proc.exited;
-  clearTimeout(timer);
-}
 
 /**
  * What the tests with Herald processes share: a database and a gateway simulator of their
@@ -100,36 +63,17 @@ async function processTestbed(behaviour: Partial<GatewayBehaviour>) {
 }
 
 async function createMailingAt(url: string, text: string): Promise<string> {
-  const data = await post(url, CREATE_MAILING, { input: { text, startAt: inMs(-1_000), endAt: inMs(120_000) } });
-  return data.createMailing.id as string;
+  return (await createMailing(clientOf(url), { text, startAt: inMs(-1_000), endAt: inMs(120_000) })).id;
 }
 
-async function mailingState(url: string, id: string) {
-  return (await post(url, MAILING_STATE, { id })).mailing as { status: string; stats: Record<string, number> };
-}
-
-function untilCompleted(url: string, id: string, timeoutMs: number) {
-  return waitFor(async () => {
-    const m = await mailingState(url, id);
-    return m.status === 'COMPLETED' ? m : null;
-  }, timeoutMs, `mailing ${id} to be COMPLETED`);
-}
+const mailingStateAt = (url: string, id: string) => mailingState(clientOf(url), id) as Promise<{ status: string; stats: Record<string, number> }>;
+const untilCompleted = (url: string, id: string, timeoutMs: number) => untilMailingStatus(clientOf(url), id, 'COMPLETED', timeoutMs);
 
 /** msgIds the gateway received more than once. */
 function receivedTwice(simulator: GatewaySimulator, ids?: Set<number>): number[] {
   const seen = new Map<number, number>();
   for (const r of simulator.received) if (!ids || ids.has(r.msgId)) seen.set(r.msgId, (seen.get(r.msgId) ?? 0) + 1);
   return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
-}
-
-/** The JSON log lines of a process with the given msg. */
-function logLines(proc: HeraldProcess, msg: string): Record<string, any>[] {
-  return proc
-    .stdout()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, any>)
-    .filter((line) => line.msg === msg);
 }
 
 async function messageRows(sql: Sql, mailingId: string) {
@@ -267,7 +211,7 @@ describe('a Herald process that hangs mid-mailing', () => {
       first.proc.child.kill('SIGCONT');
       await sleep(2_000);
       expect(await sql`select id, status, attempts, sent_at from messages where mailing_id = ${mailingId} order by id`).toEqual(before);
-      expect((await mailingState(second.url, mailingId)).stats).toMatchObject({ total: AUDIENCE, sent: AUDIENCE, pending: 0 });
+      expect((await mailingStateAt(second.url, mailingId)).stats).toMatchObject({ total: AUDIENCE, sent: AUDIENCE, pending: 0 });
       expect(receivedTwice(gw.simulator, ids)).toEqual(twice);
       // It did go on with them: it logged what became of the requests it had been waiting on
       // (answered, or timed out by then) and wrote that, which changed nothing above.

@@ -1,7 +1,7 @@
-import { connect } from 'node:net';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
+import { portAccepts } from './support/process';
 import { ADMIN_TOKEN, dropDatabase, onlyError, startTestHerald, wsOperation, type TestHerald } from './support/herald';
 
 let herald: TestHerald;
@@ -15,18 +15,6 @@ async function ownHerald(overrides: Parameters<typeof startTestHerald>[0] = {}) 
   const own = await startTestHerald(overrides);
   onTestFinished(() => own.stop());
   return own;
-}
-
-function portAccepts(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect(Number(port), hostname);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 const operationLines = (h: TestHerald, operationName: string) =>

@@ -1,5 +1,4 @@
 import { mkdtemp, rm, stat, readFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -7,30 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedMigrations, migrateDatabase } from '../src/db/migrate';
 import { createTestDatabase, ADMIN_TOKEN } from './support/herald';
 import { freePort } from './support/ports';
-import { spawnHerald, type HeraldProcess } from './support/process';
+import { portAccepts, postGraphql, spawnHerald, type HeraldProcess } from './support/process';
 import { waitFor } from './support/wait';
 
 const LISTENING = '"msg":"Herald is listening"';
 
-async function post(url: string, token: string, query: string) {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query }),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+const post = (url: string, token: string, query: string) => postGraphql(url, query, {}, token);
 
 async function stopped(herald: HeraldProcess, signal: NodeJS.Signals = 'SIGTERM') {
   herald.child.kill(signal);
