@@ -35,6 +35,29 @@ const apiTokens = z
     return tokens;
   });
 
+/**
+ * Browser origins allowed besides Herald's own: `https://app.example.com,http://localhost:5173`.
+ * Each must be scheme, host and optional port, nothing more, as a browser sends it in
+ * `Origin`; it is kept in that form (lower case, no trailing slash, no default port).
+ */
+const origins = z.string().transform((raw, ctx) => {
+  const list: string[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      // reported below
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username || entry.endsWith('/')) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not an origin such as https://app.example.com` });
+    } else {
+      list.push(url.origin);
+    }
+  }
+  return list;
+});
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HERALD_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
@@ -53,6 +76,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: port.default(54329),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
+  CORS_ORIGINS: origins.default([]),
   SENDER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
   SENDER_RATE_LIMIT: z.coerce.number().min(0).default(0),
   SENDER_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
@@ -82,6 +106,8 @@ export type Config = {
   dataDir: string;
   embeddedPgPort: number;
   graphqlMaxDepth: number;
+  /** origins other than Herald's own that browsers may call it from (HTTP and websocket) */
+  corsOrigins: string[];
   live: { progressIntervalMs: number; heartbeatMs: number };
   dispatch: {
     concurrency: number;
@@ -139,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+    corsOrigins: e.CORS_ORIGINS,
     live: { progressIntervalMs: e.LIVE_INTERVAL_MS, heartbeatMs: e.LIVE_HEARTBEAT_MS },
     dispatch: {
       concurrency: e.SENDER_CONCURRENCY,

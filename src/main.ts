@@ -17,7 +17,7 @@ import { HttpGateway } from './gateway/gateway.client';
 import { GatewaySimulator } from './gateway/simulator';
 import { buildHeraldSchema } from './graphql/schema';
 import { endMailing, overdueMailings, startMailing } from './mailings/mailing.lifecycle';
-import { createHttpServer } from './graphql/server';
+import { createHttpServer } from './http/server';
 import { createLogger, type Logger } from './logger';
 
 export type Herald = {
@@ -149,7 +149,7 @@ async function graphqlParts(config: Config, databaseUrl: string, db: Db, schedul
     },
   });
   const tokens = new TokenRegistry(config.apiTokens ?? (await devAdminToken(config, log)));
-  return { schema: await buildHeraldSchema(), db, tokens, maxDepth: config.graphqlMaxDepth, timers: scheduler, live };
+  return { schema: await buildHeraldSchema(), db, tokens, maxDepth: config.graphqlMaxDepth, corsOrigins: config.corsOrigins, timers: scheduler, live };
 }
 
 /**

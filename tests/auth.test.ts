@@ -154,8 +154,9 @@ describe('authentication over websocket', () => {
 // Runs last (tests in a file run in order): every token above has been sent by now.
 describe('logs', () => {
   it('should record refusals without any token sent to Herald in any log line', () => {
-    expect(herald.logs.filter((l) => l.msg === 'unauthenticated request refused').length).toBeGreaterThanOrEqual(8);
-    expect(herald.logs.filter((l) => l.msg === 'unauthenticated connection refused').length).toBeGreaterThanOrEqual(2);
+    const refusals = herald.logs.filter((l) => l.msg === 'unauthenticated request refused');
+    expect(refusals.filter((l) => l.transport === 'http').length).toBeGreaterThanOrEqual(8);
+    expect(refusals.filter((l) => l.transport === 'websocket').length).toBeGreaterThanOrEqual(2);
     for (const token of [ADMIN_TOKEN, VIEWER_TOKEN, UNKNOWN_TOKEN, UNKNOWN_WS_TOKEN]) {
       expect(herald.rawLog.filter((line) => line.includes(token))).toEqual([]);
     }
