@@ -3,7 +3,7 @@ import { isUniqueViolation } from '../db/errors';
 import { ConflictError, NotFoundError, UserInputError } from '../graphql/errors';
 import { toPage, type Page, type PageRequest } from '../graphql/connection';
 import type { Logger } from '../logger';
-import { normalizeClientFilter, type ClientFilter } from './client.filter';
+import { normalizeClientFilter } from './client.filter';
 import type { ClientFilterInput, CreateClientInput, UpdateClientInput } from './client.input';
 import { deleteUnsentMessagesOf } from '../messages/message.store';
 import * as store from './client.store';
@@ -13,6 +13,7 @@ import {
   operatorCodeOf,
   validateOperatorCode,
   validatePhone,
+  validatePhoneSearch,
   validateTimezone,
 } from './client.validation';
 
@@ -75,10 +76,11 @@ export async function deleteClient(db: Db, log: Logger, id: number): Promise<tru
 export function listClients(
   db: Db,
   filterInput: ClientFilterInput | null | undefined,
+  phone: string | null | undefined,
   req: PageRequest,
 ): Promise<Page<ClientRow>> {
-  const filter: ClientFilter = normalizeClientFilter(filterInput);
-  return store.listClients(db, filter, req).then((rows) => toPage(rows, req, () => store.countClients(db, filter)));
+  const listing = { filter: normalizeClientFilter(filterInput), phoneContains: phone == null ? null : validatePhoneSearch(phone) };
+  return store.listClients(db, listing, req).then((rows) => toPage(rows, req, () => store.countClients(db, listing)));
 }
 
 async function withPhoneConflict<T>(write: () => Promise<T>): Promise<T> {

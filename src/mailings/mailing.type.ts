@@ -38,6 +38,10 @@ export const MailingConnection = connectionType(Mailing, 'Mailing');
 @ObjectType({ description: 'Where a mailing stands, as sent to mailingProgress subscribers.' })
 export class MailingProgress {
   @Field(() => ID) mailingId!: string;
+  @Field(() => Mailing, {
+    description: 'the mailing itself, its status and stats as of this event: a normalizing client cache (Apollo, urql) updates every view of it',
+  })
+  mailing!: Mailing;
   @Field(() => MailingStatus) status!: Status;
   @Field(() => MessageStats) stats!: MessageStats;
   @Field(() => Float, { description: 'messages reaching SENT or FAILED per second, over the last few seconds' })
@@ -55,6 +59,8 @@ registerEnumType(MailingChangeKind, { name: 'MailingChangeKind' });
 @ObjectType({ description: 'A lifecycle event of a mailing, as sent to mailingsChanged subscribers.' })
 export class MailingChange {
   @Field(() => ID) mailingId!: string;
+  @Field(() => Mailing, { nullable: true, description: 'the mailing as it is now, for a client cache; null once deleted' })
+  mailing?: Mailing | null;
   @Field(() => MailingChangeKind) kind!: MailingEventKind;
   @Field(() => MailingStatus, { nullable: true, description: 'null once deleted' }) status!: Status | null;
   @Field(() => GraphQLDateTime) at!: Date;
