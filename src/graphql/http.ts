@@ -25,7 +25,7 @@ export async function startHttpTransport(
   gate: OperationGate,
   contextFor: (principal: Principal) => Context,
   drainOthers: () => Promise<void>,
-): Promise<{ handler: RequestHandler[]; stop: () => Promise<void> }> {
+): Promise<{ cors: RequestHandler; handler: RequestHandler[]; stop: () => Promise<void> }> {
   const apollo = new ApolloServer<Context>({
     schema,
     validationRules: gate.validationRules,
@@ -45,8 +45,8 @@ export async function startHttpTransport(
   });
   await apollo.start();
   return {
+    cors: cors(gate),
     handler: [
-      cors(gate),
       express.json({ limit: '16mb' }),
       expressMiddleware(apollo, {
         context: async ({ req }) => contextFor(gate.authenticate('http', req.headers.authorization)),

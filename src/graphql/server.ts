@@ -35,6 +35,8 @@ export async function mountGraphql(app: Express, server: Server, opts: GraphqlOp
 
   const websocket = startWebsocketTransport(server, schema, gate, contextFor);
   const http = await startHttpTransport(server, schema, gate, contextFor, async () => void (await websocket.dispose()));
+  // CORS first: GraphiQL's router, which serves GET /graphql, would answer a preflight itself.
+  app.use('/graphql', http.cors);
   app.use(graphiqlRoutes());
   app.use('/graphql', ...http.handler);
   return http.stop;
