@@ -107,6 +107,12 @@ describe('mailingProgress', () => {
     }
   });
 
+  it('should refuse a subscription sent over HTTP with BAD_REQUEST pointing to the websocket', async () => {
+    const res = await herald.gql(`subscription { mailingsChanged { kind } }`);
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/graphql-ws/), extensions: { code: 'BAD_REQUEST' } })]);
+  });
+
   it('should answer NOT_FOUND for a mailing that does not exist', async () => {
     const sub = subscribe<Progress>(herald.url, PROGRESS, { id: '987654321' });
     await sub.finished;

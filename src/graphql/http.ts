@@ -4,7 +4,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Principal } from '../auth/tokens';
 import type { Context } from './context';
 import type { OperationGate } from './gate';
@@ -82,13 +82,20 @@ function cors(gate: OperationGate) {
   };
 }
 
-/** Access once the operation's type is known; one log line when the response goes. */
+/** Transport and access once the operation's type is known; one log line when the response goes. */
 function gatePlugin(gate: OperationGate): ApolloServerPlugin<Context> {
   return {
     requestDidStart: async ({ contextValue }) => {
       const record = gate.begin('http', contextValue.principal);
       return {
-        didResolveOperation: async ({ operation }) => gate.authorize(contextValue.principal, operation?.operation),
+        didResolveOperation: async ({ operation }) => {
+          if (operation?.operation === 'subscription') {
+            throw new GraphQLError('subscriptions run over graphql-ws on this same /graphql (ws:// or wss://), not over HTTP', {
+              extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+            });
+          }
+          gate.authorize(contextValue.principal, operation?.operation);
+        },
         willSendResponse: async ({ operationName, operation, errors }) => {
           record.name = operationName ?? null;
           record.type = operation?.operation ?? null;
