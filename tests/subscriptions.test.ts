@@ -227,6 +227,30 @@ describe('statisticsChanged', () => {
   });
 });
 
+describe('clientsChanged', () => {
+  it('should tell a subscriber that the directory changed, for a created, updated, imported and deleted client', async () => {
+    const sub = subscribe<{ clientsChanged: { at: string } }>(herald.url, `subscription { clientsChanged { at } }`);
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // let the subscription settle
+      const seen = async (write: () => Promise<unknown>) => {
+        const before = sub.events.length;
+        await write();
+        await waitFor(() => sub.events.length > before, 5_000, 'a clientsChanged event');
+      };
+      let id = '';
+      await seen(async () => {
+        id = (await herald.ok(`mutation { createClient(input: { phone: "79990001122", timezone: "UTC" }) { id } }`)).createClient.id;
+      });
+      await seen(() => herald.ok(`mutation($id: ID!) { updateClient(id: $id, input: { tags: ["x"] }) { id } }`, { id }));
+      await seen(() => herald.ok(`mutation { importClients(input: [{ phone: "79990001123", timezone: "UTC" }]) { imported } }`));
+      await seen(() => herald.ok(`mutation($id: ID!) { deleteClient(id: $id) }`, { id }));
+      expect(sub.errors).toEqual([]);
+    } finally {
+      await sub.stop();
+    }
+  });
+});
+
 describe('messageStatusChanged and mailingsChanged', () => {
   it('should stream batches of message changes of one mailing', async () => {
     const id = await mailingFor(40, { startAt: inMs(700) });

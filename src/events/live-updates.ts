@@ -33,6 +33,7 @@ export type MessageChangeValue = {
   message: MessageRow;
 };
 export type MailingChangeValue = { mailingId: number; kind: MailingEventKind; status: MailingStatus | null; at: Date };
+export type DirectoryChangeValue = { at: Date };
 
 export type LiveOptions = {
   /** progress events for one mailing come at most this often */
@@ -58,6 +59,7 @@ export class LiveUpdates {
   private statisticsWatch: SharedWatch<StatisticsValue> | undefined;
   private readonly feeds = new Map<number, Set<BoundedQueue<MessageChangeValue[]>>>();
   private readonly lists = new Set<BoundedQueue<MailingChangeValue>>();
+  private readonly directories = new Set<BoundedQueue<DirectoryChangeValue>>();
   private readonly unsubscribe: (() => void)[];
 
   constructor(
@@ -75,9 +77,12 @@ export class LiveUpdates {
           for (const queue of this.lists) queue.push(change);
           this.watches.get(event.m)?.changed(event.k === 'DELETED' ? 'deleted' : 'changed');
           if (event.k === 'DELETED') for (const q of this.feeds.get(event.m) ?? []) q.end();
-        } else {
+        } else if (event.t === 'messages') {
           this.watches.get(event.m)?.changed('changed');
           if (this.feeds.has(event.m)) void this.publishMessages(event.m, event.ids);
+        } else {
+          const change = { at: new Date() };
+          for (const queue of this.directories) queue.push(change);
         }
       }),
       bus.onResync(() => {
@@ -142,12 +147,19 @@ export class LiveUpdates {
     return queue;
   }
 
+  /** That the client directory changed; a slow subscriber is told once, not once per change. */
+  directoryChanges(): AsyncIterable<DirectoryChangeValue> {
+    const queue: BoundedQueue<DirectoryChangeValue> = new BoundedQueue(1, () => this.directories.delete(queue));
+    this.directories.add(queue);
+    return queue;
+  }
+
   stop(): void {
     for (const u of this.unsubscribe) u();
     for (const watch of [...this.watches.values()]) watch.close();
     this.statisticsWatch?.close();
     for (const set of [...this.feeds.values()]) for (const q of set) q.end();
-    for (const q of [...this.lists]) q.end();
+    for (const q of [...this.lists, ...this.directories]) q.end();
   }
 
   private async publishMessages(mailingId: number, ids: number[]): Promise<void> {

@@ -4,6 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { PrincipalResolver } from '../auth/principal.resolver';
 import { ClientResolver } from '../clients/client.resolver';
+import { ClientSubscriptionResolver } from '../clients/client.subscription';
 import { MailingResolver } from '../mailings/mailing.resolver';
 import { MailingChangeResolver, MailingSubscriptionResolver } from '../mailings/mailing.subscription';
 import { MessageResolver } from '../messages/message.resolver';
@@ -20,6 +21,7 @@ export function buildHeraldSchema(): Promise<GraphQLSchema> {
     resolvers: [
       PrincipalResolver,
       ClientResolver,
+      ClientSubscriptionResolver,
       MailingResolver,
       MailingSubscriptionResolver,
       MailingChangeResolver,
