@@ -6,6 +6,7 @@ import { PrincipalResolver } from '../auth/principal.resolver';
 import { ClientResolver } from '../clients/client.resolver';
 import { ClientSubscriptionResolver } from '../clients/client.subscription';
 import { MailingResolver } from '../mailings/mailing.resolver';
+import { MailingThroughputResolver } from '../mailings/mailing.throughput.resolver';
 import { MailingChangeResolver, MailingSubscriptionResolver } from '../mailings/mailing.subscription';
 import { MessageResolver } from '../messages/message.resolver';
 import { MessageSubscriptionResolver } from '../messages/message.subscription';
@@ -23,6 +24,7 @@ export function buildHeraldSchema(): Promise<GraphQLSchema> {
       ClientResolver,
       ClientSubscriptionResolver,
       MailingResolver,
+      MailingThroughputResolver,
       MailingSubscriptionResolver,
       MailingChangeResolver,
       MessageResolver,

@@ -1,5 +1,5 @@
 import { GraphQLDateTime } from 'graphql-scalars';
-import { Field, Float, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { MAILING_EVENT_KINDS, type MailingEventKind } from '../events/event.channel';
 import { ClientFilter } from '../clients/client.type';
 import { connectionType } from '../graphql/connection';
@@ -34,6 +34,19 @@ export class Mailing {
 }
 
 export const MailingConnection = connectionType(Mailing, 'Mailing');
+
+@ObjectType()
+export class ThroughputPoint {
+  @Field(() => GraphQLDateTime, { description: 'the start of its bucket' }) at!: Date;
+  @Field(() => Int, { description: 'messages that reached SENT or FAILED in the bucket' }) count!: number;
+  @Field(() => Float) perSecond!: number;
+}
+
+@ObjectType({ description: 'How fast a mailing\'s messages reached SENT or FAILED, from the first to the last of them.' })
+export class Throughput {
+  @Field(() => Int) bucketSeconds!: number;
+  @Field(() => [ThroughputPoint]) points!: ThroughputPoint[];
+}
 
 @ObjectType({ description: 'Where a mailing stands, as sent to mailingProgress subscribers.' })
 export class MailingProgress {
