@@ -142,7 +142,7 @@ describe.runIf(chromiumAvailable)('the operator console in a browser', { timeout
 
   it('should pause and resume a slow mailing, its status and counts following live', async () => {
     // Slow, and refusing a few messages as invalid: they are listed with their error.
-    gateway.set({ latencyMs: 400, rejectRate: 0.1 });
+    gateway.set({ latencyMs: 400, rejectRate: 0.3 });
     const page = await signedIn(ADMIN_TOKEN);
     const tag = await clientsTagged(300);
     const { id } = await createMailing(herald, { text: 'A slow one', filter: { tags: [tag] } });
@@ -160,6 +160,9 @@ describe.runIf(chromiumAvailable)('the operator console in a browser', { timeout
     await expect.poll(() => badge(page).textContent()).toBe('running');
     await expect.poll(() => progressText(page).textContent(), { timeout: 10_000 }).not.toBe(pausedAt);
     await expect.poll(() => page.locator('[data-figure="msg/s"] .figure-value').textContent(), { timeout: 10_000 }).not.toBe('0.0');
+    // The refused ones are listed with their error, as they fail.
+    await page.locator('table.failed tbody tr').first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('table.failed tbody tr td.error-text').first().textContent()).toMatch(/^400/);
     await snap(page, 'mailing-running');
 
     await page.goto(`${herald.url}/`);
