@@ -1,5 +1,8 @@
-import type { MailingStatus } from './gql/graphql';
+import type { ReactNode } from 'react';
+import { FieldError, type FieldErrors } from './errors';
 import { clock, count, percent } from './format';
+import type { MailingStatus } from './gql/graphql';
+import type { Pages } from './hooks';
 
 /** `sent/total` as text and as a bar; failed messages show as their own part of it. */
 export function ProgressBar({ sent, failed, total, label }: { sent: number; failed: number; total: number; label: string }) {
@@ -54,5 +57,46 @@ export function ThroughputChart({ samples }: { samples: Sample[] }) {
         <span>{clock(samples.at(-1)!.at)}</span>
       </figcaption>
     </figure>
+  );
+}
+
+/** A labelled text input with the API's error about `field` under it. */
+export function TextField(props: { label: string; value: string; onChange: (value: string) => void; errors: FieldErrors; field: string; placeholder?: string }) {
+  return (
+    <label>
+      {props.label}
+      <input value={props.value} placeholder={props.placeholder} onChange={(e) => props.onChange(e.target.value)} />
+      <FieldError errors={props.errors} fields={[props.field]} />
+    </label>
+  );
+}
+
+/** Previous and Next over a Relay connection's pages, with a summary on the left. */
+export function Pager({ pages, pageInfo, children }: { pages: Pages; pageInfo: { hasNextPage: boolean; endCursor?: string | null }; children: ReactNode }) {
+  return (
+    <nav className="pager">
+      <span className="muted">{children}</span>
+      <button className="secondary" disabled={pages.page === 1} onClick={pages.previous}>
+        Previous
+      </button>
+      <button className="secondary" disabled={!pageInfo.hasNextPage} onClick={() => pages.next(pageInfo.endCursor)}>
+        Next
+      </button>
+    </nav>
+  );
+}
+
+export function Table({ className, headers, children }: { className: string; headers: string[]; children: ReactNode }) {
+  return (
+    <table className={className}>
+      <thead>
+        <tr>
+          {headers.map((h) => (
+            <th key={h}>{h}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
   );
 }

@@ -31,6 +31,8 @@ export function useSettled<T>(value: T, ms: number): T {
   return settled;
 }
 
+export type Pages = ReturnType<typeof usePages>;
+
 /** Relay-style paging forward and back: the cursors of the pages seen so far. */
 export function usePages(resetKey: string) {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);

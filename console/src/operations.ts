@@ -12,18 +12,30 @@ export const ME = graphql(`
   }
 `);
 
+export const FIGURES = graphql(`
+  fragment Figures on Statistics {
+    mailingCount
+    messages {
+      ...Counts
+    }
+  }
+`);
+
+export const COUNTS = graphql(`
+  fragment Counts on MessageStats {
+    total
+    pending
+    sent
+    failed
+    expired
+    cancelled
+  }
+`);
+
 export const STATISTICS = graphql(`
   query Statistics {
     statistics {
-      mailingCount
-      messages {
-        total
-        pending
-        sent
-        failed
-        expired
-        cancelled
-      }
+      ...Figures
     }
   }
 `);
@@ -31,15 +43,7 @@ export const STATISTICS = graphql(`
 export const STATISTICS_CHANGED = graphql(`
   subscription StatisticsChanged {
     statisticsChanged {
-      mailingCount
-      messages {
-        total
-        pending
-        sent
-        failed
-        expired
-        cancelled
-      }
+      ...Figures
     }
   }
 `);
@@ -52,12 +56,23 @@ export const MAILING_CARD = graphql(`
     startAt
     endAt
     stats {
-      total
-      pending
-      sent
-      failed
-      expired
-      cancelled
+      ...Counts
+    }
+  }
+`);
+
+export const MAILING_DETAILS = graphql(`
+  fragment MailingDetails on Mailing {
+    ...MailingCard
+    createdAt
+    filter {
+      operatorCodes
+      tags
+      tagMatch
+    }
+    sendWindow {
+      from
+      to
     }
   }
 `);
@@ -94,17 +109,7 @@ export const MAILINGS_CHANGED = graphql(`
 export const MAILING = graphql(`
   query Mailing($id: ID!) {
     mailing(id: $id) {
-      ...MailingCard
-      createdAt
-      filter {
-        operatorCodes
-        tags
-        tagMatch
-      }
-      sendWindow {
-        from
-        to
-      }
+      ...MailingDetails
     }
   }
 `);
@@ -177,16 +182,7 @@ export const CREATE_MAILING = graphql(`
 export const UPDATE_MAILING = graphql(`
   mutation UpdateMailing($id: ID!, $input: UpdateMailingInput!) {
     updateMailing(id: $id, input: $input) {
-      ...MailingCard
-      filter {
-        operatorCodes
-        tags
-        tagMatch
-      }
-      sendWindow {
-        from
-        to
-      }
+      ...MailingDetails
     }
   }
 `);

@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
+import { Pager, Table, TextField } from '../components';
 import { FieldError, fieldErrorsOf, type FieldErrors } from '../errors';
 import { count, listOf, timeZone } from '../format';
 import type { ClientRowFragment, TagMatch } from '../gql/graphql';
@@ -34,21 +35,9 @@ export function ClientsPage() {
         {canWrite && <button onClick={() => setEditing('new')}>New client</button>}
       </div>
       <section className="filters" aria-label="search">
-        <label>
-          Phone
-          <input value={phone} placeholder="digits it contains" onChange={(e) => setPhone(e.target.value)} />
-          <FieldError errors={errors} fields={['phone']} />
-        </label>
-        <label>
-          Operator codes
-          <input value={codes} placeholder="e.g. 916, 903" onChange={(e) => setCodes(e.target.value)} />
-          <FieldError errors={errors} fields={['filter.operatorCodes']} />
-        </label>
-        <label>
-          Tags
-          <input value={tags} placeholder="e.g. vip" onChange={(e) => setTags(e.target.value)} />
-          <FieldError errors={errors} fields={['filter.tags']} />
-        </label>
+        <TextField label="Phone" value={phone} onChange={setPhone} placeholder="digits it contains" errors={errors} field="phone" />
+        <TextField label="Operator codes" value={codes} onChange={setCodes} placeholder="e.g. 916, 903" errors={errors} field="filter.operatorCodes" />
+        <TextField label="Tags" value={tags} onChange={setTags} placeholder="e.g. vip" errors={errors} field="filter.tags" />
         <label>
           Match
           <select value={tagMatch} onChange={(e) => setTagMatch(e.target.value as TagMatch)}>
@@ -62,44 +51,27 @@ export function ClientsPage() {
 
       {connection && (
         <>
-          <table className="clients">
-            <thead>
-              <tr>
-                <th>Phone</th>
-                <th>Operator</th>
-                <th>Tags</th>
-                <th>Time zone</th>
-                {canWrite && <th />}
+          <Table className="clients" headers={['Phone', 'Operator', 'Tags', 'Time zone', ...(canWrite ? [''] : [])]}>
+            {connection.edges.map(({ node }) => (
+              <tr key={node.id} data-client={node.phone}>
+                <td>{node.phone}</td>
+                <td>{node.operatorCode}</td>
+                <td>{node.tags.map((t) => <span key={t} className="tag">{t}</span>)}</td>
+                <td>{node.timezone}</td>
+                {canWrite && (
+                  <td className="row-actions">
+                    <button className="secondary" onClick={() => setEditing(node)}>
+                      Edit
+                    </button>
+                    <DeleteClient id={node.id} phone={node.phone} />
+                  </td>
+                )}
               </tr>
-            </thead>
-            <tbody>
-              {connection.edges.map(({ node }) => (
-                <tr key={node.id} data-client={node.phone}>
-                  <td>{node.phone}</td>
-                  <td>{node.operatorCode}</td>
-                  <td>{node.tags.map((t) => <span key={t} className="tag">{t}</span>)}</td>
-                  <td>{node.timezone}</td>
-                  {canWrite && (
-                    <td className="row-actions">
-                      <button className="secondary" onClick={() => setEditing(node)}>
-                        Edit
-                      </button>
-                      <DeleteClient id={node.id} phone={node.phone} />
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <nav className="pager">
-            <span className="muted">page {pages.page}</span>
-            <button className="secondary" disabled={pages.page === 1} onClick={pages.previous}>
-              Previous
-            </button>
-            <button className="secondary" disabled={!connection.pageInfo.hasNextPage} onClick={() => pages.next(connection.pageInfo.endCursor)}>
-              Next
-            </button>
-          </nav>
+            ))}
+          </Table>
+          <Pager pages={pages} pageInfo={connection.pageInfo}>
+            page {pages.page}
+          </Pager>
         </>
       )}
 
@@ -159,26 +131,10 @@ function ClientForm({ client, onDone }: { client: ClientRowFragment | null; onDo
     <form className="card form" onSubmit={submit} noValidate aria-label={client ? 'edit client' : 'new client'}>
       <h2>{client ? `Edit client ${client.phone}` : 'New client'}</h2>
       <div className="row">
-        <label>
-          Phone
-          <input value={phone} placeholder="79161234567" onChange={(e) => setPhone(e.target.value)} />
-          <FieldError errors={errors} fields={['phone']} />
-        </label>
-        <label>
-          Operator code
-          <input value={operatorCode} placeholder="from the phone" onChange={(e) => setOperatorCode(e.target.value)} />
-          <FieldError errors={errors} fields={['operatorCode']} />
-        </label>
-        <label>
-          Tags
-          <input value={tags} placeholder="vip, moscow" onChange={(e) => setTags(e.target.value)} />
-          <FieldError errors={errors} fields={['tags']} />
-        </label>
-        <label>
-          Time zone
-          <input value={timezone} onChange={(e) => setTimezone(e.target.value)} />
-          <FieldError errors={errors} fields={['timezone']} />
-        </label>
+        <TextField label="Phone" value={phone} onChange={setPhone} placeholder="79161234567" errors={errors} field="phone" />
+        <TextField label="Operator code" value={operatorCode} onChange={setOperatorCode} placeholder="from the phone" errors={errors} field="operatorCode" />
+        <TextField label="Tags" value={tags} onChange={setTags} placeholder="vip, moscow" errors={errors} field="tags" />
+        <TextField label="Time zone" value={timezone} onChange={setTimezone} errors={errors} field="timezone" />
       </div>
       <FieldError errors={errors} fields={['', 'id']} />
       <div className="row">

@@ -1,6 +1,6 @@
 import { useMutation } from '@apollo/client/react';
 import { useState } from 'react';
-import { ProgressBar } from '../components';
+import { ProgressBar, Table } from '../components';
 import { parseClientsCsv, type CsvClient } from '../csv';
 import { fieldErrorsOf, withoutField } from '../errors';
 import { count } from '../format';
@@ -80,24 +80,15 @@ export function ImportPanel() {
             {count(progress.imported)} imported, {count(progress.rejected.length)} rejected
           </p>
           {progress.rejected.length > 0 && (
-            <table className="rejected">
-              <thead>
-                <tr>
-                  <th>Line</th>
-                  <th>Field</th>
-                  <th>Problem</th>
+            <Table className="rejected" headers={['Line', 'Field', 'Problem']}>
+              {progress.rejected.slice(0, SHOWN_REJECTIONS).map((r) => (
+                <tr key={r.line}>
+                  <td>{r.line}</td>
+                  <td>{r.field ?? ''}</td>
+                  <td className="error-text">{r.message}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {progress.rejected.slice(0, SHOWN_REJECTIONS).map((r) => (
-                  <tr key={r.line}>
-                    <td>{r.line}</td>
-                    <td>{r.field ?? ''}</td>
-                    <td className="error-text">{r.message}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
           {progress.rejected.length > SHOWN_REJECTIONS && <p className="muted">… and {count(progress.rejected.length - SHOWN_REJECTIONS)} more.</p>}
         </>

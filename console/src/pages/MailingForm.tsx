@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useEffect, useState, type FormEvent } from 'react';
+import { TextField } from '../components';
 import { FieldError, fieldErrorsOf, type FieldErrors } from '../errors';
 import { count, fromLocalInput, listOf, timeZone, toLocalInput } from '../format';
 import type { MailingQuery, TagMatch } from '../gql/graphql';
@@ -124,16 +125,8 @@ export function MailingForm({ id }: { id?: string }) {
 
       <fieldset disabled={underWay}>
         <legend>For the clients</legend>
-        <label>
-          Operator codes
-          <input value={form.operatorCodes} placeholder="e.g. 916, 903 (empty: any)" onChange={(e) => set('operatorCodes', e.target.value)} />
-        </label>
-        <FieldError errors={shown} fields={['filter.operatorCodes']} />
-        <label>
-          Tags
-          <input value={form.tags} placeholder="e.g. vip, moscow (empty: any)" onChange={(e) => set('tags', e.target.value)} />
-        </label>
-        <FieldError errors={shown} fields={['filter.tags']} />
+        <TextField label="Operator codes" value={form.operatorCodes} onChange={(v) => set('operatorCodes', v)} placeholder="e.g. 916, 903 (empty: any)" errors={shown} field="filter.operatorCodes" />
+        <TextField label="Tags" value={form.tags} onChange={(v) => set('tags', v)} placeholder="e.g. vip, moscow (empty: any)" errors={shown} field="filter.tags" />
         <div className="row" role="radiogroup" aria-label="tag match">
           {(['ANY', 'ALL'] as const).map((m) => (
             <label key={m} className="inline">

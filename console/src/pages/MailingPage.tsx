@@ -1,6 +1,6 @@
 import { useApolloClient, useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useEffect, useRef, useState } from 'react';
-import { Figure, ProgressBar, StatusBadge, ThroughputChart, type Sample } from '../components';
+import { Figure, ProgressBar, StatusBadge, Table, ThroughputChart, type Sample } from '../components';
 import { fieldErrorsOf } from '../errors';
 import { duration, when } from '../format';
 import { useThrottled } from '../hooks';
@@ -97,26 +97,16 @@ export function MailingPage({ id }: { id: string }) {
       {failures.length === 0 ? (
         <p className="muted">None.</p>
       ) : (
-        <table className="failed">
-          <thead>
-            <tr>
-              <th>Message</th>
-              <th>Phone</th>
-              <th>Attempts</th>
-              <th>Last error</th>
+        <Table className="failed" headers={['Message', 'Phone', 'Attempts', 'Last error']}>
+          {failures.map((m) => (
+            <tr key={m.id}>
+              <td>{m.id}</td>
+              <td>{m.client?.phone ?? `client ${m.clientId} (deleted)`}</td>
+              <td>{m.attempts}</td>
+              <td className="error-text">{m.lastError}</td>
             </tr>
-          </thead>
-          <tbody>
-            {failures.map((m) => (
-              <tr key={m.id}>
-                <td>{m.id}</td>
-                <td>{m.client?.phone ?? `client ${m.clientId} (deleted)`}</td>
-                <td>{m.attempts}</td>
-                <td className="error-text">{m.lastError}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       {failures.length === FAILED_SHOWN && stats.failed > FAILED_SHOWN && <p className="muted">The first {FAILED_SHOWN} of {stats.failed}.</p>}
     </>

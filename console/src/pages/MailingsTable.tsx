@@ -1,5 +1,5 @@
 import { useApolloClient, useQuery, useSubscription } from '@apollo/client/react';
-import { ProgressBar, StatusBadge } from '../components';
+import { Pager, ProgressBar, StatusBadge, Table } from '../components';
 import { when } from '../format';
 import type { MailingCardFragment, MailingStatus } from '../gql/graphql';
 import { usePages, useThrottled } from '../hooks';
@@ -34,30 +34,14 @@ export function MailingsTable({ status, pageSize, empty }: { status: MailingStat
   if (connection.edges.length === 0 && pages.page === 1) return <p className="muted">{empty}</p>;
   return (
     <>
-      <table className="mailings">
-        <thead>
-          <tr>
-            <th>Text</th>
-            <th>Status</th>
-            <th>Sent</th>
-            <th>Period</th>
-          </tr>
-        </thead>
-        <tbody>
-          {connection.edges.map(({ node }) => (
-            <MailingRow key={node.id} mailing={node} />
-          ))}
-        </tbody>
-      </table>
-      <nav className="pager">
-        <span className="muted">{connection.totalCount} in all</span>
-        <button className="secondary" disabled={pages.page === 1} onClick={pages.previous}>
-          Previous
-        </button>
-        <button className="secondary" disabled={!connection.pageInfo.hasNextPage} onClick={() => pages.next(connection.pageInfo.endCursor)}>
-          Next
-        </button>
-      </nav>
+      <Table className="mailings" headers={['Text', 'Status', 'Sent', 'Period']}>
+        {connection.edges.map(({ node }) => (
+          <MailingRow key={node.id} mailing={node} />
+        ))}
+      </Table>
+      <Pager pages={pages} pageInfo={connection.pageInfo}>
+        {connection.totalCount} in all
+      </Pager>
     </>
   );
 }
