@@ -15,7 +15,7 @@ export function validatePhone(phone: string, field = 'phone'): string {
   return phone;
 }
 
-/** Digits a phone contains, as searched for; empty (after trimming) searches for nothing. */
+/** Digits a phone contains, as searched for; null for an empty search (everyone). */
 export function validatePhoneSearch(search: string, field = 'phone'): string | null {
   const digits = search.trim();
   if (digits === '') return null;

@@ -21,16 +21,16 @@ export type HeraldEvent =
 
 export const MESSAGE_IDS_PER_EVENT = 300;
 
+const notify = (event: HeraldEvent): SQL => sql`select pg_notify(${EVENT_CHANNEL}, ${JSON.stringify(event)})`;
+
 /** The NOTIFY for a mailing event, to run inside the transaction that made the change. */
 export function notifyMailing(mailingId: number, kind: MailingEventKind, status: MailingStatus | null): SQL {
-  const event: HeraldEvent = { t: 'mailing', m: mailingId, k: kind, s: status };
-  return sql`select pg_notify(${EVENT_CHANNEL}, ${JSON.stringify(event)})`;
+  return notify({ t: 'mailing', m: mailingId, k: kind, s: status });
 }
 
 /** The NOTIFY for a change of the client directory, to run inside the transaction that made it. */
 export function notifyClients(): SQL {
-  const event: HeraldEvent = { t: 'clients' };
-  return sql`select pg_notify(${EVENT_CHANNEL}, ${JSON.stringify(event)})`;
+  return notify({ t: 'clients' });
 }
 
 export function parseEvent(payload: string): HeraldEvent | undefined {

@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 /**
  * Every error a client may see carries one of these codes in `extensions.code`. Anything
  * else is an internal error: logged with its cause, answered as INTERNAL_SERVER_ERROR with
- * no internals (see graphql/mask-error.ts).
+ * no internals (see graphql/server.ts).
  */
 export const PUBLIC_ERROR_CODES = new Set([
   'BAD_USER_INPUT',

@@ -5,10 +5,10 @@ export type ThroughputBucket = { at: Date; count: number };
 export type ThroughputValue = { bucketSeconds: number; buckets: ThroughputBucket[] };
 
 /**
- * A mailing's messages that reached SENT or FAILED, counted in at most about `points`
- * buckets of whole seconds from the first such message to the last (empty ones included).
- * A message's `updated_at` is when its outcome was written, and a final message is not
- * written again. One pass over the mailing's final messages.
+ * A mailing's messages that reached SENT or FAILED, counted in about `points` buckets of a
+ * whole number of seconds each, from the first such message to the last (empty buckets
+ * included). A message's `updated_at` is when its outcome was written, and a final message
+ * is not written again. One pass over the mailing's final messages.
  */
 export async function readThroughput(db: Db, mailingId: number, points: number): Promise<ThroughputValue> {
   const rows = await db.execute<{ at: string; width: number; count: number }>(sql`
