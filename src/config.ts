@@ -36,6 +36,29 @@ const apiTokens = z.string().transform((raw, ctx) => {
   return tokens;
 });
 
+/**
+ * Browser origins allowed besides Herald's own: `https://app.example.com,http://localhost:5173`.
+ * Each must be scheme, host and optional port, nothing more, as a browser sends it in
+ * `Origin`; it is kept in that form (lower case, no trailing slash, no default port).
+ */
+const origins = z.string().transform((raw, ctx) => {
+  const list: string[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      // reported below
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username || entry.endsWith('/')) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not an origin such as https://app.example.com` });
+    } else {
+      list.push(url.origin);
+    }
+  }
+  return list;
+});
+
 /** Every environment variable Herald reads, with its rule and default. */
 export const variables = {
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -50,6 +73,7 @@ export const variables = {
   DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: port.default(54329),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
+  CORS_ORIGINS: origins.default([]),
   LIVE_INTERVAL_MS: ms(50).default(250),
   LIVE_HEARTBEAT_MS: ms(100).default(1_000),
   SENDER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
@@ -90,6 +114,8 @@ function toConfig(e: Env) {
     dataDir: e.DATA_DIR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+    /** origins other than Herald's own that browsers may call it from (HTTP and websocket) */
+    corsOrigins: e.CORS_ORIGINS,
     live: { progressIntervalMs: e.LIVE_INTERVAL_MS, heartbeatMs: e.LIVE_HEARTBEAT_MS },
     dispatch: {
       concurrency: e.SENDER_CONCURRENCY,

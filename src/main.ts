@@ -15,7 +15,7 @@ import { LiveUpdates } from './events/live-updates';
 import { HttpGateway } from './gateway/gateway.client';
 import { GatewaySimulator } from './gateway/simulator';
 import { buildHeraldSchema } from './graphql/schema';
-import { createHttpServer } from './graphql/server';
+import { createHttpServer } from './http/server';
 import { createLogger, type Logger } from './logger';
 import { mailingTimerHandlers } from './mailings/mailing.timers';
 import { PgBossTimers } from './timers/timer.pgboss';
@@ -132,7 +132,7 @@ async function graphqlParts(config: Config, db: Db, timers: PgBossTimers, bus: E
   const live = new LiveUpdates(bus, db, log, config.live);
   started.push({ name: 'live updates', stop: async () => live.stop() });
   const tokens = new TokenRegistry(config.apiTokens ?? (await devAdminToken(config, log)));
-  return { schema: await buildHeraldSchema(), db, tokens, maxDepth: config.graphqlMaxDepth, timers, live };
+  return { schema: await buildHeraldSchema(), db, tokens, maxDepth: config.graphqlMaxDepth, corsOrigins: config.corsOrigins, timers, live };
 }
 
 /**

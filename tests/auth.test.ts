@@ -1,4 +1,6 @@
+import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import {
   ADMIN_TOKEN,
   onlyError,
@@ -96,6 +98,11 @@ describe('authentication over HTTP', () => {
     expect(await clientPhones()).toEqual(before);
   });
 
+  it('should tell each token its role, so that a client can show a viewer no write buttons', async () => {
+    expect((await herald.ok(`{ me { role } }`)).me).toEqual({ role: 'ADMIN' });
+    expect((await herald.ok(`{ me { role } }`, {}, { token: VIEWER_TOKEN })).me).toEqual({ role: 'VIEWER' });
+  });
+
   it('should let a viewer run the query of a document that also holds a mutation', async () => {
     const res = await herald.gql(`query Read { clients { totalCount } } mutation Write { deleteClient(id: "1") }`, {}, {
       token: VIEWER_TOKEN,
@@ -113,6 +120,21 @@ describe('authentication over websocket', () => {
   ])('should close a socket with %s with code 4401 before running anything', async (_case, token) => {
     const outcome = await wsOperation(herald.url, READ, { token });
     expect(outcome).toEqual({ results: [], closeCode: 4401 });
+  });
+
+  it.each([['authorization'], ['Authorization']])('should accept the token as connectionParams.%s', async (key) => {
+    const client = createWsClient({
+      url: `${herald.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { [key]: `Bearer ${VIEWER_TOKEN}` },
+      retryAttempts: 0,
+    });
+    try {
+      const result = await client.iterate({ query: `{ me { role } }` }).next();
+      expect(result.value).toEqual({ data: { me: { role: 'VIEWER' } } });
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('should let a viewer run a query over the socket', async () => {
@@ -154,8 +176,9 @@ describe('authentication over websocket', () => {
 // Runs last (tests in a file run in order): every token above has been sent by now.
 describe('logs', () => {
   it('should record refusals without any token sent to Herald in any log line', () => {
-    expect(herald.logs.filter((l) => l.msg === 'unauthenticated request refused').length).toBeGreaterThanOrEqual(8);
-    expect(herald.logs.filter((l) => l.msg === 'unauthenticated connection refused').length).toBeGreaterThanOrEqual(2);
+    const refusals = herald.logs.filter((l) => l.msg === 'unauthenticated request refused');
+    expect(refusals.filter((l) => l.transport === 'http').length).toBeGreaterThanOrEqual(8);
+    expect(refusals.filter((l) => l.transport === 'websocket').length).toBeGreaterThanOrEqual(2);
     for (const token of [ADMIN_TOKEN, VIEWER_TOKEN, UNKNOWN_TOKEN, UNKNOWN_WS_TOKEN]) {
       expect(herald.rawLog.filter((line) => line.includes(token))).toEqual([]);
     }

@@ -517,6 +517,26 @@ describe('clients(first, after, filter)', () => {
       expect(page.totalCount).toBe(5);
     });
   });
+
+  describe('phone search', () => {
+    const SEARCH = `query ($phone: String, $filter: ClientFilterInput) { clients(first: 500, phone: $phone, filter: $filter) { totalCount edges { node { id } } } }`;
+
+    it('should find the clients whose phone contains the digits, within the filter', async () => {
+      const code = uniqueCode();
+      const a = await createClient({ phone: '79031112233', operatorCode: code });
+      const b = await createClient({ phone: '79041112299', operatorCode: code });
+      await createClient({ phone: '79051234567', operatorCode: code });
+      const found = async (phone: string) =>
+        (await herald.ok(SEARCH, { phone, filter: { operatorCodes: [code] } })).clients as { totalCount: number; edges: { node: { id: string } }[] };
+      expect((await found('111')).edges.map((e) => e.node.id)).toEqual([a.id, b.id]);
+      expect((await found('1112299')).totalCount).toBe(1);
+      expect((await found(' ')).totalCount).toBe(3);
+    });
+
+    it.each(['12a', '7916123456789', '%'])('should refuse the search "%s" with BAD_USER_INPUT on field phone', async (phone) => {
+      expectError(await herald.gql(SEARCH, { phone }), 'BAD_USER_INPUT', 'phone');
+    });
+  });
 });
 
 describe('access', () => {

@@ -27,6 +27,7 @@ describe('configuration', () => {
       dataDir: '.data',
       embeddedPgPort: 54329,
       graphqlMaxDepth: 12,
+      corsOrigins: [],
       live: { progressIntervalMs: 250, heartbeatMs: 1_000 },
       dispatch: {
         concurrency: 50,
@@ -78,6 +79,17 @@ describe('configuration', () => {
     expect(problems.join(' ')).toMatch(/entry 2 has a token shorter than 16/);
     expect(problems.join(' ')).not.toContain('supersecretvalue123');
     expect(problems.join(' ')).not.toContain('Qx7zK9');
+  });
+
+  it('should read CORS_ORIGINS as origins in the form browsers send them, and refuse anything else', () => {
+    expect(loadConfig({ CORS_ORIGINS: ' https://App.example.com , http://localhost:5173,https://b.example:443' }).corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+      'https://b.example',
+    ]);
+    const problems = problemsOf({ CORS_ORIGINS: 'https://a.example/app,*,https://b.example/' });
+    expect(problems).toHaveLength(3);
+    expect(problems.every((p) => p.startsWith('CORS_ORIGINS:'))).toBe(true);
   });
 
   it('should require API_TOKENS in production', () => {

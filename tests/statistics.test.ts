@@ -295,3 +295,39 @@ describe('statistics', () => {
 function countsOf(stats: { byStatus: { status: Status; count: number }[] }): Counts {
   return Object.fromEntries(stats.byStatus.map((s) => [s.status, s.count]));
 }
+
+// ---------------------------------------------------------------------------------------
+// Mailing.throughput
+// ---------------------------------------------------------------------------------------
+
+describe('Mailing.throughput', () => {
+  const THROUGHPUT = `query($id: ID!, $points: Int) { mailing(id: $id) { throughput(points: $points) { bucketSeconds points { at count perSecond } } } }`;
+
+  it('should count the messages that reached SENT or FAILED per bucket, empty buckets included', async () => {
+    const id = await createMailing();
+    // In status order: the two PENDING first, then the four SENT and the FAILED one.
+    const final = (await insertMessages(id, { PENDING: 2, SENT: 4, FAILED: 1 })).slice(2);
+    const t0 = Date.parse('2026-11-30T10:00:00Z');
+    // Outcomes written at 0 s, 0 s, 1 s, 3 s and 3 s: nothing at 2 s.
+    const offsets = [0, 0, 1, 3, 3];
+    for (const [i, offset] of offsets.entries()) {
+      await herald.sql`update messages set updated_at = ${new Date(t0 + offset * 1000)} where id = ${final[i]}`;
+    }
+    const throughput = (await herald.ok(THROUGHPUT, { id, points: 10 })).mailing.throughput;
+    expect(throughput).toEqual({
+      bucketSeconds: 1,
+      points: [2, 1, 0, 2].map((count, s) => ({ at: new Date(t0 + s * 1000).toISOString(), count, perSecond: count })),
+    });
+    // Fewer points: wider buckets, the same messages.
+    const coarse = (await herald.ok(THROUGHPUT, { id, points: 1 })).mailing.throughput;
+    expect(coarse.bucketSeconds).toBe(3);
+    expect(coarse.points.map((p: { count: number }) => p.count)).toEqual([3, 2]);
+  });
+
+  it('should answer no points for a mailing with nothing sent yet, and refuse a bad number of points', async () => {
+    const id = await mailingWithMessages({ PENDING: 3 });
+    expect((await herald.ok(THROUGHPUT, { id })).mailing.throughput).toEqual({ bucketSeconds: 1, points: [] });
+    const res = await herald.gql(THROUGHPUT, { id, points: 0 });
+    expect(res.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'points' });
+  });
+});

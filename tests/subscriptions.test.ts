@@ -107,6 +107,12 @@ describe('mailingProgress', () => {
     }
   });
 
+  it('should refuse a subscription sent over HTTP with BAD_REQUEST pointing to the websocket', async () => {
+    const res = await herald.gql(`subscription { mailingsChanged { kind } }`);
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/graphql-ws/), extensions: { code: 'BAD_REQUEST' } })]);
+  });
+
   it('should answer NOT_FOUND for a mailing that does not exist', async () => {
     const sub = subscribe<Progress>(herald.url, PROGRESS, { id: '987654321' });
     await sub.finished;
@@ -130,6 +136,117 @@ describe('mailingProgress', () => {
     } finally {
       await sub.stop();
       await herald.ok(`mutation($id: ID!) { cancelMailing(id: $id) { id } }`, { id });
+    }
+  });
+});
+
+describe('the changed objects themselves, for client caches', () => {
+  it('should carry the mailing in every progress event, with that event\'s status and counts', async () => {
+    gateway.set({ latencyMs: 50 });
+    const id = await mailingFor(60, { startAt: inMs(500) });
+    const sub = subscribe<{ mailingProgress: { status: string; stats: { total: number; sent: number }; mailing: { id: string; status: string; text: string; stats: { total: number; sent: number } } } }>(
+      herald.url,
+      `subscription($id: ID!) { mailingProgress(mailingId: $id) { status stats { total sent } mailing { id status text stats { total sent } } } }`,
+      { id },
+    );
+    try {
+      await sub.finished;
+      expect(sub.errors).toEqual([]);
+      expect(sub.events.length).toBeGreaterThan(2);
+      for (const { data } of sub.events) {
+        const p = data.mailingProgress;
+        expect(p.mailing).toEqual({ id, status: p.status, text: 'Live', stats: p.stats });
+      }
+      expect(sub.events.at(-1)!.data.mailingProgress.mailing).toMatchObject({ status: 'COMPLETED', stats: { total: 60, sent: 60 } });
+    } finally {
+      await sub.stop();
+    }
+  });
+
+  it('should carry the mailing as it is now in each lifecycle event, and null once it is deleted', async () => {
+    const sub = subscribe<{ mailingsChanged: { mailingId: string; kind: string; mailing: { id: string; status: string; text: string } | null } }>(
+      herald.url,
+      `subscription { mailingsChanged { mailingId kind mailing { id status text } } }`,
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // let the subscription settle
+      const id = await mailingFor(2, { startAt: inMs(60_000), endAt: inMs(120_000) });
+      await herald.ok(`mutation($id: ID!) { updateMailing(id: $id, input: { text: "Changed" }) { id } }`, { id });
+      await herald.ok(`mutation($id: ID!) { deleteMailing(id: $id) }`, { id });
+      await waitFor(() => sub.events.some((e) => e.data.mailingsChanged.kind === 'DELETED' && e.data.mailingsChanged.mailingId === id), 5_000, 'the delete');
+      const mine = sub.events.map((e) => e.data.mailingsChanged).filter((c) => c.mailingId === id);
+      expect(mine.map((c) => c.kind)).toEqual(['CREATED', 'UPDATED', 'DELETED']);
+      expect(mine[1].mailing).toEqual({ id, status: 'SCHEDULED', text: 'Changed' });
+      expect(mine[2].mailing).toBeNull();
+    } finally {
+      await sub.stop();
+    }
+  });
+
+  it('should carry each changed message itself', async () => {
+    const id = await mailingFor(10, { startAt: inMs(500) });
+    const sub = subscribe<{ messageStatusChanged: { messageId: string; message: { id: string; status: string; mailingId: string; attempts: number } }[] }>(
+      herald.url,
+      `subscription($id: ID!) { messageStatusChanged(mailingId: $id) { messageId message { id status mailingId attempts } } }`,
+      { id },
+    );
+    try {
+      await waitFor(() => new Set(sub.events.flatMap((e) => e.data.messageStatusChanged.map((m) => m.messageId))).size === 10, 10_000, 'all 10 messages');
+      for (const change of sub.events.flatMap((e) => e.data.messageStatusChanged)) {
+        expect(change.message).toEqual({ id: change.messageId, status: 'SENT', mailingId: id, attempts: 1 });
+      }
+    } finally {
+      await sub.stop();
+    }
+  });
+});
+
+describe('statisticsChanged', () => {
+  it('should send the overall statistics at once, then again as messages are sent', async () => {
+    const sub = subscribe<{ statisticsChanged: { mailingCount: number; messages: { total: number; sent: number } } }>(
+      herald.url,
+      `subscription { statisticsChanged { mailingCount messages { total sent } } }`,
+      {},
+      VIEWER_TOKEN,
+    );
+    try {
+      await waitFor(() => sub.events.length >= 1, 5_000, 'the snapshot');
+      const first = sub.events[0].data.statisticsChanged;
+      expect(first).toEqual((await herald.ok(`{ statistics { mailingCount messages { total sent } } }`)).statistics);
+      await mailingFor(25);
+      await waitFor(
+        () => sub.events.some((e) => e.data.statisticsChanged.messages.sent === first.messages.sent + 25),
+        10_000,
+        'the 25 new messages counted as sent',
+      );
+      expect(sub.events.at(-1)!.data.statisticsChanged.mailingCount).toBe(first.mailingCount + 1);
+      expect(sub.errors).toEqual([]);
+    } finally {
+      await sub.stop();
+    }
+  });
+});
+
+describe('clientsChanged', () => {
+  it('should tell a subscriber that the directory changed, for a created, updated, imported and deleted client', async () => {
+    const sub = subscribe<{ clientsChanged: { at: string } }>(herald.url, `subscription { clientsChanged { at } }`);
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // let the subscription settle
+      const seen = async (write: () => Promise<unknown>) => {
+        const before = sub.events.length;
+        await write();
+        await waitFor(() => sub.events.length > before, 5_000, 'a clientsChanged event');
+      };
+      let id = '';
+      await seen(async () => {
+        id = (await herald.ok(`mutation { createClient(input: { phone: "79990001122", timezone: "UTC" }) { id } }`)).createClient.id;
+      });
+      await seen(() => herald.ok(`mutation($id: ID!) { updateClient(id: $id, input: { tags: ["x"] }) { id } }`, { id }));
+      await seen(() => herald.ok(`mutation { importClients(input: [{ phone: "79990001123", timezone: "UTC" }]) { imported } }`));
+      await seen(() => herald.ok(`mutation($id: ID!) { deleteClient(id: $id) }`, { id }));
+      expect(sub.errors).toEqual([]);
+    } finally {
+      await sub.stop();
     }
   });
 });

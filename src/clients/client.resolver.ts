@@ -19,9 +19,10 @@ export class ClientResolver {
     @Arg('first', () => Int, { nullable: true }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('filter', () => ClientFilterInput, { nullable: true }) filter: ClientFilterInput | null,
+    @Arg('phone', () => String, { nullable: true, description: 'a search: digits the phone contains, e.g. 1234' }) phone: string | null,
     @Ctx() ctx: Context,
   ) {
-    return service.listClients(ctx.db, filter, pageRequest(first, after));
+    return service.listClients(ctx.db, filter, phone, pageRequest(first, after));
   }
 
   @Mutation(() => Client)

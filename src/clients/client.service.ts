@@ -1,9 +1,10 @@
 import type { Db } from '../db/connection';
 import { isUniqueViolation } from '../db/errors';
+import { notifyClients } from '../events/event.channel';
 import { ConflictError, NotFoundError, UserInputError } from '../graphql/errors';
 import { toPage, type Page, type PageRequest } from '../graphql/connection';
 import type { Logger } from '../logger';
-import { normalizeClientFilter, type ClientFilter } from './client.filter';
+import { normalizeClientFilter } from './client.filter';
 import type { ClientFilterInput, CreateClientInput, UpdateClientInput } from './client.input';
 import { deleteUnsentMessagesOf } from '../messages/message.store';
 import * as store from './client.store';
@@ -13,6 +14,7 @@ import {
   operatorCodeOf,
   validateOperatorCode,
   validatePhone,
+  validatePhoneSearch,
   validateTimezone,
 } from './client.validation';
 
@@ -29,7 +31,13 @@ function newClientValues(input: CreateClientInput): store.ClientValues {
 
 export async function createClient(db: Db, log: Logger, input: CreateClientInput): Promise<ClientRow> {
   const values = newClientValues(input);
-  const row = await withPhoneConflict(() => store.insertClient(db, values));
+  const row = await withPhoneConflict(() =>
+    db.transaction(async (tx) => {
+      const inserted = await store.insertClient(tx, values);
+      await tx.execute(notifyClients());
+      return inserted;
+    }),
+  );
   log.info({ clientId: row.id }, 'client created');
   return row;
 }
@@ -53,7 +61,9 @@ export async function updateClient(db: Db, log: Logger, id: number, input: Updat
     if (patch.phone && !patch.operatorCode && current.operatorCode === operatorCodeOf(current.phone)) {
       patch.operatorCode = operatorCodeOf(patch.phone);
     }
-    return withPhoneConflict(async () => (await store.updateClient(tx, id, patch))!);
+    const updated = await withPhoneConflict(async () => (await store.updateClient(tx, id, patch))!);
+    await tx.execute(notifyClients());
+    return updated;
   });
   log.info({ clientId: id, fields: Object.keys(patch) }, 'client updated');
   return row;
@@ -66,6 +76,7 @@ export async function updateClient(db: Db, log: Logger, id: number, input: Updat
 export async function deleteClient(db: Db, log: Logger, id: number): Promise<true> {
   const unsent = await db.transaction(async (tx) => {
     if (!(await store.deleteClient(tx, id))) throw new NotFoundError('client', id);
+    await tx.execute(notifyClients());
     return deleteUnsentMessagesOf(tx, id);
   });
   log.info({ clientId: id, unsentMessagesRemoved: unsent }, 'client deleted');
@@ -75,10 +86,11 @@ export async function deleteClient(db: Db, log: Logger, id: number): Promise<tru
 export function listClients(
   db: Db,
   filterInput: ClientFilterInput | null | undefined,
+  phone: string | null | undefined,
   req: PageRequest,
 ): Promise<Page<ClientRow>> {
-  const filter: ClientFilter = normalizeClientFilter(filterInput);
-  return store.listClients(db, filter, req).then((rows) => toPage(rows, req, () => store.countClients(db, filter)));
+  const listing = { filter: normalizeClientFilter(filterInput), phoneContains: phone == null ? null : validatePhoneSearch(phone) };
+  return store.listClients(db, listing, req).then((rows) => toPage(rows, req, () => store.countClients(db, listing)));
 }
 
 async function withPhoneConflict<T>(write: () => Promise<T>): Promise<T> {
@@ -123,7 +135,11 @@ export async function importClients(db: Db, log: Logger, inputs: CreateClientInp
       errors.push({ index, code: 'BAD_USER_INPUT', field: String(error.extensions.field), message: error.message });
     }
   });
-  const inserted = await store.insertClientsSkippingExisting(db, good.map((g) => g.values));
+  const inserted = await db.transaction(async (tx) => {
+    const phones = await store.insertClientsSkippingExisting(tx, good.map((g) => g.values));
+    if (phones.size > 0) await tx.execute(notifyClients());
+    return phones;
+  });
   for (const { index, values } of good) {
     if (!inserted.has(values.phone)) {
       errors.push({ index, code: 'CONFLICT', field: 'phone', message: 'a client with this phone already exists' });

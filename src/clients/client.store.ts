@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, like, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/connection';
 import type { PageRequest } from '../graphql/connection';
 import { clientFilterCondition, type ClientFilter } from './client.filter';
@@ -35,18 +35,25 @@ export function findClientsByIds(db: Db, ids: readonly number[]): Promise<Client
   return db.select().from(clients).where(inArray(clients.id, [...ids]));
 }
 
+/** A listing: the filter, and digits the phone contains (a search; digits only, so no escaping). */
+export type ClientListing = { filter: ClientFilter; phoneContains: string | null };
+
+function listingCondition({ filter, phoneContains }: ClientListing): SQL | undefined {
+  return and(clientFilterCondition(filter), phoneContains ? like(clients.phone, `%${phoneContains}%`) : undefined);
+}
+
 /** One keyset page in id order, fetching one row more than asked to tell if more follow. */
-export function listClients(db: Db, filter: ClientFilter, page: PageRequest): Promise<ClientRow[]> {
+export function listClients(db: Db, listing: ClientListing, page: PageRequest): Promise<ClientRow[]> {
   return db
     .select()
     .from(clients)
-    .where(and(clientFilterCondition(filter), page.afterId === undefined ? undefined : gt(clients.id, page.afterId)))
+    .where(and(listingCondition(listing), page.afterId === undefined ? undefined : gt(clients.id, page.afterId)))
     .orderBy(asc(clients.id))
     .limit(page.limit + 1);
 }
 
-export async function countClients(db: Db, filter: ClientFilter): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(clients).where(clientFilterCondition(filter));
+export async function countClients(db: Db, listing: ClientListing): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(clients).where(listingCondition(listing));
   return row.n;
 }
 

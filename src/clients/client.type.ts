@@ -42,3 +42,8 @@ export class ImportResult {
   @Field(() => Int) failed!: number;
   @Field(() => [ImportRowError], { description: 'one per row not imported, in input order' }) errors!: ImportRowError[];
 }
+
+@ObjectType({ description: 'The client directory changed (a client created, updated, deleted or imported): counts and pages of clients may differ.' })
+export class ClientsChange {
+  @Field(() => GraphQLDateTime) at!: Date;
+}

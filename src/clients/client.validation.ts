@@ -15,6 +15,14 @@ export function validatePhone(phone: string, field = 'phone'): string {
   return phone;
 }
 
+/** Digits a phone contains, as searched for; null for an empty search (everyone). */
+export function validatePhoneSearch(search: string, field = 'phone'): string | null {
+  const digits = search.trim();
+  if (digits === '') return null;
+  if (!/^[0-9]{1,11}$/.test(digits)) throw new UserInputError(field, 'must be up to 11 digits of a phone');
+  return digits;
+}
+
 /** The operator code a phone implies: its digits 2–4 (7 916 1234567 → 916). */
 export function operatorCodeOf(phone: string): string {
   return phone.slice(1, 4);

@@ -15,14 +15,22 @@ export type HeraldEvent =
   /** a mailing's lifecycle moved (status is null once deleted) */
   | { t: 'mailing'; m: number; k: MailingEventKind; s: MailingStatus | null }
   /** messages of a mailing changed through sending; at most MESSAGE_IDS_PER_EVENT ids */
-  | { t: 'messages'; m: number; ids: number[] };
+  | { t: 'messages'; m: number; ids: number[] }
+  /** the client directory changed (created, updated, deleted, imported): counts may differ */
+  | { t: 'clients' };
 
 export const MESSAGE_IDS_PER_EVENT = 300;
 
+const notify = (event: HeraldEvent): SQL => sql`select pg_notify(${EVENT_CHANNEL}, ${JSON.stringify(event)})`;
+
 /** The NOTIFY for a mailing event, to run inside the transaction that made the change. */
 export function notifyMailing(mailingId: number, kind: MailingEventKind, status: MailingStatus | null): SQL {
-  const event: HeraldEvent = { t: 'mailing', m: mailingId, k: kind, s: status };
-  return sql`select pg_notify(${EVENT_CHANNEL}, ${JSON.stringify(event)})`;
+  return notify({ t: 'mailing', m: mailingId, k: kind, s: status });
+}
+
+/** The NOTIFY for a change of the client directory, to run inside the transaction that made it. */
+export function notifyClients(): SQL {
+  return notify({ t: 'clients' });
 }
 
 /**
@@ -44,6 +52,7 @@ export function notifyMessages(changed: ReadonlyMap<number, readonly number[]>):
 export function parseEvent(payload: string): HeraldEvent | undefined {
   try {
     const e = JSON.parse(payload) as HeraldEvent;
+    if (e?.t === 'clients') return e;
     return e && (e.t === 'mailing' || e.t === 'messages') && typeof e.m === 'number' ? e : undefined;
   } catch {
     return undefined;

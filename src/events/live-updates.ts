@@ -3,16 +3,20 @@ import type { Db } from '../db/connection';
 import { NotFoundError } from '../graphql/errors';
 import type { Logger } from '../logger';
 import { findMailing } from '../mailings/mailing.store';
-import type { MailingStatus } from '../mailings/mailing.table';
+import type { MailingRow, MailingStatus } from '../mailings/mailing.table';
+import { isFinal } from '../mailings/mailing.transitions';
 import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
 import { countByStatusForMailings } from '../messages/message.store';
-import { messages, type MessageStatus } from '../messages/message.table';
+import { messages, type MessageRow, type MessageStatus } from '../messages/message.table';
+import { readStatistics, type StatisticsValue } from '../statistics/statistics.service';
 import { BoundedQueue } from './bounded-queue';
 import type { EventBus } from './event.bus';
 import type { MailingEventKind } from './event.channel';
 
 export type MailingProgressValue = {
   mailingId: number;
+  /** the mailing as read for this event; `stats` below are its counts at that moment */
+  mailing: MailingRow;
   status: MailingStatus;
   stats: MessageStatsValue;
   ratePerSecond: number;
@@ -27,8 +31,10 @@ export type MessageChangeValue = {
   attempts: number;
   lastError: string | null;
   at: Date;
+  message: MessageRow;
 };
 export type MailingChangeValue = { mailingId: number; kind: MailingEventKind; status: MailingStatus | null; at: Date };
+export type DirectoryChangeValue = { at: Date };
 
 export type LiveOptions = {
   /** progress events for one mailing come at most this often */
@@ -37,7 +43,6 @@ export type LiveOptions = {
   heartbeatMs: number;
 };
 
-const FINAL: readonly MailingStatus[] = ['COMPLETED', 'CANCELLED'];
 const RATE_WINDOW_MS = 5_000;
 // A slow consumer's backlog, at most: progress keeps only the latest snapshot; the feeds
 // keep this many items and drop the oldest.
@@ -50,9 +55,11 @@ const LIST_CAPACITY = 1_000;
  * order never go backwards).
  */
 export class LiveUpdates {
-  private readonly watches = new Map<number, ProgressWatch>();
+  private readonly watches = new Map<number, SharedWatch<MailingProgressValue>>();
+  private statisticsWatch: SharedWatch<StatisticsValue> | undefined;
   private readonly feeds = new Map<number, Set<BoundedQueue<MessageChangeValue[]>>>();
   private readonly lists = new Set<BoundedQueue<MailingChangeValue>>();
+  private readonly directories = new Set<BoundedQueue<DirectoryChangeValue>>();
   private readonly unsubscribe: (() => void)[];
 
   constructor(
@@ -63,35 +70,53 @@ export class LiveUpdates {
   ) {
     this.unsubscribe = [
       bus.subscribe((event) => {
+        // Every event may move the overall figures.
+        this.statisticsWatch?.changed('changed');
         if (event.t === 'mailing') {
           const change = { mailingId: event.m, kind: event.k, status: event.s, at: new Date() };
           for (const queue of this.lists) queue.push(change);
           this.watches.get(event.m)?.changed(event.k === 'DELETED' ? 'deleted' : 'changed');
           if (event.k === 'DELETED') for (const q of this.feeds.get(event.m) ?? []) q.end();
-        } else {
+        } else if (event.t === 'messages') {
           this.watches.get(event.m)?.changed('changed');
           if (this.feeds.has(event.m)) void this.publishMessages(event.m, event.ids);
+        } else {
+          const change = { at: new Date() };
+          for (const queue of this.directories) queue.push(change);
         }
       }),
       bus.onResync(() => {
         for (const watch of this.watches.values()) watch.changed('resync');
+        this.statisticsWatch?.changed('resync');
       }),
     ];
   }
 
   /** A snapshot at once, then coalesced changes, then a final event at a terminal status. */
   async mailingProgress(mailingId: number): Promise<AsyncIterable<MailingProgressValue>> {
-    const queue = new BoundedQueue<MailingProgressValue>(1, () => this.leave(mailingId, queue));
     let watch = this.watches.get(mailingId);
     if (!watch) {
-      watch = new ProgressWatch(mailingId, this.db, this.log, this.options, () => this.watches.delete(mailingId));
-      this.watches.set(mailingId, watch);
+      const created: SharedWatch<MailingProgressValue> = new SharedWatch(progressSource(this.db, mailingId), this.log, this.options, () => {
+        if (this.watches.get(mailingId) === created) this.watches.delete(mailingId);
+      });
+      this.watches.set(mailingId, (watch = created));
     }
-    const first = await watch.join(queue);
-    if (!first) {
+    const joined = watch;
+    const queue = new BoundedQueue<MailingProgressValue>(1, () => joined.leave(queue));
+    if (!(await joined.join(queue))) {
       queue.end();
       throw new NotFoundError('mailing', mailingId);
     }
+    return queue;
+  }
+
+  /** The overall statistics at once, then whenever they change (as coalesced as progress). */
+  async statistics(): Promise<AsyncIterable<StatisticsValue>> {
+    const watch = (this.statisticsWatch ??= new SharedWatch(statisticsSource(this.db), this.log, this.options, () => {
+      if (this.statisticsWatch === watch) this.statisticsWatch = undefined;
+    }));
+    const queue = new BoundedQueue<StatisticsValue>(1, () => watch.leave(queue));
+    await watch.join(queue);
     return queue;
   }
 
@@ -122,46 +147,59 @@ export class LiveUpdates {
     return queue;
   }
 
+  /** That the client directory changed; a slow subscriber is told once, not once per change. */
+  directoryChanges(): AsyncIterable<DirectoryChangeValue> {
+    const queue: BoundedQueue<DirectoryChangeValue> = new BoundedQueue(1, () => this.directories.delete(queue));
+    this.directories.add(queue);
+    return queue;
+  }
+
   stop(): void {
     for (const u of this.unsubscribe) u();
     for (const watch of [...this.watches.values()]) watch.close();
+    this.statisticsWatch?.close();
     for (const set of [...this.feeds.values()]) for (const q of set) q.end();
-    for (const q of [...this.lists]) q.end();
-  }
-
-  private leave(mailingId: number, queue: BoundedQueue<MailingProgressValue>): void {
-    this.watches.get(mailingId)?.leave(queue);
+    for (const q of [...this.lists, ...this.directories]) q.end();
   }
 
   private async publishMessages(mailingId: number, ids: number[]): Promise<void> {
     try {
-      const rows = await this.db
-        .select({
-          messageId: messages.id,
-          clientId: messages.clientId,
-          status: messages.status,
-          attempts: messages.attempts,
-          lastError: messages.lastError,
-          at: messages.updatedAt,
-        })
-        .from(messages)
-        .where(inArray(messages.id, ids));
+      const rows = await this.db.select().from(messages).where(inArray(messages.id, ids));
       if (rows.length === 0) return;
-      for (const queue of this.feeds.get(mailingId) ?? []) queue.push(rows);
+      const batch = rows.map((message) => ({
+        messageId: message.id,
+        clientId: message.clientId,
+        status: message.status,
+        attempts: message.attempts,
+        lastError: message.lastError,
+        at: message.updatedAt,
+        message,
+      }));
+      for (const queue of this.feeds.get(mailingId) ?? []) queue.push(batch);
     } catch (err) {
       this.log.error({ err, mailingId }, 'reading changed messages for subscribers failed');
     }
   }
 }
 
+/** What a SharedWatch watches: how to read it, when a new reading is news, when it ends. */
+type WatchSource<T> = {
+  /** null: it is gone (a deleted mailing) */
+  read: () => Promise<T | null>;
+  same: (a: T, b: T) => boolean;
+  isFinal: (value: T) => boolean;
+  /** log fields that name it */
+  names: Record<string, unknown>;
+};
+
 /**
- * One mailing's progress, shared by all its subscribers in this process: at most one read
- * in flight, at most one event per interval, however fast messages move.
+ * One live value (a mailing's progress, the overall statistics) shared by all its
+ * subscribers in this process: at most one read in flight, at most one event per interval
+ * however fast things move, and a read at least every heartbeat while anyone watches.
  */
-class ProgressWatch {
-  private readonly subscribers = new Set<BoundedQueue<MailingProgressValue>>();
-  private readonly samples: { at: number; done: number }[] = [];
-  private last: MailingProgressValue | null = null;
+class SharedWatch<T> {
+  private readonly subscribers = new Set<BoundedQueue<T>>();
+  private last: T | null = null;
   private pending: 'changed' | 'resync' | null = null;
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout;
@@ -170,8 +208,7 @@ class ProgressWatch {
   private closed = false;
 
   constructor(
-    private readonly mailingId: number,
-    private readonly db: Db,
+    private readonly source: WatchSource<T>,
     private readonly log: Logger,
     private readonly options: LiveOptions,
     private readonly onClose: () => void,
@@ -179,15 +216,22 @@ class ProgressWatch {
     this.heartbeat = setInterval(() => this.changed('changed'), options.heartbeatMs);
   }
 
-  /** Adds a subscriber and gives it a fresh snapshot; null when the mailing does not exist. */
-  async join(queue: BoundedQueue<MailingProgressValue>): Promise<MailingProgressValue | null> {
-    const snapshot = await this.read();
+  /** Adds a subscriber and gives it a fresh snapshot; null when the value is gone. */
+  async join(queue: BoundedQueue<T>): Promise<T | null> {
+    let snapshot: T | null;
+    try {
+      snapshot = await this.source.read();
+    } catch (error) {
+      if (this.subscribers.size === 0) this.close();
+      throw error;
+    }
     if (!snapshot) {
       if (this.subscribers.size === 0) this.close();
       return null;
     }
     queue.push(snapshot);
-    if (FINAL.includes(snapshot.status)) {
+    // Closed while reading: the value became final, or Herald is stopping.
+    if (this.closed || this.source.isFinal(snapshot)) {
       queue.end();
       if (this.subscribers.size === 0) this.close();
     } else {
@@ -196,7 +240,7 @@ class ProgressWatch {
     return snapshot;
   }
 
-  leave(queue: BoundedQueue<MailingProgressValue>): void {
+  leave(queue: BoundedQueue<T>): void {
     this.subscribers.delete(queue);
     if (this.subscribers.size === 0) this.close();
   }
@@ -227,55 +271,65 @@ class ProgressWatch {
     if (!kind || this.closed) return;
     this.reading = true;
     try {
-      const snapshot = await this.read();
+      const snapshot = await this.source.read();
       if (this.closed) return;
       if (!snapshot) return this.close();
       // A resync (the event channel reconnected) always sends the snapshot; otherwise only
       // a change is worth an event.
-      if (kind === 'resync' || !sameProgress(this.last, snapshot)) {
+      if (kind === 'resync' || this.last === null || !this.source.same(this.last, snapshot)) {
         this.lastEmitAt = Date.now();
         for (const queue of this.subscribers) queue.push(snapshot);
       }
       this.last = snapshot;
-      if (FINAL.includes(snapshot.status)) this.close();
+      if (this.source.isFinal(snapshot)) this.close();
     } catch (err) {
-      this.log.error({ err, mailingId: this.mailingId }, 'reading mailing progress failed');
+      this.log.error({ err, ...this.source.names }, 'reading a live value for subscribers failed');
     } finally {
       this.reading = false;
       if (this.pending && !this.closed) this.changed(this.pending);
     }
   }
-
-  private async read(): Promise<MailingProgressValue | null> {
-    const [mailing, counts] = await Promise.all([
-      findMailing(this.db, this.mailingId),
-      countByStatusForMailings(this.db, [this.mailingId]),
-    ]);
-    if (!mailing) return null;
-    const stats = toMessageStats(counts.get(this.mailingId) ?? {});
-    const now = Date.now();
-    this.samples.push({ at: now, done: stats.sent + stats.failed });
-    while (this.samples.length > 2 && now - this.samples[1].at >= RATE_WINDOW_MS) this.samples.shift();
-    const oldest = this.samples[0];
-    const span = (now - oldest.at) / 1000;
-    const ratePerSecond = span >= 0.2 ? Math.max(0, (stats.sent + stats.failed - oldest.done) / span) : 0;
-    const etaSeconds = stats.pending === 0 ? 0 : ratePerSecond > 0 ? stats.pending / ratePerSecond : null;
-    const underWay = mailing.status === 'RUNNING' || mailing.status === 'PAUSED';
-    // At risk: at the current rate the pending messages will not all go before endAt; a
-    // mailing under way that has not moved for a whole rate window counts as at risk too.
-    const atRisk =
-      underWay &&
-      stats.pending > 0 &&
-      (etaSeconds !== null ? now + etaSeconds * 1000 > mailing.endAt.getTime() : span * 1000 >= RATE_WINDOW_MS || now >= mailing.endAt.getTime());
-    return { mailingId: this.mailingId, status: mailing.status, stats, ratePerSecond, etaSeconds, atRisk, at: new Date(now) };
-  }
 }
 
-function sameProgress(a: MailingProgressValue | null, b: MailingProgressValue): boolean {
-  return (
-    a !== null &&
-    a.status === b.status &&
-    a.atRisk === b.atRisk &&
-    a.stats.byStatus.every((s, i) => s.count === b.stats.byStatus[i].count)
-  );
+/** A mailing's progress: its row and counts, with a rate over the last RATE_WINDOW_MS of readings. */
+function progressSource(db: Db, mailingId: number): WatchSource<MailingProgressValue> {
+  const samples: { at: number; done: number }[] = [];
+  return {
+    names: { mailingId },
+    isFinal: (progress) => isFinal(progress.status),
+    same: (a, b) => a.status === b.status && a.atRisk === b.atRisk && sameCounts(a.stats, b.stats),
+    read: async () => {
+      const [mailing, counts] = await Promise.all([findMailing(db, mailingId), countByStatusForMailings(db, [mailingId])]);
+      if (!mailing) return null;
+      const stats = toMessageStats(counts.get(mailingId) ?? {});
+      const now = Date.now();
+      samples.push({ at: now, done: stats.sent + stats.failed });
+      while (samples.length > 2 && now - samples[1].at >= RATE_WINDOW_MS) samples.shift();
+      const oldest = samples[0];
+      const span = (now - oldest.at) / 1000;
+      const ratePerSecond = span >= 0.2 ? Math.max(0, (stats.sent + stats.failed - oldest.done) / span) : 0;
+      const etaSeconds = stats.pending === 0 ? 0 : ratePerSecond > 0 ? stats.pending / ratePerSecond : null;
+      const underWay = mailing.status === 'RUNNING' || mailing.status === 'PAUSED';
+      // At risk: at the current rate the pending messages will not all go before endAt; a
+      // mailing under way that has not moved for a whole rate window counts as at risk too.
+      const atRisk =
+        underWay &&
+        stats.pending > 0 &&
+        (etaSeconds !== null ? now + etaSeconds * 1000 > mailing.endAt.getTime() : span * 1000 >= RATE_WINDOW_MS || now >= mailing.endAt.getTime());
+      return { mailingId, mailing, status: mailing.status, stats, ratePerSecond, etaSeconds, atRisk, at: new Date(now) };
+    },
+  };
+}
+
+function statisticsSource(db: Db): WatchSource<StatisticsValue> {
+  return {
+    names: { watch: 'statistics' },
+    isFinal: () => false,
+    same: (a, b) => a.mailingCount === b.mailingCount && sameCounts(a.messages, b.messages),
+    read: () => readStatistics(db),
+  };
+}
+
+function sameCounts(a: MessageStatsValue, b: MessageStatsValue): boolean {
+  return a.byStatus.every((s, i) => s.count === b.byStatus[i].count);
 }

@@ -37,3 +37,12 @@ export function createLoaders(db: Db) {
     }),
   };
 }
+
+/**
+ * The context for one event of a subscription: the operation's, with loaders of its own.
+ * Loaders cache for as long as they live, and a subscription lives for hours: each event
+ * reads afresh, as each HTTP request does.
+ */
+export function eventContext(operation: Context): Context {
+  return { ...operation, loaders: createLoaders(operation.db) };
+}

@@ -29,15 +29,41 @@ const PAGE = `<!doctype html>
   <script src="/graphiql/react-dom.js"></script>
   <script src="/graphiql/graphiql.js"></script>
   <script>
-    const fetcher = GraphiQL.createFetcher({ url: location.origin + '/graphql' });
-    ReactDOM.createRoot(document.getElementById('graphiql')).render(
-      React.createElement(GraphiQL, {
+    // Queries and mutations go over HTTP, subscriptions over graphql-ws on the same /graphql;
+    // both carry the Headers tab (the websocket as connectionParams). The schema is fetched
+    // only once the Headers tab holds a token, and again when the token changes: a fetch
+    // without one could only fail, and its UNAUTHENTICATED would stay on screen.
+    const url = location.origin + '/graphql';
+    const subscriptionUrl = url.replace(/^http/, 'ws');
+    const tokenIn = (headers) => {
+      try {
+        const parsed = JSON.parse(headers || '{}');
+        const key = Object.keys(parsed).find((k) => k.toLowerCase() === 'authorization');
+        const value = key ? String(parsed[key]).trim() : '';
+        return /^Bearer\\s+[^\\s<>]+$/i.test(value) ? value : null;
+      } catch {
+        return null;
+      }
+    };
+    function Playground() {
+      const [token, setToken] = React.useState(() => tokenIn(localStorage.getItem('graphiql:headers')));
+      const typing = React.useRef();
+      // A new fetcher is what makes GraphiQL fetch the schema again.
+      const fetcher = React.useMemo(() => GraphiQL.createFetcher({ url, subscriptionUrl }), [token]);
+      return React.createElement(GraphiQL, {
         fetcher,
+        schema: token ? undefined : null,
         shouldPersistHeaders: true,
         defaultHeaders: '{\\n  "Authorization": "Bearer <paste your token; see .data/admin-token>"\\n}',
         defaultEditorToolbarOpen: true,
-      }),
-    );
+        onEditHeaders: (headers) => {
+          // Once typing pauses: not one schema fetch per keystroke of a token.
+          clearTimeout(typing.current);
+          typing.current = setTimeout(() => setToken(tokenIn(headers)), 400);
+        },
+      });
+    }
+    ReactDOM.createRoot(document.getElementById('graphiql')).render(React.createElement(Playground));
   </script>
 </body>
 </html>`;

@@ -2,12 +2,16 @@ import 'reflect-metadata';
 import { GraphQLDateTime } from 'graphql-scalars';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { PrincipalResolver } from '../auth/principal.resolver';
 import { ClientResolver } from '../clients/client.resolver';
+import { ClientSubscriptionResolver } from '../clients/client.subscription';
 import { MailingResolver } from '../mailings/mailing.resolver';
-import { MailingSubscriptionResolver } from '../mailings/mailing.subscription';
+import { MailingThroughputResolver } from '../mailings/mailing.throughput.resolver';
+import { MailingChangeResolver, MailingSubscriptionResolver } from '../mailings/mailing.subscription';
 import { MessageResolver } from '../messages/message.resolver';
 import { MessageSubscriptionResolver } from '../messages/message.subscription';
 import { StatisticsResolver } from '../statistics/statistics.resolver';
+import { StatisticsSubscriptionResolver } from '../statistics/statistics.subscription';
 
 /**
  * The executable schema, built from the type-graphql classes. `schema.graphql` at the top of
@@ -16,12 +20,17 @@ import { StatisticsResolver } from '../statistics/statistics.resolver';
 export function buildHeraldSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [
+      PrincipalResolver,
       ClientResolver,
+      ClientSubscriptionResolver,
       MailingResolver,
+      MailingThroughputResolver,
       MailingSubscriptionResolver,
+      MailingChangeResolver,
       MessageResolver,
       MessageSubscriptionResolver,
       StatisticsResolver,
+      StatisticsSubscriptionResolver,
     ],
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     emitSchemaFile: false,

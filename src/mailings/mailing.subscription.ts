@@ -1,8 +1,9 @@
-import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../graphql/context';
 import { requireRowId } from '../graphql/ids';
 import type { MailingChangeValue, MailingProgressValue } from '../events/live-updates';
-import { MailingChange, MailingProgress } from './mailing.type';
+import { findMailing } from './mailing.service';
+import { Mailing, MailingChange, MailingProgress } from './mailing.type';
 
 @Resolver()
 export class MailingSubscriptionResolver {
@@ -11,7 +12,14 @@ export class MailingSubscriptionResolver {
       'A snapshot at once, then an event whenever the mailing changes (a few a second at most), and a final one at a terminal status.',
     subscribe: ({ args, context }) => (context as Context).live.mailingProgress(requireRowId(args.mailingId, 'mailingId')),
   })
-  mailingProgress(@Root() progress: MailingProgressValue, @Arg('mailingId', () => ID) _mailingId: string): MailingProgressValue {
+  mailingProgress(
+    @Root() progress: MailingProgressValue,
+    @Arg('mailingId', () => ID) _mailingId: string,
+    @Ctx() ctx: Context,
+  ): MailingProgressValue {
+    // `mailing { stats }` are this event's counts, not a second read that could disagree
+    // with `stats`: handed to the loader that field reads (each event has its own).
+    ctx.loaders.statsByMailingId.prime(progress.mailingId, progress.stats);
     return progress;
   }
 
@@ -21,5 +29,13 @@ export class MailingSubscriptionResolver {
   })
   mailingsChanged(@Root() change: MailingChangeValue): MailingChangeValue {
     return change;
+  }
+}
+
+@Resolver(() => MailingChange)
+export class MailingChangeResolver {
+  @FieldResolver(() => Mailing, { nullable: true })
+  mailing(@Root() change: MailingChangeValue, @Ctx() ctx: Context) {
+    return change.kind === 'DELETED' ? null : findMailing(ctx, change.mailingId);
   }
 }

@@ -1,5 +1,5 @@
 import { GraphQLDateTime } from 'graphql-scalars';
-import { Field, Float, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { MAILING_EVENT_KINDS, type MailingEventKind } from '../events/event.channel';
 import { ClientFilter } from '../clients/client.type';
 import { connectionType } from '../graphql/connection';
@@ -35,9 +35,26 @@ export class Mailing {
 
 export const MailingConnection = connectionType(Mailing, 'Mailing');
 
+@ObjectType()
+export class ThroughputPoint {
+  @Field(() => GraphQLDateTime, { description: 'the start of its bucket' }) at!: Date;
+  @Field(() => Int, { description: 'messages that reached SENT or FAILED in the bucket' }) count!: number;
+  @Field(() => Float) perSecond!: number;
+}
+
+@ObjectType({ description: 'How fast a mailing\'s messages reached SENT or FAILED, from the first to the last of them.' })
+export class Throughput {
+  @Field(() => Int) bucketSeconds!: number;
+  @Field(() => [ThroughputPoint]) points!: ThroughputPoint[];
+}
+
 @ObjectType({ description: 'Where a mailing stands, as sent to mailingProgress subscribers.' })
 export class MailingProgress {
   @Field(() => ID) mailingId!: string;
+  @Field(() => Mailing, {
+    description: 'the mailing itself, its status and stats as of this event: a normalizing client cache (Apollo, urql) updates every view of it',
+  })
+  mailing!: Mailing;
   @Field(() => MailingStatus) status!: Status;
   @Field(() => MessageStats) stats!: MessageStats;
   @Field(() => Float, { description: 'messages reaching SENT or FAILED per second, over the last few seconds' })
@@ -55,6 +72,8 @@ registerEnumType(MailingChangeKind, { name: 'MailingChangeKind' });
 @ObjectType({ description: 'A lifecycle event of a mailing, as sent to mailingsChanged subscribers.' })
 export class MailingChange {
   @Field(() => ID) mailingId!: string;
+  @Field(() => Mailing, { nullable: true, description: 'the mailing as it is now, for a client cache; null once deleted' })
+  mailing?: Mailing | null;
   @Field(() => MailingChangeKind) kind!: MailingEventKind;
   @Field(() => MailingStatus, { nullable: true, description: 'null once deleted' }) status!: Status | null;
   @Field(() => GraphQLDateTime) at!: Date;

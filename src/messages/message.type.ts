@@ -47,6 +47,7 @@ export const MessageConnection = connectionType(Message, 'Message');
 @ObjectType({ description: 'A message whose status, attempts or error changed, as sent to messageStatusChanged subscribers.' })
 export class MessageChange {
   @Field(() => ID) messageId!: string;
+  @Field(() => Message, { description: 'the message itself as of this change, for a client cache' }) message!: Message;
   @Field(() => ID) clientId!: string;
   @Field(() => MessageStatus) status!: Status;
   @Field(() => Int) attempts!: number;

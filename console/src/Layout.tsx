@@ -1,0 +1,51 @@
+import { Link, usePath } from './router';
+import { useSession } from './session';
+import { ClientsPage } from './pages/ClientsPage';
+import { HomePage } from './pages/HomePage';
+import { MailingForm } from './pages/MailingForm';
+import { MailingPage } from './pages/MailingPage';
+import { MailingsPage } from './pages/MailingsPage';
+
+function page(path: string) {
+  if (path === '/') return <HomePage />;
+  if (path === '/mailings') return <MailingsPage />;
+  if (path === '/mailings/new') return <MailingForm />;
+  if (path === '/clients') return <ClientsPage />;
+  const mailing = /^\/mailings\/([1-9][0-9]*)(\/edit)?$/.exec(path);
+  if (mailing) return mailing[2] ? <MailingForm key={mailing[1]} id={mailing[1]} /> : <MailingPage key={mailing[1]} id={mailing[1]} />;
+  return <p>There is no page at {path}.</p>;
+}
+
+export function Layout() {
+  const path = usePath();
+  const { role, signOut } = useSession();
+  const section = (prefix: string) => (prefix === '/' ? path === '/' : path.startsWith(prefix)) ? 'active' : '';
+  return (
+    <>
+      <header className="top">
+        <span className="brand">Herald</span>
+        <nav>
+          <Link to="/" className={section('/')}>
+            Overview
+          </Link>
+          <Link to="/mailings" className={section('/mailings')}>
+            Mailings
+          </Link>
+          <Link to="/clients" className={section('/clients')}>
+            Clients
+          </Link>
+          <a href="/graphql" target="_blank" rel="noreferrer">
+            GraphiQL
+          </a>
+        </nav>
+        <span className="who">
+          signed in as <strong>{role.toLowerCase()}</strong>
+          <button className="link" onClick={signOut}>
+            Sign out
+          </button>
+        </span>
+      </header>
+      <main className="content">{page(path)}</main>
+    </>
+  );
+}

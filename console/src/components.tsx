@@ -1,0 +1,102 @@
+import type { ReactNode } from 'react';
+import { FieldError, type FieldErrors } from './errors';
+import { clock, count, percent } from './format';
+import type { MailingStatus } from './gql/graphql';
+import type { Pages } from './hooks';
+
+/** `sent/total` as text and as a bar; failed messages show as their own part of it. */
+export function ProgressBar({ sent, failed, total, label }: { sent: number; failed: number; total: number; label: string }) {
+  return (
+    <div className="progress">
+      <div className="progress-track" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={total} aria-valuenow={sent}>
+        <div className="progress-sent" style={{ width: `${percent(sent, total)}%` }} />
+        <div className="progress-failed" style={{ width: `${percent(failed, total)}%` }} />
+      </div>
+      <span className="progress-text">
+        {count(sent)}/{count(total)}
+      </span>
+    </div>
+  );
+}
+
+export function StatusBadge({ status }: { status: MailingStatus }) {
+  return <span className={`badge badge-${status.toLowerCase()}`}>{status.toLowerCase()}</span>;
+}
+
+export function Figure({ label, value, tone }: { label: string; value: number | string; tone?: string }) {
+  return (
+    <div className={`figure ${tone ? `figure-${tone}` : ''}`} data-figure={label}>
+      <span className="figure-value">{typeof value === 'number' ? count(value) : value}</span>
+      <span className="figure-label">{label}</span>
+    </div>
+  );
+}
+
+export type Sample = { at: number; rate: number };
+
+/** Messages per second over time, as an SVG line. */
+export function ThroughputChart({ samples }: { samples: Sample[] }) {
+  const width = 640;
+  const height = 160;
+  if (samples.length < 2) {
+    return <div className="chart chart-empty">The chart fills in as the mailing sends.</div>;
+  }
+  const t0 = samples[0].at;
+  const span = Math.max(1, samples.at(-1)!.at - t0);
+  const top = Math.max(1, ...samples.map((s) => s.rate)) * 1.1;
+  const points = samples.map((s) => `${((s.at - t0) / span) * width},${height - (s.rate / top) * height}`).join(' ');
+  return (
+    <figure className="chart">
+      <svg viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" role="img" aria-label="throughput over time">
+        <polyline points={`0,${height} ${points} ${width},${height}`} className="chart-area" />
+        <polyline points={points} className="chart-line" />
+      </svg>
+      <figcaption>
+        <span>{clock(t0)}</span>
+        <span>peak {Math.round(top / 1.1)} msg/s</span>
+        <span>{clock(samples.at(-1)!.at)}</span>
+      </figcaption>
+    </figure>
+  );
+}
+
+/** A labelled text input with the API's error about `field` under it. */
+export function TextField(props: { label: string; value: string; onChange: (value: string) => void; errors: FieldErrors; field: string; placeholder?: string }) {
+  return (
+    <label>
+      {props.label}
+      <input value={props.value} placeholder={props.placeholder} onChange={(e) => props.onChange(e.target.value)} />
+      <FieldError errors={props.errors} fields={[props.field]} />
+    </label>
+  );
+}
+
+/** Previous and Next over a Relay connection's pages, with a summary on the left. */
+export function Pager({ pages, pageInfo, children }: { pages: Pages; pageInfo: { hasNextPage: boolean; endCursor?: string | null }; children: ReactNode }) {
+  return (
+    <nav className="pager">
+      <span className="muted">{children}</span>
+      <button className="secondary" disabled={pages.page === 1} onClick={pages.previous}>
+        Previous
+      </button>
+      <button className="secondary" disabled={!pageInfo.hasNextPage} onClick={() => pages.next(pageInfo.endCursor)}>
+        Next
+      </button>
+    </nav>
+  );
+}
+
+export function Table({ className, headers, children }: { className: string; headers: string[]; children: ReactNode }) {
+  return (
+    <table className={className}>
+      <thead>
+        <tr>
+          {headers.map((h) => (
+            <th key={h}>{h}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}

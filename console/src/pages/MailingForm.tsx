@@ -1,0 +1,176 @@
+import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
+import { useEffect, useState, type FormEvent } from 'react';
+import { TextField } from '../components';
+import { FieldError, fieldErrorsOf, type FieldErrors } from '../errors';
+import { count, fromLocalInput, listOf, timeZone, toLocalInput } from '../format';
+import type { MailingQuery, TagMatch } from '../gql/graphql';
+import { useSettled, useThrottled } from '../hooks';
+import { CLIENTS_CHANGED, CREATE_MAILING, MAILING, MATCHING_CLIENTS, UPDATE_MAILING } from '../operations';
+import { navigate } from '../router';
+
+const MAX_TEXT = 1000;
+
+type Form = {
+  text: string;
+  startAt: string;
+  endAt: string;
+  operatorCodes: string;
+  tags: string;
+  tagMatch: TagMatch;
+  windowed: boolean;
+  from: string;
+  to: string;
+};
+
+const EMPTY: Form = { text: '', startAt: '', endAt: '', operatorCodes: '', tags: '', tagMatch: 'ANY', windowed: false, from: '09:00', to: '21:00' };
+
+function formOf(m: NonNullable<MailingQuery['mailing']>): Form {
+  return {
+    text: m.text,
+    startAt: toLocalInput(new Date(m.startAt)),
+    endAt: toLocalInput(new Date(m.endAt)),
+    operatorCodes: m.filter.operatorCodes.join(', '),
+    tags: m.filter.tags.join(', '),
+    tagMatch: m.filter.tagMatch,
+    windowed: m.sendWindow !== null && m.sendWindow !== undefined,
+    from: m.sendWindow?.from ?? EMPTY.from,
+    to: m.sendWindow?.to ?? EMPTY.to,
+  };
+}
+
+/** Creates a mailing, or edits one (`id`): only what changed is sent. */
+export function MailingForm({ id }: { id?: string }) {
+  const existing = useQuery(MAILING, { variables: { id: id ?? '' }, skip: !id });
+  const mailing = existing.data?.mailing;
+  const [form, setForm] = useState<Form>(EMPTY);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  useEffect(() => {
+    if (mailing) setForm(formOf(mailing));
+    // Filled in once, when the mailing arrives; later events must not overwrite what is typed.
+  }, [mailing?.id]);
+  const [create, created] = useMutation(CREATE_MAILING);
+  const [update, updated] = useMutation(UPDATE_MAILING);
+
+  // Herald lets a mailing under way change its text, end and window only.
+  const underWay = mailing?.status === 'RUNNING' || mailing?.status === 'PAUSED';
+  const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const filter = { operatorCodes: listOf(form.operatorCodes), tags: listOf(form.tags), tagMatch: form.tagMatch };
+
+  // The live count of matching clients: as the filter is typed, and as the directory changes.
+  const settledFilter = useSettled(filter, 300);
+  const matching = useQuery(MATCHING_CLIENTS, { variables: { filter: settledFilter } });
+  const recount = useThrottled(() => void matching.refetch(), 1_000);
+  useSubscription(CLIENTS_CHANGED, { onData: recount });
+  const shown = { ...(matching.error ? fieldErrorsOf(matching.error) : {}), ...errors };
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const startAt = fromLocalInput(form.startAt);
+    const endAt = fromLocalInput(form.endAt);
+    const missing: FieldErrors = {};
+    if (!startAt) missing.startAt = 'a date and time is needed';
+    if (!endAt) missing.endAt = 'a date and time is needed';
+    setErrors(missing);
+    if (!startAt || !endAt) return;
+    const sendWindow = form.windowed ? { from: form.from, to: form.to } : null;
+    try {
+      if (!mailing) {
+        const result = await create({ variables: { input: { text: form.text, startAt, endAt, filter, sendWindow } } });
+        navigate(`/mailings/${result.data!.createMailing.id}`);
+        return;
+      }
+      const before = formOf(mailing);
+      const input: Record<string, unknown> = {};
+      if (form.text !== before.text) input.text = form.text;
+      if (form.startAt !== before.startAt) input.startAt = startAt;
+      if (form.endAt !== before.endAt) input.endAt = endAt;
+      if (form.operatorCodes !== before.operatorCodes || form.tags !== before.tags || form.tagMatch !== before.tagMatch) input.filter = filter;
+      if (form.windowed !== before.windowed || form.from !== before.from || form.to !== before.to) input.sendWindow = sendWindow;
+      await update({ variables: { id: mailing.id, input } });
+      navigate(`/mailings/${mailing.id}`);
+    } catch (e) {
+      setErrors(fieldErrorsOf(e));
+    }
+  }
+
+  if (id && !mailing) return existing.loading ? null : <p>There is no mailing {id}.</p>;
+  return (
+    <form className="card form" onSubmit={submit} noValidate>
+      <h1>{mailing ? `Edit mailing ${mailing.id}` : 'New mailing'}</h1>
+      <label>
+        Text
+        <textarea value={form.text} onChange={(e) => set('text', e.target.value)} rows={4} />
+      </label>
+      <p className={`hint ${form.text.trim().length > MAX_TEXT ? 'over' : ''}`} aria-live="polite">
+        {form.text.trim().length}/{MAX_TEXT} characters
+      </p>
+      <FieldError errors={shown} fields={['text']} />
+
+      <p className="hint">Times are in your time zone, {timeZone}.</p>
+      <div className="row">
+        <label>
+          Start
+          <input type="datetime-local" step={1} value={form.startAt} disabled={underWay} onChange={(e) => set('startAt', e.target.value)} />
+        </label>
+        <button type="button" className="secondary" disabled={underWay} onClick={() => set('startAt', toLocalInput(new Date()))}>
+          Now
+        </button>
+        <label>
+          End
+          <input type="datetime-local" step={1} value={form.endAt} onChange={(e) => set('endAt', e.target.value)} />
+        </label>
+      </div>
+      <FieldError errors={shown} fields={['startAt']} />
+      <FieldError errors={shown} fields={['endAt']} />
+
+      <fieldset disabled={underWay}>
+        <legend>For the clients</legend>
+        <TextField label="Operator codes" value={form.operatorCodes} onChange={(v) => set('operatorCodes', v)} placeholder="e.g. 916, 903 (empty: any)" errors={shown} field="filter.operatorCodes" />
+        <TextField label="Tags" value={form.tags} onChange={(v) => set('tags', v)} placeholder="e.g. vip, moscow (empty: any)" errors={shown} field="filter.tags" />
+        <div className="row" role="radiogroup" aria-label="tag match">
+          {(['ANY', 'ALL'] as const).map((m) => (
+            <label key={m} className="inline">
+              <input type="radio" name="tagMatch" checked={form.tagMatch === m} onChange={() => set('tagMatch', m)} />
+              {m === 'ANY' ? 'any of the tags' : 'all of the tags'}
+            </label>
+          ))}
+        </div>
+        <FieldError errors={shown} fields={['filter']} />
+        <p className="matching" aria-live="polite">
+          {matching.data ? `${count(matching.data.clients.totalCount)} ${matching.data.clients.totalCount === 1 ? 'client matches' : 'clients match'}` : '…'}
+        </p>
+      </fieldset>
+
+      <fieldset>
+        <legend>Send window</legend>
+        <label className="inline">
+          <input type="checkbox" checked={form.windowed} onChange={(e) => set('windowed', e.target.checked)} />
+          only between these times, in each client's local time
+        </label>
+        {form.windowed && (
+          <div className="row">
+            <label>
+              From
+              <input type="time" value={form.from} onChange={(e) => set('from', e.target.value)} />
+            </label>
+            <label>
+              To
+              <input type="time" value={form.to} onChange={(e) => set('to', e.target.value)} />
+            </label>
+          </div>
+        )}
+        <FieldError errors={shown} fields={['sendWindow', 'sendWindow.from', 'sendWindow.to']} />
+      </fieldset>
+
+      <FieldError errors={shown} fields={['', 'id', 'input']} />
+      <div className="row">
+        <button type="submit" disabled={created.loading || updated.loading}>
+          {mailing ? 'Save' : 'Create mailing'}
+        </button>
+        <button type="button" className="secondary" onClick={() => history.back()}>
+          Back
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,63 @@
+import { createServer, type Server } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { mountGraphql, type GraphqlOptions } from '../graphql/server';
+import { healthRoutes, type ReadinessCheck } from '../health/health.routes';
+import type { Logger } from '../logger';
+import { consoleRoutes } from './console.routes';
+
+export type HttpServerOptions = {
+  log: Logger;
+  readiness: Record<string, ReadinessCheck>;
+  /** absent on a worker-only process, which serves /healthz and /readyz alone */
+  graphql?: GraphqlOptions;
+};
+
+export type HttpServer = { server: Server; stop: () => Promise<void> };
+
+/**
+ * One HTTP server on one port: health endpoints and, on an api process, GraphQL at
+ * /graphql (HTTP and websocket, with GraphiQL) and the operator console at /.
+ */
+export async function createHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  const { log } = opts;
+  const app = express();
+  app.disable('x-powered-by');
+  const server = createServer(app);
+  app.use(healthRoutes(opts.readiness));
+  let stopGraphql: (() => Promise<void>) | undefined;
+  if (opts.graphql) {
+    stopGraphql = await mountGraphql(app, server, opts.graphql, log);
+    app.use(consoleRoutes(log));
+  }
+  app.use(errorHandler(log));
+  const stop = async () => {
+    if (stopGraphql) return stopGraphql();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+  };
+  return { server, stop };
+}
+
+/**
+ * What fails before Apollo (a body that is not JSON or is too large, a GraphiQL asset that
+ * cannot be read) is answered like a GraphQL error, not with express's HTML page, which
+ * outside production shows the stack trace.
+ */
+function errorHandler(log: Logger) {
+  return (err: { status?: unknown; type?: unknown; expose?: unknown; message?: unknown }, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) log.error({ err }, 'internal error in an HTTP request');
+    const message =
+      status === 500
+        ? 'Internal server error'
+        : err.type === 'entity.parse.failed'
+          ? 'the request body is not valid JSON'
+          : err.expose === true && typeof err.message === 'string'
+            ? err.message
+            : 'bad request';
+    res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+  };
+}

@@ -1,0 +1,12 @@
+import type { Db } from '../db/connection';
+import { countMailings } from '../mailings/mailing.store';
+import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
+import { countByStatus } from '../messages/message.store';
+
+export type StatisticsValue = { mailingCount: number; messages: MessageStatsValue };
+
+/** The overall figures: a count of mailings and a sum over the per-mailing counters. */
+export async function readStatistics(db: Db): Promise<StatisticsValue> {
+  const [mailingCount, counts] = await Promise.all([countMailings(db, null), countByStatus(db)]);
+  return { mailingCount, messages: toMessageStats(counts) };
+}
