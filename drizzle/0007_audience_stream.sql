@@ -77,7 +77,8 @@ CREATE TRIGGER clients_write_lock BEFORE INSERT ON clients
 -- out, unchanged since the start): a change first writes its message as the client was at
 -- the start (then the stream skips it: changed since the start); a deletion takes it off the
 -- queue. The audience row is locked FOR SHARE: a claim, which moves the cursor, holds it
--- FOR UPDATE, so the two never cross.
+-- FOR UPDATE, so the two never cross. A client who leaves also takes its messages not yet
+-- sent (retries, send-window waits) out of every mailing; the rest keep their history.
 CREATE FUNCTION herald_client_leaves_audiences() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   a record;
@@ -100,6 +101,7 @@ BEGIN
     END IF;
   END LOOP;
   IF TG_OP = 'DELETE' THEN
+    DELETE FROM messages WHERE client_id = OLD.id AND status = 'PENDING';
     RETURN OLD;
   END IF;
   -- The time of the change itself, taken under the lock: later than any start it follows.

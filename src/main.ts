@@ -11,7 +11,7 @@ import { startEmbeddedPostgres } from './db/embedded';
 import { isMigrated, migrateDatabase } from './db/migrate';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EventBus } from './events/event.bus';
-import { LiveUpdates } from './events/live-updates';
+import { LiveUpdates } from './live/live-updates';
 import { HttpGateway } from './gateway/gateway.client';
 import { GatewaySimulator } from './gateway/simulator';
 import { buildHeraldSchema } from './graphql/schema';

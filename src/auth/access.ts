@@ -1,5 +1,5 @@
 import type { OperationTypeNode } from 'graphql';
-import { ForbiddenError, UnauthenticatedError } from '../graphql/errors';
+import { ForbiddenError, UnauthenticatedError } from '../common/errors';
 import type { Principal } from './tokens';
 
 /**

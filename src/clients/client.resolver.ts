@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../graphql/context';
-import { pageRequest } from '../graphql/connection';
-import { requireRowId, toRowId } from '../graphql/ids';
+import { pageRequest } from '../common/page';
+import { requireRowId, toRowId } from '../common/ids';
 import { ClientFilterInput, CreateClientInput, UpdateClientInput } from './client.input';
 import * as service from './client.service';
 import { Client, ClientConnection, ImportResult } from './client.type';

@@ -1,12 +1,11 @@
 import type { Db } from '../db/connection';
 import { isUniqueViolation } from '../db/errors';
 import { notifyClients } from '../events/event.channel';
-import { ConflictError, NotFoundError, UserInputError } from '../graphql/errors';
-import { toPage, type Page, type PageRequest } from '../graphql/connection';
+import { ConflictError, NotFoundError, UserInputError } from '../common/errors';
+import { toPage, type Page, type PageRequest } from '../common/page';
 import type { Logger } from '../logger';
 import { normalizeClientFilter } from './client.filter';
 import type { ClientFilterInput, CreateClientInput, UpdateClientInput } from './client.input';
-import { deleteUnsentMessagesOf } from '../messages/message.store';
 import * as store from './client.store';
 import type { ClientRow } from './client.table';
 import {
@@ -70,16 +69,16 @@ export async function updateClient(db: Db, log: Logger, id: number, input: Updat
 }
 
 /**
- * Removes the client from the directory, and its messages not yet sent from the mailings
- * under way; messages already sent, failed or expired keep their history.
+ * Removes the client from the directory. Its messages not yet sent leave the mailings under
+ * way with it (a trigger on clients does that, drizzle/0007, as it keeps the audiences of
+ * running mailings); messages already sent, failed or expired keep their history.
  */
 export async function deleteClient(db: Db, log: Logger, id: number): Promise<true> {
-  const unsent = await db.transaction(async (tx) => {
+  await db.transaction(async (tx) => {
     if (!(await store.deleteClient(tx, id))) throw new NotFoundError('client', id);
     await tx.execute(notifyClients());
-    return deleteUnsentMessagesOf(tx, id);
   });
-  log.info({ clientId: id, unsentMessagesRemoved: unsent }, 'client deleted');
+  log.info({ clientId: id }, 'client deleted');
   return true;
 }
 

@@ -1,6 +1,6 @@
 import { and, asc, count, eq, gt, inArray, like, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/connection';
-import type { PageRequest } from '../graphql/connection';
+import type { PageRequest } from '../common/page';
 import { clientFilterCondition, type ClientFilter } from './client.filter';
 import { clients, type ClientRow } from './client.table';
 

@@ -1,5 +1,5 @@
 import { Resolver, Root, Subscription } from 'type-graphql';
-import type { DirectoryChangeValue } from '../events/live-updates';
+import type { DirectoryChangeValue } from '../live/live-updates';
 import type { Context } from '../graphql/context';
 import { ClientsChange } from './client.type';
 

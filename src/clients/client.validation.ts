@@ -1,4 +1,4 @@
-import { UserInputError } from '../graphql/errors';
+import { UserInputError } from '../common/errors';
 
 export const MAX_TAGS = 20;
 export const MAX_TAG_LENGTH = 32;

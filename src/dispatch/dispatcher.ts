@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql, TransactionRollbackError } from 'drizzle-orm';
 import { hostname } from 'node:os';
-import { expireLeasesOf, handOut, lockAudienceForClaim, takeOverLease, type HandedOut } from '../audience/audience.store';
+import { expireLeasesOf, handOut, lockAudienceForClaim, takeOverLease, type HandedOut } from '../mailings/audience.store';
 import type { DbClock } from '../db/clock';
 import type { Db } from '../db/connection';
 import { lockMailingsShared } from '../db/locks';

@@ -1,4 +1,4 @@
-import { releaseLeases } from '../audience/audience.store';
+import { releaseLeases } from '../mailings/audience.store';
 import type { Db } from '../db/connection';
 import { lockMailingsShared } from '../db/locks';
 import { notifyMessages } from '../events/event.channel';

@@ -1,5 +1,4 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { MailingStatus } from '../mailings/mailing.table';
 
 /**
  * Events cross processes as Postgres NOTIFY on one channel. Payloads stay small (ids and a
@@ -13,7 +12,7 @@ export type MailingEventKind = (typeof MAILING_EVENT_KINDS)[number];
 
 export type HeraldEvent =
   /** a mailing's lifecycle moved (status is null once deleted) */
-  | { t: 'mailing'; m: number; k: MailingEventKind; s: MailingStatus | null }
+  | { t: 'mailing'; m: number; k: MailingEventKind; s: string | null }
   /** messages of a mailing changed through sending; at most MESSAGE_IDS_PER_EVENT ids */
   | { t: 'messages'; m: number; ids: number[] }
   /** the client directory changed (created, updated, deleted, imported): counts may differ */
@@ -24,7 +23,7 @@ export const MESSAGE_IDS_PER_EVENT = 300;
 const notify = (event: HeraldEvent): SQL => sql`select pg_notify(${EVENT_CHANNEL}, ${JSON.stringify(event)})`;
 
 /** The NOTIFY for a mailing event, to run inside the transaction that made the change. */
-export function notifyMailing(mailingId: number, kind: MailingEventKind, status: MailingStatus | null): SQL {
+export function notifyMailing(mailingId: number, kind: MailingEventKind, status: string | null): SQL {
   return notify({ t: 'mailing', m: mailingId, k: kind, s: status });
 }
 

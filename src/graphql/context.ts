@@ -4,10 +4,10 @@ import { findClientsByIds } from '../clients/client.store';
 import type { ClientRow } from '../clients/client.table';
 import type { Db } from '../db/connection';
 import type { MailingTimers } from '../mailings/mailing.timers';
-import type { LiveUpdates } from '../events/live-updates';
+import type { LiveUpdates } from '../live/live-updates';
 import type { Logger } from '../logger';
 import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
-import { countByStatusForMailings } from '../messages/message.store';
+import { countByStatusForMailings } from '../mailings/mailing-stats.store';
 
 /** What every resolver receives: who asks, the database, a logger, and per-request loaders. */
 export type Context = {

@@ -14,7 +14,8 @@ import { assertMayRun } from '../auth/access';
 import type { Principal, TokenRegistry } from '../auth/tokens';
 import type { Logger } from '../logger';
 import { depthLimit } from './depth-limit';
-import { UnauthenticatedError } from './errors';
+import { CodedError, UnauthenticatedError } from '../common/errors';
+import { toGraphQLError } from './errors';
 import { maskError } from './mask-error';
 import type { OriginPolicy } from './origin';
 
@@ -58,7 +59,7 @@ export class OperationGate {
     const principal = this.opts.tokens.authenticate(authorization);
     if (principal) return principal;
     this.opts.log.warn({ transport, hasToken: authorization !== undefined }, 'unauthenticated request refused');
-    throw new UnauthenticatedError();
+    throw toGraphQLError(new UnauthenticatedError());
   }
 
   authorize(principal: Principal, operation: OperationTypeNode | undefined): void {
@@ -84,8 +85,8 @@ export class OperationGate {
     try {
       this.authorize(principal, operation);
     } catch (error) {
-      if (!(error instanceof GraphQLError)) throw error;
-      return [error];
+      if (!(error instanceof CodedError)) throw error;
+      return [toGraphQLError(error)];
     }
     return { document, operation };
   }

@@ -4,7 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Principal, TokenRegistry } from '../auth/tokens';
 import type { Db } from '../db/connection';
 import type { MailingTimers } from '../mailings/mailing.timers';
-import type { LiveUpdates } from '../events/live-updates';
+import type { LiveUpdates } from '../live/live-updates';
 import type { Logger } from '../logger';
 import { createLoaders, type Context } from './context';
 import { OperationGate } from './gate';

@@ -1,9 +1,9 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { closeAudience, createAudience } from '../audience/audience.store';
+import { closeAudience, createAudience } from './audience.store';
 import type { Db } from '../db/connection';
 import { lockMailing } from '../db/locks';
 import { notifyMailing } from '../events/event.channel';
-import { ConflictError, NotFoundError } from '../graphql/errors';
+import { ConflictError, NotFoundError } from '../common/errors';
 import type { Logger } from '../logger';
 import { messages } from '../messages/message.table';
 import { ENDED_UNSENT } from './end-time';

@@ -1,8 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ClientFilter } from '../clients/client.type';
-import { pageRequest, toPage } from '../graphql/connection';
+import { pageRequest, toPage } from '../common/page';
 import type { Context } from '../graphql/context';
-import { requireRowId, toRowId } from '../graphql/ids';
+import { requireRowId, toRowId } from '../common/ids';
 import { countMailingMessages, listMailingMessages } from '../messages/message.store';
 import type { MessageStatus as MessageStatusValue } from '../messages/message.table';
 import { MessageConnection, MessageStats, MessageStatus } from '../messages/message.type';
@@ -12,12 +12,20 @@ import type { MailingRow, MailingStatus as MailingStatusValue } from './mailing.
 import { Mailing, MailingConnection, MailingStatus, SendWindow } from './mailing.type';
 import { formatTimeOfDay } from './send-window';
 
+/** A mailing for a field, its statistics read with it and handed to the `stats` field's loader. */
+export async function loadMailing(ctx: Context, id: number): Promise<MailingRow | null> {
+  const found = await service.findMailing(ctx.db, id);
+  if (!found) return null;
+  ctx.loaders.statsByMailingId.prime(found.mailing.id, found.stats);
+  return found.mailing;
+}
+
 @Resolver(() => Mailing)
 export class MailingResolver {
   @Query(() => Mailing, { nullable: true, description: 'null when no mailing has this id' })
   mailing(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
     const rowId = toRowId(id);
-    return rowId === undefined ? null : service.findMailing(ctx, rowId);
+    return rowId === undefined ? null : loadMailing(ctx, rowId);
   }
 
   @Query(() => MailingConnection, { description: 'Mailings, newest first; `first` is at most 500 (default 50).' })

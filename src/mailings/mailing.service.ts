@@ -1,12 +1,11 @@
 import { normalizeClientFilter } from '../clients/client.filter';
 import type { Db } from '../db/connection';
 import { notifyMailing } from '../events/event.channel';
-import { toPage, type Page, type PageRequest } from '../graphql/connection';
-import { ConflictError, NotFoundError, UserInputError } from '../graphql/errors';
-import type { Context } from '../graphql/context';
+import { toPage, type Page, type PageRequest } from '../common/page';
+import { ConflictError, NotFoundError, UserInputError } from '../common/errors';
 import type { Logger } from '../logger';
-import { toMessageStats } from '../messages/message.stats';
-import { countsOf } from '../messages/message.store';
+import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
+import { countsOf } from './mailing-stats.store';
 import type { CreateMailingInput, UpdateMailingInput } from './mailing.input';
 import * as lifecycle from './mailing.lifecycle';
 import { lockMailing } from '../db/locks';
@@ -118,12 +117,11 @@ export const pauseMailing = (deps: MailingDeps, id: number) => lifecycle.pauseMa
 export const resumeMailing = (deps: MailingDeps, id: number) => lifecycle.resumeMailing(deps.db, deps.log, id);
 export const cancelMailing = (deps: MailingDeps, id: number) => lifecycle.cancelMailing(deps.db, deps.log, id);
 
-/** One mailing, its statistics read in the same query and handed to the `stats` field's loader. */
-export async function findMailing(ctx: Pick<Context, 'db' | 'loaders'>, id: number): Promise<MailingRow | null> {
-  const row = await store.findMailingWithCounts(ctx.db, id);
+/** One mailing with its statistics, read in one query. */
+export async function findMailing(db: Db, id: number): Promise<{ mailing: MailingRow; stats: MessageStatsValue } | null> {
+  const row = await store.findMailingWithCounts(db, id);
   if (!row) return null;
-  ctx.loaders.statsByMailingId.prime(id, toMessageStats(row.counts ? countsOf(row.counts) : {}));
-  return row.mailing;
+  return { mailing: row.mailing, stats: toMessageStats(row.counts ? countsOf(row.counts) : {}) };
 }
 
 export async function listMailings(db: Db, status: MailingStatus | null, req: PageRequest): Promise<Page<MailingRow>> {

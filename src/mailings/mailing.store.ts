@@ -1,7 +1,8 @@
 import { and, count, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/connection';
-import type { PageRequest } from '../graphql/connection';
-import { mailingStats, messages } from '../messages/message.table';
+import type { PageRequest } from '../common/page';
+import { messages } from '../messages/message.table';
+import { mailingStats } from './mailing-stats.table';
 import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
 
 export type MailingValues = Pick<

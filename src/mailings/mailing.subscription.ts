@@ -1,8 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../graphql/context';
-import { requireRowId } from '../graphql/ids';
-import type { MailingChangeValue, MailingProgressValue } from '../events/live-updates';
-import { findMailing } from './mailing.service';
+import { requireRowId } from '../common/ids';
+import type { MailingChangeValue, MailingProgressValue } from '../live/live-updates';
+import { loadMailing } from './mailing.resolver';
 import { Mailing, MailingChange, MailingProgress } from './mailing.type';
 
 @Resolver()
@@ -36,6 +36,6 @@ export class MailingSubscriptionResolver {
 export class MailingChangeResolver {
   @FieldResolver(() => Mailing, { nullable: true })
   mailing(@Root() change: MailingChangeValue, @Ctx() ctx: Context) {
-    return change.kind === 'DELETED' ? null : findMailing(ctx, change.mailingId);
+    return change.kind === 'DELETED' ? null : loadMailing(ctx, change.mailingId);
   }
 }

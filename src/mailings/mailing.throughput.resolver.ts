@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import type { Context } from '../graphql/context';
-import { UserInputError } from '../graphql/errors';
+import { UserInputError } from '../common/errors';
 import { readThroughput } from '../messages/throughput.store';
 import type { MailingRow } from './mailing.table';
 import { Mailing, Throughput } from './mailing.type';

@@ -1,4 +1,4 @@
-import { finishedMailingsWithOrphanLeases } from '../audience/audience.store';
+import { finishedMailingsWithOrphanLeases } from './audience.store';
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
 import { closeOrphans, endMailing, startMailing } from './mailing.lifecycle';

@@ -1,5 +1,5 @@
 import { parseTimeOfDay, type SendWindow } from './send-window';
-import { UserInputError } from '../graphql/errors';
+import { UserInputError } from '../common/errors';
 
 export const MAX_TEXT_LENGTH = 1000;
 

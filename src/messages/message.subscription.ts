@@ -1,7 +1,7 @@
 import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
-import type { MessageChangeValue } from '../events/live-updates';
+import type { MessageChangeValue } from '../live/live-updates';
 import type { Context } from '../graphql/context';
-import { requireRowId } from '../graphql/ids';
+import { requireRowId } from '../common/ids';
 import { MessageChange } from './message.type';
 
 @Resolver()

@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
 import { bigint, index, integer, pgEnum, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
-import { mailings } from '../mailings/mailing.table';
 
 export const MESSAGE_STATUSES = ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED'] as const;
 export const messageStatus = pgEnum('message_status', MESSAGE_STATUSES);
@@ -51,22 +50,3 @@ export const messages = pgTable(
 
 export type MessageRow = typeof messages.$inferSelect;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
-
-/**
- * Message counts by status for each mailing, kept by statement-level triggers on messages
- * (drizzle/0003_message_counters.sql), so statistics read one row per mailing instead of
- * counting millions of messages. The triggers add each statement's changes in one upsert.
- */
-export const mailingStats = pgTable('mailing_stats', {
-  mailingId: bigint('mailing_id', { mode: 'number' })
-    .primaryKey()
-    .references(() => mailings.id, { onDelete: 'cascade' }),
-  pending: bigint('pending', { mode: 'number' }).notNull().default(0),
-  sent: bigint('sent', { mode: 'number' }).notNull().default(0),
-  failed: bigint('failed', { mode: 'number' }).notNull().default(0),
-  expired: bigint('expired', { mode: 'number' }).notNull().default(0),
-  cancelled: bigint('cancelled', { mode: 'number' }).notNull().default(0),
-  // Audience members without a message row yet (not yet handed out, or in flight): pending
-  // too. Set at start; each message row written takes one off (drizzle/0007).
-  queued: bigint('queued', { mode: 'number' }).notNull().default(0),
-});

@@ -1,7 +1,7 @@
 import type { Db } from '../db/connection';
 import { countMailings } from '../mailings/mailing.store';
 import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
-import { countByStatus } from '../messages/message.store';
+import { countByStatus } from '../mailings/mailing-stats.store';
 
 export type StatisticsValue = { mailingCount: number; messages: MessageStatsValue };
 

@@ -91,7 +91,7 @@ describe('gateway outcomes', () => {
 
 describe("bounded queue (a subscriber's backlog)", () => {
   it('should keep at most its capacity, dropping the oldest, and tell once that it drops', async () => {
-    const { BoundedQueue } = await import('../../src/events/bounded-queue');
+    const { BoundedQueue } = await import('../../src/live/bounded-queue');
     let told = 0;
     const queue = new BoundedQueue<number>(3, () => {}, () => told++);
     for (let i = 1; i <= 10; i++) queue.push(i);
@@ -104,7 +104,7 @@ describe("bounded queue (a subscriber's backlog)", () => {
   });
 
   it('should hand a waiting reader the next item at once', async () => {
-    const { BoundedQueue } = await import('../../src/events/bounded-queue');
+    const { BoundedQueue } = await import('../../src/live/bounded-queue');
     const queue = new BoundedQueue<string>(1);
     const next = queue.next();
     queue.push('a');

@@ -1,5 +1,5 @@
 import { bigint, pgTable, timestamp } from 'drizzle-orm/pg-core';
-import { mailings } from '../mailings/mailing.table';
+import { mailings } from './mailing.table';
 
 /**
  * A started mailing's audience, streamed from the clients table instead of copied into

@@ -1,17 +1,17 @@
 import { inArray } from 'drizzle-orm';
 import type { Db } from '../db/connection';
-import { NotFoundError } from '../graphql/errors';
+import { NotFoundError } from '../common/errors';
 import type { Logger } from '../logger';
 import { findMailing } from '../mailings/mailing.store';
 import type { MailingRow, MailingStatus } from '../mailings/mailing.table';
 import { isFinal } from '../mailings/mailing.transitions';
 import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
-import { countByStatusForMailings } from '../messages/message.store';
+import { countByStatusForMailings } from '../mailings/mailing-stats.store';
 import { messages, type MessageRow, type MessageStatus } from '../messages/message.table';
 import { readStatistics, type StatisticsValue } from '../statistics/statistics.service';
 import { BoundedQueue } from './bounded-queue';
-import type { EventBus } from './event.bus';
-import type { MailingEventKind } from './event.channel';
+import type { EventBus } from '../events/event.bus';
+import type { MailingEventKind } from '../events/event.channel';
 
 export type MailingProgressValue = {
   mailingId: number;
@@ -73,7 +73,8 @@ export class LiveUpdates {
         // Every event may move the overall figures.
         this.statisticsWatch?.changed('changed');
         if (event.t === 'mailing') {
-          const change = { mailingId: event.m, kind: event.k, status: event.s, at: new Date() };
+          // The channel carries the status as the transaction wrote it: one of MailingStatus.
+          const change = { mailingId: event.m, kind: event.k, status: event.s as MailingStatus | null, at: new Date() };
           for (const queue of this.lists) queue.push(change);
           this.watches.get(event.m)?.changed(event.k === 'DELETED' ? 'deleted' : 'changed');
           if (event.k === 'DELETED') for (const q of this.feeds.get(event.m) ?? []) q.end();
