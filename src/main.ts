@@ -11,10 +11,8 @@ import { startEmbeddedPostgres } from './db/embedded';
 import { isMigrated, migrateDatabase } from './db/migrate';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EventBus } from './events/event.bus';
-import { LiveUpdates } from './live/live-updates';
 import { HttpGateway } from './gateway/gateway.client';
 import { GatewaySimulator } from './gateway/simulator';
-import { buildHeraldSchema } from './graphql/schema';
 import { createHttpServer } from './http/server';
 import { createLogger, type Logger } from './logger';
 import { mailingTimerHandlers } from './mailings/mailing.timers';
@@ -129,6 +127,8 @@ async function startWorker(config: Config, databaseUrl: string, db: Db, timers: 
 
 /** The api role: GraphQL over HTTP and websocket, with live updates from the event channel. */
 async function graphqlParts(config: Config, db: Db, timers: PgBossTimers, bus: EventBus, log: Logger, started: Stoppable[]) {
+  // Loaded for the api role only (see http/server.ts).
+  const [{ LiveUpdates }, { buildHeraldSchema }] = await Promise.all([import('./live/live-updates'), import('./graphql/schema')]);
   const live = new LiveUpdates(bus, db, log, config.live);
   started.push({ name: 'live updates', stop: async () => live.stop() });
   const tokens = new TokenRegistry(config.apiTokens ?? (await devAdminToken(config, log)));

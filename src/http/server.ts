@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { mountGraphql, type GraphqlOptions } from '../graphql/server';
+import type { GraphqlOptions } from '../graphql/server';
 import { healthRoutes, type ReadinessCheck } from '../health/health.routes';
 import type { Logger } from '../logger';
 import { consoleRoutes } from './console.routes';
@@ -26,6 +26,9 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   app.use(healthRoutes(opts.readiness));
   let stopGraphql: (() => Promise<void>) | undefined;
   if (opts.graphql) {
+    // Loaded here, not at the top: a worker process serves no GraphQL and need not carry
+    // Apollo, graphql-js and the schema in its memory.
+    const { mountGraphql } = await import('../graphql/server');
     stopGraphql = await mountGraphql(app, server, opts.graphql, log);
     app.use(consoleRoutes(log));
   }
