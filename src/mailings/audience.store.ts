@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { TagMatch } from '../clients/client.filter';
 import type { Db } from '../db/connection';
 import { lockAudiences } from '../db/locks';
+import { FINAL_STATUSES } from './mailing.transitions';
 
 /**
  * A started mailing's audience: who it is for is decided at its start, and its members are
@@ -209,6 +210,6 @@ export async function closeAudience(tx: Db, mailingId: number, status: 'EXPIRED'
 export async function finishedMailingsWithOrphanLeases(db: Db): Promise<number[]> {
   const rows = await db.execute<{ mailing_id: string }>(sql`
     select distinct l.mailing_id from dispatch_leases l join mailings g on g.id = l.mailing_id
-    where l.until < now() and g.status in ('COMPLETED', 'CANCELLED')`);
+    where l.until < now() and g.status = any(${sql.param(FINAL_STATUSES)}::mailing_status[])`);
   return rows.map((r) => Number(r.mailing_id));
 }

@@ -9,7 +9,7 @@ import { messages } from '../messages/message.table';
 import { ENDED_UNSENT } from './end-time';
 import * as store from './mailing.store';
 import type { MailingRow } from './mailing.table';
-import { refusal, TRANSITIONS, type MailingTransition } from './mailing.transitions';
+import { isFinal, refusal, TRANSITIONS, type MailingTransition } from './mailing.transitions';
 
 /**
  * Applies the transitions of mailing.transitions.ts with their effects. Each runs in one
@@ -164,7 +164,7 @@ export async function closeOrphans(db: Db, log: Logger, id: number): Promise<voi
   const written = await db.transaction(async (tx) => {
     await lockMailing(tx, id);
     const found = await store.findForTransition(tx, id);
-    if (!found || (found.mailing.status !== 'COMPLETED' && found.mailing.status !== 'CANCELLED')) return 0;
+    if (!found || !isFinal(found.mailing.status)) return 0;
     const cancelled = found.mailing.status === 'CANCELLED';
     return closeAudience(tx, id, cancelled ? 'CANCELLED' : 'EXPIRED', cancelled ? null : ENDED_UNSENT);
   });

@@ -4,6 +4,7 @@ import type { PageRequest } from '../common/page';
 import { messages } from '../messages/message.table';
 import { mailingStats } from './mailing-stats.table';
 import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
+import { FINAL_STATUSES } from './mailing.transitions';
 
 export type MailingValues = Pick<
   MailingRow,
@@ -125,7 +126,7 @@ export async function overdueMailings(db: Db): Promise<{ toStart: number[]; toEn
     .from(mailings)
     .where(
       sql`(${mailings.status} = 'SCHEDULED' and ${mailings.startAt} <= now())
-          or (${mailings.status} in ('SCHEDULED', 'RUNNING', 'PAUSED') and ${mailings.endAt} <= now())`,
+          or (not ${mailings.status} = any(${sql.param(FINAL_STATUSES)}::mailing_status[]) and ${mailings.endAt} <= now())`,
     );
   return { toEnd: rows.filter((r) => r.ended).map((r) => r.id), toStart: rows.filter((r) => !r.ended).map((r) => r.id) };
 }

@@ -21,11 +21,12 @@ export const TRANSITIONS: Record<MailingTransition, Rule> = {
   complete: { from: ['RUNNING'], to: 'COMPLETED', event: 'COMPLETED' },
 };
 
-const FINAL: readonly MailingStatus[] = ['COMPLETED', 'CANCELLED'];
+/** The statuses a mailing never leaves. */
+export const FINAL_STATUSES: readonly MailingStatus[] = ['COMPLETED', 'CANCELLED'];
 const UNDER_WAY: readonly MailingStatus[] = ['RUNNING', 'PAUSED'];
 
 /** A completed or cancelled mailing no longer changes. */
-export const isFinal = (status: MailingStatus): boolean => FINAL.includes(status);
+export const isFinal = (status: MailingStatus): boolean => FINAL_STATUSES.includes(status);
 
 /** Started and not yet final: its text and end may change, not whom it is for or when it began. */
 export const isUnderWay = (status: MailingStatus): boolean => UNDER_WAY.includes(status);
