@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseFrequencyCap } from './mailings/frequency-cap';
 
 /**
  * Herald's whole configuration, read from the environment once at start-up. Each variable
@@ -74,6 +75,12 @@ export const variables = {
   EMBEDDED_PG_PORT: port.default(54329),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
   CORS_ORIGINS: origins.default([]),
+  MAX_SEGMENTS: z.coerce.number().int().min(1).max(50).default(6),
+  FREQUENCY_CAP: z
+    .string()
+    .transform((raw, ctx) => parseFrequencyCap(raw) ?? (ctx.addIssue({ code: 'custom', message: 'must be a count per window such as 2/24h (units s, m, h, d)' }), z.NEVER))
+    .optional(),
+  MAX_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
   LIVE_INTERVAL_MS: ms(50).default(250),
   LIVE_HEARTBEAT_MS: ms(100).default(1_000),
   SENDER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
@@ -117,6 +124,14 @@ function toConfig(e: Env) {
     /** origins other than Herald's own that browsers may call it from (HTTP and websocket) */
     corsOrigins: e.CORS_ORIGINS,
     live: { progressIntervalMs: e.LIVE_INTERVAL_MS, heartbeatMs: e.LIVE_HEARTBEAT_MS },
+    campaign: {
+      /** texts billed as more parts than this are refused */
+      maxSegments: e.MAX_SEGMENTS,
+      /** the cap for mailings without one of their own; null: none */
+      frequencyCap: e.FREQUENCY_CAP ?? null,
+      /** a mailing whose last results fail more than this pauses itself (unless it has its own) */
+      maxFailureRate: e.MAX_FAILURE_RATE,
+    },
     dispatch: {
       concurrency: e.SENDER_CONCURRENCY,
       rateLimit: e.SENDER_RATE_LIMIT,

@@ -62,8 +62,13 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     // to look for work at once when a mailing starts or resumes anywhere.
     const bus = await EventBus.start(databaseUrl, log);
     started.push({ name: 'event channel', stop: () => bus.stop() });
-    const dispatcher = config.role === 'api' ? undefined : await startWorker(config, databaseUrl, db, timers, bus, log, started);
-    const graphql = config.role === 'worker' ? undefined : await graphqlParts(config, db, timers, bus, log, started);
+    // One gateway client per process: the dispatcher's, and the api's for test sends.
+    const sender = await senderOf(config, log, started);
+    const d = config.dispatch;
+    const gateway = new HttpGateway({ url: sender.url, token: sender.token, connections: d.concurrency, requestTimeoutMs: d.requestTimeoutMs });
+    started.push({ name: 'gateway client', stop: () => gateway.close() });
+    const dispatcher = config.role === 'api' ? undefined : await startWorker(config, databaseUrl, db, gateway, timers, bus, log, started);
+    const graphql = config.role === 'worker' ? undefined : await graphqlParts(config, db, gateway, timers, bus, log, started);
 
     const http = await createHttpServer({
       log,
@@ -91,7 +96,16 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
 }
 
 /** The worker role: the dispatcher and the mailing timers. */
-async function startWorker(config: Config, databaseUrl: string, db: Db, timers: PgBossTimers, bus: EventBus, log: Logger, started: Stoppable[]) {
+async function startWorker(
+  config: Config,
+  databaseUrl: string,
+  db: Db,
+  gateway: HttpGateway,
+  timers: PgBossTimers,
+  bus: EventBus,
+  log: Logger,
+  started: Stoppable[],
+) {
   const d = config.dispatch;
   // Its own pool, so that sending never queues behind (or delays) the API's queries. A claim
   // holds its mailing's lock until its requests are written out; should this process hang
@@ -99,10 +113,6 @@ async function startWorker(config: Config, databaseUrl: string, db: Db, timers: 
   // LEASE_MS, when its leases run out too.
   const dispatchDb = connectDatabase(databaseUrl, { max: Dispatcher.connections, name: 'herald-dispatch', idleInTransactionMs: d.leaseMs });
   started.push({ name: 'dispatch database pool', stop: dispatchDb.close });
-
-  const sender = await senderOf(config, log, started);
-  const gateway = new HttpGateway({ url: sender.url, token: sender.token, connections: d.concurrency, requestTimeoutMs: d.requestTimeoutMs });
-  started.push({ name: 'gateway client', stop: () => gateway.close() });
 
   const dispatcher = new Dispatcher(dispatchDb.db, gateway, new DbClock(), log, {
     concurrency: d.concurrency,
@@ -113,11 +123,12 @@ async function startWorker(config: Config, databaseUrl: string, db: Db, timers: 
     requestTimeoutMs: d.requestTimeoutMs,
     retry: { retryBaseMs: d.retryBaseMs, retryMaxMs: d.retryMaxMs, authProbeMs: d.authProbeMs },
     flow: { breaker: d.breaker, rateLimit: d.rateLimit, authProbeMs: d.authProbeMs },
+    rules: config.campaign,
   });
   dispatcher.start();
   started.push({ name: 'dispatcher', stop: () => dispatcher.stop() });
   const unsubscribe = bus.subscribe((event) => {
-    if (event.t === 'mailing' && (event.k === 'STARTED' || event.k === 'RESUMED')) dispatcher.nudge();
+    if (event.t === 'mailing' && (event.k === 'STARTED' || event.k === 'RESUMED' || event.k === 'RETRIED')) dispatcher.nudge();
   });
   started.push({ name: 'dispatcher wake-ups', stop: async () => unsubscribe() });
 
@@ -126,13 +137,23 @@ async function startWorker(config: Config, databaseUrl: string, db: Db, timers: 
 }
 
 /** The api role: GraphQL over HTTP and websocket, with live updates from the event channel. */
-async function graphqlParts(config: Config, db: Db, timers: PgBossTimers, bus: EventBus, log: Logger, started: Stoppable[]) {
+async function graphqlParts(config: Config, db: Db, gateway: HttpGateway, timers: PgBossTimers, bus: EventBus, log: Logger, started: Stoppable[]) {
   // Loaded for the api role only (see http/server.ts).
   const [{ LiveUpdates }, { buildHeraldSchema }] = await Promise.all([import('./live/live-updates'), import('./graphql/schema')]);
   const live = new LiveUpdates(bus, db, log, config.live);
   started.push({ name: 'live updates', stop: async () => live.stop() });
   const tokens = new TokenRegistry(config.apiTokens ?? (await devAdminToken(config, log)));
-  return { schema: await buildHeraldSchema(), db, tokens, maxDepth: config.graphqlMaxDepth, corsOrigins: config.corsOrigins, timers, live };
+  return {
+    schema: await buildHeraldSchema(),
+    db,
+    tokens,
+    maxDepth: config.graphqlMaxDepth,
+    corsOrigins: config.corsOrigins,
+    timers,
+    live,
+    campaign: config.campaign,
+    testSender: { gateway, requestTimeoutMs: config.dispatch.requestTimeoutMs },
+  };
 }
 
 /**

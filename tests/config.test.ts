@@ -29,6 +29,7 @@ describe('configuration', () => {
       graphqlMaxDepth: 12,
       corsOrigins: [],
       live: { progressIntervalMs: 250, heartbeatMs: 1_000 },
+      campaign: { maxSegments: 6, frequencyCap: null, maxFailureRate: 0.5 },
       dispatch: {
         concurrency: 50,
         rateLimit: 0,

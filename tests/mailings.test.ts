@@ -55,7 +55,7 @@ const ZERO_STATS = {
   failed: 0,
   expired: 0,
   cancelled: 0,
-  byStatus: ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED'].map((status) => ({ status, count: 0 })),
+  byStatus: ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED', 'SKIPPED'].map((status) => ({ status, count: 0 })),
 };
 
 /** An instant `ms` from now, whole seconds, as ISO-8601 UTC. */
@@ -258,9 +258,15 @@ describe('createMailing', () => {
     expect(m.text).toBe('Hello');
   });
 
-  it('should accept a text of exactly 1000 characters', async () => {
-    const m = await createMailing({ text: 'x'.repeat(1000) });
-    expect(m.text).toHaveLength(1000);
+  it('should accept the longest text MAX_SEGMENTS (6) allows: 918 GSM-7 characters, 6 parts of 153', async () => {
+    const m = await createMailing({ text: 'x'.repeat(918) });
+    expect(m.text).toHaveLength(918);
+  });
+
+  it('should refuse more than 1000 characters before it counts parts', async () => {
+    const own = await herald.gql(CREATE, { input: validInput({ text: 'x'.repeat(1001) }) });
+    expect(onlyError(own).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'text' });
+    expect(onlyError(own).message).toMatch(/at most 1000 characters/);
   });
 
   it.each([

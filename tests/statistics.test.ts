@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHerald, VIEWER_TOKEN, type TestHerald } from './support/herald';
 
-const STATS = `total pending sent failed expired cancelled byStatus { status count }`;
+const STATS = `total pending sent failed expired cancelled skipped byStatus { status count }`;
 const STATISTICS = `query { statistics { mailingCount messages { ${STATS} } } }`;
 
 let herald: TestHerald;
@@ -17,7 +17,7 @@ afterAll(() => herald?.stop());
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-const STATUSES = ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED'] as const;
+const STATUSES = ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED', 'SKIPPED'] as const;
 type Status = (typeof STATUSES)[number];
 type Counts = Partial<Record<Status, number>>;
 
@@ -31,6 +31,7 @@ function expectedStats(counts: Counts) {
     failed: n('FAILED'),
     expired: n('EXPIRED'),
     cancelled: n('CANCELLED'),
+    skipped: n('SKIPPED'),
     byStatus: STATUSES.map((status) => ({ status, count: n(status) })),
   };
 }
@@ -100,24 +101,26 @@ async function mailingWithMessages(counts: Counts): Promise<string> {
 
 describe('Mailing.stats', () => {
   it('should count exactly the mailing\'s messages by status, listing every status in order with zeros', async () => {
-    const counts = { PENDING: 3, SENT: 2, FAILED: 1, CANCELLED: 4 };
+    const counts = { PENDING: 3, SENT: 2, FAILED: 1, CANCELLED: 4, SKIPPED: 2 };
     const id = await mailingWithMessages(counts);
     await mailingWithMessages({ PENDING: 5, EXPIRED: 2 }); // another mailing's messages must not count
 
     const stats = await mailingStats(id);
     expect(stats).toEqual({
-      total: 10,
+      total: 12,
       pending: 3,
       sent: 2,
       failed: 1,
       expired: 0,
       cancelled: 4,
+      skipped: 2,
       byStatus: [
         { status: 'PENDING', count: 3 },
         { status: 'SENT', count: 2 },
         { status: 'FAILED', count: 1 },
         { status: 'EXPIRED', count: 0 },
         { status: 'CANCELLED', count: 4 },
+        { status: 'SKIPPED', count: 2 },
       ],
     });
     expect(stats).toEqual(expectedStats(await countsInDb(id)));

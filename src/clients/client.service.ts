@@ -14,6 +14,8 @@ import {
   validateOperatorCode,
   validatePhone,
   validatePhoneSearch,
+  validateAttributes,
+  validateName,
   validateTimezone,
 } from './client.validation';
 
@@ -24,6 +26,8 @@ function newClientValues(input: CreateClientInput): store.ClientValues {
     phone,
     operatorCode: input.operatorCode == null ? operatorCodeOf(phone) : validateOperatorCode(input.operatorCode.trim()),
     tags: normalizeTags(input.tags ?? []),
+    name: input.name == null ? null : validateName(input.name),
+    attributes: input.attributes == null ? {} : validateAttributes(input.attributes),
     timezone: validateTimezone(input.timezone),
   };
 }
@@ -52,6 +56,8 @@ export async function updateClient(db: Db, log: Logger, id: number, input: Updat
   if (input.operatorCode != null) patch.operatorCode = validateOperatorCode(input.operatorCode.trim());
   if (input.tags != null) patch.tags = normalizeTags(input.tags);
   if (input.timezone != null) patch.timezone = validateTimezone(input.timezone);
+  if (input.name !== undefined) patch.name = input.name === null ? null : validateName(input.name);
+  if (input.attributes != null) patch.attributes = validateAttributes(input.attributes);
 
   const row = await db.transaction(async (tx) => {
     const current = await store.findClientForUpdate(tx, id);

@@ -4,7 +4,7 @@ import type { PageRequest } from '../common/page';
 import { clientFilterCondition, type ClientFilter } from './client.filter';
 import { clients, type ClientRow } from './client.table';
 
-export type ClientValues = Pick<ClientRow, 'phone' | 'operatorCode' | 'tags' | 'timezone'>;
+export type ClientValues = Pick<ClientRow, 'phone' | 'operatorCode' | 'tags' | 'timezone' | 'name' | 'attributes'>;
 
 export async function insertClient(db: Db, values: ClientValues): Promise<ClientRow> {
   const [row] = await db.insert(clients).values(values).returning();
@@ -29,6 +29,11 @@ export async function updateClient(db: Db, id: number, patch: Partial<ClientValu
 export async function deleteClient(db: Db, id: number): Promise<boolean> {
   const deleted = await db.delete(clients).where(eq(clients.id, id)).returning({ id: clients.id });
   return deleted.length > 0;
+}
+
+export async function findClientByPhone(db: Db, phone: string): Promise<ClientRow | undefined> {
+  const [row] = await db.select().from(clients).where(eq(clients.phone, phone));
+  return row;
 }
 
 export function findClientsByIds(db: Db, ids: readonly number[]): Promise<ClientRow[]> {
@@ -63,11 +68,13 @@ export async function countClients(db: Db, listing: ClientListing): Promise<numb
  */
 export async function insertClientsSkippingExisting(db: Db, values: ClientValues[]): Promise<Set<string>> {
   if (values.length === 0) return new Set();
-  const rows = JSON.stringify(values.map((v) => ({ phone: v.phone, operator_code: v.operatorCode, tags: v.tags, timezone: v.timezone })));
+  const rows = JSON.stringify(
+    values.map((v) => ({ phone: v.phone, operator_code: v.operatorCode, tags: v.tags, timezone: v.timezone, name: v.name, attributes: v.attributes })),
+  );
   const inserted = await db.execute<{ phone: string }>(sql`
-    insert into clients (phone, operator_code, tags, timezone)
-    select r.phone, r.operator_code, array(select jsonb_array_elements_text(r.tags)), r.timezone
-    from jsonb_to_recordset(${rows}::jsonb) as r(phone text, operator_code text, tags jsonb, timezone text)
+    insert into clients (phone, operator_code, tags, timezone, name, attributes)
+    select r.phone, r.operator_code, array(select jsonb_array_elements_text(r.tags)), r.timezone, r.name, coalesce(r.attributes, '{}')
+    from jsonb_to_recordset(${rows}::jsonb) as r(phone text, operator_code text, tags jsonb, timezone text, name text, attributes jsonb)
     on conflict (phone) do nothing
     returning phone`);
   return new Set(inserted.map((r) => r.phone));

@@ -1,4 +1,4 @@
-import { bigint, index, pgEnum, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, jsonb, pgEnum, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** How a filter's tags must match a client's: any of them, or all. */
 export const TAG_MATCHES = ['ANY', 'ALL'] as const;
@@ -14,6 +14,9 @@ export const clients = pgTable(
     operatorCode: text('operator_code').notNull(),
     tags: text('tags').array().notNull().default([]),
     timezone: text('timezone').notNull(),
+    // For personalised texts ({{name}}, {{attributes.key}}): bounded by client.validation.ts.
+    name: text('name'),
+    attributes: jsonb('attributes').$type<Record<string, string>>().notNull().default({}),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -1,4 +1,4 @@
-import { GraphQLDateTime } from 'graphql-scalars';
+import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionType } from '../graphql/connection';
 
@@ -15,6 +15,8 @@ export class Client {
   @Field(() => String, { description: 'mobile operator code, 3 digits' }) operatorCode!: string;
   @Field(() => [String]) tags!: string[];
   @Field(() => String, { description: 'IANA time zone name' }) timezone!: string;
+  @Field(() => String, { nullable: true, description: 'for {{name}} in texts' }) name!: string | null;
+  @Field(() => GraphQLJSONObject, { description: 'for {{attributes.key}} in texts' }) attributes!: Record<string, string>;
   @Field(() => GraphQLDateTime) createdAt!: Date;
   @Field(() => GraphQLDateTime) updatedAt!: Date;
 }

@@ -1,4 +1,5 @@
 import { UserInputError } from '../common/errors';
+import { ATTRIBUTE_KEY, MAX_VALUE_LENGTH } from '../mailings/mailing.template';
 
 export const MAX_TAGS = 20;
 export const MAX_TAG_LENGTH = 32;
@@ -74,4 +75,29 @@ export function normalizeOperatorCodes(codes: readonly string[], field: string):
     throw new UserInputError(field, `at most ${MAX_FILTER_OPERATOR_CODES} operator codes`);
   }
   return unique;
+}
+
+export const MAX_ATTRIBUTES = 20;
+
+/** A client's name for personalised texts: trimmed, at most MAX_VALUE_LENGTH; empty means none. */
+export function validateName(name: string, field = 'name'): string | null {
+  const trimmed = name.trim();
+  if (trimmed === '') return null;
+  if (trimmed.length > MAX_VALUE_LENGTH) throw new UserInputError(field, `must be at most ${MAX_VALUE_LENGTH} characters`);
+  return trimmed;
+}
+
+/** A client's attributes: an object of at most MAX_ATTRIBUTES short strings under simple keys. */
+export function validateAttributes(value: unknown, field = 'attributes'): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserInputError(field, 'must be an object of strings');
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_ATTRIBUTES) throw new UserInputError(field, `at most ${MAX_ATTRIBUTES} attributes`);
+  const out: Record<string, string> = {};
+  for (const [key, v] of entries) {
+    if (!ATTRIBUTE_KEY.test(key)) throw new UserInputError(`${field}.${key.slice(0, 40)}`, 'keys are 1 to 32 letters, digits or _');
+    if (typeof v !== 'string') throw new UserInputError(`${field}.${key}`, 'must be a string');
+    if (v.length > MAX_VALUE_LENGTH) throw new UserInputError(`${field}.${key}`, `must be at most ${MAX_VALUE_LENGTH} characters`);
+    out[key] = v;
+  }
+  return out;
 }

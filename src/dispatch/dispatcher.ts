@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql, TransactionRollbackError } from 'drizzle-orm';
 import { hostname } from 'node:os';
-import { expireLeasesOf, handOut, lockAudienceForClaim, takeOverLease, type HandedOut } from '../mailings/audience.store';
+import { expireLeasesOf, handOut, lockAudienceForClaim, takeOverLease, type HandedOut, type Recipient } from '../mailings/audience.store';
 import type { DbClock } from '../db/clock';
 import type { Db } from '../db/connection';
 import { lockMailingsShared } from '../db/locks';
@@ -9,11 +9,14 @@ import type { Gateway } from '../gateway/gateway.client';
 import type { SendOutcome } from '../gateway/gateway.outcome';
 import type { Logger } from '../logger';
 import { isOpen, requestDeadline } from '../mailings/end-time';
-import { completeFinished } from '../mailings/mailing.lifecycle';
+import { autoPause, completeFinished } from '../mailings/mailing.lifecycle';
+import { capOf, type CampaignRules } from '../mailings/campaign.rules';
+import { parseTemplate, render, type Template } from '../mailings/mailing.template';
+import { reserveUnderCap } from '../mailings/frequency-ledger.store';
 import { claimDue, mailingForClaim, nextDueAt, releaseDue, runningMailings, type DueMessage, type MailingForClaim, type ResultRow } from './dispatch.store';
 import { FlowControl, type FlowOptions, type FlowTicket } from './flow-control';
-import { fateAfter, fateBeforeSending, type Fate, type RetryPolicy } from './message.fate';
-import { ResultWriter } from './result-writer';
+import { fateAfter, fateBeforeSending, SKIPPED_OVER_CAP, type Fate, type RetryPolicy } from './message.fate';
+import { ResultWriter, type FailingMailing } from './result-writer';
 
 export type DispatcherOptions = {
   /** requests in flight at most */
@@ -29,10 +32,12 @@ export type DispatcherOptions = {
   requestTimeoutMs: number;
   retry: RetryPolicy;
   flow: FlowOptions;
+  /** the configured frequency cap and failure threshold, for mailings without their own */
+  rules: CampaignRules;
 };
 
 /** A message on its way: claimed, not yet answered. */
-type Work = {
+type Work = Recipient & {
   id: number;
   mailingId: number;
   clientId: number;
@@ -42,6 +47,8 @@ type Work = {
   attempts: number;
   /** the lease it was handed out under (a first attempt), or null (it has a row) */
   leaseId: number | null;
+  /** whether it holds a place under a frequency cap (given back unless it ends SENT) */
+  capped: boolean;
 };
 
 /**
@@ -86,6 +93,7 @@ export class Dispatcher {
   /** per mailing: not worth a claim before this local time */
   private readonly notBefore = new Map<number, number>();
   private readonly orphansScannedAt = new Map<number, number>();
+  private readonly templates = new Map<string, Template>();
   private stopped = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wakeLoop: (() => void) | null = null;
@@ -99,7 +107,7 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
   ) {
     this.flow = new FlowControl(options.flow, log);
-    this.writer = new ResultWriter(db, log, this.owner, options.flushMs, (ids) => void this.completeIfDone(ids));
+    this.writer = new ResultWriter(db, log, this.owner, options.flushMs, options.rules.maxFailureRate, (ids, failing) => void this.afterCommit(ids, failing));
   }
 
   /** database connections the dispatcher uses at once: the claims, the results, completion */
@@ -219,7 +227,7 @@ export class Dispatcher {
       if (work.length < limit && audience.held) {
         work.push(...this.handedOut(await handOut(tx, audience.held, limit - work.length, this.owner, this.options.leaseMs), mailingId));
       }
-      await Promise.all(work.map((w) => this.launch(w, mailing)));
+      await this.settleAndLaunch(tx, work, mailing);
       if (work.length > 0) return 0;
       // Nothing now: another process holds the audience (look again soon), or the mailing
       // waits for its next retry (or for its last results, which complete it).
@@ -237,42 +245,81 @@ export class Dispatcher {
     const leases = new Map<number, number>();
     for (const m of members) leases.set(m.leaseId, (leases.get(m.leaseId) ?? 0) + 1);
     for (const [leaseId, count] of leases) this.writer.trackLease(leaseId, count);
-    return members.map((m) => ({ id: m.id, mailingId, clientId: m.clientId, phone: m.phone, timezone: m.timezone, attempts: 0, leaseId: m.leaseId }));
+    return members.map((m) => ({ ...m, mailingId, attempts: 0, capped: false }));
   }
 
   private due(messages: DueMessage[], mailingId: number): Work[] {
-    return messages.map((m) => ({ ...m, mailingId, leaseId: null }));
+    return messages.map((m) => ({ ...m, mailingId, leaseId: null, capped: false }));
   }
 
-  /** Starts one message's request (or settles it without one); resolves once it is on the wire. */
-  private launch(work: Work, mailing: MailingForClaim): Promise<void> {
+  /**
+   * Decides what of a claim goes out: a message whose phone opted out is skipped, one outside
+   * its send window waits, one too late expires, one whose client is over its frequency cap
+   * is skipped (the places under the cap are taken in this transaction); the rest are sent.
+   * Resolves once every request is on the wire.
+   */
+  private async settleAndLaunch(tx: Db, work: Work[], mailing: MailingForClaim): Promise<void> {
     const now = this.clock.now();
     const window = mailing.windowFrom === null || mailing.windowTo === null ? null : { fromMinute: mailing.windowFrom, toMinute: mailing.windowTo };
-    const before = fateBeforeSending(now, mailing.endAt, work.timezone, window);
-    if (before) {
-      if (before.status === 'PENDING') {
-        this.log.debug({ mailingId: work.mailingId, messageId: work.id, clientId: work.clientId, until: new Date(before.nextAttemptAt).toISOString() }, 'message waits for its send window');
-      } else {
-        this.log.info({ mailingId: work.mailingId, messageId: work.id, clientId: work.clientId, outcome: 'expired', error: before.error }, 'message expired');
-      }
-      this.writer.add(this.resultOf(work, before, false, now), work.leaseId);
-      return Promise.resolve();
+    const toSend: Work[] = [];
+    for (const w of work) {
+      const before = fateBeforeSending(now, mailing.endAt, w.timezone, window, w.optedOut);
+      if (before) this.settle(w, before, now);
+      else toSend.push(w);
     }
+    const cap = capOf(mailing, this.options.rules);
+    let allowed: Set<number> | null = null;
+    if (cap && toSend.length > 0) allowed = await reserveUnderCap(tx, toSend, cap.count, cap.windowS);
+    const template = this.templateOf(mailing.text);
+    const written: Promise<void>[] = [];
+    for (const w of toSend) {
+      if (allowed && !allowed.has(w.id)) {
+        this.settle(w, SKIPPED_OVER_CAP, now);
+        continue;
+      }
+      w.capped = allowed !== null;
+      written.push(this.launch(w, mailing, render(template, w)));
+    }
+    await Promise.all(written);
+  }
+
+  /** A message that goes out with no request: skipped, waiting for its window, or expired. */
+  private settle(work: Work, fate: Fate, now: number): void {
+    const ids = { mailingId: work.mailingId, messageId: work.id, clientId: work.clientId };
+    if (fate.status === 'PENDING') this.log.debug({ ...ids, until: new Date(fate.nextAttemptAt).toISOString() }, 'message waits for its send window');
+    else this.log.info({ ...ids, outcome: fate.status.toLowerCase(), error: fate.error }, fate.status === 'SKIPPED' ? 'message skipped' : 'message expired');
+    this.writer.add(this.resultOf(work, fate, false, now, null), work.leaseId, work.capped);
+  }
+
+  /** A mailing's text parsed once (it is checked at create and update, so it parses). */
+  private templateOf(text: string): Template {
+    let template = this.templates.get(text);
+    if (!template) {
+      if (this.templates.size >= 100) this.templates.clear();
+      template = parseTemplate(text);
+      this.templates.set(text, template);
+    }
+    return template;
+  }
+
+  /** Starts one message's request; resolves once it is on the wire. */
+  private launch(work: Work, mailing: MailingForClaim, text: string): Promise<void> {
+    const now = this.clock.now();
     const ticket = this.flow.take(Date.now());
     this.inFlight++;
     if (work.leaseId === null) this.inFlightRetries.add(work.id);
     const started = performance.now();
     // The deadline is judged on the database's clock and handed to the gateway client on ours.
     const deadline = requestDeadline(mailing.endAt, now, this.options.requestTimeoutMs) - (now - Date.now());
-    const sending = this.gateway.send({ id: work.id, phone: work.phone, text: mailing.text }, deadline);
+    const sending = this.gateway.send({ id: work.id, phone: work.phone, text }, deadline);
     sending.outcome.then(
-      (outcome) => this.finish(work, mailing.endAt, ticket, outcome, started),
-      (err) => this.finish(work, mailing.endAt, ticket, { kind: 'retryable', error: `request failed: ${String(err)}` }, started),
+      (outcome) => this.finish(work, mailing.endAt, ticket, outcome, started, text),
+      (err) => this.finish(work, mailing.endAt, ticket, { kind: 'retryable', error: `request failed: ${String(err)}` }, started, text),
     );
     return sending.written;
   }
 
-  private finish(work: Work, endAt: number, ticket: FlowTicket, outcome: SendOutcome, started: number): void {
+  private finish(work: Work, endAt: number, ticket: FlowTicket, outcome: SendOutcome, started: number, text: string): void {
     this.inFlight--;
     this.inFlightRetries.delete(work.id);
     const now = this.clock.now();
@@ -288,12 +335,12 @@ export class Dispatcher {
       const retryAt = fate.nextAttemptAt === null ? undefined : new Date(fate.nextAttemptAt).toISOString();
       this.log.warn({ ...ids, attempt, outcome: outcome.kind, durationMs, error: outcome.error, status: fate.status, retryAt }, 'message not sent');
     }
-    this.writer.add(this.resultOf(work, fate, true, now), work.leaseId);
+    this.writer.add(this.resultOf(work, fate, true, now, text), work.leaseId, work.capped);
     if (this.inFlight === 0) this.idle?.();
     this.wakeLoop?.();
   }
 
-  private resultOf(work: Work, fate: Fate, attempted: boolean, at: number): ResultRow {
+  private resultOf(work: Work, fate: Fate, attempted: boolean, at: number, text: string | null): ResultRow {
     return {
       id: work.id,
       mailingId: work.mailingId,
@@ -303,13 +350,19 @@ export class Dispatcher {
       status: fate.status,
       attempted,
       error: fate.error,
+      text,
       nextAttemptAt: fate.nextAttemptAt,
       at,
     };
   }
 
-  private async completeIfDone(mailingIds: number[]): Promise<void> {
+  /** After results are committed: mailings whose last results fail too often pause; finished ones complete. */
+  private async afterCommit(mailingIds: number[], failing: FailingMailing[]): Promise<void> {
     try {
+      for (const f of failing) {
+        const reason = `${Math.round(f.failureRate * 100)}% of its last results failed (more than ${Math.round(f.threshold * 100)}%)`;
+        await autoPause(this.db, this.log, f.mailingId, reason);
+      }
       await completeFinished(this.db, this.log, mailingIds);
     } catch (err) {
       this.log.error({ err, mailingIds }, 'checking whether mailings are complete failed');

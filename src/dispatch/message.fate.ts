@@ -9,6 +9,8 @@ import { retryDelay } from './backoff';
  * answer). Pure: the dispatcher applies it, flow control hears the outcome separately.
  */
 export type Fate =
+  /** left out: its phone opted out after the mailing started, or its client is over a frequency cap */
+  | { status: 'SKIPPED'; error: string; nextAttemptAt: null }
   /** accepted by the gateway */
   | { status: 'SENT'; error: null; nextAttemptAt: null }
   /** refused as invalid: retrying will not help */
@@ -25,8 +27,9 @@ export type RetryPolicy = {
   authProbeMs: number;
 };
 
-/** Before sending at `now`: null to send now, or the message waits for its window, or expires. */
-export function fateBeforeSending(now: number, endAt: number, timezone: string, window: SendWindow | null): Fate | null {
+/** Before sending at `now`: null to send now, or the message is skipped (its phone opted out), waits for its window, or expires. */
+export function fateBeforeSending(now: number, endAt: number, timezone: string, window: SendWindow | null, optedOut = false): Fate | null {
+  if (optedOut) return SKIPPED_OPTED_OUT;
   if (!isOpen(endAt, now)) return { status: 'EXPIRED', error: ENDED_UNSENT, nextAttemptAt: null };
   const opening = nextOpening(now, timezone, window);
   if (opening <= now) return null;
@@ -65,6 +68,9 @@ export function fateAfter(
 }
 
 const SENT: Fate = { status: 'SENT', error: null, nextAttemptAt: null };
+const SKIPPED_OPTED_OUT: Fate = { status: 'SKIPPED', error: 'opted out', nextAttemptAt: null };
+/** A message whose client already had as many messages as its frequency cap allows in the window. */
+export const SKIPPED_OVER_CAP: Fate = { status: 'SKIPPED', error: 'frequency cap', nextAttemptAt: null };
 
 function backoff(attempt: number, policy: RetryPolicy, retryCapMs: number | null, random: () => number): number {
   return retryDelay(attempt, policy.retryBaseMs, Math.min(policy.retryMaxMs, retryCapMs ?? Infinity), random);

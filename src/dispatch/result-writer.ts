@@ -3,10 +3,15 @@ import type { Db } from '../db/connection';
 import { lockMailingsShared } from '../db/locks';
 import { notifyMessages } from '../events/event.channel';
 import type { Logger } from '../logger';
-import { mailingStatuses, writeResults, type ResultRow } from './dispatch.store';
+import { FAILURE_MIN_RESULTS, FAILURE_WINDOW } from '../mailings/campaign.rules';
+import { releaseCapPlaces } from '../mailings/frequency-ledger.store';
+import { mailingStatuses, noteOutcomes, writeResults, type ResultRow } from './dispatch.store';
 import { settleForMailing } from './message.fate';
 
-type Queued = { row: ResultRow; leaseId: number | null };
+type Queued = { row: ResultRow; leaseId: number | null; capped: boolean };
+
+/** A running mailing whose last results failed more than its threshold allows. */
+export type FailingMailing = { mailingId: number; failureRate: number; threshold: number };
 
 const MAX_BATCH = 2_000;
 const RETRY_MS = [100, 250, 500, 1_000, 2_000];
@@ -20,7 +25,9 @@ const RETRY_MS = [100, 250, 500, 1_000, 2_000];
  * tries again; they are never dropped while the process lives.
  *
  * It also knows, per lease, how many of its messages still lack a row, and drops a lease in
- * the same transaction that writes its last one.
+ * the same transaction that writes its last one; gives back the frequency-cap places of
+ * messages that will not be sent after all; and keeps each mailing's window of its last
+ * results, telling which now fail too often (it then pauses itself).
  */
 export class ResultWriter {
   private queue: Queued[] = [];
@@ -34,8 +41,10 @@ export class ResultWriter {
     private readonly log: Logger,
     private readonly owner: string,
     private readonly flushMs: number,
-    /** told after each commit which mailings it touched (to see whether they are done) */
-    private readonly onCommitted: (mailingIds: number[]) => void,
+    /** the failure threshold of mailings without their own */
+    private readonly maxFailureRate: number,
+    /** told after each commit which mailings it touched (to see whether they are done) and which fail too often */
+    private readonly onCommitted: (mailingIds: number[], failing: FailingMailing[]) => void,
   ) {}
 
   /** `count` messages of a lease are out; the lease goes once each has a row. */
@@ -48,8 +57,8 @@ export class ResultWriter {
     return this.leaseLeft.size;
   }
 
-  add(row: ResultRow, leaseId: number | null): void {
-    this.queue.push({ row, leaseId });
+  add(row: ResultRow, leaseId: number | null, capped = false): void {
+    this.queue.push({ row, leaseId, capped });
     if (this.queue.length >= MAX_BATCH) this.flushSoon(0);
     else this.flushSoon(this.flushMs);
   }
@@ -83,10 +92,10 @@ export class ResultWriter {
     const batch = this.queue.splice(0, MAX_BATCH);
     if (batch.length === 0) return Promise.resolve();
     this.flushing = this.write(batch).then(
-      (mailingIds) => {
+      ({ mailingIds, failing }) => {
         this.failures = 0;
         this.flushing = null;
-        this.onCommitted(mailingIds);
+        this.onCommitted(mailingIds, failing);
         if (this.queue.length > 0) this.flushSoon(this.queue.length >= MAX_BATCH ? 0 : this.flushMs);
       },
       (err) => {
@@ -102,7 +111,7 @@ export class ResultWriter {
     return this.flushing;
   }
 
-  private async write(batch: Queued[]): Promise<number[]> {
+  private async write(batch: Queued[]): Promise<{ mailingIds: number[]; failing: FailingMailing[] }> {
     const mailingIds = [...new Set(batch.map((q) => q.row.mailingId))];
     const released: number[] = [];
     const left = new Map<number, number>();
@@ -112,18 +121,26 @@ export class ResultWriter {
       left.set(leaseId, n);
     }
     for (const [leaseId, n] of left) if (n <= 0) released.push(leaseId);
+    let failing: FailingMailing[] = [];
     await this.db.transaction(async (tx) => {
       // Shared: a transition of one of these mailings waits for this write, and the write
       // sees the status the transition left.
       await lockMailingsShared(tx, mailingIds);
       const statuses = await mailingStatuses(tx, mailingIds);
       const rows: ResultRow[] = [];
-      for (const { row } of batch) {
+      const unplaced: number[] = [];
+      for (const { row, capped } of batch) {
         const status = statuses.get(row.mailingId);
-        if (status) rows.push(settleForMailing(row, status)); // a deleted mailing's results go with it
+        if (!status) continue; // a deleted mailing's results go with it
+        const settled = settleForMailing(row, status);
+        rows.push(settled);
+        // A place under a frequency cap stands for a message received: given back unless SENT.
+        if (capped && settled.status !== 'SENT' && settled.status !== 'PENDING') unplaced.push(settled.id);
       }
       const changed = await writeResults(tx, rows);
       await releaseLeases(tx, released, this.owner);
+      await releaseCapPlaces(tx, unplaced);
+      failing = await noteOutcomes(tx, outcomesOf(rows), FAILURE_WINDOW, FAILURE_MIN_RESULTS, this.maxFailureRate);
       const notify = notifyMessages(changed);
       if (notify) await tx.execute(notify);
     });
@@ -132,6 +149,18 @@ export class ResultWriter {
       if (n > 0) this.leaseLeft.set(leaseId, n);
       else this.leaseLeft.delete(leaseId);
     }
-    return mailingIds;
+    return { mailingIds, failing };
   }
+}
+
+/** Each mailing's SENT (0) and FAILED (1) results of a batch, in order: what its failure rate is judged on. */
+function outcomesOf(rows: readonly ResultRow[]): Map<number, number[]> {
+  const byMailing = new Map<number, number[]>();
+  for (const r of rows) {
+    if (r.status !== 'SENT' && r.status !== 'FAILED') continue;
+    let list = byMailing.get(r.mailingId);
+    if (!list) byMailing.set(r.mailingId, (list = []));
+    list.push(r.status === 'FAILED' ? 1 : 0);
+  }
+  return byMailing;
 }

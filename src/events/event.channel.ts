@@ -7,7 +7,7 @@ import { sql, type SQL } from 'drizzle-orm';
  */
 export const EVENT_CHANNEL = 'herald_events';
 
-export const MAILING_EVENT_KINDS = ['CREATED', 'UPDATED', 'STARTED', 'PAUSED', 'RESUMED', 'COMPLETED', 'CANCELLED', 'DELETED'] as const;
+export const MAILING_EVENT_KINDS = ['CREATED', 'UPDATED', 'STARTED', 'PAUSED', 'RESUMED', 'RETRIED', 'COMPLETED', 'CANCELLED', 'DELETED'] as const;
 export type MailingEventKind = (typeof MAILING_EVENT_KINDS)[number];
 
 export type HeraldEvent =

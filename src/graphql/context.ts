@@ -6,6 +6,8 @@ import type { Db } from '../db/connection';
 import type { MailingTimers } from '../mailings/mailing.timers';
 import type { LiveUpdates } from '../live/live-updates';
 import type { Logger } from '../logger';
+import type { CampaignRules } from '../mailings/campaign.rules';
+import type { TestSender } from '../testsend/test-send.service';
 import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
 import { countByStatusForMailings } from '../mailings/mailing-stats.store';
 
@@ -19,6 +21,10 @@ export type Context = {
   timers: MailingTimers;
   /** what subscriptions read */
   live: LiveUpdates;
+  /** the configured campaign rules (segments, frequency cap, failure rate) */
+  campaign: CampaignRules;
+  /** the gateway for test sends */
+  testSender: TestSender;
 };
 
 /**

@@ -5,12 +5,14 @@ import { buildSchema } from 'type-graphql';
 import { PrincipalResolver } from '../auth/principal.resolver';
 import { ClientResolver } from '../clients/client.resolver';
 import { ClientSubscriptionResolver } from '../clients/client.subscription';
+import { OptOutResolver } from '../clients/opt-out.resolver';
 import { MailingResolver } from '../mailings/mailing.resolver';
 import { MailingThroughputResolver } from '../mailings/mailing.throughput.resolver';
 import { MailingChangeResolver, MailingSubscriptionResolver } from '../mailings/mailing.subscription';
 import { MessageResolver } from '../messages/message.resolver';
 import { MessageSubscriptionResolver } from '../messages/message.subscription';
 import { StatisticsResolver } from '../statistics/statistics.resolver';
+import { TestSendResolver } from '../testsend/test-send.resolver';
 import { StatisticsSubscriptionResolver } from '../statistics/statistics.subscription';
 
 /**
@@ -23,6 +25,7 @@ export function buildHeraldSchema(): Promise<GraphQLSchema> {
       PrincipalResolver,
       ClientResolver,
       ClientSubscriptionResolver,
+      OptOutResolver,
       MailingResolver,
       MailingThroughputResolver,
       MailingSubscriptionResolver,
@@ -31,6 +34,7 @@ export function buildHeraldSchema(): Promise<GraphQLSchema> {
       MessageSubscriptionResolver,
       StatisticsResolver,
       StatisticsSubscriptionResolver,
+      TestSendResolver,
     ],
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     emitSchemaFile: false,

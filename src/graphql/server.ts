@@ -6,6 +6,8 @@ import type { Db } from '../db/connection';
 import type { MailingTimers } from '../mailings/mailing.timers';
 import type { LiveUpdates } from '../live/live-updates';
 import type { Logger } from '../logger';
+import type { CampaignRules } from '../mailings/campaign.rules';
+import type { TestSender } from '../testsend/test-send.service';
 import { createLoaders, type Context } from './context';
 import { OperationGate } from './gate';
 import { graphiqlRoutes } from './graphiql';
@@ -22,6 +24,8 @@ export type GraphqlOptions = {
   corsOrigins: readonly string[];
   timers: MailingTimers;
   live: LiveUpdates;
+  campaign: CampaignRules;
+  testSender: TestSender;
 };
 
 /**
@@ -29,9 +33,9 @@ export type GraphqlOptions = {
  * both through one OperationGate. Returns the function that drains and stops both.
  */
 export async function mountGraphql(app: Express, server: Server, opts: GraphqlOptions, log: Logger): Promise<() => Promise<void>> {
-  const { schema, db, timers, live } = opts;
+  const { schema, db, timers, live, campaign, testSender } = opts;
   const gate = new OperationGate({ schema, tokens: opts.tokens, origins: new OriginPolicy(opts.corsOrigins), maxDepth: opts.maxDepth, log });
-  const contextFor = (principal: Principal): Context => ({ principal, db, log, timers, live, loaders: createLoaders(db) });
+  const contextFor = (principal: Principal): Context => ({ principal, db, log, timers, live, campaign, testSender, loaders: createLoaders(db) });
 
   const websocket = startWebsocketTransport(server, schema, gate, contextFor);
   const http = await startHttpTransport(server, schema, gate, contextFor, async () => void (await websocket.dispose()));

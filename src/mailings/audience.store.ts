@@ -10,8 +10,17 @@ import { FINAL_STATUSES } from './mailing.transitions';
  * until its messages have rows. Every function here runs inside its caller's transaction.
  */
 
+/** What a message's text and fate need of its client now: its name and attributes, and whether its phone opted out. */
+export type Recipient = { name: string | null; attributes: Record<string, string>; optedOut: boolean };
+
 /** A member handed out to be sent, under the message id it keeps for good. */
-export type HandedOut = { id: number; clientId: number; phone: string; timezone: string; leaseId: number };
+export type HandedOut = Recipient & { id: number; clientId: number; phone: string; timezone: string; leaseId: number };
+
+type RecipientRow = { name: string | null; attributes: Record<string, string> | null; opted_out: boolean };
+const toRecipient = (r: RecipientRow): Recipient => ({ name: r.name, attributes: r.attributes ?? {}, optedOut: r.opted_out });
+
+/** The SQL that reads a Recipient for client row `c` (which may be missing: the client left). */
+export const RECIPIENT_COLUMNS = sql`c.name, c.attributes, exists (select 1 from opt_outs o where o.phone = c.phone) as opted_out`;
 
 /** What decides the audience of a started mailing, read under its audience's lock. */
 export type Audience = {
@@ -32,8 +41,20 @@ export type Audience = {
  * planner folds away what an empty filter does not need.
  */
 function members(a: Audience, after: number): SQL {
-  return sql`c.id > ${after} and c.id <= ${a.lastClientId} and c.updated_at <= ${a.startedAt}::timestamptz
-    and herald_in_audience(c.operator_code, c.tags, ${sql.param(a.filter.operatorCodes)}::text[], ${sql.param(a.filter.tags)}::text[], ${a.filter.tagMatch}::tag_match)`;
+  return sql`c.id > ${after} and c.id <= ${a.lastClientId} and c.updated_at <= ${a.startedAt}::timestamptz and ${matching(a.filter)}
+    and not exists (select 1 from opt_outs o where o.phone = c.phone and o.opted_out_at <= ${a.startedAt}::timestamptz)`;
+}
+
+/** Client row `c` matches the filter. */
+function matching(filter: Audience['filter']): SQL {
+  return sql`herald_in_audience(c.operator_code, c.tags, ${sql.param(filter.operatorCodes)}::text[], ${sql.param(filter.tags)}::text[], ${filter.tagMatch}::tag_match)`;
+}
+
+/** How many clients a filter matches now, opted-out phones left out: the audience a start would fix. */
+export async function countMatching(db: Db, filter: Audience['filter']): Promise<number> {
+  const [row] = await db.execute<{ n: string }>(sql`
+    select count(*) as n from clients c where ${matching(filter)} and not exists (select 1 from opt_outs o where o.phone = c.phone)`);
+  return Number(row.n);
 }
 
 type AudienceRow = { cursor: string; last_client_id: string; started_at: string; codes: string[]; tags: string[]; tag_match: TagMatch };
@@ -98,14 +119,14 @@ export async function lockAudienceForClaim(tx: Db, mailingId: number): Promise<{
  */
 export async function handOut(tx: Db, audience: Audience, limit: number, owner: string, leaseMs: number): Promise<HandedOut[]> {
   const mailingId = audience.mailingId;
-  const rows = await tx.execute<{ id: string; client_id: string; phone: string; timezone: string; lease_id: string }>(sql`
+  const rows = await tx.execute<RecipientRow & { id: string; client_id: string; phone: string; timezone: string; lease_id: string }>(sql`
     with picked as (
-      select c.id as client_id, c.phone, c.timezone from clients c
+      select c.id as client_id, c.phone, c.timezone, ${RECIPIENT_COLUMNS} from clients c
       where ${members(audience, audience.cursor)}
       order by c.id limit ${limit}
     ),
     numbered as (
-      select nextval('messages_id_seq'::regclass) as id, client_id, phone, timezone from picked
+      select nextval('messages_id_seq'::regclass) as id, client_id, phone, timezone, name, attributes, opted_out from picked
     ),
     lease as (
       insert into dispatch_leases (mailing_id, owner, until, message_ids, client_ids, phones, timezones)
@@ -120,8 +141,9 @@ export async function handOut(tx: Db, audience: Audience, limit: number, owner: 
       set cursor = case when (select count(*) from picked) = ${limit} then (select max(client_id) from picked) else last_client_id end
       where mailing_id = ${mailingId}
     )
-    select n.id, n.client_id, n.phone, n.timezone, l.id as lease_id from numbered n cross join lease l order by n.client_id`);
-  return rows.map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), phone: r.phone, timezone: r.timezone, leaseId: Number(r.lease_id) }));
+    select n.id, n.client_id, n.phone, n.timezone, n.name, n.attributes, n.opted_out, l.id as lease_id
+    from numbered n cross join lease l order by n.client_id`);
+  return rows.map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), phone: r.phone, timezone: r.timezone, leaseId: Number(r.lease_id), ...toRecipient(r) }));
 }
 
 /**
@@ -137,10 +159,12 @@ export async function takeOverLease(tx: Db, mailingId: number, owner: string, le
     where id = (select id from dispatch_leases where mailing_id = ${mailingId} and until < now() order by id limit 1 for update skip locked)
     returning id`);
   if (!lease) return [];
-  type Entry = { id: string; client_id: string; phone: string; timezone: string };
+  type Entry = RecipientRow & { id: string; client_id: string; phone: string; timezone: string };
   const rows: Entry[] = await tx.execute<Entry>(sql`
-    select e.id, e.client_id, e.phone, e.timezone
-    from dispatch_leases l, unnest(l.message_ids, l.client_ids, l.phones, l.timezones) as e(id, client_id, phone, timezone)
+    select e.id, e.client_id, e.phone, e.timezone, ${RECIPIENT_COLUMNS}
+    from dispatch_leases l
+    cross join unnest(l.message_ids, l.client_ids, l.phones, l.timezones) as e(id, client_id, phone, timezone)
+    left join clients c on c.id = e.client_id
     where l.id = ${lease.id} and not exists (select 1 from messages m where m.id = e.id)
     order by e.client_id`);
   if (rows.length === 0) {
@@ -159,7 +183,7 @@ export async function takeOverLease(tx: Db, mailingId: number, owner: string, le
       values (${mailingId}, ${owner}, now() - interval '1 millisecond', ${arrays(rest)})`);
   }
   const leaseId = Number(lease.id);
-  return mine.map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), phone: r.phone, timezone: r.timezone, leaseId }));
+  return mine.map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), phone: r.phone, timezone: r.timezone, leaseId, ...toRecipient(r) }));
 }
 
 /** Drops leases whose every message now has a row (written by their holder). */

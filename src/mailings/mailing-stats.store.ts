@@ -3,9 +3,21 @@ import type { Db } from '../db/connection';
 import type { StatusCounts } from '../messages/message.stats';
 import { mailingStats } from './mailing-stats.table';
 
+/** The counter columns (not the outcomes kept for the automatic pause). */
+export const COUNTERS = {
+  mailingId: mailingStats.mailingId,
+  pending: mailingStats.pending,
+  sent: mailingStats.sent,
+  failed: mailingStats.failed,
+  expired: mailingStats.expired,
+  cancelled: mailingStats.cancelled,
+  skipped: mailingStats.skipped,
+  queued: mailingStats.queued,
+};
+
 /** Counts by status for each of the given mailings, from the maintained counters (one row each). */
 export async function countByStatusForMailings(db: Db, mailingIds: readonly number[]): Promise<Map<number, StatusCounts>> {
-  const rows = await db.select().from(mailingStats).where(inArray(mailingStats.mailingId, [...mailingIds]));
+  const rows = await db.select(COUNTERS).from(mailingStats).where(inArray(mailingStats.mailingId, [...mailingIds]));
   const byMailing = new Map<number, StatusCounts>(mailingIds.map((id) => [id, {}]));
   for (const { mailingId, ...counts } of rows) byMailing.set(mailingId, countsOf(counts));
   return byMailing;
@@ -20,6 +32,7 @@ export async function countByStatus(db: Db): Promise<StatusCounts> {
       failed: sql<number>`coalesce(sum(${mailingStats.failed}), 0)::bigint`.mapWith(Number),
       expired: sql<number>`coalesce(sum(${mailingStats.expired}), 0)::bigint`.mapWith(Number),
       cancelled: sql<number>`coalesce(sum(${mailingStats.cancelled}), 0)::bigint`.mapWith(Number),
+      skipped: sql<number>`coalesce(sum(${mailingStats.skipped}), 0)::bigint`.mapWith(Number),
       queued: sql<number>`coalesce(sum(${mailingStats.queued}), 0)::bigint`.mapWith(Number),
     })
     .from(mailingStats);
@@ -30,7 +43,7 @@ export async function countByStatus(db: Db): Promise<StatusCounts> {
  * A counter row as counts by status. Audience members without a message row yet (`queued`)
  * are pending: their message exists for the statistics from the mailing's start.
  */
-export function countsOf(c: { pending: number; sent: number; failed: number; expired: number; cancelled: number; queued: number }): StatusCounts {
-  return { PENDING: c.pending + c.queued, SENT: c.sent, FAILED: c.failed, EXPIRED: c.expired, CANCELLED: c.cancelled };
+export function countsOf(c: { pending: number; sent: number; failed: number; expired: number; cancelled: number; skipped: number; queued: number }): StatusCounts {
+  return { PENDING: c.pending + c.queued, SENT: c.sent, FAILED: c.failed, EXPIRED: c.expired, CANCELLED: c.cancelled, SKIPPED: c.skipped };
 }
 

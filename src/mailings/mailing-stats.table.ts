@@ -1,4 +1,5 @@
-import { bigint, pgTable } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, pgTable, smallint } from 'drizzle-orm/pg-core';
 import { mailings } from './mailing.table';
 
 /**
@@ -15,7 +16,11 @@ export const mailingStats = pgTable('mailing_stats', {
   failed: bigint('failed', { mode: 'number' }).notNull().default(0),
   expired: bigint('expired', { mode: 'number' }).notNull().default(0),
   cancelled: bigint('cancelled', { mode: 'number' }).notNull().default(0),
+  skipped: bigint('skipped', { mode: 'number' }).notNull().default(0),
   // Audience members without a message row yet (not yet handed out, or in flight): pending
   // too. Set at start; each message row written takes one off (drizzle/0007).
   queued: bigint('queued', { mode: 'number' }).notNull().default(0),
+  // The outcomes of the mailing's last results (1 FAILED, 0 SENT), at most 200, newest last:
+  // what its automatic pause judges (dispatch/result-writer.ts).
+  recent: smallint('recent').array().notNull().default(sql`'{}'::smallint[]`),
 });

@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { closeAudience, createAudience } from './audience.store';
+import { releaseUnsentCapPlaces } from './frequency-ledger.store';
 import type { Db } from '../db/connection';
 import { lockMailing } from '../db/locks';
 import { notifyMailing } from '../events/event.channel';
@@ -43,9 +44,9 @@ async function lockFor(tx: Db, id: number, transition: MailingTransition, quietl
   return found;
 }
 
-async function write(tx: Db, id: number, transition: MailingTransition): Promise<MailingRow> {
+async function write(tx: Db, id: number, transition: MailingTransition, pausedReason: string | null = null): Promise<MailingRow> {
   const { to, event } = TRANSITIONS[transition];
-  const row = await store.setStatus(tx, id, to);
+  const row = await store.setStatus(tx, id, to, pausedReason);
   await tx.execute(notifyMailing(id, event, to));
   return row;
 }
@@ -86,7 +87,9 @@ export async function endMailing(db: Db, log: Logger, id: number): Promise<{ exp
       .update(messages)
       .set({ status: 'EXPIRED', updatedAt: sql`now()`, lastError: sql`coalesce(${messages.lastError}, ${ENDED_UNSENT})` })
       .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
-    return { expired: (expired.count ?? 0) + (await closeAudience(tx, id, 'EXPIRED', ENDED_UNSENT)) };
+    const closed = await closeAudience(tx, id, 'EXPIRED', ENDED_UNSENT);
+    await releaseUnsentCapPlaces(tx, id);
+    return { expired: (expired.count ?? 0) + closed };
   });
   if (ended) log.info({ mailingId: id, expired: ended.expired }, 'mailing ended at its end time');
   return ended;
@@ -126,9 +129,45 @@ export async function cancelMailing(db: Db, log: Logger, id: number): Promise<Ma
       .set({ status: 'CANCELLED', updatedAt: sql`now()` })
       .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
     cancelled = (result.count ?? 0) + (await closeAudience(tx, id, 'CANCELLED', null));
+    await releaseUnsentCapPlaces(tx, id);
     return mailing;
   });
   log.info({ mailingId: id, cancelledMessages: cancelled }, 'mailing cancelled');
+  return row;
+}
+
+/**
+ * A running mailing whose last results failed too often pauses itself (as listmonk does on
+ * an error threshold), so that a wrong text or a broken sender burns no more of its
+ * audience; it says why, and resumes only by hand.
+ */
+export async function autoPause(db: Db, log: Logger, id: number, reason: string): Promise<boolean> {
+  const paused = await db.transaction(async (tx) => {
+    if (!(await lockFor(tx, id, 'pause', true))) return false;
+    await write(tx, id, 'pause', reason);
+    return true;
+  });
+  if (paused) log.warn({ mailingId: id, reason }, 'mailing paused itself');
+  return paused;
+}
+
+/**
+ * Queues the mailing's FAILED messages once more, due at once (a running mailing, or a
+ * completed one whose end has not passed: it runs again). Refused when it has none.
+ */
+export async function retryFailed(db: Db, log: Logger, id: number): Promise<MailingRow> {
+  let retried = 0;
+  const row = await db.transaction(async (tx) => {
+    await lockFor(tx, id, 'retry', false);
+    const result = await tx
+      .update(messages)
+      .set({ status: 'PENDING', nextAttemptAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(messages.mailingId, id), eq(messages.status, 'FAILED')));
+    retried = result.count ?? 0;
+    if (retried === 0) throw new ConflictError(`mailing ${id} has no FAILED messages to retry`);
+    return write(tx, id, 'retry');
+  });
+  log.info({ mailingId: id, retried }, 'failed messages queued again');
   return row;
 }
 
@@ -136,6 +175,7 @@ export async function cancelMailing(db: Db, log: Logger, id: number): Promise<Ma
 export async function deleteMailing(db: Db, log: Logger, id: number): Promise<void> {
   await db.transaction(async (tx) => {
     await lockMailing(tx, id);
+    await releaseUnsentCapPlaces(tx, id);
     if (!(await store.deleteMailing(tx, id))) throw new NotFoundError('mailing', id);
     await tx.execute(notifyMailing(id, 'DELETED', null));
   });

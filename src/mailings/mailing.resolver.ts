@@ -1,4 +1,9 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { GraphQLDateTime } from 'graphql-scalars';
+import { Arg, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { ClientFilterInput } from '../clients/client.input';
+import { capOf } from './campaign.rules';
+import { formatFrequencyCap } from './frequency-cap';
+import { MailingPreview } from './mailing.preview.type';
 import { ClientFilter } from '../clients/client.type';
 import { pageRequest, toPage } from '../common/page';
 import type { Context } from '../graphql/context';
@@ -9,7 +14,7 @@ import { MessageConnection, MessageStats, MessageStatus } from '../messages/mess
 import { CreateMailingInput, UpdateMailingInput } from './mailing.input';
 import * as service from './mailing.service';
 import type { MailingRow, MailingStatus as MailingStatusValue } from './mailing.table';
-import { Mailing, MailingConnection, MailingStatus, SendWindow } from './mailing.type';
+import { Mailing, MailingConnection, MailingStatus, Segments, SendWindow } from './mailing.type';
 import { formatTimeOfDay } from './send-window';
 
 /** A mailing for a field, its statistics read with it and handed to the `stats` field's loader. */
@@ -33,9 +38,41 @@ export class MailingResolver {
     @Arg('first', () => Int, { nullable: true }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('status', () => MailingStatus, { nullable: true }) status: MailingStatusValue | null,
+    @Arg('name', () => String, { nullable: true, description: 'a part of the name, in any case' }) name: string | null,
+    @Arg('startFrom', () => GraphQLDateTime, { nullable: true, description: 'starting at or after this' }) startFrom: Date | null,
+    @Arg('startTo', () => GraphQLDateTime, { nullable: true, description: 'starting before this' }) startTo: Date | null,
     @Ctx() ctx: Context,
   ) {
-    return service.listMailings(ctx.db, status, pageRequest(first, after));
+    return service.listMailings(ctx.db, { status, name, startFrom, startTo }, pageRequest(first, after));
+  }
+
+  @Query(() => Int, { description: 'How many clients a filter matches now, opted-out phones left out: the audience a mailing starting now would have.' })
+  audiencePreview(@Arg('filter', () => ClientFilterInput) filter: ClientFilterInput, @Ctx() ctx: Context) {
+    return service.audiencePreview(ctx.db, filter);
+  }
+
+  @Query(() => MailingPreview, { description: 'A text as it would go to one client (placeholders rendered), and how it would be billed.' })
+  previewMailing(@Arg('text', () => String) text: string, @Arg('clientId', () => ID) clientId: string, @Ctx() ctx: Context) {
+    return service.previewMailing(ctx, text, requireRowId(clientId, 'clientId'));
+  }
+
+  @Mutation(() => Mailing, {
+    description: 'Queues the FAILED messages of a running mailing, or of a completed one whose end has not passed (it runs again), once more.',
+  })
+  retryFailed(@Arg('mailingId', () => ID) mailingId: string, @Ctx() ctx: Context) {
+    return service.retryFailed(ctx, requireRowId(mailingId, 'mailingId'));
+  }
+
+  @Mutation(() => Mailing, {
+    description: 'A new scheduled mailing with the same name, text, filter, send window and rules; its period as given, else the original\'s if still ahead, else as long, from an hour from now.',
+  })
+  duplicateMailing(
+    @Arg('id', () => ID) id: string,
+    @Arg('startAt', () => GraphQLDateTime, { nullable: true }) startAt: Date | null,
+    @Arg('endAt', () => GraphQLDateTime, { nullable: true }) endAt: Date | null,
+    @Ctx() ctx: Context,
+  ) {
+    return service.duplicateMailing(ctx, requireRowId(id), startAt, endAt);
   }
 
   @Mutation(() => Mailing)
@@ -88,6 +125,32 @@ export class MailingResolver {
   @FieldResolver(() => MessageStats)
   stats(@Root() mailing: MailingRow, @Ctx() ctx: Context) {
     return ctx.loaders.statsByMailingId.load(mailing.id);
+  }
+
+  @FieldResolver(() => Segments, { description: 'how its text is billed, at its placeholders\' longest values' })
+  segments(@Root() mailing: MailingRow): Segments {
+    return service.segmentsOfText(mailing.text);
+  }
+
+  @FieldResolver(() => Int, { description: 'before its start, the clients its filter matches now (opt-outs left out); from its start, its total' })
+  audienceSize(@Root() mailing: MailingRow, @Ctx() ctx: Context) {
+    return service.audienceSizeOf(ctx.db, mailing, async () => (await ctx.loaders.statsByMailingId.load(mailing.id)).total);
+  }
+
+  @FieldResolver(() => Int, { description: 'SMS parts its audience will be billed as: segments.parts × audienceSize' })
+  async estimatedParts(@Root() mailing: MailingRow, @Ctx() ctx: Context) {
+    return service.segmentsOfText(mailing.text).parts * (await this.audienceSize(mailing, ctx));
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  frequencyCap(@Root() mailing: MailingRow, @Ctx() ctx: Context): string | null {
+    const cap = capOf(mailing, ctx.campaign);
+    return cap && formatFrequencyCap(cap);
+  }
+
+  @FieldResolver(() => Float)
+  maxFailureRate(@Root() mailing: MailingRow, @Ctx() ctx: Context): number {
+    return mailing.maxFailureRate ?? ctx.campaign.maxFailureRate;
   }
 
   @FieldResolver(() => MessageConnection, { description: 'Its messages in id order; `first` is at most 500 (default 50).' })

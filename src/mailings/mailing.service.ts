@@ -13,23 +13,35 @@ import * as store from './mailing.store';
 import type { MailingRow, MailingStatus } from './mailing.table';
 import type { MailingTimers } from './mailing.timers';
 import { isFinal, isUnderWay, refusal } from './mailing.transitions';
-import { validatePeriod, validateSendWindow, validateText } from './mailing.validation';
+import { validateFailureRate, validateMailingName, validatePeriod, validateSendWindow, validateText } from './mailing.validation';
+import type { CampaignRules } from './campaign.rules';
+import { formatFrequencyCap, validateFrequencyCap } from './frequency-cap';
+import { findClientsByIds } from '../clients/client.store';
+import { countMatching } from './audience.store';
+import { longestRendering, parseTemplate, render } from './mailing.template';
+import { segmentsOf, type Segments } from './segments';
+import { formatTimeOfDay } from './send-window';
 
-export type MailingDeps = { db: Db; log: Logger; timers: MailingTimers };
+export type MailingDeps = { db: Db; log: Logger; timers: MailingTimers; campaign: CampaignRules };
 
 /**
  * A mailing whose startAt has come starts in the same transaction, so the answer already
  * says RUNNING (COMPLETED when nobody matches), and its first messages go out at once.
  */
 export async function createMailing(deps: MailingDeps, input: CreateMailingInput, now = new Date()): Promise<MailingRow> {
-  const text = validateText(input.text);
+  const text = validateText(input.text, deps.campaign.maxSegments);
   validatePeriod(input.startAt, input.endAt, now);
   const filter = normalizeClientFilter(input.filter);
   const window = input.sendWindow ? validateSendWindow(input.sendWindow) : null;
+  const cap = input.frequencyCap == null ? null : validateFrequencyCap(input.frequencyCap);
   const began = performance.now();
   const { row, audience } = await deps.db.transaction(async (tx) => {
     const inserted = await store.insertMailing(tx, {
+      name: input.name == null ? null : validateMailingName(input.name),
       text,
+      frequencyCapCount: cap?.count ?? null,
+      frequencyCapWindowS: cap?.windowS ?? null,
+      maxFailureRate: input.maxFailureRate == null ? null : validateFailureRate(input.maxFailureRate),
       startAt: input.startAt,
       endAt: input.endAt,
       filterOperatorCodes: filter.operatorCodes,
@@ -59,7 +71,14 @@ export async function createMailing(deps: MailingDeps, input: CreateMailingInput
  */
 export async function updateMailing(deps: MailingDeps, id: number, input: UpdateMailingInput, now = new Date()): Promise<MailingRow> {
   const patch: Partial<store.MailingValues> = {};
-  if (input.text != null) patch.text = validateText(input.text);
+  if (input.name !== undefined) patch.name = input.name === null ? null : validateMailingName(input.name);
+  if (input.text != null) patch.text = validateText(input.text, deps.campaign.maxSegments);
+  if (input.frequencyCap !== undefined) {
+    const cap = input.frequencyCap === null ? null : validateFrequencyCap(input.frequencyCap);
+    patch.frequencyCapCount = cap?.count ?? null;
+    patch.frequencyCapWindowS = cap?.windowS ?? null;
+  }
+  if (input.maxFailureRate !== undefined) patch.maxFailureRate = input.maxFailureRate === null ? null : validateFailureRate(input.maxFailureRate);
   if (input.startAt != null) patch.startAt = input.startAt;
   if (input.endAt != null) patch.endAt = input.endAt;
   if (input.filter != null) {
@@ -124,10 +143,73 @@ export async function findMailing(db: Db, id: number): Promise<{ mailing: Mailin
   return { mailing: row.mailing, stats: toMessageStats(row.counts ? countsOf(row.counts) : {}) };
 }
 
-export async function listMailings(db: Db, status: MailingStatus | null, req: PageRequest): Promise<Page<MailingRow>> {
-  const rows = await store.listMailings(db, status, req);
-  return toPage(rows, req, () => store.countMailings(db, status));
+export async function listMailings(
+  db: Db,
+  input: { status: MailingStatus | null; name: string | null; startFrom: Date | null; startTo: Date | null },
+  req: PageRequest,
+): Promise<Page<MailingRow>> {
+  const filter: store.MailingListFilter = { ...input, name: input.name?.trim() || null };
+  if (filter.startFrom && filter.startTo && filter.startTo <= filter.startFrom) throw new UserInputError('startTo', 'must be after startFrom');
+  const rows = await store.listMailings(db, filter, req);
+  return toPage(rows, req, () => store.countMailings(db, filter));
 }
+
+/** How a mailing's text is billed, at its placeholders' longest values. */
+export function segmentsOfText(text: string): Segments {
+  return segmentsOf(longestRendering(parseTemplate(text)));
+}
+
+/**
+ * How many clients a mailing is for: before its start, how many match its filter now
+ * (opt-outs excluded); from its start, its total.
+ */
+export async function audienceSizeOf(db: Db, mailing: MailingRow, total: () => Promise<number>): Promise<number> {
+  if (mailing.status !== 'SCHEDULED') return total();
+  return countMatching(db, { operatorCodes: mailing.filterOperatorCodes, tags: mailing.filterTags, tagMatch: mailing.filterTagMatch });
+}
+
+/** How many clients a filter matches now, opted-out phones left out. */
+export function audiencePreview(db: Db, filterInput: Parameters<typeof normalizeClientFilter>[0]): Promise<number> {
+  return countMatching(db, normalizeClientFilter(filterInput));
+}
+
+/** A text as it would go to one client, and how it would be billed. */
+export async function previewMailing(deps: Pick<MailingDeps, 'db' | 'campaign'>, textInput: string, clientId: number): Promise<{ text: string; segments: Segments }> {
+  const template = parseTemplate(validateText(textInput, deps.campaign.maxSegments));
+  const [client] = await findClientsByIds(deps.db, [clientId]);
+  if (!client) throw new NotFoundError('client', clientId);
+  const text = render(template, { name: client.name, attributes: client.attributes });
+  return { text, segments: segmentsOf(text) };
+}
+
+/**
+ * A new scheduled mailing with the same name, text, filter, send window and rules. Its period
+ * is the one given, else the original's if that is still ahead, else as long as the
+ * original's, starting an hour from now.
+ */
+export async function duplicateMailing(deps: MailingDeps, id: number, startAt: Date | null, endAt: Date | null, now = new Date()): Promise<MailingRow> {
+  const original = await store.findMailing(deps.db, id);
+  if (!original) throw new NotFoundError('mailing', id);
+  const length = original.endAt.getTime() - original.startAt.getTime();
+  const ahead = original.startAt > now;
+  const start = startAt ?? (ahead ? original.startAt : new Date(now.getTime() + 3_600_000));
+  const end = endAt ?? (ahead && !startAt ? original.endAt : new Date(start.getTime() + length));
+  return createMailing(deps, {
+    name: original.name,
+    text: original.text,
+    startAt: start,
+    endAt: end,
+    filter: { operatorCodes: original.filterOperatorCodes, tags: original.filterTags, tagMatch: original.filterTagMatch },
+    sendWindow:
+      original.sendWindowFrom === null || original.sendWindowTo === null
+        ? null
+        : { from: formatTimeOfDay(original.sendWindowFrom), to: formatTimeOfDay(original.sendWindowTo) },
+    frequencyCap: original.frequencyCapCount === null || original.frequencyCapWindowS === null ? null : formatFrequencyCap({ count: original.frequencyCapCount, windowS: original.frequencyCapWindowS }),
+    maxFailureRate: original.maxFailureRate,
+  }, now);
+}
+
+export const retryFailed = (deps: MailingDeps, id: number) => lifecycle.retryFailed(deps.db, deps.log, id);
 
 /**
  * The mailing is written; its timers follow. Should setting them fail, the mailing is not

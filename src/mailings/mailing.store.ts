@@ -1,14 +1,26 @@
-import { and, count, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/connection';
 import type { PageRequest } from '../common/page';
 import { messages } from '../messages/message.table';
+import { COUNTERS } from './mailing-stats.store';
 import { mailingStats } from './mailing-stats.table';
 import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
-import { FINAL_STATUSES } from './mailing.transitions';
+import { FINAL_STATUSES, isFinal } from './mailing.transitions';
 
 export type MailingValues = Pick<
   MailingRow,
-  'text' | 'startAt' | 'endAt' | 'filterOperatorCodes' | 'filterTags' | 'filterTagMatch' | 'sendWindowFrom' | 'sendWindowTo'
+  | 'name'
+  | 'text'
+  | 'startAt'
+  | 'endAt'
+  | 'filterOperatorCodes'
+  | 'filterTags'
+  | 'filterTagMatch'
+  | 'sendWindowFrom'
+  | 'sendWindowTo'
+  | 'frequencyCapCount'
+  | 'frequencyCapWindowS'
+  | 'maxFailureRate'
 >;
 
 export async function insertMailing(db: Db, values: MailingValues): Promise<MailingRow> {
@@ -24,7 +36,7 @@ export async function findMailing(db: Db, id: number): Promise<MailingRow | unde
 /** The mailing and its counter row in one query, so that `mailing { stats }` is one round trip. */
 export async function findMailingWithCounts(db: Db, id: number) {
   const [row] = await db
-    .select({ mailing: mailings, counts: mailingStats })
+    .select({ mailing: mailings, counts: COUNTERS })
     .from(mailings)
     .leftJoin(mailingStats, eq(mailingStats.mailingId, mailings.id))
     .where(eq(mailings.id, id));
@@ -68,15 +80,19 @@ export async function findForTransition(db: Db, id: number): Promise<{ mailing: 
   return row;
 }
 
-/** Every status write of a mailing happens here; `finished_at` and `started_at` follow it. */
-export async function setStatus(db: Db, id: number, status: MailingStatus): Promise<MailingRow> {
+/**
+ * Every status write of a mailing happens here; `finished_at`, `started_at` and
+ * `paused_reason` (set by an automatic pause, cleared by any other write) follow it.
+ */
+export async function setStatus(db: Db, id: number, status: MailingStatus, pausedReason: string | null = null): Promise<MailingRow> {
   const [row] = await db
     .update(mailings)
     .set({
       status,
+      pausedReason,
       updatedAt: sql`now()`,
-      ...(status === 'RUNNING' ? { startedAt: sql`coalesce(${mailings.startedAt}, now())` } : {}),
-      ...(status === 'COMPLETED' || status === 'CANCELLED' ? { finishedAt: sql`now()` } : {}),
+      ...(status === 'RUNNING' ? { startedAt: sql`coalesce(${mailings.startedAt}, now())`, finishedAt: null } : {}),
+      ...(isFinal(status) ? { finishedAt: sql`now()` } : {}),
     })
     .where(eq(mailings.id, id))
     .returning();
@@ -104,17 +120,31 @@ export async function runningAndAllFinal(db: Db, ids: readonly number[]): Promis
 }
 
 /** Newest first: a keyset page walks ids downwards. */
-export function listMailings(db: Db, status: MailingStatus | null, page: PageRequest): Promise<MailingRow[]> {
+/** Which mailings a list shows: by status, by a part of the name (any case), by when they start. */
+export type MailingListFilter = { status: MailingStatus | null; name: string | null; startFrom: Date | null; startTo: Date | null };
+
+export const EVERY_MAILING: MailingListFilter = { status: null, name: null, startFrom: null, startTo: null };
+
+function listCondition(f: MailingListFilter) {
+  return and(
+    f.status ? eq(mailings.status, f.status) : undefined,
+    f.name ? sql`${mailings.name} ilike ${`%${f.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}` : undefined,
+    f.startFrom ? gte(mailings.startAt, f.startFrom) : undefined,
+    f.startTo ? lt(mailings.startAt, f.startTo) : undefined,
+  );
+}
+
+export function listMailings(db: Db, filter: MailingListFilter, page: PageRequest): Promise<MailingRow[]> {
   return db
     .select()
     .from(mailings)
-    .where(and(status ? eq(mailings.status, status) : undefined, page.afterId === undefined ? undefined : lt(mailings.id, page.afterId)))
+    .where(and(listCondition(filter), page.afterId === undefined ? undefined : lt(mailings.id, page.afterId)))
     .orderBy(desc(mailings.id))
     .limit(page.limit + 1);
 }
 
-export async function countMailings(db: Db, status: MailingStatus | null): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(mailings).where(status ? eq(mailings.status, status) : undefined);
+export async function countMailings(db: Db, filter: MailingListFilter): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(mailings).where(listCondition(filter));
   return row.n;
 }
 

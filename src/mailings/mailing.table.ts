@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, pgEnum, pgTable, smallint, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, check, index, integer, pgEnum, pgTable, real, smallint, text, timestamp } from 'drizzle-orm/pg-core';
 
 import { tagMatch } from '../clients/client.table';
 
@@ -11,6 +11,8 @@ export const mailings = pgTable(
   'mailings',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    // An operator's label for it, optional.
+    name: text('name'),
     text: text('text').notNull(),
     startAt: timestamp('start_at', { withTimezone: true }).notNull(),
     endAt: timestamp('end_at', { withTimezone: true }).notNull(),
@@ -23,6 +25,13 @@ export const mailings = pgTable(
     // with from > to wraps midnight.
     sendWindowFrom: smallint('send_window_from'),
     sendWindowTo: smallint('send_window_to'),
+    // Its own frequency cap (at most count messages per client in window_s), else FREQUENCY_CAP.
+    frequencyCapCount: integer('frequency_cap_count'),
+    frequencyCapWindowS: integer('frequency_cap_window_s'),
+    // Its own threshold for pausing itself on failures, else MAX_FAILURE_RATE.
+    maxFailureRate: real('max_failure_rate'),
+    // Why it paused itself (null when paused by an operator, or running).
+    pausedReason: text('paused_reason'),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

@@ -2,6 +2,7 @@ import { finishedMailingsWithOrphanLeases } from './audience.store';
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
 import { closeOrphans, endMailing, startMailing } from './mailing.lifecycle';
+import { pruneCapPlaces } from './frequency-ledger.store';
 import { overdueMailings } from './mailing.store';
 import type { MailingRow } from './mailing.table';
 
@@ -39,6 +40,7 @@ export function mailingTimerHandlers(db: Db, log: Logger, onStarted: (mailingId:
       for (const id of toEnd) await end(id);
       for (const id of toStart) await start(id);
       for (const id of await finishedMailingsWithOrphanLeases(db)) await closeOrphans(db, log, id);
+      await pruneCapPlaces(db);
     },
   };
 }

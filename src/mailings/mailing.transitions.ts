@@ -8,7 +8,7 @@ import type { MailingStatus } from './mailing.table';
  * The guards are pure; mailing.lifecycle.ts applies a transition under the mailing's lock,
  * so that what a guard saw is what the write changes.
  */
-export type MailingTransition = 'start' | 'pause' | 'resume' | 'cancel' | 'end' | 'complete';
+export type MailingTransition = 'start' | 'pause' | 'resume' | 'cancel' | 'end' | 'complete' | 'retry';
 
 type Rule = { from: readonly MailingStatus[]; to: MailingStatus; event: MailingEventKind };
 
@@ -19,6 +19,8 @@ export const TRANSITIONS: Record<MailingTransition, Rule> = {
   cancel: { from: ['SCHEDULED', 'RUNNING', 'PAUSED'], to: 'CANCELLED', event: 'CANCELLED' },
   end: { from: ['SCHEDULED', 'RUNNING', 'PAUSED'], to: 'COMPLETED', event: 'COMPLETED' },
   complete: { from: ['RUNNING'], to: 'COMPLETED', event: 'COMPLETED' },
+  // Its FAILED messages are queued once more (retryFailed): a completed mailing runs again.
+  retry: { from: ['RUNNING', 'COMPLETED'], to: 'RUNNING', event: 'RETRIED' },
 };
 
 /** The statuses a mailing never leaves. */
@@ -46,5 +48,6 @@ export function refusal(transition: MailingTransition, mailing: TransitionSubjec
   if (transition === 'start' && mailing.startAt > now) return 'its startAt has not come';
   if (transition === 'start' && !isOpen(mailing.endAt, now)) return 'its endAt has passed';
   if (transition === 'end' && isOpen(mailing.endAt, now)) return 'its endAt has not come';
+  if (transition === 'retry' && !isOpen(mailing.endAt, now)) return 'its endAt has passed';
   return null;
 }

@@ -19,15 +19,33 @@ export class SendWindow {
   @Field(() => String) to!: string;
 }
 
+export const SmsEncoding = { GSM_7: 'GSM_7', UCS_2: 'UCS_2' } as const;
+registerEnumType(SmsEncoding, { name: 'SmsEncoding', description: 'GSM_7: the GSM 03.38 alphabet, 160 a part (153 when split). UCS_2: anything else, 70 a part (67).' });
+
+@ObjectType({ description: 'How a text is billed by the gateway.' })
+export class Segments {
+  @Field(() => SmsEncoding) encoding!: keyof typeof SmsEncoding;
+  @Field(() => Int, { description: 'GSM-7 septets (extension characters count 2) or UCS-2 code units (an emoji counts 2)' })
+  characters!: number;
+  @Field(() => Int, { description: 'SMS parts, each billed' }) parts!: number;
+}
+
 @ObjectType({ description: 'One text sent to every client matching a filter between startAt and endAt.' })
 export class Mailing {
   @Field(() => ID) id!: string;
-  @Field(() => String) text!: string;
+  @Field(() => String, { nullable: true, description: 'a label for operators' }) name!: string | null;
+  @Field(() => String, { description: 'may hold {{name}} and {{attributes.key}} placeholders, rendered for each client' }) text!: string;
   @Field(() => GraphQLDateTime) startAt!: Date;
   @Field(() => GraphQLDateTime, { description: 'nothing is sent at or after this instant' }) endAt!: Date;
   @Field(() => ClientFilter) filter!: ClientFilter;
   @Field(() => SendWindow, { nullable: true, description: 'messages go out only inside it' }) sendWindow?: SendWindow | null;
   @Field(() => MailingStatus) status!: Status;
+  @Field(() => String, { nullable: true, description: 'why it paused itself (its failure rate), null when an operator paused it or it runs' })
+  pausedReason!: string | null;
+  @Field(() => String, { nullable: true, description: 'at most that many messages to one client in the window, e.g. 2/24h: its own, else FREQUENCY_CAP' })
+  frequencyCap!: string | null;
+  @Field(() => Float, { description: 'it pauses itself when more than this share of its last 200 results failed' })
+  maxFailureRate!: number;
   @Field(() => MessageStats) stats!: MessageStats;
   @Field(() => GraphQLDateTime) createdAt!: Date;
   @Field(() => GraphQLDateTime) updatedAt!: Date;

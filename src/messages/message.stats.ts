@@ -9,6 +9,7 @@ export type MessageStatsValue = {
   failed: number;
   expired: number;
   cancelled: number;
+  skipped: number;
   byStatus: { status: MessageStatus; count: number }[];
 };
 
@@ -21,6 +22,7 @@ export function toMessageStats(counts: StatusCounts): MessageStatsValue {
     failed: counts.FAILED ?? 0,
     expired: counts.EXPIRED ?? 0,
     cancelled: counts.CANCELLED ?? 0,
+    skipped: counts.SKIPPED ?? 0,
     byStatus,
   };
 }

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { bigint, index, integer, pgEnum, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
 
-export const MESSAGE_STATUSES = ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED'] as const;
+export const MESSAGE_STATUSES = ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED', 'SKIPPED'] as const;
 export const messageStatus = pgEnum('message_status', MESSAGE_STATUSES);
 
 export const messages = pgTable(
@@ -25,6 +25,8 @@ export const messages = pgTable(
     status: messageStatus('status').notNull().default('PENDING'),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
+    // The text it went out with (its mailing's, personalised for its client); null until sent.
+    text: text('text'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     sentAt: timestamp('sent_at', { withTimezone: true }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

@@ -8,7 +8,8 @@ export const MessageStatus = Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, 
 registerEnumType(MessageStatus, {
   name: 'MessageStatus',
   description: 'PENDING: not yet accepted by the gateway. SENT: accepted. FAILED: refused as invalid. ' +
-    'EXPIRED: the mailing ended before it could be sent. CANCELLED: its mailing was cancelled.',
+    'EXPIRED: the mailing ended before it could be sent. CANCELLED: its mailing was cancelled. ' +
+    'SKIPPED: left out as the mailing ran (its phone opted out after the start, or a frequency cap), with the reason in lastError.',
 });
 
 @ObjectType({ description: 'One message to one client within one mailing.' })
@@ -18,7 +19,8 @@ export class Message {
   @Field(() => GraphQLDateTime) createdAt!: Date;
   @Field(() => GraphQLDateTime, { nullable: true }) sentAt!: Date | null;
   @Field(() => Int, { description: 'requests made to the gateway for it' }) attempts!: number;
-  @Field(() => String, { nullable: true }) lastError!: string | null;
+  @Field(() => String, { nullable: true, description: 'the last failure, or why it was skipped' }) lastError!: string | null;
+  @Field(() => String, { nullable: true, description: 'the text it went out with, personalised; null until it did' }) text!: string | null;
   @Field(() => ID) mailingId!: string;
   @Field(() => ID) clientId!: string;
   @Field(() => Client, { nullable: true, description: 'null once the client is deleted' }) client?: Client | null;
@@ -38,6 +40,7 @@ export class MessageStats {
   @Field(() => Int) failed!: number;
   @Field(() => Int) expired!: number;
   @Field(() => Int) cancelled!: number;
+  @Field(() => Int, { description: 'left out as the mailing ran: opted out since its start, or over a frequency cap' }) skipped!: number;
   @Field(() => [MessageStatusCount], { description: 'every status, zeros included, in a fixed order' })
   byStatus!: MessageStatusCount[];
 }

@@ -1,0 +1,39 @@
+import { asc, count, eq, gt, sql } from 'drizzle-orm';
+import type { PageRequest } from '../common/page';
+import type { Db } from '../db/connection';
+import { optOuts, type OptOutRow } from './opt-out.table';
+
+/** Records the opt-out (a new reason for a phone already out keeps when it opted out). */
+export async function upsertOptOut(db: Db, phone: string, reason: string | null): Promise<void> {
+  // opted_out_at is the trigger's (drizzle/0008): taken under the audience lock.
+  await db
+    .insert(optOuts)
+    .values({ phone, reason, optedOutAt: sql`clock_timestamp()` })
+    .onConflictDoUpdate({ target: optOuts.phone, set: { reason } });
+}
+
+/** Lifts the opt-out; false when the phone had none. */
+export async function deleteOptOut(db: Db, phone: string): Promise<boolean> {
+  const deleted = await db.delete(optOuts).where(eq(optOuts.phone, phone)).returning({ id: optOuts.id });
+  return deleted.length > 0;
+}
+
+export async function isOptedOut(db: Db, phone: string): Promise<boolean> {
+  const [row] = await db.select({ id: optOuts.id }).from(optOuts).where(eq(optOuts.phone, phone));
+  return row !== undefined;
+}
+
+/** One keyset page in id order (the order phones opted out in). */
+export function listOptOuts(db: Db, page: PageRequest): Promise<OptOutRow[]> {
+  return db
+    .select()
+    .from(optOuts)
+    .where(page.afterId === undefined ? undefined : gt(optOuts.id, page.afterId))
+    .orderBy(asc(optOuts.id))
+    .limit(page.limit + 1);
+}
+
+export async function countOptOuts(db: Db): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(optOuts);
+  return row.n;
+}

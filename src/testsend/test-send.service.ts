@@ -1,0 +1,48 @@
+import { sql } from 'drizzle-orm';
+import { findClientByPhone } from '../clients/client.store';
+import { validatePhone } from '../clients/client.validation';
+import { isOptedOut } from '../clients/opt-out.store';
+import type { Db } from '../db/connection';
+import type { Gateway } from '../gateway/gateway.client';
+import type { Logger } from '../logger';
+import { parseTemplate, render } from '../mailings/mailing.template';
+import { validateText } from '../mailings/mailing.validation';
+import { testSends } from './test-send.table';
+
+/** What a test send goes through: the gateway client the dispatcher uses, and its timeout. */
+export type TestSender = { gateway: Gateway; requestTimeoutMs: number };
+
+export type TestSendValue = {
+  id: number;
+  status: 'SENT' | 'FAILED' | 'SKIPPED';
+  /** the gateway's answer as Herald classes it: sent, rejected, unauthorized, throttled, retryable; or opted-out */
+  outcome: string;
+  error: string | null;
+  text: string;
+};
+
+/**
+ * Sends one text to one phone now, through the same gateway client as mailings, to try it:
+ * personalised as for the client with that phone (defaults otherwise), refused by the phone's
+ * opt-out, tried once (no retries), and recorded in test_sends, apart from every mailing.
+ */
+export async function testSend(db: Db, log: Logger, sender: TestSender, maxSegments: number, textInput: string, phoneInput: string): Promise<TestSendValue> {
+  const template = parseTemplate(validateText(textInput, maxSegments));
+  const phone = validatePhone(phoneInput.trim());
+  const client = await findClientByPhone(db, phone);
+  const text = render(template, { name: client?.name ?? null, attributes: client?.attributes ?? {} });
+  const [{ id }] = await db.execute<{ id: string }>(sql`select nextval('messages_id_seq'::regclass) as id`);
+  const messageId = Number(id);
+  let result: TestSendValue;
+  if (await isOptedOut(db, phone)) {
+    result = { id: messageId, status: 'SKIPPED', outcome: 'opted-out', error: 'opted out', text };
+  } else {
+    const started = performance.now();
+    const outcome = await sender.gateway.send({ id: messageId, phone, text }, Date.now() + sender.requestTimeoutMs).outcome;
+    const error = outcome.kind === 'sent' ? null : outcome.error;
+    result = { id: messageId, status: outcome.kind === 'sent' ? 'SENT' : 'FAILED', outcome: outcome.kind, error, text };
+    log.info({ messageId, clientId: client?.id, outcome: outcome.kind, error, durationMs: Math.round(performance.now() - started) }, 'test message sent');
+  }
+  await db.insert(testSends).values({ id: messageId, phone, text, status: result.status, error: result.error });
+  return result;
+}
