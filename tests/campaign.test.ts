@@ -77,6 +77,18 @@ describe('opt-outs', () => {
     expect(sentTo(new Set([Number(last)]))).toEqual([]);
   });
 
+  it('should end SKIPPED, not EXPIRED, the unreached message of a phone that opted out before the mailing ended', async () => {
+    const tag = tagged();
+    const ids = await insertClients(herald, 40, { tags: [tag] });
+    const last = await phoneOf(ids.at(-1)!);
+    const mailing = await mailingFor(tag, { endAt: inMs(700) });
+    await herald.ok(OPT_OUT, { phone: last });
+    const done = await untilMailingStatus(herald, mailing.id, 'COMPLETED', 10_000);
+    expect(done.stats.expired).toBeGreaterThan(0);
+    const [row] = await herald.sql`select status, last_error from messages where mailing_id = ${mailing.id} and client_id = ${ids.at(-1)!}`;
+    expect(row).toEqual({ status: 'SKIPPED', last_error: 'opted out' });
+  });
+
   it('should hold for a client added or imported later with that phone, survive the client\'s deletion, and lift with optIn', async () => {
     const tag = tagged();
     const phone = '79995550101';

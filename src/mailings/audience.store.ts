@@ -211,8 +211,14 @@ export async function closeAudience(tx: Db, mailingId: number, status: 'EXPIRED'
     const audience = toAudience(mailingId, row);
     const rest = await tx.execute(sql`
       insert into messages (mailing_id, client_id, phone, timezone, status, last_error)
-      select ${mailingId}, c.id, c.phone, c.timezone, ${status}::message_status, ${error}
-      from clients c where ${members(audience, audience.cursor)}`);
+      select ${mailingId}, c.id, c.phone, c.timezone, o.status::message_status, o.error
+      from clients c
+      -- a member whose phone opted out since the start would have been skipped at its turn
+      cross join lateral (
+        select case when ${status} = 'EXPIRED' and exists (select 1 from opt_outs x where x.phone = c.phone) then 'SKIPPED' else ${status} end as status,
+               case when ${status} = 'EXPIRED' and exists (select 1 from opt_outs x where x.phone = c.phone) then 'opted out' else ${error} end as error
+      ) o
+      where ${members(audience, audience.cursor)}`);
     written += rest.count ?? 0;
     await tx.execute(sql`update audiences set cursor = last_client_id where mailing_id = ${mailingId}`);
   }
