@@ -1,13 +1,19 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../graphql/context';
 import { pageRequest } from '../common/page';
 import { requireRowId, toRowId } from '../common/ids';
 import { ClientFilterInput, CreateClientInput, UpdateClientInput } from './client.input';
 import * as service from './client.service';
+import type { ClientRow } from './client.table';
 import { Client, ClientConnection, ImportResult } from './client.type';
 
 @Resolver(() => Client)
 export class ClientResolver {
+  @FieldResolver(() => Boolean, { description: 'its phone asked to receive nothing (optOut): no mailing sends to it' })
+  optedOut(@Root() client: ClientRow, @Ctx() ctx: Context) {
+    return ctx.loaders.optedOutByPhone.load(client.phone);
+  }
+
   @Query(() => Client, { nullable: true, description: 'null when no client has this id' })
   client(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
     const rowId = toRowId(id);

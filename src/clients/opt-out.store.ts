@@ -1,4 +1,4 @@
-import { asc, count, eq, gt, sql } from 'drizzle-orm';
+import { asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { PageRequest } from '../common/page';
 import type { Db } from '../db/connection';
 import { optOuts, type OptOutRow } from './opt-out.table';
@@ -16,6 +16,13 @@ export async function upsertOptOut(db: Db, phone: string, reason: string | null)
 export async function deleteOptOut(db: Db, phone: string): Promise<boolean> {
   const deleted = await db.delete(optOuts).where(eq(optOuts.phone, phone)).returning({ id: optOuts.id });
   return deleted.length > 0;
+}
+
+/** Which of these phones opted out. */
+export async function optedOutAmong(db: Db, phones: readonly string[]): Promise<Set<string>> {
+  if (phones.length === 0) return new Set();
+  const rows = await db.select({ phone: optOuts.phone }).from(optOuts).where(inArray(optOuts.phone, [...phones]));
+  return new Set(rows.map((r) => r.phone));
 }
 
 export async function isOptedOut(db: Db, phone: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Principal } from '../auth/tokens';
 import { findClientsByIds } from '../clients/client.store';
+import { optedOutAmong } from '../clients/opt-out.store';
 import type { ClientRow } from '../clients/client.table';
 import type { Db } from '../db/connection';
 import type { MailingTimers } from '../mailings/mailing.timers';
@@ -36,6 +37,10 @@ export function createLoaders(db: Db) {
     clientById: new DataLoader<number, ClientRow | null>(async (ids) => {
       const rows = new Map((await findClientsByIds(db, ids)).map((r) => [r.id, r]));
       return ids.map((id) => rows.get(id) ?? null);
+    }),
+    optedOutByPhone: new DataLoader<string, boolean>(async (phones) => {
+      const out = await optedOutAmong(db, phones);
+      return phones.map((p) => out.has(p));
     }),
     statsByMailingId: new DataLoader<number, MessageStatsValue>(async (ids) => {
       const counts = await countByStatusForMailings(db, ids);

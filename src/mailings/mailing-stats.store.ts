@@ -47,3 +47,11 @@ export function countsOf(c: { pending: number; sent: number; failed: number; exp
   return { PENDING: c.pending + c.queued, SENT: c.sent, FAILED: c.failed, EXPIRED: c.expired, CANCELLED: c.cancelled, SKIPPED: c.skipped };
 }
 
+
+/**
+ * Forgets a mailing's last results (at a resume, a retry of its failures): its failure rate
+ * is judged afresh, or a mailing that paused itself would pause again on what made it pause.
+ */
+export async function forgetRecentOutcomes(db: Db, mailingId: number): Promise<void> {
+  await db.execute(sql`update mailing_stats set recent = '{}' where mailing_id = ${mailingId}`);
+}

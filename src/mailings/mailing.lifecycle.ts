@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { closeAudience, createAudience } from './audience.store';
 import { releaseUnsentCapPlaces } from './frequency-ledger.store';
+import { forgetRecentOutcomes } from './mailing-stats.store';
 import type { Db } from '../db/connection';
 import { lockMailing } from '../db/locks';
 import { notifyMailing } from '../events/event.channel';
@@ -111,6 +112,7 @@ export async function resumeMailing(db: Db, log: Logger, id: number): Promise<Ma
   const row = await db.transaction(async (tx) => {
     await lockFor(tx, id, 'resume', false);
     await write(tx, id, 'resume');
+    await forgetRecentOutcomes(tx, id);
     // Paused after its last result: nothing is left to send, so nothing would complete it.
     return (await store.allFinal(tx, id)) ? write(tx, id, 'complete') : store.findMailing(tx, id).then((m) => m!);
   });
@@ -165,6 +167,7 @@ export async function retryFailed(db: Db, log: Logger, id: number): Promise<Mail
       .where(and(eq(messages.mailingId, id), eq(messages.status, 'FAILED')));
     retried = result.count ?? 0;
     if (retried === 0) throw new ConflictError(`mailing ${id} has no FAILED messages to retry`);
+    await forgetRecentOutcomes(tx, id);
     return write(tx, id, 'retry');
   });
   log.info({ mailingId: id, retried }, 'failed messages queued again');
