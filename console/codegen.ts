@@ -9,7 +9,7 @@ const config: CodegenConfig = {
     './src/gql/': {
       preset: 'client',
       presetConfig: { fragmentMasking: false },
-      config: { scalars: { DateTime: 'string' }, enumsAsTypes: true, useTypeImports: true },
+      config: { scalars: { DateTime: 'string', JSONObject: 'Record<string, string>' }, enumsAsTypes: true, useTypeImports: true },
     },
   },
 };

@@ -2,11 +2,11 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BEHAVIOUR, type GatewaySimulator } from '../src/gateway/simulator';
 import { chromiumAvailable, launchChromium, requestsElsewhere } from './support/browser';
-import { createMailing, inMs, insertClients } from './support/fixtures';
+import { createMailing, inMs, insertClients, phonesOf } from './support/fixtures';
 import { startTestGateway } from './support/gateway';
 import { ADMIN_TOKEN, startTestHerald, VIEWER_TOKEN, type TestHerald } from './support/herald';
 
@@ -38,6 +38,11 @@ afterEach(() => gateway?.set(DEFAULT_BEHAVIOUR));
 /** A fresh browser tab (in Moscow time, as an operator there would have it) signed in with `token`. */
 async function signedIn(token: string): Promise<Page> {
   const context = await browser.newContext({ timezoneId: 'Europe/Moscow', viewport: { width: 1280, height: 900 } });
+  return signedInTab(context, token);
+}
+
+/** One more tab in `context`, signed in (the token is kept per tab). */
+async function signedInTab(context: BrowserContext, token: string): Promise<Page> {
   const page = await context.newPage();
   page.on('dialog', (dialog) => void dialog.accept());
   await page.goto(`${herald.url}/`);
@@ -67,10 +72,23 @@ async function recordTexts(page: Page, selector: string): Promise<() => Promise<
 
 /** A tag no other test's clients have, on `n` new clients; returns the tag. */
 async function clientsTagged(n: number): Promise<string> {
-  const tag = `c${Math.random().toString(36).slice(2, 8)}`;
-  await insertClients(herald, n, { tags: [tag] });
-  return tag;
+  return (await clientsWithPhones(n)).tag;
 }
+
+/** Like clientsTagged, with the clients' phones. */
+async function clientsWithPhones(n: number): Promise<{ tag: string; phones: string[] }> {
+  const tag = `c${Math.random().toString(36).slice(2, 8)}`;
+  const ids = await insertClients(herald, n, { tags: [tag] });
+  return { tag, phones: [...(await phonesOf(herald, ids))].map(String).sort() };
+}
+
+/** A datetime-local value `ms` from now, in the browser's time zone. */
+const localInput = (page: Page, ms: number) =>
+  page.evaluate((ms) => {
+    const d = new Date(Date.now() + ms);
+    const p = (n: number) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  }, ms);
 
 const progressText = (page: Page) => page.locator('.progress-text').first();
 const badge = (page: Page) => page.locator('.page-head .badge');
@@ -118,14 +136,9 @@ describe.runIf(chromiumAvailable)('the operator console in a browser', { timeout
     await page.getByLabel('Text').fill('Hello from the console');
     await expect.poll(() => page.getByText('/1000 characters').textContent()).toBe('22/1000 characters');
     await page.getByRole('button', { name: 'Now' }).click();
-    await page.getByLabel('End').fill(await page.evaluate(() => {
-      const d = new Date(Date.now() + 3_600_000);
-      const p = (n: number) => String(n).padStart(2, '0');
-      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-    }));
+    await page.getByLabel('End').fill(await localInput(page, 3_600_000));
     await page.getByLabel('Tags', { exact: true }).fill(tag);
     await expect.poll(() => page.locator('.matching').textContent()).toBe('30 clients match');
-    await snap(page, 'mailing-form');
     await page.getByRole('button', { name: 'Create mailing' }).click();
 
     await page.getByRole('heading', { name: /^Mailing \d+$/ }).waitFor();
@@ -145,7 +158,8 @@ describe.runIf(chromiumAvailable)('the operator console in a browser', { timeout
     gateway.set({ latencyMs: 400, rejectRate: 0.3 });
     const page = await signedIn(ADMIN_TOKEN);
     const tag = await clientsTagged(300);
-    const { id } = await createMailing(herald, { text: 'A slow one', filter: { tags: [tag] } });
+    // maxFailureRate 1: a run of refusals must not pause it by itself here (see the test of that below).
+    const { id } = await createMailing(herald, { name: 'Slow spring sale', text: 'A slow one', filter: { tags: [tag] }, maxFailureRate: 1 });
     await page.goto(`${herald.url}/mailings/${id}`);
     await expect.poll(() => badge(page).textContent(), { timeout: 10_000 }).toBe('running');
     await page.waitForFunction(() => Number(document.querySelector('.progress-text')?.textContent?.split('/')[0]) > 0, null, { timeout: 10_000 });
@@ -217,7 +231,6 @@ describe.runIf(chromiumAvailable)('the operator console in a browser', { timeout
     // The list follows the directory: the imported clients show up in a search.
     await page.getByLabel('Tags', { exact: true }).fill('csv');
     await page.locator('tr[data-client="79260000001"]').waitFor();
-    await snap(page, 'clients');
     await page.context().close();
   });
 
@@ -226,7 +239,9 @@ describe.runIf(chromiumAvailable)('the operator console in a browser', { timeout
     const tag = await clientsTagged(40);
     const { id } = await createMailing(herald, { text: 'Watched by a viewer', filter: { tags: [tag] } });
     const page = await signedIn(VIEWER_TOKEN);
-    const writeButtons = () => page.getByRole('button', { name: /^(New mailing|New client|Edit|Pause|Resume|Cancel|Delete|Import)$/ }).count();
+    const writeButtons = () =>
+      page.getByRole('button', { name: /^(New mailing|New client|Edit|Pause|Resume|Cancel|Delete|Import|Retry failed|Duplicate|Opt out|Opt in|Send test)$/ }).count();
+    await herald.ok(`mutation { optOut(phone: "79169990001", reason: "seen by a viewer") }`);
 
     await page.locator('[data-figure="mailings"]').waitFor();
     await page.getByRole('link', { name: 'Mailings' }).click();
@@ -240,7 +255,12 @@ describe.runIf(chromiumAvailable)('the operator console in a browser', { timeout
     await page.locator('table.clients tbody tr').first().waitFor();
     expect(await writeButtons()).toBe(0);
     expect(await page.getByLabel('CSV file').count()).toBe(0);
+    await page.getByRole('link', { name: 'Opt-outs' }).click();
+    await page.locator('tr[data-opt-out="79169990001"]').waitFor();
+    expect(await writeButtons()).toBe(0);
+    expect(await page.getByRole('form', { name: 'opt out' }).count()).toBe(0);
     await page.context().close();
+    await herald.ok(`mutation { optIn(phone: "79169990001") }`);
     await herald.ok(`mutation($id: ID!) { cancelMailing(id: $id) { id } }`, { id });
   });
 
@@ -253,6 +273,213 @@ describe.runIf(chromiumAvailable)('the operator console in a browser', { timeout
     const tag = await clientsTagged(10);
     await createMailing(herald, { startAt: inMs(-1_000), filter: { tags: [tag] } });
     await expect.poll(async () => Number((await sent.textContent())!.replace(/\D/g, '')), { timeout: 15_000 }).toBe(before + 10);
+    await page.context().close();
+  });
+});
+
+describe.runIf(chromiumAvailable)('the console on campaign features', { timeout: 90_000 }, () => {
+  const segments = (page: Page) => page.locator('form[aria-label="new mailing"] .segments');
+
+  it('should show the live segments of a text: GSM-7 or UCS-2, and the parts at their boundaries', async () => {
+    const page = await signedIn(ADMIN_TOKEN);
+    await page.goto(`${herald.url}/mailings/new`);
+    const text = page.getByRole('textbox', { name: 'Text', exact: true });
+    const shows = async (value: string, expected: string) => {
+      await text.fill(value);
+      await expect.poll(() => segments(page).textContent()).toBe(expected);
+    };
+    await shows('a'.repeat(160), 'GSM-7 · 160 characters · 1 SMS part · 0 left before the next part');
+    await shows('a'.repeat(161), 'GSM-7 · 161 characters · 2 SMS parts · 145 left before the next part');
+    // An extension character counts twice: 159 + 2 septets.
+    await shows(`${'a'.repeat(159)}€`, 'GSM-7 · 161 characters · 2 SMS parts · 145 left before the next part');
+    await shows('П'.repeat(70), 'UCS-2 · 70 characters · 1 SMS part · 0 left before the next part');
+    await shows('П'.repeat(71), 'UCS-2 · 71 characters · 2 SMS parts · 63 left before the next part');
+    await shows(`Привет, ${'a'.repeat(126)}`, 'UCS-2 · 134 characters · 2 SMS parts · 0 left before the next part');
+    expect(await segments(page).getAttribute('data-encoding')).toBe('UCS_2');
+    await shows(`Привет, ${'a'.repeat(127)}`, 'UCS-2 · 135 characters · 3 SMS parts · 66 left before the next part');
+    // Placeholders count at their longest (64), as Herald bills them.
+    await shows('Hi {{name|friend}}!', 'GSM-7 · 68 characters · 1 SMS part · 92 left before the next part');
+    await page.getByText('measured with each placeholder at its longest').waitFor();
+    await shows('Hi {{nmae}}', 'unknown placeholder {{nmae}}: use {{name}} or {{attributes.<key>}}, with an optional default as {{name|friend}}');
+
+    // Herald refuses what it would bill as more than MAX_SEGMENTS (6) parts, on the text field.
+    await text.fill('Ж'.repeat(500));
+    await expect.poll(() => segments(page).first().getAttribute('data-parts')).toBe('8');
+    await page.getByRole('button', { name: 'Now' }).click();
+    await page.getByRole('textbox', { name: 'End', exact: true }).fill(await localInput(page, 3_600_000));
+    await page.getByRole('button', { name: 'Create mailing' }).click();
+    await expect.poll(() => page.locator('form[aria-label="new mailing"] .field-error[data-field="text"]').textContent()).toBe(
+      'would be billed as up to 8 SMS (500 UCS-2 characters at its placeholders\' longest); at most 6 are allowed',
+    );
+    await page.context().close();
+  });
+
+  it('should opt a phone out from the console: it is listed, and the audience count drops live', async () => {
+    const page = await signedIn(ADMIN_TOKEN);
+    const { tag, phones } = await clientsWithPhones(5);
+    const phone = phones[0];
+    const { id } = await createMailing(herald, { name: 'Audience check', startAt: inMs(3_600_000), endAt: inMs(7_200_000), filter: { tags: [tag] } });
+
+    // One tab with the form's count, one with the scheduled mailing's audience, one on the opt-outs.
+    await page.goto(`${herald.url}/mailings/new`);
+    await page.getByRole('textbox', { name: 'Text', exact: true }).fill('Two parts of text '.repeat(10));
+    await page.getByLabel('Tags', { exact: true }).fill(tag);
+    await expect.poll(() => page.locator('.matching').textContent()).toBe('5 clients match');
+    expect(await page.locator('.estimate').textContent()).toBe('≈ 10 SMS parts billed (2 a message)');
+    const mailingTab = await signedInTab(page.context(), ADMIN_TOKEN);
+    await mailingTab.goto(`${herald.url}/mailings/${id}`);
+    const audience = mailingTab.locator('[data-fact="audience"]');
+    await expect.poll(() => audience.textContent()).toBe('5 clients matching now, opted-out phones left out');
+
+    const optOuts = await signedInTab(page.context(), ADMIN_TOKEN);
+    await optOuts.getByRole('link', { name: 'Opt-outs' }).click();
+    const form = optOuts.getByRole('form', { name: 'opt out' });
+    // The API's error next to the field it names.
+    await form.getByLabel('Phone').fill('8916');
+    await form.getByRole('button', { name: 'Opt out' }).click();
+    await expect.poll(() => form.locator('label', { hasText: 'Phone' }).locator('.field-error').textContent()).toBe('must be 7 followed by 10 digits, e.g. 79161234567');
+    await form.getByLabel('Phone').fill(phone);
+    await form.getByLabel('Reason').fill('replied STOP');
+    await form.getByRole('button', { name: 'Opt out' }).click();
+    const row = optOuts.locator(`tr[data-opt-out="${phone}"]`);
+    await row.waitFor();
+    expect(await row.locator('td').nth(1).textContent()).toBe('replied STOP');
+    expect(await form.locator('.field-error').count()).toBe(0);
+
+    // Neither tab was reloaded.
+    await expect.poll(() => page.locator('.matching').textContent()).toBe('4 clients match');
+    await expect.poll(() => page.locator('.estimate').textContent()).toBe('≈ 8 SMS parts billed (2 a message)');
+    await expect.poll(() => audience.textContent()).toBe('4 clients matching now, opted-out phones left out');
+    expect(await mailingTab.locator('[data-fact="estimated parts"]').textContent()).toBe('4 SMS parts (1 a message)');
+    await snap(optOuts, 'opt-outs');
+
+    await row.getByRole('button', { name: 'Opt in' }).click();
+    await row.waitFor({ state: 'detached' });
+    await expect.poll(() => page.locator('.matching').textContent()).toBe('5 clients match');
+    await expect.poll(() => audience.textContent()).toBe('5 clients matching now, opted-out phones left out');
+    await page.context().close();
+    await herald.ok(`mutation($id: ID!) { deleteMailing(id: $id) }`, { id });
+  });
+
+  it("should show a personalised text's test send as it went out", async () => {
+    const page = await signedIn(ADMIN_TOKEN);
+    await page.getByRole('link', { name: 'Clients' }).click();
+    await page.getByRole('button', { name: 'New client' }).click();
+    const form = page.getByRole('form', { name: 'new client' });
+    await form.getByLabel('Phone').fill('79165550101');
+    await form.getByLabel('Name').fill('Anna');
+    await form.getByLabel('Attributes').fill('city=Kazan\nbad line');
+    await form.getByRole('button', { name: 'Create client' }).click();
+    await expect.poll(() => form.locator('label', { hasText: 'Attributes' }).locator('.field-error').textContent()).toBe('line 2: expected key=value');
+    await form.getByLabel('Attributes').fill('city=Kazan\ntier=gold');
+    await form.getByRole('button', { name: 'Create client' }).click();
+    await form.waitFor({ state: 'detached' });
+    await page.getByLabel('Phone', { exact: true }).fill('79165550101');
+    const client = page.locator('tr[data-client="79165550101"]');
+    await client.waitFor();
+    expect(await client.locator('td').nth(1).textContent()).toBe('Anna');
+    expect(await client.locator('.attribute').allTextContents()).toEqual(['city=Kazan', 'tier=gold']);
+    await page.getByLabel('Phone', { exact: true }).fill('7916');
+    await client.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('form', { name: 'edit client' });
+    expect(await edit.getByLabel('Attributes').inputValue()).toBe('city=Kazan\ntier=gold');
+    await snap(page, 'clients', false);
+    await edit.getByRole('button', { name: 'Close' }).click();
+
+    await page.getByRole('link', { name: 'Mailings' }).click();
+    await page.getByRole('button', { name: 'New mailing' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Kazan welcome');
+    await page.getByRole('textbox', { name: 'Text', exact: true }).fill('Hi {{name|friend}}, the {{attributes.city}} store has a gift for you.');
+    await page.getByLabel('Tags', { exact: true }).fill('vip');
+    await page.getByLabel('Frequency cap').fill('2/24h');
+    await page.getByLabel('Max failure rate').fill('0.2');
+    const box = page.getByRole('form', { name: 'test message' });
+    await box.getByLabel('Test phone').fill('79165550101');
+    await box.getByRole('button', { name: 'Send test' }).click();
+    const result = box.getByRole('status');
+    await expect.poll(() => result.locator('.rendered-text').textContent()).toBe('Hi Anna, the Kazan store has a gift for you.');
+    expect(await result.locator('strong').textContent()).toBe('Sent');
+    expect(await result.locator('.segments').textContent()).toBe('GSM-7 · 44 characters · 1 SMS part');
+    expect(gateway.received.at(-1)).toMatchObject({ phone: 79165550101, text: 'Hi Anna, the Kazan store has a gift for you.' });
+    await snap(page, 'mailing-form');
+
+    // A phone of nobody gets the defaults.
+    await box.getByLabel('Test phone').fill('79165550199');
+    await box.getByRole('button', { name: 'Send test' }).click();
+    await expect.poll(() => result.locator('.rendered-text').textContent()).toBe('Hi friend, the  store has a gift for you.');
+
+    // Its rules arrive with it.
+    await page.getByRole('button', { name: 'Now' }).click();
+    await page.getByRole('textbox', { name: 'End', exact: true }).fill(await localInput(page, 3_600_000));
+    await page.getByLabel('Frequency cap').fill('2 a day');
+    await page.getByRole('button', { name: 'Create mailing' }).click();
+    await expect.poll(() => page.locator('label', { hasText: 'Frequency cap' }).locator('.field-error').textContent()).toBe(
+      'must be a count per window such as 2/24h (units s, m, h, d; at most a year)',
+    );
+    await page.getByLabel('Frequency cap').fill('2/24h');
+    await page.getByRole('textbox', { name: 'Start', exact: true }).fill(await localInput(page, 3_600_000));
+    await page.getByRole('textbox', { name: 'End', exact: true }).fill(await localInput(page, 7_200_000));
+    await page.getByRole('button', { name: 'Create mailing' }).click();
+    await page.getByRole('heading', { name: 'Kazan welcome' }).waitFor();
+    expect(await page.locator('[data-fact="frequency cap"]').textContent()).toBe('at most 2/1d to a client, across mailings');
+    expect(await page.getByText('when more than 20% of its last 200 results failed').count()).toBe(1);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => badge(page).textContent()).toBe('cancelled');
+    await page.context().close();
+  });
+
+  it('should show why a mailing paused itself, and duplicate it', async () => {
+    gateway.set({ latencyMs: 50, rejectRate: 1 });
+    const tag = await clientsTagged(80);
+    const { id } = await createMailing(herald, { name: 'Broken sender', text: 'Refused every time', filter: { tags: [tag] }, maxFailureRate: 0.5 });
+    const page = await signedIn(ADMIN_TOKEN);
+    await page.goto(`${herald.url}/mailings/${id}`);
+    await expect.poll(() => badge(page).textContent(), { timeout: 15_000 }).toBe('paused');
+    const reason = page.locator('.paused-reason');
+    await expect.poll(() => reason.textContent()).toMatch(/^It paused itself: 100% of its last results failed \(more than 50%\)\. It resumes only by hand/);
+    await page.locator('table.failed tbody tr').first().waitFor();
+    await snap(page, 'mailing-paused', false);
+
+    // A viewer sees the reason too, and the list says so.
+    const viewer = await signedIn(VIEWER_TOKEN);
+    await viewer.goto(`${herald.url}/mailings/${id}`);
+    await viewer.locator('.paused-reason').waitFor();
+    await viewer.getByRole('link', { name: 'Mailings' }).click();
+    await viewer.getByLabel('Name').fill('broken');
+    await expect.poll(() => viewer.locator('table.mailings tbody tr').count()).toBe(1);
+    expect(await viewer.locator(`tr[data-mailing="${id}"] .paused-note`).textContent()).toBe('paused itself');
+    await viewer.context().close();
+
+    // Cancelled, it no longer says it paused itself. (Not resumed here: Herald keeps the failures
+    // it judged on, so a resumed mailing pauses itself again on its first results.)
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => badge(page).textContent()).toBe('cancelled');
+    expect(await reason.count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Duplicate' }).click();
+    await page.waitForURL((url) => url.pathname !== `/mailings/${id}`);
+    await page.getByRole('heading', { name: 'Broken sender' }).waitFor();
+    await expect.poll(() => badge(page).textContent()).toBe('scheduled');
+    expect(await page.locator('[data-fact="audience"]').textContent()).toBe('80 clients matching now, opted-out phones left out');
+    const copy = page.url().split('/').at(-1)!;
+    await herald.ok(`mutation($id: ID!) { deleteMailing(id: $id) }`, { id: copy });
+    await page.context().close();
+  });
+
+  it('should send the failed messages of a completed mailing again', async () => {
+    gateway.set({ rejectRate: 1 });
+    const tag = await clientsTagged(10);
+    const { id } = await createMailing(herald, { text: 'Once more', filter: { tags: [tag] }, maxFailureRate: 1 });
+    const page = await signedIn(ADMIN_TOKEN);
+    await page.goto(`${herald.url}/mailings/${id}`);
+    await expect.poll(() => badge(page).textContent(), { timeout: 15_000 }).toBe('completed');
+    await expect.poll(() => page.locator('[data-figure="failed"] .figure-value').textContent()).toBe('10');
+    gateway.set({ rejectRate: 0 });
+    await page.getByRole('button', { name: 'Retry failed' }).click();
+    await page.waitForFunction(() => document.querySelector('.progress-text')?.textContent === '10/10', null, { timeout: 15_000 });
+    await expect.poll(() => badge(page).textContent()).toBe('completed');
+    await expect.poll(() => page.locator('table.failed').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Retry failed' }).count()).toBe(0);
     await page.context().close();
   });
 });

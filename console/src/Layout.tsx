@@ -5,12 +5,15 @@ import { HomePage } from './pages/HomePage';
 import { MailingForm } from './pages/MailingForm';
 import { MailingPage } from './pages/MailingPage';
 import { MailingsPage } from './pages/MailingsPage';
+import { OptOutsPage } from './pages/OptOutsPage';
 
 function page(path: string) {
   if (path === '/') return <HomePage />;
   if (path === '/mailings') return <MailingsPage />;
   if (path === '/mailings/new') return <MailingForm />;
   if (path === '/clients') return <ClientsPage />;
+  // Under /clients: Herald answers a reload of /clients/* with the app (console.routes.ts), not one of /opt-outs.
+  if (path === '/clients/opt-outs') return <OptOutsPage />;
   const mailing = /^\/mailings\/([1-9][0-9]*)(\/edit)?$/.exec(path);
   if (mailing) return mailing[2] ? <MailingForm key={mailing[1]} id={mailing[1]} /> : <MailingPage key={mailing[1]} id={mailing[1]} />;
   return <p>There is no page at {path}.</p>;
@@ -31,8 +34,11 @@ export function Layout() {
           <Link to="/mailings" className={section('/mailings')}>
             Mailings
           </Link>
-          <Link to="/clients" className={section('/clients')}>
+          <Link to="/clients" className={path === '/clients' ? 'active' : ''}>
             Clients
+          </Link>
+          <Link to="/clients/opt-outs" className={section('/clients/opt-outs')}>
+            Opt-outs
           </Link>
           <a href="/graphql" target="_blank" rel="noreferrer">
             GraphiQL

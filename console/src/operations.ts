@@ -29,6 +29,7 @@ export const COUNTS = graphql(`
     failed
     expired
     cancelled
+    skipped
   }
 `);
 
@@ -51,8 +52,10 @@ export const STATISTICS_CHANGED = graphql(`
 export const MAILING_CARD = graphql(`
   fragment MailingCard on Mailing {
     id
+    name
     text
     status
+    pausedReason
     startAt
     endAt
     stats {
@@ -74,12 +77,21 @@ export const MAILING_DETAILS = graphql(`
       from
       to
     }
+    segments {
+      encoding
+      characters
+      parts
+    }
+    audienceSize
+    estimatedParts
+    frequencyCap
+    maxFailureRate
   }
 `);
 
 export const MAILINGS = graphql(`
-  query Mailings($first: Int, $after: String, $status: MailingStatus) {
-    mailings(first: $first, after: $after, status: $status) {
+  query Mailings($first: Int, $after: String, $status: MailingStatus, $name: String, $startFrom: DateTime, $startTo: DateTime) {
+    mailings(first: $first, after: $after, status: $status, name: $name, startFrom: $startFrom, startTo: $startTo) {
       totalCount
       edges {
         node {
@@ -128,14 +140,14 @@ export const THROUGHPUT = graphql(`
   }
 `);
 
-export const FAILED_MESSAGES = graphql(`
-  query FailedMessages($id: ID!) {
+export const MESSAGES_BY_STATUS = graphql(`
+  query MessagesByStatus($id: ID!, $status: MessageStatus!) {
     mailing(id: $id) {
       id
-      messages(status: FAILED, first: 50) {
+      messages(status: $status, first: 50) {
         edges {
           node {
-            ...FailedMessage
+            ...ListedMessage
           }
         }
       }
@@ -143,12 +155,13 @@ export const FAILED_MESSAGES = graphql(`
   }
 `);
 
-export const FAILED_MESSAGE = graphql(`
-  fragment FailedMessage on Message {
+export const LISTED_MESSAGE = graphql(`
+  fragment ListedMessage on Message {
     id
     status
     attempts
     lastError
+    text
     clientId
     client {
       id
@@ -217,11 +230,70 @@ export const DELETE_MAILING = graphql(`
   }
 `);
 
-export const MATCHING_CLIENTS = graphql(`
-  query MatchingClients($filter: ClientFilterInput) {
-    clients(first: 0, filter: $filter) {
-      totalCount
+export const RETRY_FAILED = graphql(`
+  mutation RetryFailed($id: ID!) {
+    retryFailed(mailingId: $id) {
+      ...MailingCard
     }
+  }
+`);
+
+export const DUPLICATE_MAILING = graphql(`
+  mutation DuplicateMailing($id: ID!) {
+    duplicateMailing(id: $id) {
+      ...MailingCard
+    }
+  }
+`);
+
+export const TEST_SEND = graphql(`
+  mutation TestSend($text: String!, $phone: String!) {
+    testSend(text: $text, phone: $phone) {
+      id
+      status
+      outcome
+      error
+      text
+    }
+  }
+`);
+
+// The audience a mailing starting now would have: opted-out phones left out.
+export const AUDIENCE_PREVIEW = graphql(`
+  query AudiencePreview($filter: ClientFilterInput!) {
+    audiencePreview(filter: $filter)
+  }
+`);
+
+export const OPT_OUTS = graphql(`
+  query OptOuts($first: Int, $after: String) {
+    optOuts(first: $first, after: $after) {
+      totalCount
+      edges {
+        node {
+          id
+          phone
+          reason
+          optedOutAt
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const OPT_OUT = graphql(`
+  mutation OptOut($phone: String!, $reason: String) {
+    optOut(phone: $phone, reason: $reason)
+  }
+`);
+
+export const OPT_IN = graphql(`
+  mutation OptIn($phone: String!) {
+    optIn(phone: $phone)
   }
 `);
 
@@ -246,6 +318,8 @@ export const CLIENT_ROW = graphql(`
   fragment ClientRow on Client {
     id
     phone
+    name
+    attributes
     operatorCode
     tags
     timezone

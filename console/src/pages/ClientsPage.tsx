@@ -11,6 +11,27 @@ import { ImportPanel } from './ImportPanel';
 
 const PAGE_SIZE = 25;
 
+/** { city: "Moscow" } as the form's "city=Moscow" lines. */
+const attributeLines = (attributes: Record<string, string>) =>
+  Object.entries(attributes)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');
+
+/** "key=value" lines (blank ones skipped) as an object, or the first problem with them. */
+function parseAttributes(text: string): Record<string, string> | { problem: string } {
+  const out: Record<string, string> = {};
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() === '') continue;
+    const eq = lines[i].indexOf('=');
+    if (eq === -1) return { problem: `line ${i + 1}: expected key=value` };
+    const key = lines[i].slice(0, eq).trim();
+    if (Object.hasOwn(out, key)) return { problem: `line ${i + 1}: ${key} is given twice` };
+    out[key] = lines[i].slice(eq + 1).trim();
+  }
+  return out;
+}
+
 export function ClientsPage() {
   const canWrite = useCanWrite();
   const [phone, setPhone] = useState('');
@@ -51,12 +72,20 @@ export function ClientsPage() {
 
       {connection && (
         <>
-          <Table className="clients" headers={['Phone', 'Operator', 'Tags', 'Time zone', ...(canWrite ? [''] : [])]}>
+          <Table className="clients" headers={['Phone', 'Name', 'Operator', 'Tags', 'Attributes', 'Time zone', ...(canWrite ? [''] : [])]}>
             {connection.edges.map(({ node }) => (
               <tr key={node.id} data-client={node.phone}>
                 <td>{node.phone}</td>
+                <td>{node.name ?? ''}</td>
                 <td>{node.operatorCode}</td>
                 <td>{node.tags.map((t) => <span key={t} className="tag">{t}</span>)}</td>
+                <td className="attributes">
+                  {Object.entries(node.attributes).map(([k, v]) => (
+                    <span key={k} className="attribute">
+                      {k}={v}
+                    </span>
+                  ))}
+                </td>
                 <td>{node.timezone}</td>
                 {canWrite && (
                   <td className="row-actions">
@@ -103,6 +132,8 @@ function ClientForm({ client, onDone }: { client: ClientRowFragment | null; onDo
   const [operatorCode, setOperatorCode] = useState(client?.operatorCode ?? '');
   const [tags, setTags] = useState(client?.tags.join(', ') ?? '');
   const [timezone, setTimezone] = useState(client?.timezone ?? timeZone);
+  const [name, setName] = useState(client?.name ?? '');
+  const [attributes, setAttributes] = useState(attributeLines(client?.attributes ?? {}));
   const [errors, setErrors] = useState<FieldErrors>({});
   const [create, created] = useMutation(CREATE_CLIENT);
   const [update, updated] = useMutation(UPDATE_CLIENT);
@@ -110,12 +141,17 @@ function ClientForm({ client, onDone }: { client: ClientRowFragment | null; onDo
   async function submit(event: FormEvent) {
     event.preventDefault();
     setErrors({});
+    const parsed = parseAttributes(attributes);
+    if ('problem' in parsed) return setErrors({ attributes: parsed.problem as string });
     try {
       if (!client) {
-        await create({ variables: { input: { phone, operatorCode: operatorCode.trim() || null, tags: listOf(tags), timezone } } });
+        const input = { phone, name: name.trim() || null, operatorCode: operatorCode.trim() || null, tags: listOf(tags), timezone, attributes: parsed };
+        await create({ variables: { input } });
       } else {
         const input: Record<string, unknown> = {};
         if (phone !== client.phone) input.phone = phone;
+        if (name !== (client.name ?? '')) input.name = name.trim() || null;
+        if (attributes !== attributeLines(client.attributes)) input.attributes = parsed;
         if (operatorCode !== client.operatorCode) input.operatorCode = operatorCode;
         if (tags !== client.tags.join(', ')) input.tags = listOf(tags);
         if (timezone !== client.timezone) input.timezone = timezone;
@@ -132,9 +168,19 @@ function ClientForm({ client, onDone }: { client: ClientRowFragment | null; onDo
       <h2>{client ? `Edit client ${client.phone}` : 'New client'}</h2>
       <div className="row">
         <TextField label="Phone" value={phone} onChange={setPhone} placeholder="79161234567" errors={errors} field="phone" />
+        <TextField label="Name" value={name} onChange={setName} placeholder="for {{name}} (optional)" errors={errors} field="name" />
         <TextField label="Operator code" value={operatorCode} onChange={setOperatorCode} placeholder="from the phone" errors={errors} field="operatorCode" />
+      </div>
+      <div className="row">
         <TextField label="Tags" value={tags} onChange={setTags} placeholder="vip, moscow" errors={errors} field="tags" />
         <TextField label="Time zone" value={timezone} onChange={setTimezone} errors={errors} field="timezone" />
+      </div>
+      <div className="row">
+        <label className="grow">
+          Attributes
+          <textarea value={attributes} onChange={(e) => setAttributes(e.target.value)} rows={3} placeholder={'one key=value a line, for {{attributes.key}} in texts\ne.g. city=Moscow'} />
+          <FieldError errors={errors} fields={Object.keys(errors).filter((f) => f === 'attributes' || f.startsWith('attributes.'))} />
+        </label>
       </div>
       <FieldError errors={errors} fields={['', 'id']} />
       <div className="row">

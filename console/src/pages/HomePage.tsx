@@ -20,10 +20,11 @@ export function HomePage() {
           <Figure label="failed" value={s.messages.failed} tone="failed" />
           <Figure label="expired" value={s.messages.expired} />
           <Figure label="cancelled" value={s.messages.cancelled} />
+          <Figure label="skipped" value={s.messages.skipped} />
         </section>
       )}
       <h2>Sending now</h2>
-      <MailingsTable status="RUNNING" pageSize={10} empty="No mailing is sending right now." />
+      <MailingsTable filter={{ status: 'RUNNING' }} pageSize={10} empty="No mailing is sending right now." />
     </>
   );
 }

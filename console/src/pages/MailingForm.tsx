@@ -1,16 +1,19 @@
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useEffect, useState, type FormEvent } from 'react';
-import { TextField } from '../components';
+import { SegmentsLine, TextField } from '../components';
 import { FieldError, fieldErrorsOf, type FieldErrors } from '../errors';
 import { count, fromLocalInput, listOf, timeZone, toLocalInput } from '../format';
 import type { MailingQuery, TagMatch } from '../gql/graphql';
 import { useSettled, useThrottled } from '../hooks';
-import { CLIENTS_CHANGED, CREATE_MAILING, MAILING, MATCHING_CLIENTS, UPDATE_MAILING } from '../operations';
+import { AUDIENCE_PREVIEW, CLIENTS_CHANGED, CREATE_MAILING, MAILING, UPDATE_MAILING } from '../operations';
 import { navigate } from '../router';
+import { DEFAULT_MAX_SEGMENTS, longestRendering, MAX_VALUE_LENGTH, segmentsOf, type Segments } from '../segments';
+import { TestSendBox } from './TestSendBox';
 
 const MAX_TEXT = 1000;
 
 type Form = {
+  name: string;
   text: string;
   startAt: string;
   endAt: string;
@@ -20,12 +23,17 @@ type Form = {
   windowed: boolean;
   from: string;
   to: string;
+  frequencyCap: string;
+  maxFailureRate: string;
 };
 
-const EMPTY: Form = { text: '', startAt: '', endAt: '', operatorCodes: '', tags: '', tagMatch: 'ANY', windowed: false, from: '09:00', to: '21:00' };
+const EMPTY: Form = { name: '', frequencyCap: '', maxFailureRate: '', text: '', startAt: '', endAt: '', operatorCodes: '', tags: '', tagMatch: 'ANY', windowed: false, from: '09:00', to: '21:00' };
 
 function formOf(m: NonNullable<MailingQuery['mailing']>): Form {
   return {
+    name: m.name ?? '',
+    frequencyCap: m.frequencyCap ?? '',
+    maxFailureRate: String(m.maxFailureRate),
     text: m.text,
     startAt: toLocalInput(new Date(m.startAt)),
     endAt: toLocalInput(new Date(m.endAt)),
@@ -56,12 +64,19 @@ export function MailingForm({ id }: { id?: string }) {
   const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
   const filter = { operatorCodes: listOf(form.operatorCodes), tags: listOf(form.tags), tagMatch: form.tagMatch };
 
-  // The live count of matching clients: as the filter is typed, and as the directory changes.
+  // The live count of the audience a start now would have (opted-out phones left out): as
+  // the filter is typed, and as the directory or its opt-outs change. A mailing under way has
+  // the audience fixed at its start.
   const settledFilter = useSettled(filter, 300);
-  const matching = useQuery(MATCHING_CLIENTS, { variables: { filter: settledFilter } });
+  const matching = useQuery(AUDIENCE_PREVIEW, { variables: { filter: settledFilter }, skip: underWay });
   const recount = useThrottled(() => void matching.refetch(), 1_000);
-  useSubscription(CLIENTS_CHANGED, { onData: recount });
+  useSubscription(CLIENTS_CHANGED, { onData: recount, skip: underWay });
+  const audience = underWay ? mailing?.stats.total : matching.data?.audiencePreview;
   const shown = { ...(matching.error ? fieldErrorsOf(matching.error) : {}), ...errors };
+
+  // How the text will be billed, measured here as Herald measures it: at its placeholders' longest.
+  const measured = longestRendering(form.text.trim());
+  const segments = 'problem' in measured ? null : segmentsOf(measured.text);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -70,18 +85,26 @@ export function MailingForm({ id }: { id?: string }) {
     const missing: FieldErrors = {};
     if (!startAt) missing.startAt = 'a date and time is needed';
     if (!endAt) missing.endAt = 'a date and time is needed';
+    const rate = form.maxFailureRate.trim() === '' ? null : Number(form.maxFailureRate.trim().replace(',', '.'));
+    if (rate !== null && Number.isNaN(rate)) missing.maxFailureRate = 'must be a number such as 0.5';
     setErrors(missing);
-    if (!startAt || !endAt) return;
+    if (Object.keys(missing).length > 0 || !startAt || !endAt) return;
     const sendWindow = form.windowed ? { from: form.from, to: form.to } : null;
+    const name = form.name.trim() || null;
+    const frequencyCap = form.frequencyCap.trim() || null;
     try {
       if (!mailing) {
-        const result = await create({ variables: { input: { text: form.text, startAt, endAt, filter, sendWindow } } });
+        const input = { name, text: form.text, startAt, endAt, filter, sendWindow, frequencyCap, maxFailureRate: rate };
+        const result = await create({ variables: { input } });
         navigate(`/mailings/${result.data!.createMailing.id}`);
         return;
       }
       const before = formOf(mailing);
       const input: Record<string, unknown> = {};
+      if (form.name !== before.name) input.name = name;
       if (form.text !== before.text) input.text = form.text;
+      if (form.frequencyCap !== before.frequencyCap) input.frequencyCap = frequencyCap;
+      if (form.maxFailureRate !== before.maxFailureRate) input.maxFailureRate = rate;
       if (form.startAt !== before.startAt) input.startAt = startAt;
       if (form.endAt !== before.endAt) input.endAt = endAt;
       if (form.operatorCodes !== before.operatorCodes || form.tags !== before.tags || form.tagMatch !== before.tagMatch) input.filter = filter;
@@ -95,15 +118,21 @@ export function MailingForm({ id }: { id?: string }) {
 
   if (id && !mailing) return existing.loading ? null : <p>There is no mailing {id}.</p>;
   return (
-    <form className="card form" onSubmit={submit} noValidate>
+    <>
+    <form className="card form" onSubmit={submit} noValidate aria-label={mailing ? 'edit mailing' : 'new mailing'}>
       <h1>{mailing ? `Edit mailing ${mailing.id}` : 'New mailing'}</h1>
+      <TextField label="Name" value={form.name} onChange={(v) => set('name', v)} placeholder="for operators, e.g. Spring sale (optional)" errors={shown} field="name" />
       <label>
         Text
         <textarea value={form.text} onChange={(e) => set('text', e.target.value)} rows={4} />
       </label>
+      <p className="hint">
+        {'{{name}}'} and {'{{attributes.key}}'} are replaced for each client; {'{{name|friend}}'} when a client has none.
+      </p>
       <p className={`hint ${form.text.trim().length > MAX_TEXT ? 'over' : ''}`} aria-live="polite">
         {form.text.trim().length}/{MAX_TEXT} characters
       </p>
+      <TextSegments measured={measured} segments={segments} />
       <FieldError errors={shown} fields={['text']} />
 
       <p className="hint">Times are in your time zone, {timeZone}.</p>
@@ -137,7 +166,25 @@ export function MailingForm({ id }: { id?: string }) {
         </div>
         <FieldError errors={shown} fields={['filter']} />
         <p className="matching" aria-live="polite">
-          {matching.data ? `${count(matching.data.clients.totalCount)} ${matching.data.clients.totalCount === 1 ? 'client matches' : 'clients match'}` : '…'}
+          {audience === undefined ? '…' : `${count(audience)} ${audience === 1 ? 'client matches' : 'clients match'}`}
+        </p>
+        <p className="hint">{underWay ? 'its audience, fixed at its start' : 'now, opted-out phones left out'}</p>
+        {audience !== undefined && segments && segments.parts > 0 && (
+          <p className="estimate" aria-live="polite">
+            ≈ {count(audience * segments.parts)} SMS parts billed ({segments.parts} a message)
+          </p>
+        )}
+      </fieldset>
+
+      <fieldset>
+        <legend>Rules</legend>
+        <div className="row">
+          <TextField label="Frequency cap" value={form.frequencyCap} onChange={(v) => set('frequencyCap', v)} placeholder="e.g. 2/24h (empty: Herald's)" errors={shown} field="frequencyCap" />
+          <TextField label="Max failure rate" value={form.maxFailureRate} onChange={(v) => set('maxFailureRate', v)} placeholder="0–1, e.g. 0.5 (empty: Herald's)" errors={shown} field="maxFailureRate" />
+        </div>
+        <p className="hint">
+          Frequency cap: at most that many messages to one client in the window, across mailings (s, m, h, d); over it, a message is skipped. Max failure
+          rate: the mailing pauses itself when more than this share of its last 200 results failed. Empty: Herald's FREQUENCY_CAP and MAX_FAILURE_RATE.
         </p>
       </fieldset>
 
@@ -172,5 +219,32 @@ export function MailingForm({ id }: { id?: string }) {
         </button>
       </div>
     </form>
+    <TestSendBox text={form.text} />
+    </>
+  );
+}
+
+/** The text's segments as it is typed, or what is wrong with its placeholders. */
+function TextSegments({ measured, segments }: { measured: ReturnType<typeof longestRendering>; segments: Segments | null }) {
+  if ('problem' in measured) {
+    return (
+      <p className="hint over segments" aria-live="polite">
+        {measured.problem}
+      </p>
+    );
+  }
+  if (!segments || segments.parts === 0) return null;
+  return (
+    <>
+      <SegmentsLine segments={segments} live />
+      {measured.placeholders > 0 && (
+        <p className="hint">
+          measured with each placeholder at its longest ({MAX_VALUE_LENGTH} characters, or its default if longer)
+        </p>
+      )}
+      {segments.parts > DEFAULT_MAX_SEGMENTS && (
+        <p className="hint over">More than {DEFAULT_MAX_SEGMENTS} parts: Herald refuses it unless its MAX_SEGMENTS allows more.</p>
+      )}
+    </>
   );
 }

@@ -1,21 +1,35 @@
 import { useApolloClient, useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useEffect, useRef, useState } from 'react';
-import { Figure, ProgressBar, StatusBadge, Table, ThroughputChart, type Sample } from '../components';
+import { Figure, ProgressBar, SegmentsLine, StatusBadge, Table, ThroughputChart, type Sample } from '../components';
 import { fieldErrorsOf } from '../errors';
-import { duration, when } from '../format';
+import { count, duration, when } from '../format';
+import type { ListedMessageFragment, MailingDetailsFragment, MessageStatus } from '../gql/graphql';
 import { useThrottled } from '../hooks';
-import { CANCEL_MAILING, DELETE_MAILING, FAILED_MESSAGES, MAILING, MAILING_PROGRESS, PAUSE_MAILING, RESUME_MAILING, THROUGHPUT } from '../operations';
+import {
+  CANCEL_MAILING,
+  CLIENTS_CHANGED,
+  DELETE_MAILING,
+  DUPLICATE_MAILING,
+  MAILING,
+  MAILING_PROGRESS,
+  MAILINGS_CHANGED,
+  MESSAGES_BY_STATUS,
+  PAUSE_MAILING,
+  RESUME_MAILING,
+  RETRY_FAILED,
+  THROUGHPUT,
+} from '../operations';
 import { Link, navigate } from '../router';
 import { useCanWrite } from '../session';
 
 // Points kept for the throughput chart: a few minutes of events at four a second.
 const CHART_POINTS = 1_200;
-// What FAILED_MESSAGES asks for.
-const FAILED_SHOWN = 50;
+// What MESSAGES_BY_STATUS asks for.
+const LISTED = 50;
 
 export function MailingPage({ id }: { id: string }) {
   const canWrite = useCanWrite();
-  const { data, loading } = useQuery(MAILING, { variables: { id } });
+  const { data, loading, refetch } = useQuery(MAILING, { variables: { id } });
   // The chart: the throughput so far as Herald counted it when the page opened, then the
   // rate of each progress event.
   const history = useQuery(THROUGHPUT, { variables: { id } });
@@ -31,33 +45,45 @@ export function MailingPage({ id }: { id: string }) {
   });
   const before: Sample[] = history.data?.mailing?.throughput.points.map((p) => ({ at: Date.parse(p.at), rate: p.perSecond })) ?? [];
   const samples = [...before, ...liveSamples.filter((s) => s.at > (before.at(-1)?.at ?? 0))];
-  const failedMessages = useQuery(FAILED_MESSAGES, { variables: { id } });
   const mailing = data?.mailing;
+  const failures = useListed(id, 'FAILED', mailing?.stats.failed);
+  const skips = useListed(id, 'SKIPPED', mailing?.stats.skipped);
 
-  // The list of failed messages is read again when the live count of failures grows.
-  const rereadFailed = useThrottled(() => void failedMessages.refetch(), 2_000);
-  const failedSeen = useRef<number | null>(null);
-  const failed = mailing?.stats.failed;
-  useEffect(() => {
-    if (failed === undefined) return;
-    if (failedSeen.current !== null && failed > failedSeen.current) rereadFailed();
-    failedSeen.current = failed;
-  }, [failed, rereadFailed]);
+  // Events carry the mailing's card (status, stats, text); what is derived from the rest
+  // (segments after another operator's edit, the audience before the start as the directory
+  // and its opt-outs change) is read again, at most once a second.
+  const reread = useThrottled(() => void refetch(), 1_000);
+  useSubscription(MAILINGS_CHANGED, {
+    onData: ({ data: event }) => {
+      const change = event.data?.mailingsChanged;
+      if (change?.mailingId === id && change.kind !== 'DELETED') reread();
+    },
+  });
+  useSubscription(CLIENTS_CHANGED, { onData: reread, skip: mailing?.status !== 'SCHEDULED' });
 
   if (loading && !mailing) return null;
   if (!mailing) return <p>There is no mailing {id}.</p>;
   const progress = live?.mailingProgress;
   const { stats, status } = mailing;
   const final = status === 'COMPLETED' || status === 'CANCELLED';
-  const failures = failedMessages.data?.mailing?.messages.edges.map((e) => e.node) ?? [];
+  // Before its start, who its filter matches now; from its start, its audience (live).
+  const audience = status === 'SCHEDULED' ? mailing.audienceSize : stats.total;
 
   return (
     <>
       <div className="page-head">
-        <h1>Mailing {mailing.id}</h1>
-        <StatusBadge status={status} />
-        {canWrite && <MailingActions id={mailing.id} status={status} />}
+        <div className="title">
+          <h1>{mailing.name ?? `Mailing ${mailing.id}`}</h1>
+          {mailing.name && <span className="muted">mailing {mailing.id}</span>}
+          <StatusBadge status={status} />
+        </div>
+        {canWrite && <MailingActions mailing={mailing} />}
       </div>
+      {status === 'PAUSED' && mailing.pausedReason && (
+        <p className="warning paused-reason" role="alert">
+          <strong>It paused itself:</strong> {mailing.pausedReason}. It resumes only by hand{canWrite ? ' (Resume)' : ''}, once the cause is dealt with.
+        </p>
+      )}
       <p className="mailing-text">{mailing.text}</p>
       <dl className="facts">
         <dt>Period</dt>
@@ -68,6 +94,26 @@ export function MailingPage({ id }: { id: string }) {
         <dd>{describeFilter(mailing.filter)}</dd>
         <dt>Send window</dt>
         <dd>{mailing.sendWindow ? `${mailing.sendWindow.from}–${mailing.sendWindow.to}, each client's local time` : 'any time of day'}</dd>
+        <dt>Billed as</dt>
+        <dd>
+          <SegmentsLine segments={mailing.segments} />
+        </dd>
+        <dt>Audience</dt>
+        <dd data-fact="audience">
+          {count(audience)} {audience === 1 ? 'client' : 'clients'}
+          <span className="muted">{status === 'SCHEDULED' ? ' matching now, opted-out phones left out' : ' fixed at its start'}</span>
+        </dd>
+        <dt>Estimated parts</dt>
+        <dd data-fact="estimated parts">
+          {count(audience * mailing.segments.parts)} SMS parts
+          <span className="muted"> ({mailing.segments.parts} a message)</span>
+        </dd>
+        <dt>Frequency cap</dt>
+        <dd data-fact="frequency cap">{mailing.frequencyCap ? `at most ${mailing.frequencyCap} to a client, across mailings` : 'none'}</dd>
+        <dt>Pauses itself</dt>
+        <dd>
+          {mailing.maxFailureRate >= 1 ? 'never (its max failure rate is 100%)' : `when more than ${Math.round(mailing.maxFailureRate * 100)}% of its last 200 results failed`}
+        </dd>
       </dl>
 
       <ProgressBar sent={stats.sent} failed={stats.failed} total={stats.total} label="sent" />
@@ -78,6 +124,7 @@ export function MailingPage({ id }: { id: string }) {
         <Figure label="failed" value={stats.failed} tone="failed" />
         <Figure label="expired" value={stats.expired} />
         <Figure label="cancelled" value={stats.cancelled} />
+        <Figure label="skipped" value={stats.skipped} />
       </section>
       <section className="figures" aria-label="pace">
         <Figure label="msg/s" value={progress ? progress.ratePerSecond.toFixed(1) : '—'} />
@@ -94,21 +141,58 @@ export function MailingPage({ id }: { id: string }) {
       <ThroughputChart samples={samples} />
 
       <h2>Failed messages</h2>
-      {failures.length === 0 ? (
-        <p className="muted">None.</p>
-      ) : (
-        <Table className="failed" headers={['Message', 'Phone', 'Attempts', 'Last error']}>
-          {failures.map((m) => (
-            <tr key={m.id}>
-              <td>{m.id}</td>
-              <td>{m.client?.phone ?? `client ${m.clientId} (deleted)`}</td>
-              <td>{m.attempts}</td>
-              <td className="error-text">{m.lastError}</td>
-            </tr>
-          ))}
-        </Table>
+      <MessageList className="failed" messages={failures} total={stats.failed} personalised={mailing.text.includes('{{')} />
+      {(stats.skipped > 0 || skips.length > 0) && (
+        <>
+          <h2>Skipped messages</h2>
+          <MessageList className="skipped" messages={skips} total={stats.skipped} personalised={false} />
+        </>
       )}
-      {failures.length === FAILED_SHOWN && stats.failed > FAILED_SHOWN && <p className="muted">The first {FAILED_SHOWN} of {stats.failed}.</p>}
+    </>
+  );
+}
+
+/** The first messages of a status, read again when the live count of them changes. */
+function useListed(id: string, status: MessageStatus, live: number | undefined): ListedMessageFragment[] {
+  const { data, refetch } = useQuery(MESSAGES_BY_STATUS, { variables: { id, status } });
+  const reread = useThrottled(() => void refetch(), 2_000);
+  const seen = useRef<number | null>(null);
+  useEffect(() => {
+    if (live === undefined) return;
+    if (seen.current !== null && live !== seen.current) reread();
+    seen.current = live;
+  }, [live, reread]);
+  return data?.mailing?.messages.edges.map((e) => e.node) ?? [];
+}
+
+/** Failed or skipped messages; a personalised text's failures show the text each went out with. */
+function MessageList({ className, messages, total, personalised }: { className: string; messages: ListedMessageFragment[]; total: number; personalised: boolean }) {
+  if (messages.length === 0) return <p className="muted">None.</p>;
+  const skipped = className === 'skipped';
+  return (
+    <>
+      <Table className={className} headers={['Message', 'Phone', ...(skipped ? ['Why'] : ['Attempts', 'Last error', ...(personalised ? ['Text sent'] : [])])]}>
+        {messages.map((m) => (
+          <tr key={m.id}>
+            <td>{m.id}</td>
+            <td>{m.client?.phone ?? `client ${m.clientId} (deleted)`}</td>
+            {skipped ? (
+              <td>{m.lastError}</td>
+            ) : (
+              <>
+                <td>{m.attempts}</td>
+                <td className="error-text">{m.lastError}</td>
+                {personalised && <td className="text-cell">{m.text ?? ''}</td>}
+              </>
+            )}
+          </tr>
+        ))}
+      </Table>
+      {messages.length === LISTED && total > LISTED && (
+        <p className="muted">
+          The first {LISTED} of {count(total)}.
+        </p>
+      )}
     </>
   );
 }
@@ -120,15 +204,20 @@ function describeFilter(filter: { operatorCodes: string[]; tags: string[]; tagMa
   return parts.length ? parts.join('; ') : 'every client';
 }
 
-function MailingActions({ id, status }: { id: string; status: string }) {
+function MailingActions({ mailing }: { mailing: MailingDetailsFragment }) {
+  const { id, status } = mailing;
   const { cache } = useApolloClient();
   const variables = { id };
   const [pause, paused] = useMutation(PAUSE_MAILING, { variables });
   const [resume, resumed] = useMutation(RESUME_MAILING, { variables });
   const [cancel, cancelled] = useMutation(CANCEL_MAILING, { variables });
   const [remove, removed] = useMutation(DELETE_MAILING, { variables });
+  const [retry, retried] = useMutation(RETRY_FAILED, { variables });
+  const [duplicate, duplicated] = useMutation(DUPLICATE_MAILING, { variables });
   const [error, setError] = useState<string | null>(null);
-  const busy = paused.loading || resumed.loading || cancelled.loading || removed.loading;
+  const busy = paused.loading || resumed.loading || cancelled.loading || removed.loading || retried.loading || duplicated.loading;
+  // Herald queues FAILED messages again for a running mailing, or a completed one whose end has not passed.
+  const retryable = (status === 'RUNNING' || status === 'COMPLETED') && mailing.stats.failed > 0 && Date.parse(mailing.endAt) > Date.now();
 
   async function act(run: () => Promise<unknown>) {
     setError(null);
@@ -152,6 +241,27 @@ function MailingActions({ id, status }: { id: string; status: string }) {
           Resume
         </button>
       )}
+      {retryable && (
+        <button
+          disabled={busy}
+          className="secondary"
+          onClick={() => confirm(`Send the ${mailing.stats.failed} failed messages once more?`) && act(retry)}
+        >
+          Retry failed
+        </button>
+      )}
+      <button
+        disabled={busy}
+        className="secondary"
+        onClick={() =>
+          act(async () => {
+            const result = await duplicate();
+            navigate(`/mailings/${result.data!.duplicateMailing.id}`);
+          })
+        }
+      >
+        Duplicate
+      </button>
       {status !== 'COMPLETED' && status !== 'CANCELLED' && (
         <button disabled={busy} className="danger" onClick={() => confirm('Cancel this mailing for good? Unsent messages become cancelled.') && act(cancel)}>
           Cancel

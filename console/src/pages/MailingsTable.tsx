@@ -8,14 +8,18 @@ import { Link } from '../router';
 
 const UNDER_WAY: MailingStatus[] = ['RUNNING', 'PAUSED'];
 
+export type MailingsFilter = { status: MailingStatus | null; name?: string | null; startFrom?: string | null; startTo?: string | null };
+
 /**
  * A page of mailings, live: lifecycle events update their rows through the cache, and each
  * mailing under way is subscribed to for its progress. New and deleted mailings change which
- * rows the page holds (with a status filter, so does any lifecycle event): it is read again.
+ * rows the page holds (with a filter, so does any lifecycle event: a status or a name
+ * changes): it is read again.
  */
-export function MailingsTable({ status, pageSize, empty }: { status: MailingStatus | null; pageSize: number; empty: string }) {
-  const pages = usePages(String(status));
-  const { data, refetch } = useQuery(MAILINGS, { variables: { first: pageSize, after: pages.after, status } });
+export function MailingsTable({ filter, pageSize, empty }: { filter: MailingsFilter; pageSize: number; empty: string }) {
+  const pages = usePages(JSON.stringify(filter));
+  const { data, refetch } = useQuery(MAILINGS, { variables: { first: pageSize, after: pages.after, ...filter } });
+  const filtered = Object.values(filter).some((v) => v !== null && v !== undefined);
   const { cache } = useApolloClient();
   const reread = useThrottled(() => void refetch(), 1_000);
   useSubscription(MAILINGS_CHANGED, {
@@ -26,7 +30,7 @@ export function MailingsTable({ status, pageSize, empty }: { status: MailingStat
         cache.evict({ id: cache.identify({ __typename: 'Mailing', id: change.mailingId }) });
         cache.gc();
       }
-      if (change.kind === 'CREATED' || change.kind === 'DELETED' || status) reread();
+      if (change.kind === 'CREATED' || change.kind === 'DELETED' || filtered) reread();
     },
   });
   const connection = data?.mailings;
@@ -34,7 +38,7 @@ export function MailingsTable({ status, pageSize, empty }: { status: MailingStat
   if (connection.edges.length === 0 && pages.page === 1) return <p className="muted">{empty}</p>;
   return (
     <>
-      <Table className="mailings" headers={['Text', 'Status', 'Sent', 'Period']}>
+      <Table className="mailings" headers={['Mailing', 'Status', 'Sent', 'Period']}>
         {connection.edges.map(({ node }) => (
           <MailingRow key={node.id} mailing={node} />
         ))}
@@ -53,10 +57,12 @@ function MailingRow({ mailing }: { mailing: MailingCardFragment }) {
   return (
     <tr data-mailing={mailing.id}>
       <td className="text-cell">
-        <Link to={`/mailings/${mailing.id}`}>{mailing.text}</Link>
+        <Link to={`/mailings/${mailing.id}`}>{mailing.name ? <strong className="mailing-name">{mailing.name}</strong> : mailing.text}</Link>
+        {mailing.name && <div className="muted mailing-snippet">{mailing.text}</div>}
       </td>
       <td>
         <StatusBadge status={mailing.status} />
+        {mailing.pausedReason && <div className="paused-note" title={mailing.pausedReason}>paused itself</div>}
       </td>
       <td>
         <ProgressBar sent={stats.sent} failed={stats.failed} total={stats.total} label={`sent of mailing ${mailing.id}`} />
