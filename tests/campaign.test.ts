@@ -185,6 +185,22 @@ describe('segments and cost', () => {
     expect(onlyError(tooLong).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'text' });
     expect(onlyError(tooLong).message).toMatch(/up to 7 SMS .*at most 6/);
   });
+
+  it('should measure a text as it is typed: placeholders at their longest, over the limit measured, malformed placeholders refused on text', async () => {
+    const MEASURE = `query($t: String!) { measureText(text: $t) { segments { encoding characters parts charactersLeft } placeholders placeholderLength maxSegments } }`;
+    expect((await herald.ok(MEASURE, { t: `Hi {{name|friend}}, ${'a'.repeat(90)}` })).measureText).toEqual({
+      // "Hi " + 64 + ", " + 90 = 159 septets: one part, one character left.
+      segments: { encoding: 'GSM_7', characters: 159, parts: 1, charactersLeft: 1 },
+      placeholders: 1,
+      placeholderLength: 64,
+      maxSegments: 6,
+    });
+    // What createMailing refuses (7 parts) is measured, so that an operator sees by how much.
+    expect((await herald.ok(MEASURE, { t: 'Ж'.repeat(403) })).measureText.segments).toEqual({ encoding: 'UCS_2', characters: 403, parts: 7, charactersLeft: 66 });
+    const malformed = await herald.gql(MEASURE, { t: 'Hi {{nam}}' });
+    expect(onlyError(malformed).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'text' });
+    expect(onlyError(malformed).message).toMatch(/unknown placeholder \{\{nam\}\}/);
+  });
 });
 
 describe('test sends', () => {
@@ -192,8 +208,8 @@ describe('test sends', () => {
     await herald.ok(`mutation($input: CreateClientInput!) { createClient(input: $input) { id } }`, {
       input: { phone: '79995550301', timezone: 'UTC', name: 'Bob' },
     });
-    const res = (await herald.ok(`mutation { testSend(text: "Hi {{name|there}}", phone: "79995550301") { id status outcome error text } }`)).testSend;
-    expect(res).toMatchObject({ status: 'SENT', outcome: 'sent', error: null, text: 'Hi Bob' });
+    const res = (await herald.ok(`mutation { testSend(text: "Hi {{name|there}}", phone: "79995550301") { id status outcome error text segments { encoding parts } } }`)).testSend;
+    expect(res).toMatchObject({ status: 'SENT', outcome: 'sent', error: null, text: 'Hi Bob', segments: { encoding: 'GSM_7', parts: 1 } });
     const got = gateway.received.filter((r) => r.msgId === Number(res.id));
     expect(got).toEqual([expect.objectContaining({ phone: 79995550301, text: 'Hi Bob', status: 200 })]);
     expect(await herald.sql`select phone, text, status from test_sends where id = ${res.id}`).toEqual([{ phone: '79995550301', text: 'Hi Bob', status: 'SENT' }]);

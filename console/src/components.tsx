@@ -3,7 +3,7 @@ import { FieldError, type FieldErrors } from './errors';
 import { clock, count, percent } from './format';
 import type { MailingStatus } from './gql/graphql';
 import type { Pages } from './hooks';
-import { encodingName, roomLeft, type Segments } from './segments';
+import type { SmsEncoding } from './gql/graphql';
 
 /** `sent/total` as text and as a bar; failed messages show as their own part of it. */
 export function ProgressBar({ sent, failed, total, label }: { sent: number; failed: number; total: number; label: string }) {
@@ -103,12 +103,17 @@ export function Table({ className, headers, children }: { className: string; hea
 }
 
 /** "GSM-7 · 22 characters · 1 SMS part · 138 left in it": how a text is billed. */
+type Segments = { encoding: SmsEncoding; characters: number; parts: number; charactersLeft: number };
+
+const encodingName = (encoding: SmsEncoding) => (encoding === 'GSM_7' ? 'GSM-7' : 'UCS-2');
+
+/** How a text is billed, as Herald measured it. */
 export function SegmentsLine({ segments, live }: { segments: Segments; live?: boolean }) {
   const { encoding, characters, parts } = segments;
   return (
     <p className={`segments segments-${encoding.toLowerCase()}`} aria-live={live ? 'polite' : undefined} data-encoding={encoding} data-parts={parts}>
       <span className="encoding">{encodingName(encoding)}</span> · {count(characters)} characters · {count(parts)} SMS {parts === 1 ? 'part' : 'parts'}
-      {live && parts > 0 && <span className="muted"> · {count(roomLeft(segments))} left before the next part</span>}
+      {live && parts > 0 && <span className="muted"> · {count(segments.charactersLeft)} left before the next part</span>}
     </p>
   );
 }

@@ -81,6 +81,7 @@ export const MAILING_DETAILS = graphql(`
       encoding
       characters
       parts
+      charactersLeft
     }
     audienceSize
     estimatedParts
@@ -254,6 +255,29 @@ export const TEST_SEND = graphql(`
       outcome
       error
       text
+      segments {
+        encoding
+        characters
+        parts
+        charactersLeft
+      }
+    }
+  }
+`);
+
+// How Herald bills a text as it is typed (it owns the rule): placeholders at their longest.
+export const MEASURE_TEXT = graphql(`
+  query MeasureText($text: String!) {
+    measureText(text: $text) {
+      segments {
+        encoding
+        characters
+        parts
+        charactersLeft
+      }
+      placeholders
+      placeholderLength
+      maxSegments
     }
   }
 `);

@@ -3,7 +3,7 @@ import { Arg, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Roo
 import { ClientFilterInput } from '../clients/client.input';
 import { capOf } from './campaign.rules';
 import { formatFrequencyCap } from './frequency-cap';
-import { MailingPreview } from './mailing.preview.type';
+import { MailingPreview, TextMeasure } from './mailing.preview.type';
 import { ClientFilter } from '../clients/client.type';
 import { pageRequest, toPage } from '../common/page';
 import type { Context } from '../graphql/context';
@@ -49,6 +49,13 @@ export class MailingResolver {
   @Query(() => Int, { description: 'How many clients a filter matches now, opted-out phones left out: the audience a mailing starting now would have.' })
   audiencePreview(@Arg('filter', () => ClientFilterInput) filter: ClientFilterInput, @Ctx() ctx: Context) {
     return service.audiencePreview(ctx.db, filter);
+  }
+
+  @Query(() => TextMeasure, {
+    description: 'How a text would be billed as a mailing text (placeholders at their longest); BAD_USER_INPUT on text for a malformed placeholder, but not for exceeding maxSegments.',
+  })
+  measureText(@Arg('text', () => String) text: string, @Ctx() ctx: Context) {
+    return service.measureText(ctx.campaign, text);
   }
 
   @Query(() => MailingPreview, { description: 'A text as it would go to one client (placeholders rendered), and how it would be billed.' })

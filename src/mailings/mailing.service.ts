@@ -13,12 +13,12 @@ import * as store from './mailing.store';
 import type { MailingRow, MailingStatus } from './mailing.table';
 import type { MailingTimers } from './mailing.timers';
 import { isFinal, isUnderWay, refusal } from './mailing.transitions';
-import { validateFailureRate, validateMailingName, validatePeriod, validateSendWindow, validateText } from './mailing.validation';
+import { MAX_TEXT_LENGTH, validateFailureRate, validateMailingName, validatePeriod, validateSendWindow, validateText } from './mailing.validation';
 import type { CampaignRules } from './campaign.rules';
 import { formatFrequencyCap, validateFrequencyCap } from './frequency-cap';
 import { findClientsByIds } from '../clients/client.store';
 import { countMatching } from './audience.store';
-import { longestRendering, parseTemplate, render } from './mailing.template';
+import { longestRendering, MAX_VALUE_LENGTH, parseTemplate, render } from './mailing.template';
 import { segmentsOf, type Segments } from './segments';
 import { formatTimeOfDay } from './send-window';
 
@@ -157,6 +157,23 @@ export async function listMailings(
 /** How a mailing's text is billed, at its placeholders' longest values. */
 export function segmentsOfText(text: string): Segments {
   return segmentsOf(longestRendering(parseTemplate(text)));
+}
+
+/**
+ * A text measured as it is typed: its placeholders are checked as createMailing checks them
+ * (BAD_USER_INPUT on `text`), but a text over MAX_SEGMENTS is measured, not refused, so
+ * that an operator sees by how much.
+ */
+export function measureText(campaign: Pick<CampaignRules, 'maxSegments'>, textInput: string) {
+  const text = textInput.trim();
+  if (text.length > MAX_TEXT_LENGTH) throw new UserInputError('text', `must be at most ${MAX_TEXT_LENGTH} characters`);
+  const template = parseTemplate(text);
+  return {
+    segments: segmentsOf(longestRendering(template)),
+    placeholders: template.filter((part) => typeof part !== 'string').length,
+    placeholderLength: MAX_VALUE_LENGTH,
+    maxSegments: campaign.maxSegments,
+  };
 }
 
 /**

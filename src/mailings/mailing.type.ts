@@ -28,6 +28,8 @@ export class Segments {
   @Field(() => Int, { description: 'GSM-7 septets (extension characters count 2) or UCS-2 code units (an emoji counts 2)' })
   characters!: number;
   @Field(() => Int, { description: 'SMS parts, each billed' }) parts!: number;
+  @Field(() => Int, { description: 'characters (as counted above) that still fit before the text takes one more part' })
+  charactersLeft!: number;
 }
 
 @ObjectType({ description: 'One text sent to every client matching a filter between startAt and endAt.' })

@@ -6,7 +6,7 @@
  * them).
  */
 export type Encoding = 'GSM_7' | 'UCS_2';
-export type Segments = { encoding: Encoding; characters: number; parts: number };
+export type Segments = { encoding: Encoding; characters: number; parts: number; charactersLeft: number };
 
 const GSM_BASIC =
   '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
@@ -25,5 +25,8 @@ export function segmentsOf(text: string): Segments {
 }
 
 function parts(encoding: Encoding, characters: number, single: number, multi: number): Segments {
-  return { encoding, characters, parts: characters === 0 ? 0 : characters <= single ? 1 : Math.ceil(characters / multi) };
+  const count = characters === 0 ? 0 : characters <= single ? 1 : Math.ceil(characters / multi);
+  // Room in the last part: up to one part it is the single-part size, beyond it whole split parts.
+  const charactersLeft = count <= 1 ? single - characters : count * multi - characters;
+  return { encoding, characters, parts: count, charactersLeft };
 }

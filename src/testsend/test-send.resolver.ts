@@ -2,6 +2,8 @@ import { Arg, Ctx, Field, ID, Mutation, ObjectType, Resolver } from 'type-graphq
 import type { Context } from '../graphql/context';
 import { MessageStatus } from '../messages/message.type';
 import type { MessageStatus as MessageStatusValue } from '../messages/message.table';
+import { Segments } from '../mailings/mailing.type';
+import { segmentsOf } from '../mailings/segments';
 import { testSend } from './test-send.service';
 
 @ObjectType({ description: 'What a test send came to.' })
@@ -12,12 +14,14 @@ export class TestSendResult {
   @Field(() => String, { description: 'sent, rejected, unauthorized, throttled, retryable or opted-out' }) outcome!: string;
   @Field(() => String, { nullable: true }) error!: string | null;
   @Field(() => String, { description: 'the text as it went out, personalised for the client with that phone' }) text!: string;
+  @Field(() => Segments, { description: 'how the text as it went out is billed' }) segments!: Segments;
 }
 
 @Resolver()
 export class TestSendResolver {
   @Mutation(() => TestSendResult, { description: 'Sends one text to one phone now, through the gateway, to try it; recorded apart from mailings.' })
-  testSend(@Arg('text', () => String) text: string, @Arg('phone', () => String) phone: string, @Ctx() ctx: Context) {
-    return testSend(ctx.db, ctx.log, ctx.testSender, ctx.campaign.maxSegments, text, phone);
+  async testSend(@Arg('text', () => String) text: string, @Arg('phone', () => String) phone: string, @Ctx() ctx: Context) {
+    const result = await testSend(ctx.db, ctx.log, ctx.testSender, ctx.campaign.maxSegments, text, phone);
+    return { ...result, segments: segmentsOf(result.text) };
   }
 }

@@ -5,16 +5,16 @@ import { segmentsOf } from '../../src/mailings/segments';
 
 describe('segments, as the gateway bills them', () => {
   it.each([
-    ['GSM-7, one part full', 'a'.repeat(160), { encoding: 'GSM_7', characters: 160, parts: 1 }],
-    ['GSM-7, one over', 'a'.repeat(161), { encoding: 'GSM_7', characters: 161, parts: 2 }],
-    ['GSM-7, two parts full', 'a'.repeat(306), { encoding: 'GSM_7', characters: 306, parts: 2 }],
-    ['GSM-7, one over two', 'a'.repeat(307), { encoding: 'GSM_7', characters: 307, parts: 3 }],
-    ['GSM-7 with its own accents and symbols', 'Ünicode? No: £$¥èéÇØÅΔΦ@§¿ñà', { encoding: 'GSM_7', characters: 28, parts: 1 }],
+    ['GSM-7, one part full', 'a'.repeat(160), { encoding: 'GSM_7', characters: 160, parts: 1, charactersLeft: 0 }],
+    ['GSM-7, one over', 'a'.repeat(161), { encoding: 'GSM_7', characters: 161, parts: 2, charactersLeft: 145 }],
+    ['GSM-7, two parts full', 'a'.repeat(306), { encoding: 'GSM_7', characters: 306, parts: 2, charactersLeft: 0 }],
+    ['GSM-7, one over two', 'a'.repeat(307), { encoding: 'GSM_7', characters: 307, parts: 3, charactersLeft: 152 }],
+    ['GSM-7 with its own accents and symbols', 'Ünicode? No: £$¥èéÇØÅΔΦ@§¿ñà', { encoding: 'GSM_7', characters: 28, parts: 1, charactersLeft: 132 }],
     ['extension characters count twice: 80 of them fill one part', '€'.repeat(80), { encoding: 'GSM_7', characters: 160, parts: 1 }],
     ['extension characters: 81 take two', '€'.repeat(81), { encoding: 'GSM_7', characters: 162, parts: 2 }],
     ['every extension character', '^{}\\[~]|€', { encoding: 'GSM_7', characters: 18, parts: 1 }],
-    ['Cyrillic is UCS-2: 70 in one part', 'ж'.repeat(70), { encoding: 'UCS_2', characters: 70, parts: 1 }],
-    ['Cyrillic, one over', 'ж'.repeat(71), { encoding: 'UCS_2', characters: 71, parts: 2 }],
+    ['Cyrillic is UCS-2: 70 in one part', 'ж'.repeat(70), { encoding: 'UCS_2', characters: 70, parts: 1, charactersLeft: 0 }],
+    ['Cyrillic, one over', 'ж'.repeat(71), { encoding: 'UCS_2', characters: 71, parts: 2, charactersLeft: 63 }],
     ['Cyrillic, two parts full', 'ж'.repeat(134), { encoding: 'UCS_2', characters: 134, parts: 2 }],
     ['Cyrillic, one over two', 'ж'.repeat(135), { encoding: 'UCS_2', characters: 135, parts: 3 }],
     ['an emoji counts two units: 35 fill one part', '😀'.repeat(35), { encoding: 'UCS_2', characters: 70, parts: 1 }],

@@ -5,9 +5,9 @@ import { FieldError, fieldErrorsOf, type FieldErrors } from '../errors';
 import { count, fromLocalInput, listOf, timeZone, toLocalInput } from '../format';
 import type { MailingQuery, TagMatch } from '../gql/graphql';
 import { useSettled, useThrottled } from '../hooks';
-import { AUDIENCE_PREVIEW, CLIENTS_CHANGED, CREATE_MAILING, MAILING, UPDATE_MAILING } from '../operations';
+import type { MeasureTextQuery } from '../gql/graphql';
+import { AUDIENCE_PREVIEW, CLIENTS_CHANGED, CREATE_MAILING, MAILING, MEASURE_TEXT, UPDATE_MAILING } from '../operations';
 import { navigate } from '../router';
-import { DEFAULT_MAX_SEGMENTS, longestRendering, MAX_VALUE_LENGTH, segmentsOf, type Segments } from '../segments';
 import { TestSendBox } from './TestSendBox';
 
 const MAX_TEXT = 1000;
@@ -74,9 +74,13 @@ export function MailingForm({ id }: { id?: string }) {
   const audience = underWay ? mailing?.stats.total : matching.data?.audiencePreview;
   const shown = { ...(matching.error ? fieldErrorsOf(matching.error) : {}), ...errors };
 
-  // How the text will be billed, measured here as Herald measures it: at its placeholders' longest.
-  const measured = longestRendering(form.text.trim());
-  const segments = 'problem' in measured ? null : segmentsOf(measured.text);
+  // How the text will be billed, asked of Herald as it is typed (placeholders at their longest);
+  // the last answer stays on screen while the next is on its way.
+  const settledText = useSettled(form.text.trim(), 150);
+  const measuring = useQuery(MEASURE_TEXT, { variables: { text: settledText }, skip: settledText === '' });
+  const measure = settledText === '' ? undefined : (measuring.data ?? measuring.previousData)?.measureText;
+  const textProblem = measuring.error && settledText !== '' ? (fieldErrorsOf(measuring.error).text ?? measuring.error.message) : null;
+  const segments = textProblem ? null : (measure?.segments ?? null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -132,7 +136,7 @@ export function MailingForm({ id }: { id?: string }) {
       <p className={`hint ${form.text.trim().length > MAX_TEXT ? 'over' : ''}`} aria-live="polite">
         {form.text.trim().length}/{MAX_TEXT} characters
       </p>
-      <TextSegments measured={measured} segments={segments} />
+      <TextSegments problem={textProblem} measure={textProblem ? undefined : measure} />
       <FieldError errors={shown} fields={['text']} />
 
       <p className="hint">Times are in your time zone, {timeZone}.</p>
@@ -225,25 +229,25 @@ export function MailingForm({ id }: { id?: string }) {
 }
 
 /** The text's segments as it is typed, or what is wrong with its placeholders. */
-function TextSegments({ measured, segments }: { measured: ReturnType<typeof longestRendering>; segments: Segments | null }) {
-  if ('problem' in measured) {
+function TextSegments({ problem, measure }: { problem: string | null; measure: MeasureTextQuery['measureText'] | undefined }) {
+  if (problem) {
     return (
       <p className="hint over segments" aria-live="polite">
-        {measured.problem}
+        {problem}
       </p>
     );
   }
-  if (!segments || segments.parts === 0) return null;
+  if (!measure || measure.segments.parts === 0) return null;
   return (
     <>
-      <SegmentsLine segments={segments} live />
-      {measured.placeholders > 0 && (
+      <SegmentsLine segments={measure.segments} live />
+      {measure.placeholders > 0 && (
         <p className="hint">
-          measured with each placeholder at its longest ({MAX_VALUE_LENGTH} characters, or its default if longer)
+          measured with each placeholder at its longest ({measure.placeholderLength} characters, or its default if longer)
         </p>
       )}
-      {segments.parts > DEFAULT_MAX_SEGMENTS && (
-        <p className="hint over">More than {DEFAULT_MAX_SEGMENTS} parts: Herald refuses it unless its MAX_SEGMENTS allows more.</p>
+      {measure.segments.parts > measure.maxSegments && (
+        <p className="hint over">More than {measure.maxSegments} parts: Herald refuses it.</p>
       )}
     </>
   );

@@ -4,7 +4,6 @@ import { SegmentsLine, TextField } from '../components';
 import { FieldError, fieldErrorsOf, type FieldErrors } from '../errors';
 import type { TestSendMutation } from '../gql/graphql';
 import { TEST_SEND } from '../operations';
-import { segmentsOf } from '../segments';
 
 type Result = TestSendMutation['testSend'];
 
@@ -53,7 +52,7 @@ export function TestSendBox({ text }: { text: string }) {
             {result.error && result.status !== 'SKIPPED' && <span className="error-text"> · {result.error}</span>}
           </p>
           <p className="rendered-text">{result.text}</p>
-          <SegmentsLine segments={segmentsOf(result.text)} />
+          <SegmentsLine segments={result.segments} />
         </div>
       )}
     </form>
