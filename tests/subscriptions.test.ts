@@ -93,6 +93,23 @@ describe('mailingProgress', () => {
     }
   });
 
+  it('should give a paused mailing no ETA: the rate it had does not move it', async () => {
+    gateway.set({ latencyMs: 150 });
+    const id = await mailingFor(300);
+    const sub = subscribe<Progress>(herald.url, PROGRESS, { id });
+    try {
+      await waitFor(() => sub.events.some((e) => e.data.mailingProgress.status === 'RUNNING' && e.data.mailingProgress.etaSeconds !== null), 10_000, 'a running event with an ETA');
+      await herald.ok(`mutation($id: ID!) { pauseMailing(id: $id) { id } }`, { id });
+      await waitFor(() => sub.events.some((e) => e.data.mailingProgress.status === 'PAUSED'), 5_000, 'the PAUSED event');
+      const paused = sub.events.filter((e) => e.data.mailingProgress.status === 'PAUSED').map((e) => e.data.mailingProgress);
+      expect(paused[0].stats.pending).toBeGreaterThan(0);
+      expect(paused.map((p) => p.etaSeconds)).toEqual(paused.map(() => null));
+    } finally {
+      await sub.stop();
+      await herald.ok(`mutation($id: ID!) { cancelMailing(id: $id) { id } }`, { id });
+    }
+  });
+
   it('should flag a mailing at risk when it cannot finish before its end', async () => {
     gateway.set({ down: true });
     const id = await mailingFor(5);

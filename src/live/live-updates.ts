@@ -309,7 +309,9 @@ function progressSource(db: Db, mailingId: number): WatchSource<MailingProgressV
       const oldest = samples[0];
       const span = (now - oldest.at) / 1000;
       const ratePerSecond = span >= 0.2 ? Math.max(0, (stats.sent + stats.failed - oldest.done) / span) : 0;
-      const etaSeconds = stats.pending === 0 ? 0 : ratePerSecond > 0 ? stats.pending / ratePerSecond : null;
+      // Only a running mailing moves: the rate of a paused one is what it did before it paused.
+      const moving = mailing.status === 'RUNNING' && ratePerSecond > 0;
+      const etaSeconds = stats.pending === 0 ? 0 : moving ? stats.pending / ratePerSecond : null;
       const underWay = mailing.status === 'RUNNING' || mailing.status === 'PAUSED';
       // At risk: at the current rate the pending messages will not all go before endAt; a
       // mailing under way that has not moved for a whole rate window counts as at risk too.

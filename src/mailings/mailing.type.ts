@@ -79,7 +79,7 @@ export class MailingProgress {
   @Field(() => MessageStats) stats!: MessageStats;
   @Field(() => Float, { description: 'messages reaching SENT or FAILED per second, over the last few seconds' })
   ratePerSecond!: number;
-  @Field(() => Float, { nullable: true, description: 'pending / rate; 0 when nothing is pending, null when nothing moves' })
+  @Field(() => Float, { nullable: true, description: 'pending / rate; 0 when nothing is pending, null when nothing moves (a paused or scheduled mailing, a stalled one)' })
   etaSeconds!: number | null;
   @Field(() => Boolean, { description: 'at the current rate, not every pending message goes before endAt' })
   atRisk!: boolean;
