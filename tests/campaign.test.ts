@@ -104,6 +104,12 @@ describe('opt-outs', () => {
     await herald.ok(`mutation($id: ID!) { deleteClient(id: $id) }`, { id: String(client.id) });
     const listed = (await herald.ok(`{ optOuts(first: 500) { totalCount edges { node { phone reason optedOutAt } } } }`)).optOuts;
     expect(listed.edges.map((e: any) => e.node)).toContainEqual({ phone, reason: 'asked on the phone', optedOutAt: expect.any(String) });
+    // Found by the digits it contains, as clients are.
+    const found = (await herald.ok(`query($p: String) { optOuts(phone: $p) { totalCount edges { node { phone } } } }`, { p: phone.slice(3, 9) })).optOuts;
+    expect(found.edges.map((e: any) => e.node.phone)).toContain(phone);
+    expect(found.totalCount).toBe(found.edges.length);
+    expect(found.edges.every((e: any) => e.node.phone.includes(phone.slice(3, 9)))).toBe(true);
+    expect(onlyError(await herald.gql(`{ optOuts(phone: "12a") { totalCount } }`)).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'phone' });
 
     await herald.ok(`mutation($input: CreateClientInput!) { createClient(input: $input) { id } }`, { input: { phone, timezone: 'UTC', tags: [tag] } });
     expect((await herald.ok(OPT_IN, { phone })).optIn).toBe(true);

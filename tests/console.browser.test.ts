@@ -345,6 +345,15 @@ describe.runIf(chromiumAvailable)('the console on campaign features', { timeout:
     await row.waitFor();
     expect(await row.locator('td').nth(1).textContent()).toBe('replied STOP');
     expect(await form.locator('.field-error').count()).toBe(0);
+    // Found by the digits it contains; a search that is not digits is refused next to its field.
+    const find = optOuts.getByLabel('Find a phone');
+    await find.fill(phone.slice(4, 10));
+    await expect.poll(async () => (await optOuts.locator('tr[data-opt-out]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-opt-out')))).every((p) => p!.includes(phone.slice(4, 10)))).toBe(true);
+    await row.waitFor();
+    await find.fill('12a');
+    await expect.poll(() => optOuts.locator('label', { hasText: 'Find a phone' }).locator('.field-error').textContent()).toBe('must be up to 11 digits of a phone');
+    await find.fill('');
+    await row.waitFor();
 
     // Neither tab was reloaded.
     await expect.poll(() => page.locator('.matching').textContent()).toBe('4 clients match');

@@ -290,8 +290,8 @@ export const AUDIENCE_PREVIEW = graphql(`
 `);
 
 export const OPT_OUTS = graphql(`
-  query OptOuts($first: Int, $after: String) {
-    optOuts(first: $first, after: $after) {
+  query OptOuts($first: Int, $after: String, $phone: String) {
+    optOuts(first: $first, after: $after, phone: $phone) {
       totalCount
       edges {
         node {

@@ -10,9 +10,10 @@ export class OptOutResolver {
   optOuts(
     @Arg('first', () => Int, { nullable: true }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('phone', () => String, { nullable: true, description: 'a search: digits the phone contains, e.g. 1234' }) phone: string | null,
     @Ctx() ctx: Context,
   ) {
-    return service.listOptOuts(ctx.db, pageRequest(first, after));
+    return service.listOptOuts(ctx.db, phone, pageRequest(first, after));
   }
 
   @Mutation(() => Boolean, {

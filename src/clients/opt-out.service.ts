@@ -5,7 +5,7 @@ import { notifyClients } from '../events/event.channel';
 import type { Logger } from '../logger';
 import * as store from './opt-out.store';
 import type { OptOutRow } from './opt-out.table';
-import { validatePhone } from './client.validation';
+import { validatePhone, validatePhoneSearch } from './client.validation';
 
 const MAX_REASON_LENGTH = 200;
 
@@ -39,6 +39,7 @@ export async function optIn(db: Db, log: Logger, phone: string): Promise<boolean
   return lifted;
 }
 
-export async function listOptOuts(db: Db, req: PageRequest): Promise<Page<OptOutRow>> {
-  return toPage(await store.listOptOuts(db, req), req, () => store.countOptOuts(db));
+export async function listOptOuts(db: Db, phone: string | null | undefined, req: PageRequest): Promise<Page<OptOutRow>> {
+  const phoneContains = phone == null ? null : validatePhoneSearch(phone);
+  return toPage(await store.listOptOuts(db, phoneContains, req), req, () => store.countOptOuts(db, phoneContains));
 }

@@ -1,4 +1,4 @@
-import { asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, like, sql } from 'drizzle-orm';
 import type { PageRequest } from '../common/page';
 import type { Db } from '../db/connection';
 import { optOuts, type OptOutRow } from './opt-out.table';
@@ -31,16 +31,19 @@ export async function isOptedOut(db: Db, phone: string): Promise<boolean> {
 }
 
 /** One keyset page in id order (the order phones opted out in). */
-export function listOptOuts(db: Db, page: PageRequest): Promise<OptOutRow[]> {
+/** Digits only (validated), so a LIKE pattern needs no escaping. */
+const phoneCondition = (phoneContains: string | null) => (phoneContains ? like(optOuts.phone, `%${phoneContains}%`) : undefined);
+
+export function listOptOuts(db: Db, phoneContains: string | null, page: PageRequest): Promise<OptOutRow[]> {
   return db
     .select()
     .from(optOuts)
-    .where(page.afterId === undefined ? undefined : gt(optOuts.id, page.afterId))
+    .where(and(phoneCondition(phoneContains), page.afterId === undefined ? undefined : gt(optOuts.id, page.afterId)))
     .orderBy(asc(optOuts.id))
     .limit(page.limit + 1);
 }
 
-export async function countOptOuts(db: Db): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(optOuts);
+export async function countOptOuts(db: Db, phoneContains: string | null): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(optOuts).where(phoneCondition(phoneContains));
   return row.n;
 }

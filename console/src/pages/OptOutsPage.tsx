@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { Pager, Table, TextField } from '../components';
 import { FieldError, fieldErrorsOf, type FieldErrors } from '../errors';
 import { count, when } from '../format';
-import { usePages, useThrottled } from '../hooks';
+import { usePages, useSettled, useThrottled } from '../hooks';
 import { CLIENTS_CHANGED, OPT_IN, OPT_OUT, OPT_OUTS } from '../operations';
 import { useCanWrite } from '../session';
 
@@ -17,8 +17,11 @@ const PAGE_SIZE = 25;
  */
 export function OptOutsPage() {
   const canWrite = useCanWrite();
-  const pages = usePages('');
-  const { data, error, refetch } = useQuery(OPT_OUTS, { variables: { first: PAGE_SIZE, after: pages.after } });
+  const [phone, setPhone] = useState('');
+  const search = useSettled(phone.trim(), 300);
+  const pages = usePages(search);
+  const { data, error, refetch } = useQuery(OPT_OUTS, { variables: { first: PAGE_SIZE, after: pages.after, phone: search || null } });
+  const searchErrors = error ? fieldErrorsOf(error) : {};
   const reread = useThrottled(() => void refetch(), 1_000);
   useSubscription(CLIENTS_CHANGED, { onData: reread });
   const connection = data?.optOuts;
@@ -33,14 +36,17 @@ export function OptOutsPage() {
         An opted-out phone is in no mailing's audience, and a mailing already running skips its message. Opting back in counts for mailings that start from then on.
       </p>
       {canWrite && <OptOutForm onDone={reread} />}
-      {error && (
+      <section className="filters" aria-label="search">
+        <TextField label="Find a phone" value={phone} onChange={setPhone} placeholder="digits it contains" errors={searchErrors} field="phone" />
+      </section>
+      {error && !searchErrors.phone && (
         <p className="field-error" role="alert">
           {Object.values(fieldErrorsOf(error)).join('; ')}
         </p>
       )}
       {connection &&
         (connection.edges.length === 0 && pages.page === 1 ? (
-          <p className="muted">No phone has opted out.</p>
+          <p className="muted">{search ? 'No opted-out phone contains these digits.' : 'No phone has opted out.'}</p>
         ) : (
           <>
             <Table className="opt-outs" headers={['Phone', 'Reason', 'Opted out', ...(canWrite ? [''] : [])]}>
