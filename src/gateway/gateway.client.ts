@@ -34,7 +34,16 @@ export class HttpGateway implements Gateway {
   private readonly basePath: string;
   private readonly authorization: string;
 
-  constructor(private readonly options: { url: string; token: string; connections: number; requestTimeoutMs: number }) {
+  constructor(
+    private readonly options: {
+      url: string;
+      token: string;
+      connections: number;
+      requestTimeoutMs: number;
+      /** called as each request starts; the function it returns, with the request's result class (metrics) */
+      observe?: () => (result: SendOutcome['kind']) => void;
+    },
+  ) {
     const url = new URL(options.url);
     this.basePath = url.pathname.replace(/\/$/, '');
     this.authorization = `Bearer ${options.token}`;
@@ -54,6 +63,10 @@ export class HttpGateway implements Gateway {
       return { written: Promise.resolve(), outcome: Promise.resolve({ kind: 'retryable', error: 'no time left before the deadline' }) };
     }
     const handler = new ResponseHandler(budget, deadline - now < this.options.requestTimeoutMs + NEAR_DEADLINE_MS);
+    if (this.options.observe) {
+      const done = this.options.observe();
+      void handler.outcome.then((o) => done(o.kind));
+    }
     this.pool.dispatch(
       {
         method: 'POST',
