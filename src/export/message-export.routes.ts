@@ -8,7 +8,8 @@ import type { Logger } from '../logger';
 import { csvRecord } from './csv';
 import { mailingExists, messagesForExport } from './message-export.store';
 
-const BATCH = 1_000;
+const BATCH = 200;
+const CHUNK_CHARS = 16 * 1024;
 const HEADER = ['id', 'clientId', 'phone', 'status', 'attempts', 'sentAt', 'lastError'];
 
 /**
@@ -40,12 +41,21 @@ export function messageExportRoutes(sql: Sql, tokens: TokenRegistry, log: Logger
     let rows = 0;
     try {
       res.write(csvRecord(HEADER));
+      let gone = false;
       for await (const batch of messagesForExport(sql, mailingId, BATCH)) {
         let chunk = '';
-        for (const m of batch) chunk += csvRecord([m.id, m.client_id, m.phone, m.status, m.attempts, m.sent_at, m.last_error]);
+        for (const m of batch) {
+          chunk += csvRecord([m.id, m.client_id, m.phone, m.status, m.attempts, m.sent_at, m.last_error]);
+          // Written in small pieces: a string this size dies young, where a batch's worth would
+          // be a large object that only a full collection frees.
+          if (chunk.length >= CHUNK_CHARS) {
+            if ((gone = !(await writeOrGone(res, chunk)))) break;
+            chunk = '';
+          }
+        }
         rows += batch.length;
         // Leaving the loop closes the cursor: a client that went away stops the read.
-        if (!(await writeOrGone(res, chunk))) break;
+        if (gone || (chunk && !(await writeOrGone(res, chunk)))) break;
       }
       res.end();
       log.info({ mailingId, rows, durationMs: Math.round(performance.now() - started) }, 'messages exported');
