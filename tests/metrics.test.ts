@@ -71,6 +71,25 @@ describe('GET /metrics', () => {
     expect(valueOf(after, 'herald_messages_due')).toBe(0);
   });
 
+  it("should show a running mailing's unsent messages and time left, and the queue depth", async () => {
+    const tag = `w${Math.random().toString(36).slice(2, 10)}`;
+    await insertClients(herald, 12, { tags: [tag] });
+    // Its send window is closed now (UTC clients): it runs, and nothing goes out.
+    const hhmm = (hoursFromNow: number) => new Date(Date.now() + hoursFromNow * 3_600_000).toISOString().slice(11, 16);
+    const mailing = await createMailing(herald, { filter: { tags: [tag] }, sendWindow: { from: hhmm(2), to: hhmm(3) } });
+    await untilMailingStatus(herald, mailing.id, 'RUNNING', 5_000);
+    const samples = await scrape();
+    expect(valueOf(samples, 'herald_mailing_unsent', { mailing_id: mailing.id })).toBe(12);
+    expect(valueOf(samples, 'herald_mailing_seconds_left', { mailing_id: mailing.id })).toBeGreaterThan(50);
+    expect(valueOf(samples, 'herald_mailing_seconds_left', { mailing_id: mailing.id })).toBeLessThanOrEqual(60);
+    expect(valueOf(samples, 'herald_messages_due')).toBe(12);
+    expect(valueOf(samples, 'herald_mailings', { status: 'RUNNING' })).toBe(1);
+    await herald.ok('mutation($id: ID!) { cancelMailing(id: $id) { id } }', { id: mailing.id });
+    const after = await scrape();
+    expect(after.some((s) => s.name === 'herald_mailing_unsent' && s.labels.mailing_id === mailing.id)).toBe(false);
+    expect(valueOf(after, 'herald_messages_due')).toBe(0);
+  });
+
   it('should count GraphQL operations by type and outcome, and the subscriptions open', async () => {
     const before = await scrape();
     await herald.ok('{ me { role } }');

@@ -83,6 +83,29 @@ export class Metrics {
       },
     });
 
+    new Gauge({
+      name: 'herald_mailing_unsent',
+      help: 'Per running mailing: messages not sent yet (the same figure on every process)',
+      labelNames: ['mailing_id'] as const,
+      registers,
+      async collect() {
+        const figures = await self.figures(log);
+        this.reset();
+        if (figures) for (const m of figures.running) this.labels(String(m.id)).set(m.unsent);
+      },
+    });
+    new Gauge({
+      name: 'herald_mailing_seconds_left',
+      help: 'Per running mailing: seconds until its endAt (the same figure on every process)',
+      labelNames: ['mailing_id'] as const,
+      registers,
+      async collect() {
+        const figures = await self.figures(log);
+        this.reset();
+        if (figures) for (const m of figures.running) this.labels(String(m.id)).set(Math.round(m.secondsLeft));
+      },
+    });
+
     this.graphqlOperations = new Counter({
       name: 'herald_graphql_operations_total',
       help: 'GraphQL operations, by type and outcome (ok or error)',
