@@ -27,10 +27,12 @@ export type MetricsSources = {
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly messages: Record<MessageOutcome, Counter.Internal>;
-  private readonly gatewayResults: Record<SendOutcome['kind'], Counter.Internal>;
+  // The dispatch path's counts are plain numbers, read by prom-client at a scrape: counting a
+  // message is an addition, not a label lookup.
+  private readonly messages = Object.fromEntries(MESSAGE_OUTCOMES.map((o) => [o, 0])) as Record<MessageOutcome, number>;
+  private readonly gatewayResults = Object.fromEntries(GATEWAY_RESULTS.map((r) => [r, 0])) as Record<SendOutcome['kind'], number>;
+  private inFlight = 0;
   private readonly gatewayDuration: Histogram<never>;
-  private readonly inFlight: Gauge<never>;
   private readonly graphqlOperations: Counter<'type' | 'outcome'>;
   private readonly graphqlDuration: Histogram<'type'>;
   private readonly subscriptions: Gauge<never>;
@@ -40,20 +42,41 @@ export class Metrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: '' });
 
-    const messages = new Counter({ name: 'herald_messages_total', help: 'Message results written, by outcome', labelNames: ['outcome'] as const, registers });
-    this.messages = Object.fromEntries(MESSAGE_OUTCOMES.map((o) => [o, messages.labels(o)])) as Metrics['messages'];
-
-    const results = new Counter({ name: 'herald_gateway_requests_total', help: 'Requests to the SMS gateway, by result class', labelNames: ['result'] as const, registers });
-    this.gatewayResults = Object.fromEntries(GATEWAY_RESULTS.map((r) => [r, results.labels(r)])) as Metrics['gatewayResults'];
+    const self = this;
+    new Counter({
+      name: 'herald_messages_total',
+      help: 'Message results written, by outcome',
+      labelNames: ['outcome'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const o of MESSAGE_OUTCOMES) this.labels(o).inc(self.messages[o]);
+      },
+    });
+    new Counter({
+      name: 'herald_gateway_requests_total',
+      help: 'Requests to the SMS gateway, by result class',
+      labelNames: ['result'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const r of GATEWAY_RESULTS) this.labels(r).inc(self.gatewayResults[r]);
+      },
+    });
     this.gatewayDuration = new Histogram({
       name: 'herald_gateway_request_duration_seconds',
       help: 'Time from sending a request to the gateway to its answer (or failure)',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.inFlight = new Gauge({ name: 'herald_gateway_in_flight', help: 'Requests to the gateway under way in this process', registers });
-
-    const self = this;
+    new Gauge({
+      name: 'herald_gateway_in_flight',
+      help: 'Requests to the gateway under way in this process',
+      registers,
+      collect() {
+        this.set(self.inFlight);
+      },
+    });
     new Gauge({
       name: 'herald_gateway_breaker_state',
       help: "The dispatcher's circuit breaker: 0 closed, 1 half-open, 2 open (worker processes only)",
@@ -131,18 +154,18 @@ export class Metrics {
   messageResults(rows: readonly { status: string; attempted: boolean }[]): void {
     for (const r of rows) {
       const outcome = outcomeOf(r.status, r.attempted);
-      if (outcome) this.messages[outcome].inc();
+      if (outcome) this.messages[outcome]++;
     }
   }
 
   /** A request to the gateway starts; the returned function records its result. */
   gatewayRequest(): (result: SendOutcome['kind']) => void {
     const started = performance.now();
-    this.inFlight.inc();
+    this.inFlight++;
     return (result) => {
-      this.inFlight.dec();
+      this.inFlight--;
       this.gatewayDuration.observe((performance.now() - started) / 1000);
-      this.gatewayResults[result].inc();
+      this.gatewayResults[result]++;
     };
   }
 
