@@ -51,9 +51,8 @@ describe('the daily statistics e-mail', () => {
 
       // pg-boss runs a cron schedule at most once a minute: the tick is the minute in which the
       // second process starts (a schedule of every minute is due at once). Started early in a
-      // minute, the wait below cannot cross into the next tick.
-      if (new Date().getSeconds() > 40) await sleep((61 - new Date().getSeconds()) * 1000);
-      const tickMinute = Math.floor(Date.now() / 60_000);
+      // minute, the wait below normally stays inside that tick.
+      if (new Date().getSeconds() > 30) await sleep((61 - new Date().getSeconds()) * 1000);
       b = await spawnReady({ ...env, REPORT_TO: 'ops@example.com', REPORT_CRON: '* * * * *' });
       cleanups.push(() => terminate(b));
 
@@ -61,8 +60,10 @@ describe('the daily statistics e-mail', () => {
       // Both processes look for due schedules every second (TIMER_POLL_MS) and both fetch report
       // jobs every half second: a second mail for this tick would come within a few seconds.
       await sleep(6_000);
-      expect(smtp.received).toHaveLength(1);
-      expect(Math.floor(smtp.received[0].at / 60_000)).toBe(tickMinute);
+      // One mail per minute reached (one, unless a slow start let the wait cross into the next).
+      const minutes = smtp.received.map((m) => Math.floor(m.at / 60_000));
+      expect(new Set(minutes).size).toBe(smtp.received.length);
+      expect(smtp.received.length).toBeLessThanOrEqual(2);
 
       const mail = smtp.received[0];
       expect(mail.to).toEqual(['ops@example.com']);
@@ -77,7 +78,7 @@ describe('the daily statistics e-mail', () => {
       expect(html).toContain('<td style="padding:2px 8px;border:1px solid #ccc">#' + mailing.id + ' Morning offer</td>');
       expect(html).toContain('70.0%');
       const sentBy = [a, b].map((p) => logLines(p!.proc, 'statistics report sent').length);
-      expect(sentBy[0] + sentBy[1]).toBe(1);
+      expect(sentBy[0] + sentBy[1]).toBe(smtp.received.length);
     } finally {
       await terminate(b);
       await terminate(a);
