@@ -11,7 +11,7 @@
 //   5. the ceilings: N requests straight from undici to the simulator in fast mode, and R in
 //      the realistic mode, same concurrency, no database;
 //   6. the baseline: one pg-boss job per message for a sample of 50,000 (or N);
-//   7. the cost of metrics: mailings to M more clients (--metrics-sample, default 20,000)
+//   7. the cost of metrics: mailings to M more clients (--metrics-sample, default 20,000 or N/2)
 //      with the dispatching process restarted with METRICS_ENABLED=false and =true in turn
 //      (off, on, three times each), fast gateway; the best run of each compared: rate and
 //      the dispatching process's CPU time per message.
@@ -50,7 +50,7 @@ const SINGLE = args.includes('--single');
 // --keep: leave the data directory (Herald's logs, PostgreSQL's data) behind, and say where.
 const KEEP = args.includes('--keep');
 const BASELINE_SAMPLE = Math.min(50_000, CLIENTS);
-const METRICS_SAMPLE = Number(flag('metrics-sample') ?? Math.min(20_000, CLIENTS));
+const METRICS_SAMPLE = Number(flag('metrics-sample') ?? Math.min(20_000, Math.ceil(CLIENTS / 2)));
 const TOKEN = 'bench-admin-token-0123456789';
 const GATEWAY_TOKEN = 'bench-gateway-token-0123456789';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -125,6 +125,16 @@ describe('GET /metrics', () => {
     expect((await fetch(`${herald.url}/metrics`, { headers: { authorization: `Bearer ${VIEWER_TOKEN}` } })).status).toBe(401);
   });
 
+  it('should not be served, and nothing counted, with METRICS_ENABLED=false', async () => {
+    const quiet = await startTestHerald({ metrics: { enabled: false, token: null, cacheMs: 0 } });
+    try {
+      expect((await fetch(`${quiet.url}/metrics`)).status).toBe(404);
+      expect((await fetch(`${quiet.url}/healthz`)).status).toBe(200);
+    } finally {
+      await quiet.stop();
+    }
+  });
+
   it('should be served by a worker process too, with no GraphQL there', async () => {
     const worker = await startTestHerald({ role: 'worker', metrics: { enabled: true, token: null, cacheMs: 0 } });
     try {
