@@ -10,7 +10,11 @@
 //      (uniform), 1% in 3 s and 1% with a 5xx, as a real gateway would;
 //   5. the ceilings: N requests straight from undici to the simulator in fast mode, and R in
 //      the realistic mode, same concurrency, no database;
-//   6. the baseline: one pg-boss job per message for a sample of 50,000 (or N).
+//   6. the baseline: one pg-boss job per message for a sample of 50,000 (or N);
+//   7. the cost of metrics: mailings to M more clients (--metrics-sample, default 20,000 or N/2)
+//      with the dispatching process restarted with METRICS_ENABLED=false and =true in turn
+//      (off, on, three times each), fast gateway; the best run of each compared: rate and
+//      the dispatching process's CPU time per message.
 // Herald, the simulator and PostgreSQL (embedded) each run in their own process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readdirSync, readFileSync } from 'node:fs';
@@ -23,6 +27,7 @@ import postgres from 'postgres';
 import { Pool } from 'undici';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { createLogger } from '../src/logger';
+import { Metrics } from '../src/metrics/metrics';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -45,6 +50,7 @@ const SINGLE = args.includes('--single');
 // --keep: leave the data directory (Herald's logs, PostgreSQL's data) behind, and say where.
 const KEEP = args.includes('--keep');
 const BASELINE_SAMPLE = Math.min(50_000, CLIENTS);
+const METRICS_SAMPLE = Number(flag('metrics-sample') ?? Math.min(20_000, Math.ceil(CLIENTS / 2)));
 const TOKEN = 'bench-admin-token-0123456789';
 const GATEWAY_TOKEN = 'bench-gateway-token-0123456789';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -181,11 +187,11 @@ async function main() {
     const zones = ['Europe/Moscow', 'Asia/Yekaterinburg', 'Asia/Novosibirsk', 'Asia/Vladivostok', 'Europe/Kaliningrad'];
     let imported = 0;
     const inFlight = new Set<Promise<void>>();
-    const TOTAL = CLIENTS + REALISTIC;
+    const TOTAL = CLIENTS + REALISTIC + METRICS_SAMPLE;
     for (let from = 0; from < TOTAL; from += 10_000) {
       const input = Array.from({ length: Math.min(10_000, TOTAL - from) }, (_, j) => {
         const i = from + j;
-        const tags = i >= CLIENTS ? ['realistic'] : i % 2 ? ['odd'] : ['even'];
+        const tags = i >= CLIENTS + REALISTIC ? ['metrics'] : i >= CLIENTS ? ['realistic'] : i % 2 ? ['odd'] : ['even'];
         return { phone: `79${String(i).padStart(9, '0')}`, timezone: zones[i % zones.length], tags };
       });
       const job = gql(IMPORT, { input }).then((d) => void (imported += d.importClients.imported));
@@ -275,6 +281,46 @@ async function main() {
     const realisticRate = realisticTiming.sent / realisticTiming.dispatch;
     say(`  ${realisticTiming.sent} sent in ${realisticTiming.dispatch.toFixed(1)} s`);
 
+    // 7. The cost of counting: the dispatching process restarted with metrics off, then on, twice.
+    say(`metrics off / on (${METRICS_SAMPLE.toLocaleString('en')} clients a run)…`);
+    await setBehaviour(senderUrl, FAST_BEHAVIOUR);
+    const dispatching = SINGLE ? 0 : 1;
+    type MetricsRun = { sent: number; seconds: number; cpuSeconds: number };
+    const metricsRuns = { off: [] as MetricsRun[], on: [] as MetricsRun[] };
+    for (const enabled of [false, true, false, true, false, true]) {
+      const old = heralds[dispatching];
+      old.child.kill('SIGTERM');
+      await new Promise((r) => old.child.once('exit', r));
+      const rolePort = SINGLE ? { HERALD_ROLE: 'all', PORT: String(port) } : { HERALD_ROLE: 'worker', PORT: String(await freePort()) };
+      heralds[dispatching] = await startHeraldProcess(`${old.name.split('-')[0]}-metrics-${enabled ? 'on' : 'off'}`, { ...rolePort, METRICS_ENABLED: String(enabled) });
+      const worker = { worker: [heralds[dispatching].child.pid!] };
+      const cpuStart = cpuSeconds(worker).worker;
+      const run = await gql(CREATE, {
+        input: { text: 'Bench message', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 3 * 3600_000).toISOString(), filter: { tags: ['metrics'] } },
+      });
+      for (let state = 'RUNNING'; state !== 'COMPLETED'; await sleep(100)) state = (await gql(STATS, { id: run.createMailing.id })).mailing.status;
+      const cpuUsed = cpuSeconds(worker).worker - cpuStart;
+      const t = await dispatchTiming(sql, run.createMailing.id);
+      metricsRuns[enabled ? 'on' : 'off'].push({ sent: t.sent, seconds: round(t.dispatch, 3), cpuSeconds: round(cpuUsed, 3) });
+    }
+    const rateOf = (runs: MetricsRun[]) => Math.max(...runs.map((r) => r.sent / r.seconds));
+    // CPU time of the dispatching process per message: what counting costs, less disturbed
+    // than the wall clock by whatever else the machine runs meanwhile.
+    // The best run of each: another program on the machine only ever makes a run slower.
+    const cpuUsOf = (runs: MetricsRun[]) => Math.min(...runs.map((r) => (r.cpuSeconds / r.sent) * 1e6));
+    const metricsCost = {
+      sample: METRICS_SAMPLE,
+      // what Herald's counting adds to one message, timed alone in this process: a gateway
+      // request (in flight, duration, result) and its committed result
+      countingNsPerMessage: countingCostNs(),
+      offMessagesPerSecond: Math.round(rateOf(metricsRuns.off)),
+      onMessagesPerSecond: Math.round(rateOf(metricsRuns.on)),
+      offCpuUsPerMessage: round(cpuUsOf(metricsRuns.off), 1),
+      onCpuUsPerMessage: round(cpuUsOf(metricsRuns.on), 1),
+      runs: metricsRuns,
+    };
+    say(`  off ${metricsCost.offMessagesPerSecond}/s ${metricsCost.offCpuUsPerMessage} µs CPU a message, on ${metricsCost.onMessagesPerSecond}/s ${metricsCost.onCpuUsPerMessage} µs`);
+
     // Herald is done; the ceilings and baseline get the machine without it.
     for (const h of heralds) {
       h.child.kill('SIGTERM');
@@ -330,10 +376,14 @@ async function main() {
         ceilingMessagesPerSecond: Math.round(realisticCeilingRate),
       },
       baseline: { messagesPerSecond: Math.round(baselineRate), sample: BASELINE_SAMPLE },
+      // the same dispatch with METRICS_ENABLED=false and =true (fast gateway)
+      metrics: metricsCost,
       ratio: {
         ceiling: round(dispatchRate / ceilingRate, 2),
         baseline: round(dispatchRate / baselineRate, 2),
         realistic: round(realisticRate / realisticCeilingRate, 2),
+        metricsOnOff: round(rateOf(metricsRuns.on) / rateOf(metricsRuns.off), 3),
+        metricsCpuOnOff: round(cpuUsOf(metricsRuns.on) / cpuUsOf(metricsRuns.off), 3),
       },
       latency: {
         statsP50Ms: round(percentile(during.stats, 50)),
@@ -355,6 +405,21 @@ async function main() {
     if (KEEP) process.stderr.write(`logs and data kept in ${dataDir}\n`);
     else await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Nanoseconds of Herald's counting per message, as the dispatcher and gateway client do it. */
+function countingCostNs(): number {
+  const metrics = new Metrics(createLogger('silent'), { queue: async () => ({ mailingsByStatus: new Map(), messagesDue: 0, running: [] }), cacheMs: 0 });
+  const rows = Array.from({ length: 500 }, (_, i) => ({ status: i % 10 ? 'SENT' : 'PENDING', attempted: true }));
+  const batch = () => {
+    for (let i = 0; i < rows.length; i++) metrics.gatewayRequest()(i % 10 ? 'sent' : 'retryable');
+    metrics.messageResults(rows);
+  };
+  for (let i = 0; i < 200; i++) batch(); // warm-up
+  const rounds = 2_000;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < rounds; i++) batch();
+  return Math.round(Number(process.hrtime.bigint() - started) / (rounds * rows.length));
 }
 
 /** From a mailing's start to its last SENT, and how many were sent. */
@@ -505,6 +570,21 @@ function printTable(r: any) {
     ['realistic gateway: Herald', `${r.realistic.messagesPerSecond.toLocaleString('en')} msg/s`, `${r.realistic.clients.toLocaleString('en')} in ${r.realistic.seconds} s`],
     ['realistic gateway: ceiling', `${r.realistic.ceilingMessagesPerSecond.toLocaleString('en')} msg/s`, `Herald/ceiling ${r.ratio.realistic}; target ≥ 0.9`],
     ['baseline (job per message)', `${r.baseline.messagesPerSecond.toLocaleString('en')} msg/s`, `Herald/baseline ${r.ratio.baseline}; target ≥ 4`],
+    [
+      'dispatch with metrics on / off',
+      `${r.metrics.onMessagesPerSecond.toLocaleString('en')} / ${r.metrics.offMessagesPerSecond.toLocaleString('en')} msg/s`,
+      `on/off ${r.ratio.metricsOnOff} (${r.metrics.sample.toLocaleString('en')} a run, best of three each)`,
+    ],
+    [
+      'worker CPU per message, metrics on / off',
+      `${r.metrics.onCpuUsPerMessage} / ${r.metrics.offCpuUsPerMessage} µs`,
+      `on/off ${r.ratio.metricsCpuOnOff}`,
+    ],
+    [
+      'counting alone, per message',
+      `${r.metrics.countingNsPerMessage} ns`,
+      `${round((r.metrics.countingNsPerMessage / 1000 / r.metrics.offCpuUsPerMessage) * 100, 2)}% of the worker's CPU per message`,
+    ],
     ['stats p50 / p99, dispatching', `${r.latency.statsP50Ms} / ${r.latency.statsP99Ms} ms`, 'target p99 ≤ 10 ms'],
     ['clients page p50 / p99, dispatching', `${r.latency.graphqlP50Ms} / ${r.latency.graphqlP99Ms} ms`, 'target p99 ≤ 100 ms'],
     ['stats p50 / p99, at rest', `${r.latency.atRest.statsP50Ms} / ${r.latency.atRest.statsP99Ms} ms`, ''],

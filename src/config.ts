@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseFrequencyCap } from './mailings/frequency-cap';
+import { checkCron, isTimeZone } from './reports/report.schedule';
 
 /**
  * Herald's whole configuration, read from the environment once at start-up. Each variable
@@ -101,6 +102,16 @@ export const variables = {
   LEASE_MS: ms(100).optional(),
   TIMER_POLL_MS: ms(500).default(500),
   SWEEP_MS: ms(100).default(10_000),
+  // Operability (metrics, the daily report)
+  METRICS_ENABLED: z.stringbool().default(true),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_CACHE_MS: ms(0).default(5_000),
+  REPORT_CRON: z.string().min(1).default('0 8 * * *'),
+  REPORT_TIMEZONE: z.string().min(1).default('UTC'),
+  REPORT_TO: z.string().min(3).optional(),
+  REPORT_FROM: z.string().min(3).default('Herald <herald@localhost>'),
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  REPORT_RETRY_DELAY_S: z.coerce.number().int().min(1).default(60),
 };
 
 const envSchema = z.object(variables);
@@ -156,6 +167,24 @@ function toConfig(e: Env) {
       timerPollMs: e.TIMER_POLL_MS,
       sweepMs: e.SWEEP_MS,
     },
+    metrics: {
+      /** off: no /metrics and nothing counted (for the bench's side-by-side) */
+      enabled: e.METRICS_ENABLED,
+      /** when set, /metrics wants `Authorization: Bearer <token>` */
+      token: e.METRICS_TOKEN ?? null,
+      /** figures read from the database at a scrape are reused this long */
+      cacheMs: e.METRICS_CACHE_MS,
+    },
+    report: {
+      cron: e.REPORT_CRON,
+      timezone: e.REPORT_TIMEZONE,
+      /** no daily report without it; the mutation names its own recipient */
+      to: e.REPORT_TO ?? null,
+      from: e.REPORT_FROM,
+      /** null: written as .eml files under DATA_DIR/outbox/ (development) */
+      smtpUrl: e.SMTP_URL ?? null,
+      retryDelayS: e.REPORT_RETRY_DELAY_S,
+    },
   };
 }
 
@@ -190,6 +219,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.dispatch.leaseMs <= e.SENDER_TIMEOUT_MS + e.DISPATCH_FLUSH_MS) {
     problems.push('LEASE_MS: must be longer than SENDER_TIMEOUT_MS + DISPATCH_FLUSH_MS');
   }
+  if (!isTimeZone(e.REPORT_TIMEZONE)) problems.push('REPORT_TIMEZONE: must be an IANA time zone such as Europe/Moscow');
+  const cronProblem = checkCron(e.REPORT_CRON);
+  if (cronProblem) problems.push(`REPORT_CRON: ${cronProblem}`);
+  if (e.NODE_ENV === 'production' && e.REPORT_TO && !e.SMTP_URL) problems.push('SMTP_URL: required for REPORT_TO when NODE_ENV=production');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

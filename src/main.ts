@@ -17,6 +17,13 @@ import { createHttpServer } from './http/server';
 import { createLogger, type Logger } from './logger';
 import { mailingTimerHandlers } from './mailings/mailing.timers';
 import { PgBossTimers } from './timers/timer.pgboss';
+import postgres from 'postgres';
+import type { Router } from 'express';
+import { messageExportRoutes } from './export/message-export.routes';
+import { Metrics } from './metrics/metrics';
+import { metricsRoutes } from './metrics/metrics.routes';
+import { readQueueFigures } from './metrics/metrics.store';
+import { REPORT_QUEUE, reportQueue, reportQueueOptions, startReports } from './reports/report.jobs';
 
 export type Herald = {
   /** e.g. http://127.0.0.1:4000 */
@@ -55,8 +62,16 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     const { db, close } = connectDatabase(databaseUrl);
     started.push({ name: 'database pool', stop: close });
 
-    // Timers are set by api processes (a mailing was written) and run by worker processes.
-    const timers = await PgBossTimers.start(databaseUrl, log);
+    // Counted in this process only when on (METRICS_ENABLED); read at GET /metrics.
+    const metrics = config.metrics.enabled ? new Metrics(log, { queue: () => readQueueFigures(db), cacheMs: config.metrics.cacheMs }) : undefined;
+
+    // Timers are set by api processes (a mailing was written) and run by worker processes,
+    // which also run the report's cron schedule and its jobs.
+    const timers = await PgBossTimers.start(databaseUrl, log, {
+      cron: config.role !== 'api',
+      cronIntervalS: Math.ceil(config.dispatch.timerPollMs / 1000),
+      queues: [{ name: REPORT_QUEUE, options: reportQueueOptions(config) }],
+    });
     started.push({ name: 'timers (pg-boss)', stop: () => timers.stop() });
     // Every process hears the event channel: api processes for their subscribers, workers
     // to look for work at once when a mailing starts or resumes anywhere.
@@ -65,14 +80,31 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     // One gateway client per process: the dispatcher's, and the api's for test sends.
     const sender = await senderOf(config, log, started);
     const d = config.dispatch;
-    const gateway = new HttpGateway({ url: sender.url, token: sender.token, connections: d.concurrency, requestTimeoutMs: d.requestTimeoutMs });
+    const gateway = new HttpGateway({
+      url: sender.url,
+      token: sender.token,
+      connections: d.concurrency,
+      requestTimeoutMs: d.requestTimeoutMs,
+      observe: metrics && (() => metrics.gatewayRequest()),
+    });
     started.push({ name: 'gateway client', stop: () => gateway.close() });
-    const dispatcher = config.role === 'api' ? undefined : await startWorker(config, databaseUrl, db, gateway, timers, bus, log, started);
-    const graphql = config.role === 'worker' ? undefined : await graphqlParts(config, db, gateway, timers, bus, log, started);
+    const dispatcher = config.role === 'api' ? undefined : await startWorker(config, databaseUrl, db, gateway, timers, bus, log, started, metrics);
+    const graphql = config.role === 'worker' ? undefined : await graphqlParts(config, db, gateway, timers, bus, log, started, metrics);
+
+    const routes: Router[] = [];
+    if (metrics) routes.push(metricsRoutes(metrics, config.metrics.token, log));
+    if (graphql) {
+      // Its own small pool: a long export holds a connection for its cursor, and raw SQL
+      // wants postgres.js without drizzle's type parsers.
+      const exportSql = postgres(databaseUrl, { max: 2, onnotice: () => {}, connection: { application_name: 'herald-export' } });
+      started.push({ name: 'export database pool', stop: () => exportSql.end({ timeout: 5 }) });
+      routes.push(messageExportRoutes(exportSql, graphql.tokens, log));
+    }
 
     const http = await createHttpServer({
       log,
       graphql,
+      routes,
       readiness: {
         database: async () => ((await isMigrated(db)) ? null : 'migrations not applied'),
         ...(dispatcher ? { gateway: async () => dispatcher.problem() } : {}),
@@ -105,6 +137,7 @@ async function startWorker(
   bus: EventBus,
   log: Logger,
   started: Stoppable[],
+  metrics: Metrics | undefined,
 ) {
   const d = config.dispatch;
   // Its own pool, so that sending never queues behind (or delays) the API's queries. A claim
@@ -124,7 +157,9 @@ async function startWorker(
     retry: { retryBaseMs: d.retryBaseMs, retryMaxMs: d.retryMaxMs, authProbeMs: d.authProbeMs },
     flow: { breaker: d.breaker, rateLimit: d.rateLimit, authProbeMs: d.authProbeMs },
     rules: config.campaign,
+    onResults: metrics && ((rows) => metrics.messageResults(rows)),
   });
+  metrics?.watchBreaker(() => dispatcher.breakerState());
   dispatcher.start();
   started.push({ name: 'dispatcher', stop: () => dispatcher.stop() });
   const unsubscribe = bus.subscribe((event) => {
@@ -133,11 +168,23 @@ async function startWorker(
   started.push({ name: 'dispatcher wake-ups', stop: async () => unsubscribe() });
 
   await timers.work(mailingTimerHandlers(db, log, () => dispatcher.nudge()), { pollMs: d.timerPollMs, sweepMs: d.sweepMs });
+  // The statistics e-mail runs beside dispatch, never in its way: its own pg-boss jobs.
+  const stopReports = await startReports(config, db, timers, log, d.timerPollMs);
+  started.push({ name: 'statistics reports', stop: stopReports });
   return dispatcher;
 }
 
 /** The api role: GraphQL over HTTP and websocket, with live updates from the event channel. */
-async function graphqlParts(config: Config, db: Db, gateway: HttpGateway, timers: PgBossTimers, bus: EventBus, log: Logger, started: Stoppable[]) {
+async function graphqlParts(
+  config: Config,
+  db: Db,
+  gateway: HttpGateway,
+  timers: PgBossTimers,
+  bus: EventBus,
+  log: Logger,
+  started: Stoppable[],
+  metrics: Metrics | undefined,
+) {
   // Loaded for the api role only (see http/server.ts).
   const [{ LiveUpdates }, { buildHeraldSchema }] = await Promise.all([import('./live/live-updates'), import('./graphql/schema')]);
   const live = new LiveUpdates(bus, db, log, config.live);
@@ -153,6 +200,11 @@ async function graphqlParts(config: Config, db: Db, gateway: HttpGateway, timers
     live,
     campaign: config.campaign,
     testSender: { gateway, requestTimeoutMs: config.dispatch.requestTimeoutMs },
+    reports: reportQueue(timers),
+    observer: metrics && {
+      started: (type: string) => metrics.graphqlStarted(type),
+      finished: (type: string | null, outcome: 'ok' | 'error', seconds: number, wasStarted: boolean) => metrics.graphqlFinished(type, outcome, seconds, wasStarted),
+    },
   };
 }
 

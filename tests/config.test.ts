@@ -30,6 +30,8 @@ describe('configuration', () => {
       corsOrigins: [],
       live: { progressIntervalMs: 250, heartbeatMs: 1_000 },
       campaign: { maxSegments: 6, frequencyCap: null, maxFailureRate: 0.5 },
+      metrics: { enabled: true, token: null, cacheMs: 5_000 },
+      report: { cron: '0 8 * * *', timezone: 'UTC', to: null, from: 'Herald <herald@localhost>', smtpUrl: null, retryDelayS: 60 },
       dispatch: {
         concurrency: 50,
         rateLimit: 0,
@@ -122,5 +124,24 @@ describe('configuration', () => {
 
   it('should require SENDER_TOKEN with SENDER_URL', () => {
     expect(problemsOf({ SENDER_URL: 'http://gateway.example' })).toEqual([expect.stringMatching(/^SENDER_TOKEN:/)]);
+  });
+});
+
+describe('operability settings', () => {
+  it('should refuse a REPORT_CRON that is not cron, a REPORT_TIMEZONE that is not a zone, and a short METRICS_TOKEN', () => {
+    expect(problemsOf({ REPORT_CRON: 'every morning' })).toEqual([expect.stringMatching(/^REPORT_CRON: not a cron expression/)]);
+    expect(problemsOf({ REPORT_TIMEZONE: 'Mars/Olympus' })).toEqual([expect.stringMatching(/^REPORT_TIMEZONE:/)]);
+    expect(problemsOf({ METRICS_TOKEN: 'short' })).toEqual([expect.stringMatching(/^METRICS_TOKEN:/)]);
+    expect(problemsOf({ SMTP_URL: 'http://mail.example' })).toEqual([expect.stringMatching(/^SMTP_URL:/)]);
+    expect(loadConfig({ REPORT_CRON: '30 7 * * 1-5', REPORT_TIMEZONE: 'Europe/Moscow', METRICS_ENABLED: 'false' })).toMatchObject({
+      report: { cron: '30 7 * * 1-5', timezone: 'Europe/Moscow' },
+      metrics: { enabled: false },
+    });
+  });
+
+  it('should require SMTP_URL for a daily report in production', () => {
+    const env = { NODE_ENV: 'production', API_TOKENS: 'admin:aaaaaaaaaaaaaaaa1', REPORT_TO: 'ops@example.com' };
+    expect(problemsOf(env)).toEqual([expect.stringMatching(/^SMTP_URL: required/)]);
+    expect(loadConfig({ ...env, SMTP_URL: 'smtp://mail.example:587' }).report.smtpUrl).toBe('smtp://mail.example:587');
   });
 });

@@ -34,6 +34,8 @@ export type DispatcherOptions = {
   flow: FlowOptions;
   /** the configured frequency cap and failure threshold, for mailings without their own */
   rules: CampaignRules;
+  /** told each committed result once (metrics) */
+  onResults?: (rows: readonly ResultRow[]) => void;
 };
 
 /** A message on its way: claimed, not yet answered. */
@@ -107,7 +109,7 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
   ) {
     this.flow = new FlowControl(options.flow, log);
-    this.writer = new ResultWriter(db, log, this.owner, options.flushMs, options.rules.maxFailureRate, (ids, failing) => void this.afterCommit(ids, failing));
+    this.writer = new ResultWriter(db, log, this.owner, options.flushMs, options.rules.maxFailureRate, (ids, failing) => void this.afterCommit(ids, failing), options.onResults);
   }
 
   /** database connections the dispatcher uses at once: the claims, the results, completion */
@@ -122,6 +124,11 @@ export class Dispatcher {
     this.runningReadAt = 0;
     this.notBefore.clear();
     this.wakeLoop?.();
+  }
+
+  /** The circuit breaker's state (metrics). */
+  breakerState(): 'closed' | 'half-open' | 'open' {
+    return this.flow.breakerState;
   }
 
   /** null when sending works; else why not, for /readyz. */

@@ -45,6 +45,8 @@ export class ResultWriter {
     private readonly maxFailureRate: number,
     /** told after each commit which mailings it touched (to see whether they are done) and which fail too often */
     private readonly onCommitted: (mailingIds: number[], failing: FailingMailing[]) => void,
+    /** told each committed result once (metrics) */
+    private readonly onWritten?: (rows: readonly ResultRow[]) => void,
   ) {}
 
   /** `count` messages of a lease are out; the lease goes once each has a row. */
@@ -122,12 +124,13 @@ export class ResultWriter {
     }
     for (const [leaseId, n] of left) if (n <= 0) released.push(leaseId);
     let failing: FailingMailing[] = [];
+    let written: ResultRow[] = [];
     await this.db.transaction(async (tx) => {
       // Shared: a transition of one of these mailings waits for this write, and the write
       // sees the status the transition left.
       await lockMailingsShared(tx, mailingIds);
       const statuses = await mailingStatuses(tx, mailingIds);
-      const rows: ResultRow[] = [];
+      const rows: ResultRow[] = (written = []);
       const unplaced: number[] = [];
       for (const { row, capped } of batch) {
         const status = statuses.get(row.mailingId);
@@ -144,6 +147,8 @@ export class ResultWriter {
       const notify = notifyMessages(changed);
       if (notify) await tx.execute(notify);
     });
+    // Told only once committed: a failed write is tried again, and its results are told then.
+    this.onWritten?.(written);
     // Counted down only once committed: a failed write is tried again with the same counts.
     for (const [leaseId, n] of left) {
       if (n > 0) this.leaseLeft.set(leaseId, n);

@@ -34,7 +34,16 @@ export class HttpGateway implements Gateway {
   private readonly basePath: string;
   private readonly authorization: string;
 
-  constructor(private readonly options: { url: string; token: string; connections: number; requestTimeoutMs: number }) {
+  constructor(
+    private readonly options: {
+      url: string;
+      token: string;
+      connections: number;
+      requestTimeoutMs: number;
+      /** called as each request starts; the function it returns, with the request's result class (metrics) */
+      observe?: () => (result: SendOutcome['kind']) => void;
+    },
+  ) {
     const url = new URL(options.url);
     this.basePath = url.pathname.replace(/\/$/, '');
     this.authorization = `Bearer ${options.token}`;
@@ -53,7 +62,7 @@ export class HttpGateway implements Gateway {
     if (budget <= 0) {
       return { written: Promise.resolve(), outcome: Promise.resolve({ kind: 'retryable', error: 'no time left before the deadline' }) };
     }
-    const handler = new ResponseHandler(budget, deadline - now < this.options.requestTimeoutMs + NEAR_DEADLINE_MS);
+    const handler = new ResponseHandler(budget, deadline - now < this.options.requestTimeoutMs + NEAR_DEADLINE_MS, this.options.observe?.());
     this.pool.dispatch(
       {
         method: 'POST',
@@ -95,6 +104,8 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     private readonly budgetMs: number,
     /** near a mailing's end the deadline must hold to the millisecond: a timer of its own */
     precise: boolean,
+    /** told the outcome's class once it is known (metrics); once, as settling is */
+    private observed?: (result: SendOutcome['kind']) => void,
   ) {
     this.written = new Promise((resolve) => (this.markWritten = resolve));
     this.outcome = new Promise((resolve) => (this.settle = resolve));
@@ -137,13 +148,21 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     clearTimeout(this.timer);
     this.markWritten();
     const body = this.chunks.length === 1 ? this.chunks[0].toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
-    this.settle(classifyResponse(this.status, body.length > MAX_BODY_BYTES ? body.slice(0, MAX_BODY_BYTES) : body, this.retryAfter));
+    const outcome = classifyResponse(this.status, body.length > MAX_BODY_BYTES ? body.slice(0, MAX_BODY_BYTES) : body, this.retryAfter);
+    this.observe(outcome.kind);
+    this.settle(outcome);
   }
 
   onError(error: Error): void {
     clearTimeout(this.timer);
     this.markWritten();
+    this.observe('retryable');
     this.settle({ kind: 'retryable', error: describeFailure(error, this.budgetMs) });
+  }
+
+  private observe(kind: SendOutcome['kind']): void {
+    this.observed?.(kind);
+    this.observed = undefined;
   }
 }
 

@@ -9,6 +9,7 @@ import type { LiveUpdates } from '../live/live-updates';
 import type { Logger } from '../logger';
 import type { CampaignRules } from '../mailings/campaign.rules';
 import type { TestSender } from '../testsend/test-send.service';
+import type { ReportQueue } from '../reports/report.service';
 import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
 import { countByStatusForMailings } from '../mailings/mailing-stats.store';
 
@@ -26,6 +27,8 @@ export type Context = {
   campaign: CampaignRules;
   /** the gateway for test sends */
   testSender: TestSender;
+  /** where sendStatisticsReport queues its job */
+  reports: ReportQueue;
 };
 
 /**

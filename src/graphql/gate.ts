@@ -27,6 +27,14 @@ export type GateOptions = {
   origins: OriginPolicy;
   maxDepth: number;
   log: Logger;
+  /** told of each operation (metrics) */
+  observer?: OperationObserver;
+};
+
+/** Hears operations: `started` once a websocket operation runs, `finished` once each ends. */
+export type OperationObserver = {
+  started(type: OperationTypeNode): void;
+  finished(type: OperationTypeNode | null, outcome: 'ok' | 'error', seconds: number, wasStarted: boolean): void;
 };
 
 /**
@@ -97,7 +105,7 @@ export class OperationGate {
 
   /** Starts the clock of one operation; its log line is written by `finish`. */
   begin(transport: Transport, principal: Principal): OperationRecord {
-    return new OperationRecord(this.opts.log, transport, principal);
+    return new OperationRecord(this.opts.log, transport, principal, this.opts.observer);
   }
 }
 
@@ -108,12 +116,21 @@ export class OperationRecord {
   private readonly started = performance.now();
   private readonly codes = new Set<string>();
   private finished = false;
+  private running = false;
 
   constructor(
     private readonly log: Logger,
     private readonly transport: Transport,
     private readonly principal: Principal,
+    private readonly observer?: OperationObserver,
   ) {}
+
+  /** It was admitted and runs (a subscription stays open until `finish`). */
+  admitted(): void {
+    if (this.running || !this.type) return;
+    this.running = true;
+    this.observer?.started(this.type);
+  }
 
   noteErrors(errors: readonly (GraphQLError | GraphQLFormattedError)[] | undefined): void {
     for (const e of errors ?? []) this.codes.add(String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
@@ -122,13 +139,15 @@ export class OperationRecord {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
+    const seconds = (performance.now() - this.started) / 1000;
+    this.observer?.finished(this.type, this.codes.size ? 'error' : 'ok', seconds, this.running);
     this.log.info(
       {
         operationName: this.name,
         operationType: this.type,
         transport: this.transport,
         role: this.principal.role,
-        durationMs: Math.round((performance.now() - this.started) * 10) / 10,
+        durationMs: Math.round(seconds * 10_000) / 10,
         outcome: this.codes.size ? 'error' : 'ok',
         ...(this.codes.size ? { errorCodes: [...this.codes] } : {}),
       },

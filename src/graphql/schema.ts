@@ -13,6 +13,7 @@ import { MessageResolver } from '../messages/message.resolver';
 import { MessageSubscriptionResolver } from '../messages/message.subscription';
 import { StatisticsResolver } from '../statistics/statistics.resolver';
 import { TestSendResolver } from '../testsend/test-send.resolver';
+import { ReportResolver } from '../reports/report.resolver';
 import { StatisticsSubscriptionResolver } from '../statistics/statistics.subscription';
 
 /**
@@ -35,6 +36,7 @@ export function buildHeraldSchema(): Promise<GraphQLSchema> {
       StatisticsResolver,
       StatisticsSubscriptionResolver,
       TestSendResolver,
+      ReportResolver,
     ],
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     emitSchemaFile: false,

@@ -8,8 +8,9 @@ import type { LiveUpdates } from '../live/live-updates';
 import type { Logger } from '../logger';
 import type { CampaignRules } from '../mailings/campaign.rules';
 import type { TestSender } from '../testsend/test-send.service';
+import type { ReportQueue } from '../reports/report.service';
 import { createLoaders, type Context } from './context';
-import { OperationGate } from './gate';
+import { OperationGate, type OperationObserver } from './gate';
 import { graphiqlRoutes } from './graphiql';
 import { startHttpTransport } from './http';
 import { OriginPolicy } from './origin';
@@ -26,6 +27,8 @@ export type GraphqlOptions = {
   live: LiveUpdates;
   campaign: CampaignRules;
   testSender: TestSender;
+  observer?: OperationObserver;
+  reports: ReportQueue;
 };
 
 /**
@@ -33,9 +36,9 @@ export type GraphqlOptions = {
  * both through one OperationGate. Returns the function that drains and stops both.
  */
 export async function mountGraphql(app: Express, server: Server, opts: GraphqlOptions, log: Logger): Promise<() => Promise<void>> {
-  const { schema, db, timers, live, campaign, testSender } = opts;
-  const gate = new OperationGate({ schema, tokens: opts.tokens, origins: new OriginPolicy(opts.corsOrigins), maxDepth: opts.maxDepth, log });
-  const contextFor = (principal: Principal): Context => ({ principal, db, log, timers, live, campaign, testSender, loaders: createLoaders(db) });
+  const { schema, db, timers, live, campaign, testSender, reports } = opts;
+  const gate = new OperationGate({ schema, tokens: opts.tokens, origins: new OriginPolicy(opts.corsOrigins), maxDepth: opts.maxDepth, log, observer: opts.observer });
+  const contextFor = (principal: Principal): Context => ({ principal, db, log, timers, live, campaign, testSender, reports, loaders: createLoaders(db) });
 
   const websocket = startWebsocketTransport(server, schema, gate, contextFor);
   const http = await startHttpTransport(server, schema, gate, contextFor, async () => void (await websocket.dispose()));

@@ -61,6 +61,7 @@ export function startWebsocketTransport(
         const prepared = gate.prepare(principal, payload.query, payload.operationName);
         if (Array.isArray(prepared)) return prepared;
         record.type = prepared.operation;
+        record.admitted();
         return {
           schema,
           document: prepared.document,

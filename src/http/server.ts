@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { GraphqlOptions } from '../graphql/server';
 import { healthRoutes, type ReadinessCheck } from '../health/health.routes';
 import type { Logger } from '../logger';
@@ -10,6 +10,8 @@ export type HttpServerOptions = {
   readiness: Record<string, ReadinessCheck>;
   /** absent on a worker-only process, which serves /healthz and /readyz alone */
   graphql?: GraphqlOptions;
+  /** more routes, served before GraphQL and the console (/metrics, the CSV export) */
+  routes?: Router[];
 };
 
 export type HttpServer = { server: Server; stop: () => Promise<void> };
@@ -24,6 +26,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   app.disable('x-powered-by');
   const server = createServer(app);
   app.use(healthRoutes(opts.readiness));
+  for (const routes of opts.routes ?? []) app.use(routes);
   let stopGraphql: (() => Promise<void>) | undefined;
   if (opts.graphql) {
     // Loaded here, not at the top: a worker process serves no GraphQL and need not carry

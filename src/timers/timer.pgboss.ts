@@ -25,12 +25,25 @@ export class PgBossTimers implements MailingTimers {
     private readonly log: Logger,
   ) {}
 
-  static async start(databaseUrl: string, log: Logger): Promise<PgBossTimers> {
+  /**
+   * `cron`: this process takes part in running cron schedules (the daily report): every
+   * `cronIntervalS` one of the processes that do looks whether a schedule is due, and sends
+   * its job once (pg-boss's singleton per schedule and minute), whichever process does.
+   * `queues` are created (or updated) with the timers' own, under the same lock.
+   */
+  static async start(
+    databaseUrl: string,
+    log: Logger,
+    opts: { cron?: boolean; cronIntervalS?: number; queues?: { name: string; options: Omit<PgBoss.Queue, 'name'> }[] } = {},
+  ): Promise<PgBossTimers> {
+    const cronIntervalS = Math.min(45, Math.max(1, Math.round(opts.cronIntervalS ?? 30)));
     const boss = new PgBoss({
       connectionString: databaseUrl,
       max: 4,
       application_name: 'herald-timers',
-      schedule: false, // no cron jobs
+      schedule: opts.cron ?? false,
+      cronMonitorIntervalSeconds: cronIntervalS,
+      cronWorkerIntervalSeconds: cronIntervalS,
     });
     boss.on('error', (err) => log.error({ err }, 'pg-boss error'));
     // pg-boss installs its schema and creates queues with statements that deadlock when two
@@ -43,6 +56,10 @@ export class PgBossTimers implements MailingTimers {
         if (!(await boss.getQueue(name))) {
           await boss.createQueue(name, { name, policy: 'standard', retryLimit: 5, retryDelay: 1, retryBackoff: true });
         }
+      }
+      for (const { name, options } of opts.queues ?? []) {
+        if (await boss.getQueue(name)) await boss.updateQueue(name, { name, ...options });
+        else await boss.createQueue(name, { name, ...options });
       }
     } finally {
       await lock.end({ timeout: 5 });
@@ -71,6 +88,32 @@ export class PgBossTimers implements MailingTimers {
       handlers.sweep().catch((err) => this.log.error({ err }, 'sweeping overdue mailings failed'));
     await sweep();
     this.sweepTimer = setInterval(() => void sweep(), opts.sweepMs);
+  }
+
+  /** A job on one of the `queues`, run once by one process that works it. */
+  async enqueue(queue: string, data: object): Promise<void> {
+    const id = await this.boss.send(queue, data);
+    if (id === null) throw new Error(`queue ${queue} refused the job`);
+  }
+
+  /**
+   * Sends a job with `data` to `queue` at every `cron` in `tz`; null: never. The schedule is
+   * kept in the database, one per queue: the last process to start sets it for all.
+   */
+  async scheduleCron(queue: string, cron: string | null, tz: string, data: object = {}): Promise<void> {
+    if (cron === null) await this.boss.unschedule(queue);
+    else await this.boss.schedule(queue, cron, data, { tz });
+  }
+
+  /**
+   * Runs `queue`'s jobs in this process, one at a time; a handler that throws has its job
+   * tried again as the queue's retry policy says. The handler gets the job's data, when it
+   * was created and how many times it has been tried before.
+   */
+  async workOn<T extends object>(queue: string, handler: (data: T, job: { createdOn: Date; retryCount: number }) => Promise<void>, pollMs: number): Promise<void> {
+    await this.boss.work<T>(queue, { pollingIntervalSeconds: Math.max(0.5, pollMs / 1000), batchSize: 1, includeMetadata: true }, async ([job]) => {
+      await handler(job.data, { createdOn: job.createdOn, retryCount: job.retryCount });
+    });
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,217 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SendOutcome } from '../gateway/gateway.outcome';
+import type { Logger } from '../logger';
+import type { QueueFigures } from './metrics.store';
+
+/** The outcomes herald_messages_total counts: what a written result did to its message. */
+export const MESSAGE_OUTCOMES = ['sent', 'failed', 'retried', 'expired', 'cancelled', 'skipped'] as const;
+export type MessageOutcome = (typeof MESSAGE_OUTCOMES)[number];
+
+const GATEWAY_RESULTS: readonly SendOutcome['kind'][] = ['sent', 'rejected', 'unauthorized', 'throttled', 'retryable'];
+const BREAKER_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const;
+export type BreakerState = keyof typeof BREAKER_VALUES;
+
+export type MetricsSources = {
+  /** the mailings and the queue depth, read from the database (cached `cacheMs`) */
+  queue: () => Promise<QueueFigures>;
+  cacheMs: number;
+  /** the dispatcher's circuit breaker; absent on an api process */
+  breaker?: () => BreakerState;
+};
+
+/**
+ * Every metric a Herald process exposes, in a registry of its own (several Heralds in one
+ * test process must not add to each other's counters). Counters on the hot path are bound to
+ * their label values once, here, so that counting a request is an increment, not a lookup.
+ * Figures that live in the database are read at scrape time, never kept up to date on the way.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  // The dispatch path's counts are plain numbers, read by prom-client at a scrape: counting a
+  // message is an addition, not a label lookup.
+  private readonly messages = Object.fromEntries(MESSAGE_OUTCOMES.map((o) => [o, 0])) as Record<MessageOutcome, number>;
+  private readonly gatewayResults = Object.fromEntries(GATEWAY_RESULTS.map((r) => [r, 0])) as Record<SendOutcome['kind'], number>;
+  private inFlight = 0;
+  private readonly gatewayDuration: Histogram<never>;
+  private readonly graphqlOperations: Counter<'type' | 'outcome'>;
+  private readonly graphqlDuration: Histogram<'type'>;
+  private readonly subscriptions: Gauge<never>;
+  private cached: { at: number; figures: Promise<QueueFigures> } | null = null;
+
+  constructor(log: Logger, private sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: '' });
+
+    const self = this;
+    new Counter({
+      name: 'herald_messages_total',
+      help: 'Message results written, by outcome',
+      labelNames: ['outcome'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const o of MESSAGE_OUTCOMES) this.labels(o).inc(self.messages[o]);
+      },
+    });
+    new Counter({
+      name: 'herald_gateway_requests_total',
+      help: 'Requests to the SMS gateway, by result class',
+      labelNames: ['result'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const r of GATEWAY_RESULTS) this.labels(r).inc(self.gatewayResults[r]);
+      },
+    });
+    this.gatewayDuration = new Histogram({
+      name: 'herald_gateway_request_duration_seconds',
+      help: 'Time from sending a request to the gateway to its answer (or failure)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    new Gauge({
+      name: 'herald_gateway_in_flight',
+      help: 'Requests to the gateway under way in this process',
+      registers,
+      collect() {
+        this.set(self.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'herald_gateway_breaker_state',
+      help: "The dispatcher's circuit breaker: 0 closed, 1 half-open, 2 open (worker processes only)",
+      registers,
+      collect() {
+        if (self.sources.breaker) this.set(BREAKER_VALUES[self.sources.breaker()]);
+      },
+    });
+    new Gauge({
+      name: 'herald_mailings',
+      help: 'Mailings by status (the same figure on every process)',
+      labelNames: ['status'] as const,
+      registers,
+      async collect() {
+        const figures = await self.figures(log);
+        this.reset();
+        if (figures) for (const [status, n] of figures.mailingsByStatus) this.labels(status).set(n);
+      },
+    });
+    new Gauge({
+      name: 'herald_messages_due',
+      help: 'Messages of running mailings not sent yet: the queue depth (the same figure on every process)',
+      registers,
+      async collect() {
+        const figures = await self.figures(log);
+        if (figures) this.set(figures.messagesDue);
+      },
+    });
+
+    new Gauge({
+      name: 'herald_mailing_unsent',
+      help: 'Per running mailing: messages not sent yet (the same figure on every process)',
+      labelNames: ['mailing_id'] as const,
+      registers,
+      async collect() {
+        const figures = await self.figures(log);
+        this.reset();
+        if (figures) for (const m of figures.running) this.labels(String(m.id)).set(m.unsent);
+      },
+    });
+    new Gauge({
+      name: 'herald_mailing_seconds_left',
+      help: 'Per running mailing: seconds until its endAt (the same figure on every process)',
+      labelNames: ['mailing_id'] as const,
+      registers,
+      async collect() {
+        const figures = await self.figures(log);
+        this.reset();
+        if (figures) for (const m of figures.running) this.labels(String(m.id)).set(Math.round(m.secondsLeft));
+      },
+    });
+
+    this.graphqlOperations = new Counter({
+      name: 'herald_graphql_operations_total',
+      help: 'GraphQL operations, by type and outcome (ok or error)',
+      labelNames: ['type', 'outcome'] as const,
+      registers,
+    });
+    this.graphqlDuration = new Histogram({
+      name: 'herald_graphql_duration_seconds',
+      help: 'GraphQL operation durations (a subscription: until it ends)',
+      labelNames: ['type'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.subscriptions = new Gauge({ name: 'herald_subscriptions_active', help: 'GraphQL subscriptions open on this process', registers });
+  }
+
+  /** The dispatcher's breaker, once the worker has one. */
+  watchBreaker(breaker: () => BreakerState): void {
+    this.sources = { ...this.sources, breaker };
+  }
+
+  /** Results committed by the dispatcher (counted once, after their transaction). */
+  messageResults(rows: readonly { status: string; attempted: boolean }[]): void {
+    for (const r of rows) {
+      const outcome = outcomeOf(r.status, r.attempted);
+      if (outcome) this.messages[outcome]++;
+    }
+  }
+
+  /** A request to the gateway starts; the returned function records its result. */
+  gatewayRequest(): (result: SendOutcome['kind']) => void {
+    const started = performance.now();
+    this.inFlight++;
+    return (result) => {
+      this.inFlight--;
+      this.gatewayDuration.observe((performance.now() - started) / 1000);
+      this.gatewayResults[result]++;
+    };
+  }
+
+  graphqlStarted(type: string): void {
+    if (type === 'subscription') this.subscriptions.inc();
+  }
+
+  graphqlFinished(type: string | null, outcome: 'ok' | 'error', seconds: number, wasStarted: boolean): void {
+    const t = type ?? 'unknown';
+    if (wasStarted && t === 'subscription') this.subscriptions.dec();
+    this.graphqlOperations.labels(t, outcome).inc();
+    this.graphqlDuration.labels(t).observe(seconds);
+  }
+
+  /** The database figures, read at most once per cacheMs whatever scrapes and gauges ask; null when the read failed. */
+  private async figures(log: Logger): Promise<QueueFigures | null> {
+    const now = Date.now();
+    if (!this.cached || now - this.cached.at >= this.sources.cacheMs) {
+      this.cached = { at: now, figures: this.sources.queue() };
+      this.cached.figures.catch(() => (this.cached = null));
+    }
+    try {
+      return await this.cached.figures;
+    } catch (err) {
+      log.warn({ err }, 'reading the queue figures for /metrics failed');
+      return null;
+    }
+  }
+}
+
+/** A written result as an outcome: a PENDING one that was tried is a retry; one that waits for its window is not counted. */
+function outcomeOf(status: string, attempted: boolean): MessageOutcome | null {
+  switch (status) {
+    case 'SENT':
+      return 'sent';
+    case 'FAILED':
+      return 'failed';
+    case 'PENDING':
+      return attempted ? 'retried' : null;
+    case 'EXPIRED':
+      return 'expired';
+    case 'CANCELLED':
+      return 'cancelled';
+    case 'SKIPPED':
+      return 'skipped';
+    default:
+      return null;
+  }
+}

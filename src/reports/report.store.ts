@@ -1,0 +1,60 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/connection';
+
+export type ReportMailing = {
+  id: number;
+  name: string | null;
+  status: string;
+  startedAt: Date;
+  finishedAt: Date | null;
+  counts: { pending: number; sent: number; failed: number; expired: number; cancelled: number; skipped: number };
+  failures: { reason: string; count: number }[];
+};
+
+/**
+ * The mailings that ran during [since, until): started before its end and not finished
+ * before its start, with their counts (the maintained counters, one row each) and their
+ * failures grouped by reason (an index range per mailing: messages by mailing and status).
+ */
+export async function mailingsRunBetween(db: Db, since: Date, until: Date): Promise<ReportMailing[]> {
+  const rows = await db.execute<{
+    id: string;
+    name: string | null;
+    status: string;
+    started_at: string;
+    finished_at: string | null;
+    pending: number;
+    sent: number;
+    failed: number;
+    expired: number;
+    cancelled: number;
+    skipped: number;
+  }>(sql`
+    select m.id, m.name, m.status, m.started_at, m.finished_at,
+           coalesce(s.pending + s.queued, 0)::int as pending, coalesce(s.sent, 0)::int as sent,
+           coalesce(s.failed, 0)::int as failed, coalesce(s.expired, 0)::int as expired,
+           coalesce(s.cancelled, 0)::int as cancelled, coalesce(s.skipped, 0)::int as skipped
+    from mailings m left join mailing_stats s on s.mailing_id = m.id
+    where m.started_at is not null and m.started_at < ${until.toISOString()}::timestamptz
+      and (m.finished_at is null or m.finished_at >= ${since.toISOString()}::timestamptz)
+    order by m.id`);
+  const mailings = [...rows].map((r) => ({
+    id: Number(r.id),
+    name: r.name,
+    status: r.status,
+    startedAt: new Date(r.started_at),
+    finishedAt: r.finished_at ? new Date(r.finished_at) : null,
+    counts: { pending: r.pending, sent: r.sent, failed: r.failed, expired: r.expired, cancelled: r.cancelled, skipped: r.skipped },
+    failures: [] as { reason: string; count: number }[],
+  }));
+  if (mailings.length === 0) return mailings;
+  const byId = new Map(mailings.map((m) => [m.id, m]));
+  const failures = await db.execute<{ mailing_id: string; reason: string | null; n: number }>(sql`
+    select mailing_id, last_error as reason, count(*)::int as n
+    from messages
+    where mailing_id = any(${`{${mailings.map((m) => m.id).join(',')}}`}::bigint[]) and status = 'FAILED'
+    group by mailing_id, last_error
+    order by mailing_id, n desc, reason`);
+  for (const f of failures) byId.get(Number(f.mailing_id))?.failures.push({ reason: f.reason ?? '(no reason given)', count: f.n });
+  return mailings;
+}
