@@ -7,7 +7,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Principal } from '../auth/tokens';
 import type { Context } from './context';
-import type { OperationGate } from './gate';
+import type { OperationGate, OperationRecord } from './gate';
 
 export type HttpLimits = {
   /** the largest body an authenticated request may send (an unauthenticated one's is never read) */
@@ -102,13 +102,12 @@ function cors(gate: OperationGate) {
 const principalOf = (res: Response): Principal => res.locals.principal as Principal;
 
 /** Answers like Apollo does (status, then `{ errors }`), with the gate's masking and log line. */
-function refuse(gate: OperationGate, res: Response, principal: Principal | undefined, error: GraphQLError, operationName?: unknown): void {
+function refuse(gate: OperationGate, res: Response, record: OperationRecord | undefined, error: GraphQLError, operationName?: unknown): void {
   const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
   const retryAfter = error.extensions.retryAfter;
   if (typeof retryAfter === 'number') res.set('Retry-After', String(retryAfter));
   const formatted = gate.mask(error.toJSON(), error);
-  if (principal) {
-    const record = gate.begin('http', principal);
+  if (record) {
     record.name = typeof operationName === 'string' ? operationName : null;
     record.noteErrors([formatted]);
     record.finish();
@@ -143,6 +142,9 @@ function authenticate(gate: OperationGate): RequestHandler {
 function checkLimits(gate: OperationGate, limits: HttpLimits): RequestHandler {
   return async (req, res, next) => {
     const principal = principalOf(res);
+    // Logged only if the request is refused here (Apollo's plugin logs the others), from now:
+    // its durationMs is what the refusal cost.
+    const record = gate.begin('http', principal);
     const body: unknown = req.method === 'GET' ? fromQueryString(req.query) : req.body;
     const operations = Array.isArray(body) ? body : [body];
     if (Array.isArray(body) && body.length > limits.batching) {
@@ -150,21 +152,21 @@ function checkLimits(gate: OperationGate, limits: HttpLimits): RequestHandler {
         limits.batching === 0
           ? 'batched requests (a JSON array of operations) are turned off on this server (GRAPHQL_BATCHING)'
           : `a batched request may hold at most ${limits.batching} operations (GRAPHQL_BATCHING)`;
-      return refuse(gate, res, principal, new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } }));
+      return refuse(gate, res, record, new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } }));
     }
     let cost = 0;
     for (const operation of operations) {
       if (!operation || typeof operation !== 'object' || typeof (operation as { query?: unknown }).query !== 'string') continue;
       const { query, variables, operationName } = operation as { query: string; variables?: unknown; operationName?: unknown };
       const checked = gate.check(query, variables, typeof operationName === 'string' ? operationName : undefined);
-      if (checked instanceof GraphQLError) return refuse(gate, res, principal, checked, operationName);
+      if (checked instanceof GraphQLError) return refuse(gate, res, record, checked, operationName);
       if (checked !== 'unparsed') cost += checked.cost;
     }
     try {
       if (cost > 0) await gate.charge(principal, cost);
     } catch (error) {
       if (!(error instanceof GraphQLError)) return next(error);
-      return refuse(gate, res, principal, error, (operations[0] as { operationName?: unknown } | undefined)?.operationName);
+      return refuse(gate, res, record, error, (operations[0] as { operationName?: unknown } | undefined)?.operationName);
     }
     next();
   };

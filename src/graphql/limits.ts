@@ -84,11 +84,11 @@ export function checkOperation(
   }
 
   const census = countSelections(document);
-  if (census.fields > MAX_FIELDS) {
-    return new LimitError(`the document selects ${census.fields} fields; at most ${MAX_FIELDS} are allowed`, { limit: MAX_FIELDS, actual: census.fields });
-  }
   if (census.aliases > limits.maxAliases) {
     return new LimitError(`the document has ${census.aliases} aliases; at most ${limits.maxAliases} are allowed`, { limit: limits.maxAliases, actual: census.aliases });
+  }
+  if (census.fields > MAX_FIELDS) {
+    return new LimitError(`the document selects ${census.fields} fields; at most ${MAX_FIELDS} are allowed`, { limit: MAX_FIELDS, actual: census.fields });
   }
   if (census.introspects && !limits.introspection) {
     return new LimitError('introspection is turned off on this server (GRAPHQL_INTROSPECTION)');
