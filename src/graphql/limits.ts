@@ -35,8 +35,11 @@ export type OperationLimits = {
  * largest operation Herald's console or GraphiQL sends (introspection) has about 150.
  */
 export const MAX_FIELDS = 2_000;
-/** The longest list a variable may hold: the most rows one `importClients` takes. */
-export const MAX_LIST_LENGTH = MAX_IMPORT_ROWS;
+/**
+ * The longest list a variable may hold: twice the most rows one `importClients` takes, so
+ * that a call just over that limit still hears it from importClients, naming its field.
+ */
+export const MAX_LIST_LENGTH = 2 * MAX_IMPORT_ROWS;
 /** Variables nested deeper than this are no input of Herald's. */
 const MAX_VARIABLE_NESTING = 16;
 /** A page's size when an operation does not say (every connection of Herald's defaults to 50). */
