@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config';
 import { startTestHerald, wsOperation, onlyError, type TestHerald } from './support/herald';
 import { subscribe } from './support/live';
 import { AUDIENCE, ROLE_CLAIM, signingKey, startTestProvider, type TestProvider } from './support/oidc';
+import { freePort } from './support/ports';
 import { sleep } from './support/wait';
 
 // Tokens from a real OIDC provider (npm oidc-provider, in this process on loopback), by the
@@ -125,6 +127,28 @@ describe('JWT access tokens from an OIDC issuer', () => {
       expect(sub.events.length).toBeGreaterThanOrEqual(1); // the snapshot came while it was valid
     } finally {
       await sub.stop();
+    }
+  });
+});
+
+describe('an issuer that cannot be reached', () => {
+  it('should answer UNAUTHENTICATED at once, saying so, without counting it against the address', async () => {
+    const port = await freePort(); // nothing listens there
+    const orphan = await startTestHerald({
+      limits: { ...loadConfig({}).limits, authFailuresPerMinute: 2 },
+      oidc: { issuer: `http://127.0.0.1:${port}`, audience: AUDIENCE, roleClaim: ROLE_CLAIM, clockSkewS: 0, jwksCooldownMs: 100 },
+    });
+    try {
+      const jwt = await token('admin-app');
+      for (let i = 0; i < 3; i++) {
+        const res = await orphan.gql(ME, {}, { token: jwt });
+        expect(res.status).toBe(401);
+        expect(onlyError(res)).toEqual({ message: expect.stringMatching(/identity provider could not be reached/), extensions: { code: 'UNAUTHENTICATED' } });
+      }
+      // The static tokens work meanwhile.
+      expect(await orphan.ok(ME)).toEqual({ me: { role: 'ADMIN' } });
+    } finally {
+      await orphan.stop();
     }
   });
 });

@@ -47,6 +47,7 @@ export class OidcVerifier {
         requiredClaims: ['exp'],
       }));
     } catch (error) {
+      if (error instanceof DiscoveryError || error instanceof errors.JWKSTimeout || error instanceof TypeError) throw new IssuerUnreachableError();
       throw new UnauthenticatedError(reasonOf(error));
     }
     const role = roleOf(claimAt(payload, this.opts.roleClaim));
@@ -86,15 +87,23 @@ export class OidcVerifier {
 
 class DiscoveryError extends Error {}
 
+/**
+ * The token could not be checked: the issuer's documents could not be read. Still
+ * UNAUTHENTICATED for the client, but no fault of the address that sent it (gate.ts does not
+ * count it against the address's failed attempts).
+ */
+export class IssuerUnreachableError extends UnauthenticatedError {
+  constructor() {
+    super('the identity provider could not be reached to verify the token; try again shortly');
+  }
+}
+
 /** What the client is told: the kind of failure, never the token's contents. */
 function reasonOf(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'the token has expired';
   if (error instanceof errors.JWTClaimValidationFailed) return `the token's "${error.claim}" claim is not accepted here`;
   if (error instanceof errors.JWKSNoMatchingKey) return 'the token is signed with a key the issuer does not publish';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token\'s signature does not verify';
-  if (error instanceof DiscoveryError || error instanceof errors.JWKSTimeout || error instanceof TypeError) {
-    return 'the identity provider could not be reached to verify the token';
-  }
   return 'the token is not a valid JWT from the configured issuer';
 }
 

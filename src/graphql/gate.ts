@@ -12,6 +12,7 @@ import {
 } from 'graphql';
 import { assertMayRun } from '../auth/access';
 import type { Authenticator } from '../auth/authenticator';
+import { IssuerUnreachableError } from '../auth/oidc';
 import type { Principal } from '../auth/tokens';
 import type { Logger } from '../logger';
 import { CodedError, RateLimitedError } from '../common/errors';
@@ -79,7 +80,7 @@ export class OperationGate {
       return await this.opts.auth.authenticate(authorization);
     } catch (error) {
       if (!(error instanceof CodedError)) throw error;
-      if (error.extensions.code === 'UNAUTHENTICATED') {
+      if (error.extensions.code === 'UNAUTHENTICATED' && !(error instanceof IssuerUnreachableError)) {
         this.opts.failedAuth.fail(from, { transport, hasToken: authorization !== undefined, reason: error.message });
       }
       throw toGraphQLError(error);
