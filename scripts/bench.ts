@@ -14,7 +14,7 @@
 // Herald, the simulator and PostgreSQL (embedded) each run in their own process.
 //
 // `npm run bench -- --load [--clients N] [--graphql-clients 200] [--subscribers 500]
-// [--think-ms 250]` measures instead Herald under load: a mailing to N (default 100,000)
+// [--think-ms 1000]` measures instead Herald under load: a mailing to N (default 100,000)
 // with nothing else going on, then the same mailing again while G GraphQL clients (each its
 // own viewer token) run a mix of queries with a think time between them and S websocket
 // subscribers follow its progress; prints p50/p99 per operation and both dispatch rates.
@@ -542,7 +542,7 @@ const LOAD_OPERATIONS: Record<string, string> = {
 async function mainLoad() {
   const graphqlClients = Number(flag('graphql-clients') ?? 200);
   const subscribers = Number(flag('subscribers') ?? 500);
-  const thinkMs = Number(flag('think-ms') ?? 250);
+  const thinkMs = Number(flag('think-ms') ?? 1000);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'herald-bench-load-'));
   const cleanups: (() => Promise<unknown> | void)[] = [];
   try {

@@ -89,13 +89,16 @@ export function startWebsocketTransport(
           else socket.close(CLOSE.unauthorized, 'Unauthorized');
           return false;
         }
+        // Gone while its token was being verified (an issuer's keys fetched): nothing to count.
+        if (socket.readyState !== socket.OPEN) return false;
         const open = connections.get(principal.id) ?? 0;
         if (open >= limits.maxConnectionsPerToken) {
           socket.close(CLOSE.tooMany, `Too many connections for this token (at most ${limits.maxConnectionsPerToken})`);
           return false;
         }
         connections.set(principal.id, open + 1);
-        const expiry = principal.expiresAt === undefined ? undefined : setTimeout(() => socket.close(CLOSE.forbidden, 'Token expired'), Math.min(MAX_TIMER_MS, Math.max(0, principal.expiresAt - Date.now())));
+        const expiresInMs = principal.expiresAt === undefined ? undefined : Math.min(MAX_TIMER_MS, Math.max(0, principal.expiresAt - Date.now()));
+        const expiry = expiresInMs === undefined ? undefined : setTimeout(() => socket.close(CLOSE.forbidden, 'Token expired'), expiresInMs);
         socket.once('close', () => {
           clearTimeout(expiry);
           const left = (connections.get(principal.id) ?? 1) - 1;
