@@ -554,8 +554,10 @@ async function mainLoad() {
     cleanups.push(() => void simulator.kill('SIGTERM'));
     await waitForOutput(simulator, 'gateway simulator at');
     const senderUrl = `http://127.0.0.1:${gatewayPort}`;
-    // One viewer token per GraphQL client: each has its own cost budget, as separate users would.
-    const viewerTokens = Array.from({ length: Math.max(1, graphqlClients) }, (_, i) => `bench-viewer-${String(i).padStart(4, '0')}-0123456789`);
+    // One viewer token per GraphQL client: each has its own cost budget, as separate users would;
+    // the subscribers share them, a few sockets a token (within WS_MAX_CONNECTIONS_PER_TOKEN).
+    const tokenCount = Math.max(1, graphqlClients, Math.ceil(subscribers / 5));
+    const viewerTokens = Array.from({ length: tokenCount }, (_, i) => `bench-viewer-${String(i).padStart(4, '0')}-0123456789`);
     const port = await freePort();
     const heraldUrl = `http://127.0.0.1:${port}`;
     const heraldEnv = {
