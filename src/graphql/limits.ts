@@ -36,6 +36,15 @@ export type OperationLimits = {
  */
 export const MAX_FIELDS = 2_000;
 /**
+ * Fields one selection set may hold under one response name, those of the fragments spread
+ * into it and of same-named fields around it counted in: that same rule compares them
+ * pairwise, so 250 copies of `me { role }` spread from 50 fragments cost it 150 ms, and 25
+ * `mailings` of 25 `edges` each 100 ms. Real documents repeat a name two or three times.
+ */
+export const MAX_SAME_NAME = 25;
+/** Fragment spreads in one document: that rule compares the fragments spread side by side pairwise. */
+export const MAX_SPREADS = 50;
+/**
  * The longest list a variable may hold: twice the most rows one `importClients` takes, so
  * that a call just over that limit still hears it from importClients, naming its field.
  */
@@ -99,9 +108,12 @@ export function checkOperation(
 
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  if (census.spreads > MAX_SPREADS) {
+    return new LimitError(`the document spreads fragments ${census.spreads} times; at most ${MAX_SPREADS} are allowed`, { limit: MAX_SPREADS, actual: census.spreads });
+  }
   const operation = pickOperation(document, operationName);
   // No such operation: graphql-js and the transports answer that as they always have.
-  if (!operation) return { document, cost: 0 };
+  if (!operation) return checkRepeats(document, fragments) ?? { document, cost: 0 };
 
   const measure = new Measure(schema, fragments, variables ?? {}, operation);
   let depth: number;
@@ -118,7 +130,18 @@ export function checkOperation(
   // No figures in extensions here: clients have matched this answer, code alone, since before.
   if (depth > limits.maxDepth) return new LimitError(`operation is nested ${depth} levels deep; at most ${limits.maxDepth} are allowed`);
   if (cost > limits.maxCost) return new CostLimitError(limits.maxCost, cost);
-  return { document, cost: Math.max(1, cost) };
+  // After the cost, which is measured without expanding fragments: this walk expands them.
+  return checkRepeats(document, fragments) ?? { document, cost: Math.max(1, cost) };
+}
+
+function checkRepeats(document: DocumentNode, fragments: Map<string, FragmentDefinitionNode>): CodedError | undefined {
+  const repeated = mostRepeatedName(document, fragments);
+  if (repeated === 'too complex') return new LimitError('the document is too complex to check (its fields, merged, are too many)');
+  if (repeated.count <= MAX_SAME_NAME) return undefined;
+  return new LimitError(`the field "${repeated.name}" is asked for ${repeated.count} times in one place; at most ${MAX_SAME_NAME} are allowed`, {
+    limit: MAX_SAME_NAME,
+    actual: repeated.count,
+  });
 }
 
 function pickOperation(document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | undefined {
@@ -128,8 +151,9 @@ function pickOperation(document: DocumentNode, name: string | null | undefined):
 }
 
 /** Field nodes, aliases and introspection fields in the document as written (each fragment once). */
-function countSelections(document: DocumentNode): { fields: number; aliases: number; introspects: boolean } {
+function countSelections(document: DocumentNode): { fields: number; aliases: number; spreads: number; introspects: boolean } {
   let fields = 0;
+  let spreads = 0;
   let aliases = 0;
   let introspects = false;
   // An explicit stack: a document nested thousands deep must not overflow the call stack.
@@ -141,11 +165,76 @@ function countSelections(document: DocumentNode): { fields: number; aliases: num
         fields++;
         if (selection.alias) aliases++;
         if (selection.name.value === '__schema' || selection.name.value === '__type') introspects = true;
+      } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
+        spreads++;
       }
       if ('selectionSet' in selection && selection.selectionSet) stack.push(selection.selectionSet);
     }
   }
-  return { fields, aliases, introspects };
+  return { fields, aliases, spreads, introspects };
+}
+
+class Repeated extends Error {
+  constructor(
+    readonly field: string,
+    readonly count: number,
+  ) {
+    super(`"${field}" ${count} times`);
+  }
+}
+
+/** Field nodes mostRepeatedName may visit; a document that needs more is refused as too complex. */
+const MERGE_VISITS = 100_000;
+
+/**
+ * graphql-js's rule that fields merge (OverlappingFieldsCanBeMerged) compares, in every
+ * selection set, the fields of one response name pairwise, fragments spread in counted in,
+ * and then the union of their subselections the same way, level by level. This walks the
+ * same merged tree but counts instead of comparing, and stops at the first name held more
+ * than MAX_SAME_NAME times: the answer is the name and its count then, else the most seen.
+ */
+function mostRepeatedName(document: DocumentNode, fragments: Map<string, FragmentDefinitionNode>): { name: string; count: number } | 'too complex' {
+  const most = { name: '', count: 0 };
+  let visits = 0;
+  const fieldsOf = (set: SelectionSetNode, out: FieldNode[], spreading: Set<string>) => {
+    for (const selection of set.selections) {
+      if (++visits > MERGE_VISITS) throw new RangeError('too complex');
+      if (selection.kind === Kind.FIELD) out.push(selection);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) fieldsOf(selection.selectionSet, out, spreading);
+      else {
+        const fragment = fragments.get(selection.name.value);
+        if (!fragment || spreading.has(fragment.name.value)) continue; // unknown or cyclic: reported elsewhere
+        spreading.add(fragment.name.value);
+        fieldsOf(fragment.selectionSet, out, spreading);
+        spreading.delete(fragment.name.value);
+      }
+    }
+  };
+  const visit = (sets: SelectionSetNode[]) => {
+    const fields: FieldNode[] = [];
+    for (const set of sets) fieldsOf(set, fields, new Set());
+    const byName = new Map<string, FieldNode[]>();
+    for (const field of fields) {
+      const name = (field.alias ?? field.name).value;
+      const group = byName.get(name) ?? [];
+      byName.set(name, group);
+      group.push(field);
+      if (group.length > most.count) Object.assign(most, { name, count: group.length });
+      if (group.length > MAX_SAME_NAME) throw new Repeated(name, group.length);
+    }
+    for (const group of byName.values()) {
+      const children = group.flatMap((f) => (f.selectionSet ? [f.selectionSet] : []));
+      if (children.length > 0) visit(children);
+    }
+  };
+  try {
+    for (const def of document.definitions) if ('selectionSet' in def && def.selectionSet) visit([def.selectionSet]);
+  } catch (error) {
+    if (error instanceof Repeated) return { name: error.field, count: error.count };
+    if (error instanceof RangeError) return 'too complex';
+    throw error;
+  }
+  return most;
 }
 
 /** A list longer than MAX_LIST_LENGTH, or nesting deeper than any input of Herald's, anywhere in the variables. */
@@ -236,16 +325,16 @@ class Measure {
     if (!definition) return 0; // unknown fields are graphql-js's to report
     const type = getNamedType(definition.type);
     if (!isCompositeType(type)) return 0;
-    const size = this.sizeOf(field);
+    const size = this.sizeOf(field, definition.args.some((a) => SIZE_ARGUMENTS.has(a.name)));
     if (size !== undefined) return multiplier + this.cost(field.selectionSet, type, multiplier, size);
     const length = getNullableType(definition.type) instanceof GraphQLList ? (pageSize ?? 1) : 1;
     return multiplier * length + this.cost(field.selectionSet, type, multiplier * length, undefined);
   }
 
-  /** The value of the field's `first` (or `points`) argument, or the default page size when it has one but is not given. */
-  private sizeOf(field: FieldNode): number | undefined {
+  /** The value of the field's `first` (or `points`) argument, or the default page size when it takes one but is not given it. */
+  private sizeOf(field: FieldNode, takesSize: boolean): number | undefined {
     const argument = field.arguments?.find((a) => SIZE_ARGUMENTS.has(a.name.value));
-    if (!argument) return undefined;
+    if (!argument) return takesSize ? DEFAULT_PAGE_SIZE : undefined;
     const value = this.valueOf(argument.value);
     return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.ceil(value) : DEFAULT_PAGE_SIZE;
   }
