@@ -573,7 +573,8 @@ async function mainLoad() {
     const heralds: { name: string; child: ChildProcess }[] = [];
     for (const [name, role, p] of [['api', 'api', port], ['worker', 'worker', await freePort()]] as const) {
       const logFile = path.join(dataDir, `${name}.log`);
-      const child = spawnTs('src/main.ts', { ...heraldEnv, HERALD_ROLE: role, PORT: String(p) }, openSync(logFile, 'w'));
+      // --node-args (e.g. --cpu-prof) apply to the api process, the one under load.
+      const child = spawnTs('src/main.ts', { ...heraldEnv, HERALD_ROLE: role, PORT: String(p) }, openSync(logFile, 'w'), role === 'api' ? (flag('node-args')?.split(' ') ?? []) : []);
       cleanups.push(() => void child.kill('SIGTERM'));
       await waitForLog(logFile, '"msg":"Herald is listening"');
       heralds.push({ name, child });
