@@ -293,6 +293,32 @@ describe('production-like: introspection off, a cost budget shared by two proces
   });
 });
 
+describe('batching, where GRAPHQL_BATCHING allows it', () => {
+  const post = (h: TestHerald, body: unknown) =>
+    fetch(`${h.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${VIEWER_TOKEN}` },
+      body: JSON.stringify(body),
+    }).then(async (res) => ({ status: res.status, body: (await res.json()) as any }));
+  let batching: TestHerald;
+  beforeAll(async () => {
+    batching = await startTestHerald({ limits: limitsWith({ batching: 2, costPerMinute: 0 }) });
+  });
+  afterAll(() => batching?.stop());
+
+  it('should run up to that many operations in one array, checking each, and refuse a longer array', async () => {
+    expect(await post(batching, [{ query: '{ me { role } }' }, { query: '{ statistics { mailingCount } }' }])).toEqual({
+      status: 200,
+      body: [{ data: { me: { role: 'VIEWER' } } }, { data: { statistics: { mailingCount: 0 } } }],
+    });
+    const tooMany = await post(batching, Array.from({ length: 3 }, () => ({ query: '{ me { role } }' })));
+    expect(tooMany).toEqual({ status: 400, body: { errors: [{ message: expect.stringMatching(/at most 2/), extensions: { code: 'BAD_REQUEST' } }] } });
+    const oneTooCostly = await post(batching, [{ query: '{ me { role } }' }, { query: NESTED }]);
+    expect(oneTooCostly.status).toBe(400);
+    expect(oneTooCostly.body.errors.map((e: any) => e.extensions.code)).toEqual(['COST_LIMIT_EXCEEDED']);
+  });
+});
+
 describe("the console's operations under the default limits", () => {
   it('should pass every operation of console/src/operations.ts, at the largest page the console asks for', async () => {
     const schema = await buildHeraldSchema();
