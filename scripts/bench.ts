@@ -16,6 +16,12 @@
 //      (off, on, three times each), fast gateway; the best run of each compared: rate and
 //      the dispatching process's CPU time per message.
 // Herald, the simulator and PostgreSQL (embedded) each run in their own process.
+//
+// `npm run bench -- --load [--clients N] [--graphql-clients 200] [--subscribers 500]
+// [--think-ms 1000]` measures instead Herald under load: a mailing to N (default 100,000)
+// with nothing else going on, then the same mailing again while G GraphQL clients (each its
+// own viewer token) run a mix of queries with a think time between them and S websocket
+// subscribers follow its progress; prints p50/p99 per operation and both dispatch rates.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -24,7 +30,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
+import { createClient as createWsClient } from 'graphql-ws';
 import { Pool } from 'undici';
+import WebSocket from 'ws';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { createLogger } from '../src/logger';
 import { Metrics } from '../src/metrics/metrics';
@@ -34,7 +42,8 @@ const flag = (name: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const CLIENTS = Number(flag('clients') ?? 1_000_000);
+const LOAD = args.includes('--load');
+const CLIENTS = Number(flag('clients') ?? (LOAD ? 100_000 : 1_000_000));
 const REALISTIC = Number(flag('realistic') ?? Math.min(50_000, CLIENTS));
 /** The realistic gateway of step 4: its latency, tail and failures. */
 const REALISTIC_BEHAVIOUR = { latencyMs: [20, 300], tailRate: 0.01, tailMs: 3_000, errorRate: 0.01, malformedRate: 0, rejectRate: 0 };
@@ -597,5 +606,205 @@ function printTable(r: any) {
   process.stderr.write(`CPU µs per message: dispatch: ${cpu(r.cpuPerMessageUs.dispatch)}; ceiling: ${cpu(r.cpuPerMessageUs.ceiling)}\n\n`);
 }
 
-await main();
+/** The queries the load's GraphQL clients take turns at (viewers: no mutations). */
+const LOAD_OPERATIONS: Record<string, string> = {
+  mailingStats: 'query($id: ID!) { mailing(id: $id) { status stats { total pending sent failed } } }',
+  clientsPage: '{ clients(first: 50) { edges { node { id phone tags } } } }',
+  mailingsPage: '{ mailings(first: 20) { totalCount edges { node { id name status stats { total sent failed } } } } }',
+  statistics: '{ statistics { mailingCount messages { total sent failed } } }',
+  messagesPage: 'query($id: ID!) { mailing(id: $id) { messages(first: 50) { edges { node { id status attempts } } } } }',
+};
+
+/**
+ * --load: Herald's dispatch rate with nothing else going on, then again for a second mailing
+ * to the same clients while GraphQL clients and subscribers load its api process.
+ */
+async function mainLoad() {
+  const graphqlClients = Number(flag('graphql-clients') ?? 200);
+  const subscribers = Number(flag('subscribers') ?? 500);
+  const thinkMs = Number(flag('think-ms') ?? 1000);
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'herald-bench-load-'));
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  try {
+    say(`bench --load: ${CLIENTS.toLocaleString('en')} clients, ${graphqlClients} GraphQL clients (think ${thinkMs} ms), ${subscribers} subscribers, ${cpus().length} cores`);
+    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), log: createLogger('silent'), database: 'herald_bench' });
+    cleanups.push(() => pg.stop());
+    const gatewayPort = await freePort();
+    const simulator = spawnTs('scripts/gateway.ts', { GATEWAY_PORT: String(gatewayPort), GATEWAY_TOKEN, GATEWAY_RECORD: 'false' });
+    cleanups.push(() => void simulator.kill('SIGTERM'));
+    await waitForOutput(simulator, 'gateway simulator at');
+    const senderUrl = `http://127.0.0.1:${gatewayPort}`;
+    // One viewer token per GraphQL client: each has its own cost budget, as separate users would;
+    // the subscribers share them, a few sockets a token (within WS_MAX_CONNECTIONS_PER_TOKEN).
+    const tokenCount = Math.max(1, graphqlClients, Math.ceil(subscribers / 5));
+    const viewerTokens = Array.from({ length: tokenCount }, (_, i) => `bench-viewer-${String(i).padStart(4, '0')}-0123456789`);
+    const port = await freePort();
+    const heraldUrl = `http://127.0.0.1:${port}`;
+    const heraldEnv = {
+      DATABASE_URL: pg.url,
+      API_TOKENS: [`admin:${TOKEN}`, ...viewerTokens.map((t) => `viewer:${t}`)].join(','),
+      SENDER_URL: senderUrl,
+      SENDER_TOKEN: GATEWAY_TOKEN,
+      SENDER_CONCURRENCY: String(CONCURRENCY),
+      DISPATCH_BATCH_SIZE: '500',
+      DISPATCH_POLL_MS: '50',
+      LOG_LEVEL: flag('log-level') ?? 'info',
+    };
+    const heralds: { name: string; child: ChildProcess }[] = [];
+    for (const [name, role, p] of [['api', 'api', port], ['worker', 'worker', await freePort()]] as const) {
+      const logFile = path.join(dataDir, `${name}.log`);
+      // --node-args (e.g. --cpu-prof) apply to the api process, the one under load.
+      const child = spawnTs('src/main.ts', { ...heraldEnv, HERALD_ROLE: role, PORT: String(p) }, openSync(logFile, 'w'), role === 'api' ? (flag('node-args')?.split(' ') ?? []) : []);
+      cleanups.push(() => void child.kill('SIGTERM'));
+      await waitForLog(logFile, '"msg":"Herald is listening"');
+      heralds.push({ name, child });
+    }
+    const admin = new Pool(heraldUrl, { connections: 4 });
+    cleanups.push(() => admin.destroy());
+    const gql = async (pool: Pool, token: string, query: string, variables: Record<string, unknown> = {}) => {
+      const res = await pool.request({
+        method: 'POST',
+        path: '/graphql',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.body.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] };
+    };
+    const ok = async (query: string, variables: Record<string, unknown> = {}) => {
+      const body = await gql(admin, TOKEN, query, variables);
+      if (!body.data || body.errors) throw new Error(`GraphQL failed: ${JSON.stringify(body).slice(0, 500)}`);
+      return body.data;
+    };
+
+    say('importing…');
+    const IMPORT = `mutation($input: [CreateClientInput!]!) { importClients(input: $input) { imported } }`;
+    for (let from = 0; from < CLIENTS; from += 10_000) {
+      const input = Array.from({ length: Math.min(10_000, CLIENTS - from) }, (_, j) => ({ phone: `79${String(from + j).padStart(9, '0')}`, timezone: 'Europe/Moscow', tags: ['load'] }));
+      await ok(IMPORT, { input });
+    }
+    const sql = postgres(pg.url, { max: 2, onnotice: () => {} });
+    cleanups.push(() => sql.end());
+    const CREATE = `mutation($input: CreateMailingInput!) { createMailing(input: $input) { id status } }`;
+    const STATUS = `query($id: ID!) { mailing(id: $id) { status } }`;
+    const mailing = async (startInMs: number) =>
+      (
+        await ok(CREATE, {
+          input: { text: 'Load bench', startAt: new Date(Date.now() + startInMs).toISOString(), endAt: new Date(Date.now() + 3 * 3600_000).toISOString(), filter: { tags: ['load'] } },
+        })
+      ).createMailing.id as string;
+    const completion = async (id: string) => {
+      while ((await ok(STATUS, { id })).mailing.status !== 'COMPLETED') await sleep(200);
+      return dispatchTiming(sql, id);
+    };
+
+    say('dispatch with no load…');
+    const quiet = await completion(await mailing(0));
+    const quietRate = quiet.sent / quiet.dispatch;
+    say(`  ${quiet.sent} sent in ${quiet.dispatch.toFixed(1)} s: ${Math.round(quietRate)} msg/s`);
+
+    say('dispatch under load…');
+    // It starts once the subscribers are in; latencies count from its start.
+    const loadedStartsAt = performance.now() + 8_000;
+    const loadedId = await mailing(8_000);
+    // The subscribers: one socket each, following the mailing's progress.
+    const firstEventMs: number[] = [];
+    const subscriberErrors: string[] = [];
+    let events = 0;
+    const sockets = Array.from({ length: subscribers }, (_, i) => {
+      const started = performance.now();
+      let first = true;
+      const client = createWsClient({
+        url: `${heraldUrl.replace(/^http/, 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${viewerTokens[i % viewerTokens.length]}` },
+        retryAttempts: 0,
+      });
+      const done = new Promise<void>((resolve) => {
+        client.subscribe(
+          { query: 'subscription($id: ID!) { mailingProgress(mailingId: $id) { status ratePerSecond stats { total sent failed } } }', variables: { id: loadedId } },
+          {
+            next: () => {
+              events++;
+              if (first) firstEventMs.push(performance.now() - started);
+              first = false;
+            },
+            error: (error) => {
+              subscriberErrors.push(String((error as { code?: number })?.code ?? error));
+              resolve();
+            },
+            complete: () => resolve(),
+          },
+        );
+      });
+      return { client, done };
+    });
+    // The GraphQL clients: each its own connection and token, a query, a think time, the next.
+    const latencies = new Map(Object.keys(LOAD_OPERATIONS).map((name) => [name, [] as number[]]));
+    const errorCodes = new Map<string, number>();
+    let loading = true;
+    const pool = new Pool(heraldUrl, { connections: graphqlClients });
+    cleanups.push(() => pool.destroy());
+    const names = Object.keys(LOAD_OPERATIONS);
+    const runners = viewerTokens.slice(0, graphqlClients).map(async (token, i) => {
+      await sleep(Math.random() * thinkMs);
+      for (let n = i; loading; n++) {
+        const name = names[n % names.length];
+        const started = performance.now();
+        try {
+          const body = await gql(pool, token, LOAD_OPERATIONS[name], { id: loadedId });
+          if (started >= loadedStartsAt) latencies.get(name)!.push(performance.now() - started);
+          for (const e of body.errors ?? []) errorCodes.set(e.extensions?.code ?? '?', (errorCodes.get(e.extensions?.code ?? '?') ?? 0) + 1);
+        } catch (error) {
+          errorCodes.set((error as Error).name, (errorCodes.get((error as Error).name) ?? 0) + 1);
+        }
+        await sleep(thinkMs);
+      }
+    });
+    const loaded = await completion(loadedId);
+    loading = false;
+    await Promise.all(runners);
+    await Promise.all(sockets.map((s) => Promise.race([s.done, sleep(5_000)])));
+    await Promise.all(sockets.map((s) => s.client.dispose()));
+    const loadedRate = loaded.sent / loaded.dispatch;
+
+    const operations = Object.fromEntries(
+      [...latencies].map(([name, values]) => [name, { requests: values.length, p50Ms: round(percentile(values, 50)), p99Ms: round(percentile(values, 99)) }]),
+    );
+    const result = {
+      machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+      clients: CLIENTS,
+      load: { graphqlClients, thinkMs, subscribers },
+      dispatch: {
+        quietMessagesPerSecond: Math.round(quietRate),
+        loadedMessagesPerSecond: Math.round(loadedRate),
+        ratio: round(loadedRate / quietRate, 2),
+        loadedSeconds: round(loaded.dispatch),
+      },
+      operations,
+      graphqlErrors: Object.fromEntries(errorCodes),
+      subscriptions: {
+        connected: firstEventMs.length,
+        firstEventP50Ms: round(percentile(firstEventMs, 50)),
+        firstEventP99Ms: round(percentile(firstEventMs, 99)),
+        events,
+        errors: subscriberErrors.length,
+      },
+    };
+    if (!JSON_ONLY) {
+      process.stderr.write(`\n${result.machine.cores} cores, ${result.machine.cpu}, Node ${result.machine.node}\n`);
+      process.stderr.write(`dispatch: ${result.dispatch.quietMessagesPerSecond} msg/s alone, ${result.dispatch.loadedMessagesPerSecond} msg/s under load (${result.dispatch.ratio})\n`);
+      for (const [name, o] of Object.entries(operations)) process.stderr.write(`  ${name.padEnd(14)} ${String(o.requests).padStart(7)} requests  p50 ${o.p50Ms} ms  p99 ${o.p99Ms} ms\n`);
+      process.stderr.write(`  errors: ${JSON.stringify(result.graphqlErrors)}\n`);
+      const s = result.subscriptions;
+      process.stderr.write(`subscribers: ${s.connected} of ${subscribers} got a first event (p50 ${s.firstEventP50Ms} ms, p99 ${s.firstEventP99Ms} ms), ${s.events} events, ${s.errors} errors\n\n`);
+    }
+    console.log(JSON.stringify(result));
+  } finally {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    if (KEEP) process.stderr.write(`logs and data kept in ${dataDir}\n`);
+    else await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+await (LOAD ? mainLoad() : main());
 process.exit(0);

@@ -61,6 +61,9 @@ const origins = z.string().transform((raw, ctx) => {
   return list;
 });
 
+const count = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
 /** Every environment variable Herald reads, with its rule and default. */
 export const variables = {
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -112,6 +115,25 @@ export const variables = {
   REPORT_FROM: z.string().min(3).default('Herald <herald@localhost>'),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   REPORT_RETRY_DELAY_S: z.coerce.number().int().min(1).default(60),
+  // Tokens from an identity provider, bounded cost, rate limits (issue 10, the API's half).
+  OIDC_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+  OIDC_AUDIENCE: z.string().min(1).optional(),
+  OIDC_ROLE_CLAIM: z.string().min(1).default('roles'),
+  OIDC_CLOCK_SKEW_S: count(0, 300).default(30),
+  OIDC_JWKS_COOLDOWN_MS: ms(0).default(30_000),
+  GRAPHQL_MAX_COST: count(1).default(25_000),
+  GRAPHQL_MAX_ALIASES: count(0, 10_000).default(50),
+  GRAPHQL_MAX_DOCUMENT_BYTES: count(1_000).default(100_000),
+  GRAPHQL_MAX_BODY_BYTES: count(16_384).default(8 * 1024 * 1024),
+  GRAPHQL_BATCHING: count(0, 100).default(0),
+  GRAPHQL_INTROSPECTION: flag.optional(),
+  RATE_LIMIT_COST_PER_MINUTE: count(0).default(200_000),
+  AUTH_FAILURES_PER_MINUTE: count(1).default(30),
+  WS_MAX_CONNECTIONS_PER_TOKEN: count(1).default(20),
+  WS_MAX_SUBSCRIPTIONS: count(1).default(50),
+  WS_INIT_TIMEOUT_MS: ms(100).default(3_000),
+  WS_MAX_MESSAGES_PER_SECOND: count(1).default(50),
+  WS_MAX_PAYLOAD_BYTES: count(4_096).default(1024 * 1024),
 };
 
 const envSchema = z.object(variables);
@@ -185,6 +207,36 @@ function toConfig(e: Env) {
       smtpUrl: e.SMTP_URL ?? null,
       retryDelayS: e.REPORT_RETRY_DELAY_S,
     },
+    /** JWT bearer tokens from an OIDC issuer, besides API_TOKENS; null: none */
+    oidc: e.OIDC_ISSUER
+      ? {
+          issuer: e.OIDC_ISSUER,
+          audience: e.OIDC_AUDIENCE ?? '',
+          roleClaim: e.OIDC_ROLE_CLAIM,
+          clockSkewS: e.OIDC_CLOCK_SKEW_S,
+          jwksCooldownMs: e.OIDC_JWKS_COOLDOWN_MS,
+        }
+      : null,
+    /** what one GraphQL request may ask for, checked before it runs (HTTP and websocket) */
+    limits: {
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxDocumentBytes: e.GRAPHQL_MAX_DOCUMENT_BYTES,
+      maxBodyBytes: e.GRAPHQL_MAX_BODY_BYTES,
+      /** operations one HTTP array may hold; 0: arrays refused */
+      batching: e.GRAPHQL_BATCHING,
+      introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+      /** 0: no budget */
+      costPerMinute: e.RATE_LIMIT_COST_PER_MINUTE,
+      authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
+      ws: {
+        maxConnectionsPerToken: e.WS_MAX_CONNECTIONS_PER_TOKEN,
+        maxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
+        initTimeoutMs: e.WS_INIT_TIMEOUT_MS,
+        maxMessagesPerSecond: e.WS_MAX_MESSAGES_PER_SECOND,
+        maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
+      },
+    },
   };
 }
 
@@ -207,8 +259,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const config = toConfig(e);
   const problems: string[] = [];
-  if (e.NODE_ENV === 'production' && e.HERALD_ROLE !== 'worker' && !e.API_TOKENS) {
-    problems.push('API_TOKENS: required when NODE_ENV=production (comma-separated role:token)');
+  if (e.NODE_ENV === 'production' && e.HERALD_ROLE !== 'worker' && !e.API_TOKENS && !e.OIDC_ISSUER) {
+    problems.push('API_TOKENS: required when NODE_ENV=production (comma-separated role:token), unless OIDC_ISSUER is set');
   }
   if (e.SENDER_URL && !e.SENDER_TOKEN) problems.push('SENDER_TOKEN: required when SENDER_URL is set');
   if (e.RETRY_MAX_MS < e.RETRY_BASE_MS) problems.push('RETRY_MAX_MS: must not be below RETRY_BASE_MS');
@@ -223,6 +275,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cronProblem = checkCron(e.REPORT_CRON);
   if (cronProblem) problems.push(`REPORT_CRON: ${cronProblem}`);
   if (e.NODE_ENV === 'production' && e.REPORT_TO && !e.SMTP_URL) problems.push('SMTP_URL: required for REPORT_TO when NODE_ENV=production');
+  if (e.OIDC_ISSUER && !e.OIDC_AUDIENCE) problems.push('OIDC_AUDIENCE: required when OIDC_ISSUER is set');
+  // A budget below one operation's largest cost would refuse that operation for ever.
+  if (e.RATE_LIMIT_COST_PER_MINUTE > 0 && e.RATE_LIMIT_COST_PER_MINUTE < e.GRAPHQL_MAX_COST) {
+    problems.push('RATE_LIMIT_COST_PER_MINUTE: must be 0 (no budget) or at least GRAPHQL_MAX_COST');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { Authenticator } from './auth/authenticator';
+import { OidcVerifier } from './auth/oidc';
 import { ensureDevAdminToken, TokenRegistry } from './auth/tokens';
 import { ConfigError, loadConfig, type Config } from './config';
 import { DbClock } from './db/clock';
@@ -98,7 +100,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       // wants postgres.js without drizzle's type parsers.
       const exportSql = postgres(databaseUrl, { max: 2, onnotice: () => {}, connection: { application_name: 'herald-export' } });
       started.push({ name: 'export database pool', stop: () => exportSql.end({ timeout: 5 }) });
-      routes.push(messageExportRoutes(exportSql, graphql.tokens, log));
+      routes.push(messageExportRoutes(exportSql, graphql.auth, log));
     }
 
     const http = await createHttpServer({
@@ -189,12 +191,15 @@ async function graphqlParts(
   const [{ LiveUpdates }, { buildHeraldSchema }] = await Promise.all([import('./live/live-updates'), import('./graphql/schema')]);
   const live = new LiveUpdates(bus, db, log, config.live);
   started.push({ name: 'live updates', stop: async () => live.stop() });
-  const tokens = new TokenRegistry(config.apiTokens ?? (await devAdminToken(config, log)));
+  // In production without API_TOKENS, config has made sure OIDC_ISSUER is set: no dev token then.
+  const tokens = new TokenRegistry(config.apiTokens ?? (config.nodeEnv === 'production' ? [] : await devAdminToken(config, log)));
+  const auth = new Authenticator(tokens, config.oidc ? new OidcVerifier(config.oidc) : null);
   return {
     schema: await buildHeraldSchema(),
     db,
-    tokens,
+    auth,
     maxDepth: config.graphqlMaxDepth,
+    limits: config.limits,
     corsOrigins: config.corsOrigins,
     timers,
     live,

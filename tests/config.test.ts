@@ -47,6 +47,18 @@ describe('configuration', () => {
         timerPollMs: 500,
         sweepMs: 10_000,
       },
+      oidc: null,
+      limits: {
+        maxCost: 25_000,
+        maxAliases: 50,
+        maxDocumentBytes: 100_000,
+        maxBodyBytes: 8 * 1024 * 1024,
+        batching: 0,
+        introspection: true,
+        costPerMinute: 200_000,
+        authFailuresPerMinute: 30,
+        ws: { maxConnectionsPerToken: 20, maxSubscriptions: 50, initTimeoutMs: 3_000, maxMessagesPerSecond: 50, maxPayloadBytes: 1024 * 1024 },
+      },
     });
   });
 
@@ -120,6 +132,24 @@ describe('configuration', () => {
     for (const name of Object.keys(variables)) expect(readme, name).toMatch(new RegExp(`^\\| \`${name}\` \\|`, 'm'));
     expect(readme).toMatch(/^\| `BREAKER_WINDOW` \| `50` \|/m);
     expect(defaults.dispatch.breaker.window).toBe(50);
+  });
+
+  it('should turn introspection off in production unless GRAPHQL_INTROSPECTION says otherwise', () => {
+    const production = { NODE_ENV: 'production', API_TOKENS: 'admin:aaaaaaaaaaaaaaaa1' };
+    expect(loadConfig(production).limits.introspection).toBe(false);
+    expect(loadConfig({ ...production, GRAPHQL_INTROSPECTION: 'true' }).limits.introspection).toBe(true);
+    expect(loadConfig({ GRAPHQL_INTROSPECTION: 'false' }).limits.introspection).toBe(false);
+  });
+
+  it('should take OIDC settings, require an audience with an issuer, and let production run on OIDC alone', () => {
+    expect(problemsOf({ OIDC_ISSUER: 'https://id.example' })).toEqual([expect.stringMatching(/^OIDC_AUDIENCE: required/)]);
+    const config = loadConfig({ NODE_ENV: 'production', OIDC_ISSUER: 'https://id.example', OIDC_AUDIENCE: 'herald', OIDC_ROLE_CLAIM: 'https://herald.example/role' });
+    expect(config.oidc).toEqual({ issuer: 'https://id.example', audience: 'herald', roleClaim: 'https://herald.example/role', clockSkewS: 30, jwksCooldownMs: 30_000 });
+  });
+
+  it('should refuse a cost budget per minute below the cost of one operation', () => {
+    expect(problemsOf({ GRAPHQL_MAX_COST: '1000', RATE_LIMIT_COST_PER_MINUTE: '999' })).toEqual([expect.stringMatching(/^RATE_LIMIT_COST_PER_MINUTE:/)]);
+    expect(loadConfig({ GRAPHQL_MAX_COST: '1000', RATE_LIMIT_COST_PER_MINUTE: '0' }).limits.costPerMinute).toBe(0);
   });
 
   it('should require SENDER_TOKEN with SENDER_URL', () => {

@@ -1,35 +1,49 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Role } from '../config';
 
-export type Principal = { role: Role };
+/**
+ * Who asks. `id` names the token without being it (`api-token:2`, `oidc:<digest of iss and
+ * sub>`): rate limits and connection counts are kept per id, and no id reveals a secret.
+ * `expiresAt` (ms since the epoch) is the end of a JWT's validity, when a websocket that
+ * it opened is closed.
+ */
+export type Principal = { id: string; role: Role; expiresAt?: number };
+
+/** The token of an `Authorization` header value (`Bearer <token>`), if it has that form. */
+export function bearerToken(authorization: unknown): string | undefined {
+  if (typeof authorization !== 'string') return undefined;
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+}
 
 /**
- * Bearer tokens and the role each grants. Tokens are kept only as SHA-256 digests, so the
- * lookup takes the same path for any token and no plain token lingers in memory for a
- * stray log line to print.
+ * API_TOKENS and the role each grants. Tokens are kept only as SHA-256 digests, and a token
+ * is compared with every one of them in constant time (timingSafeEqual over digests of equal
+ * length, never an early exit), so neither a map lookup nor a string comparison tells by its
+ * timing how much of a guess was right; no plain token lingers in memory for a log line.
  */
 export class TokenRegistry {
-  private readonly roles = new Map<string, Role>();
+  private readonly entries: { digest: Buffer; principal: Principal }[];
 
   constructor(tokens: { role: Role; token: string }[]) {
-    for (const { role, token } of tokens) this.roles.set(digest(token), role);
+    this.entries = tokens.map(({ role, token }, i) => ({ digest: digest(token), principal: { id: `api-token:${i + 1}`, role } }));
   }
 
-  /** The principal for an `Authorization` header value (`Bearer <token>`), if any. */
-  authenticate(authorization: unknown): Principal | undefined {
-    if (typeof authorization !== 'string') return undefined;
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match) return undefined;
-    const role = this.roles.get(digest(match[1]));
-    return role ? { role } : undefined;
+  /** The principal a token grants, if it is one of API_TOKENS. */
+  lookup(token: string): Principal | undefined {
+    const presented = digest(token);
+    let found: Principal | undefined;
+    for (const entry of this.entries) {
+      if (timingSafeEqual(entry.digest, presented)) found ??= entry.principal;
+    }
+    return found;
   }
 }
 
-function digest(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
 }
 
 /**

@@ -4,15 +4,27 @@
  * GraphQL transport (graphql-js keeps an error's `extensions`) passes them on as they are,
  * and masks anything else as INTERNAL_SERVER_ERROR, logging its cause (graphql/mask-error.ts).
  */
-export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'GRAPHQL_VALIDATION_FAILED'
+  | 'COST_LIMIT_EXCEEDED'
+  | 'RATE_LIMITED';
+
+/** Figures a refusal names beside its code, e.g. `limit` and `estimate`, or `retryAfter`. */
+type Details = Record<string, number | string>;
 
 export class CodedError extends Error {
-  readonly extensions: { code: ErrorCode; field?: string; http?: { status: number } };
+  readonly extensions: { code: ErrorCode; field?: string; http?: { status: number }; [detail: string]: unknown };
 
-  constructor(code: ErrorCode, message: string, extra: { field?: string; httpStatus?: number } = {}) {
+  constructor(code: ErrorCode, message: string, extra: { field?: string; httpStatus?: number; details?: Details } = {}) {
     super(message);
     this.name = 'CodedError';
     this.extensions = {
+      ...extra.details,
       code,
       ...(extra.field ? { field: extra.field } : {}),
       ...(extra.httpStatus ? { http: { status: extra.httpStatus } } : {}),
@@ -48,5 +60,32 @@ export class UnauthenticatedError extends CodedError {
 export class ForbiddenError extends CodedError {
   constructor(message: string) {
     super('FORBIDDEN', message, { httpStatus: 403 });
+  }
+}
+
+/**
+ * An operation over one of the limits checked before it runs (document size, aliases, depth,
+ * list lengths, introspection): `limit` and the operation's own figure as `actual`.
+ */
+export class LimitError extends CodedError {
+  constructor(message: string, details: { limit: number; actual: number } | Record<string, never> = {}) {
+    super('GRAPHQL_VALIDATION_FAILED', message, { httpStatus: 400, details });
+  }
+}
+
+/** An operation whose estimated cost is over GRAPHQL_MAX_COST. */
+export class CostLimitError extends CodedError {
+  constructor(limit: number, estimate: number) {
+    super('COST_LIMIT_EXCEEDED', `the operation's estimated cost ${estimate} is over the limit of ${limit}`, {
+      httpStatus: 400,
+      details: { limit, estimate },
+    });
+  }
+}
+
+/** Over a budget (cost per minute, failed sign-ins, subscriptions): `retryAfter` in seconds when waiting helps. */
+export class RateLimitedError extends CodedError {
+  constructor(message: string, details: { retryAfter?: number; limit?: number }) {
+    super('RATE_LIMITED', message, { httpStatus: 429, details: Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined)) as Details });
   }
 }

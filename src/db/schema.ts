@@ -9,3 +9,4 @@ export * from '../mailings/audience-lease.table';
 export * from '../clients/opt-out.table';
 export * from '../mailings/frequency-ledger.table';
 export * from '../testsend/test-send.table';
+export * from '../ratelimit/cost-window.table';

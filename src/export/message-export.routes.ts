@@ -1,7 +1,7 @@
 import express, { type Response, type Router } from 'express';
 import type { Sql } from 'postgres';
 import { assertMayRun } from '../auth/access';
-import type { TokenRegistry } from '../auth/tokens';
+import type { Authenticator } from '../auth/authenticator';
 import { CodedError, UnauthenticatedError } from '../common/errors';
 import { toRowId } from '../common/ids';
 import type { Logger } from '../logger';
@@ -17,12 +17,11 @@ const HEADER = ['id', 'clientId', 'phone', 'status', 'attempts', 'sentAt', 'last
  * cursor one batch at a time, waiting for the client to take each (constant memory for a
  * million rows). The same bearer tokens and access rule as GraphQL (a read: any role).
  */
-export function messageExportRoutes(sql: Sql, tokens: TokenRegistry, log: Logger): Router {
+export function messageExportRoutes(sql: Sql, auth: Authenticator, log: Logger): Router {
   const router = express.Router();
   router.get('/mailings/:id/messages.csv', async (req, res) => {
-    const principal = tokens.authenticate(req.headers.authorization);
     try {
-      assertMayRun(principal, 'query');
+      assertMayRun(await auth.authenticate(req.headers.authorization), 'query');
     } catch (error) {
       if (!(error instanceof CodedError)) throw error;
       log.warn({ transport: 'http', hasToken: req.headers.authorization !== undefined }, 'unauthenticated request refused');

@@ -11,11 +11,15 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { assertMayRun } from '../auth/access';
-import type { Principal, TokenRegistry } from '../auth/tokens';
+import type { Authenticator } from '../auth/authenticator';
+import { IssuerUnreachableError } from '../auth/oidc';
+import type { Principal } from '../auth/tokens';
 import type { Logger } from '../logger';
-import { depthLimit } from './depth-limit';
-import { CodedError, UnauthenticatedError } from '../common/errors';
+import { CodedError, RateLimitedError } from '../common/errors';
+import type { CostBudget } from '../ratelimit/cost-budget';
+import type { FailedAuthLimiter } from '../ratelimit/failed-auth';
 import { toGraphQLError } from './errors';
+import { checkOperation, type Checked, type OperationLimits } from './limits';
 import { maskError } from './mask-error';
 import type { OriginPolicy } from './origin';
 
@@ -23,9 +27,11 @@ export type Transport = 'http' | 'websocket';
 
 export type GateOptions = {
   schema: GraphQLSchema;
-  tokens: TokenRegistry;
+  auth: Authenticator;
   origins: OriginPolicy;
-  maxDepth: number;
+  limits: OperationLimits;
+  budget: CostBudget;
+  failedAuth: FailedAuthLimiter;
   log: Logger;
   /** told of each operation (metrics) */
   observer?: OperationObserver;
@@ -39,20 +45,25 @@ export type OperationObserver = {
 
 /**
  * The one path every GraphQL operation takes, whichever transport carries it: the origin
- * check, authentication, the validation rules (depth), the access rule, error masking and
- * one log line per operation. Apollo applies it to HTTP (a middleware, its context,
- * `validationRules`, plugins and `formatError`); graphql-ws, which Apollo does not run, to
- * the websocket (the upgrade, `onConnect`, `onSubscribe`, `onNext`, `onComplete`).
+ * check, authentication (with failed attempts limited per address), the limits checked
+ * before anything runs (document size, aliases, depth, introspection, cost; limits.ts), the
+ * cost budget per principal, the access rule, error masking and one log line per operation.
+ * Apollo applies it to HTTP (middlewares before Apollo, its context, plugins and
+ * `formatError`); graphql-ws, which Apollo does not run, to the websocket (the upgrade,
+ * `onConnect`, `onSubscribe`, `onNext`, `onComplete`).
  */
 export class OperationGate {
-  readonly validationRules: ValidationRule[];
+  /** graphql-js's own rules do the rest; Herald's limits run before them (see limits.ts). */
+  readonly validationRules: ValidationRule[] = [];
 
-  constructor(private readonly opts: GateOptions) {
-    this.validationRules = [depthLimit(opts.maxDepth)];
-  }
+  constructor(private readonly opts: GateOptions) {}
 
   get origins(): OriginPolicy {
     return this.opts.origins;
+  }
+
+  get introspection(): boolean {
+    return this.opts.limits.introspection;
   }
 
   /** Whether a page on `origin` may talk to Herald at `host`; a refusal is logged. */
@@ -62,12 +73,26 @@ export class OperationGate {
     return false;
   }
 
-  /** The principal an `Authorization` value names; throws UNAUTHENTICATED (and logs it) otherwise. */
-  authenticate(transport: Transport, authorization: unknown): Principal {
-    const principal = this.opts.tokens.authenticate(authorization);
-    if (principal) return principal;
-    this.opts.log.warn({ transport, hasToken: authorization !== undefined }, 'unauthenticated request refused');
-    throw toGraphQLError(new UnauthenticatedError());
+  /**
+   * The principal an `Authorization` value names; throws UNAUTHENTICATED (counted against the
+   * address, and logged), FORBIDDEN (a verified token without a role), or RATE_LIMITED when
+   * the address has failed too often this minute (then the token is not even looked at).
+   */
+  async authenticate(transport: Transport, authorization: unknown, address: string | undefined): Promise<Principal> {
+    const from = address ?? 'unknown';
+    const retryAfter = this.opts.failedAuth.retryAfterS(from);
+    if (retryAfter > 0) {
+      throw toGraphQLError(new RateLimitedError(`too many failed authentications from this address; retry in ${retryAfter} s`, { retryAfter }));
+    }
+    try {
+      return await this.opts.auth.authenticate(authorization);
+    } catch (error) {
+      if (!(error instanceof CodedError)) throw error;
+      if (error.extensions.code === 'UNAUTHENTICATED' && !(error instanceof IssuerUnreachableError)) {
+        this.opts.failedAuth.fail(from, { transport, hasToken: authorization !== undefined, reason: error.message });
+      }
+      throw toGraphQLError(error);
+    }
   }
 
   authorize(principal: Principal, operation: OperationTypeNode | undefined): void {
@@ -75,38 +100,78 @@ export class OperationGate {
   }
 
   /**
-   * Parsing, validation and access for a transport that has no Apollo in front of it: the
-   * document to run, or the errors to answer with (coded as Apollo codes them over HTTP).
+   * The limits (limits.ts) for one operation: its parsed document and cost, a coded error to
+   * answer with, or `unparsed` for the transport to answer as a syntax error.
    */
-  prepare(principal: Principal, query: string, operationName: string | null | undefined): { document: DocumentNode; operation: OperationTypeNode } | GraphQLError[] {
-    let document: DocumentNode;
+  check(query: string, variables: unknown, operationName: string | null | undefined): Checked | GraphQLError | 'unparsed' {
+    const vars = variables && typeof variables === 'object' && !Array.isArray(variables) ? (variables as Record<string, unknown>) : undefined;
+    const checked = checkOperation(this.opts.schema, this.opts.limits, query, vars, operationName);
+    return checked instanceof CodedError ? toGraphQLError(checked) : checked;
+  }
+
+  /** Spends `cost` of the principal's budget; throws RATE_LIMITED (with retryAfter) when it is spent. */
+  async charge(principal: Principal, cost: number): Promise<void> {
     try {
-      document = parse(query);
+      await this.opts.budget.charge(principal, cost);
     } catch (error) {
-      if (!(error instanceof GraphQLError)) throw error;
-      return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
+      if (error instanceof CodedError) throw toGraphQLError(error);
+      throw error;
     }
+  }
+
+  /**
+   * Limits, parsing, validation, access and the budget for a transport that has no Apollo in
+   * front of it: the document to run, or the errors to answer with (coded as over HTTP).
+   */
+  async prepare(
+    principal: Principal,
+    query: string,
+    operationName: string | null | undefined,
+    variables: unknown,
+  ): Promise<{ document: DocumentNode; operation: OperationTypeNode } | GraphQLError[]> {
+    const checked = this.check(query, variables, operationName);
+    if (checked instanceof GraphQLError) return [checked];
+    if (checked === 'unparsed') return [parseError(query)];
+    const { document, cost } = checked;
     const errors = validate(this.opts.schema, document, [...specifiedRules, ...this.validationRules]);
     if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
     const operation = getOperationAST(document, operationName)?.operation;
     if (!operation) return [new GraphQLError('no operation by that name in the document', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
     try {
       this.authorize(principal, operation);
+      await this.charge(principal, cost);
     } catch (error) {
-      if (!(error instanceof CodedError)) throw error;
-      return [toGraphQLError(error)];
+      if (error instanceof CodedError) return [toGraphQLError(error)];
+      if (error instanceof GraphQLError) return [error];
+      throw error;
     }
     return { document, operation };
   }
 
   mask(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-    return maskError(this.opts.log, formatted, error);
+    const masked = maskError(this.opts.log, formatted, error);
+    // graphql-js 16 suggests names ("Did you mean \"mailings\"?") with no switch to stop it:
+    // where introspection is off, the schema is not to be guessed from the suggestions either.
+    if (this.opts.limits.introspection || !masked.message.includes('Did you mean')) return masked;
+    return { ...masked, message: masked.message.replace(/\s*Did you mean [^?]*\?/g, '') };
   }
 
   /** Starts the clock of one operation; its log line is written by `finish`. */
   begin(transport: Transport, principal: Principal): OperationRecord {
     return new OperationRecord(this.opts.log, transport, principal, this.opts.observer);
   }
+}
+
+/** graphql-js's syntax error for a document `check` found unparsable, coded as Apollo codes it. */
+function parseError(query: string): GraphQLError {
+  try {
+    parse(query);
+  } catch (error) {
+    if (error instanceof GraphQLError) return withCode(error, 'GRAPHQL_PARSE_FAILED');
+    if (error instanceof RangeError) return new GraphQLError('the document is nested too deeply', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
+    throw error;
+  }
+  return new GraphQLError('the document could not be parsed', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
 }
 
 /** One operation on its way: named and typed once known, errors noted, logged once at the end. */

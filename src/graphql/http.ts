@@ -7,7 +7,14 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Principal } from '../auth/tokens';
 import type { Context } from './context';
-import type { OperationGate } from './gate';
+import type { OperationGate, OperationRecord } from './gate';
+
+export type HttpLimits = {
+  /** the largest body an authenticated request may send (an unauthenticated one's is never read) */
+  maxBodyBytes: number;
+  /** operations one batched (array) request may hold; 0: arrays are refused */
+  batching: number;
+};
 
 // What a cross-origin page may send, and how long its browser may remember the answer.
 const ALLOWED_METHODS = 'GET, POST, OPTIONS';
@@ -15,20 +22,28 @@ const ALLOWED_HEADERS = 'authorization, content-type, apollo-require-preflight, 
 const PREFLIGHT_MAX_AGE_S = 600;
 
 /**
- * GraphQL over HTTP (Apollo) on `/graphql`, through the gate: origin (CORS), token (context),
- * depth (validationRules), access and the log line (a plugin), masking (formatError).
- * `drainOthers` runs when Apollo stops, after HTTP requests have drained.
+ * GraphQL over HTTP (Apollo) on `/graphql`, through the gate: origin (CORS), then the token
+ * from the header before any of the body is read, then the body (up to its limit), the
+ * limits and the cost budget (before Apollo parses anything), access and the log line (a
+ * plugin), masking (formatError). `drainOthers` runs when Apollo stops, after HTTP requests
+ * have drained.
  */
 export async function startHttpTransport(
   server: Server,
   schema: GraphQLSchema,
   gate: OperationGate,
+  limits: HttpLimits,
   contextFor: (principal: Principal) => Context,
   drainOthers: () => Promise<void>,
 ): Promise<{ cors: RequestHandler; handler: RequestHandler[]; stop: () => Promise<void> }> {
   const apollo = new ApolloServer<Context>({
     schema,
     validationRules: gate.validationRules,
+    introspection: gate.introspection,
+    hideSchemaDetailsFromClientErrors: !gate.introspection,
+    allowBatchedHttpRequests: limits.batching > 0,
+    // A persisted query would run a document that limits.ts never saw with new variables.
+    persistedQueries: false,
     includeStacktraceInErrorResponses: false,
     // On by default, and on purpose: a request a page could send without a CORS preflight
     // (a form post, a GET without a custom header) is refused.
@@ -47,9 +62,11 @@ export async function startHttpTransport(
   return {
     cors: cors(gate),
     handler: [
-      express.json({ limit: '16mb' }),
+      authenticate(gate),
+      express.json({ limit: limits.maxBodyBytes }),
+      checkLimits(gate, limits),
       expressMiddleware(apollo, {
-        context: async ({ req }) => contextFor(gate.authenticate('http', req.headers.authorization)),
+        context: async ({ res }) => contextFor(principalOf(res)),
       }),
     ],
     stop: () => apollo.stop(),
@@ -80,6 +97,91 @@ function cors(gate: OperationGate) {
     }
     next();
   };
+}
+
+const principalOf = (res: Response): Principal => res.locals.principal as Principal;
+
+/** Answers like Apollo does (status, then `{ errors }`), with the gate's masking and log line. */
+function refuse(gate: OperationGate, res: Response, record: OperationRecord | undefined, error: GraphQLError, operationName?: unknown): void {
+  const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
+  const retryAfter = error.extensions.retryAfter;
+  if (typeof retryAfter === 'number') res.set('Retry-After', String(retryAfter));
+  const formatted = gate.mask(error.toJSON(), error);
+  if (record) {
+    record.name = typeof operationName === 'string' ? operationName : null;
+    record.noteErrors([formatted]);
+    record.finish();
+  }
+  res.status(status).json({ errors: [formatted] });
+}
+
+/**
+ * The token, from the header alone: a request without a valid one is answered before any of
+ * its body is read (a 10 MB body of nested JSON costs seconds to parse), and its connection
+ * is closed when it announced a body, so that not even the bytes are taken in.
+ */
+function authenticate(gate: OperationGate): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      res.locals.principal = await gate.authenticate('http', req.headers.authorization, req.socket.remoteAddress);
+      next();
+    } catch (error) {
+      if (!(error instanceof GraphQLError)) return next(error);
+      if (req.headers['content-length'] !== '0' && (req.headers['content-length'] || req.headers['transfer-encoding'])) res.set('Connection', 'close');
+      refuse(gate, res, undefined, error);
+    }
+  };
+}
+
+/**
+ * The limits and the cost budget for each operation of the request, before Apollo parses
+ * anything: a refused operation answers 400 (GRAPHQL_VALIDATION_FAILED, COST_LIMIT_EXCEEDED)
+ * or 429 (RATE_LIMITED, with Retry-After). A document that does not parse goes on to Apollo,
+ * which answers GRAPHQL_PARSE_FAILED as it always has.
+ */
+function checkLimits(gate: OperationGate, limits: HttpLimits): RequestHandler {
+  return async (req, res, next) => {
+    const principal = principalOf(res);
+    // Logged only if the request is refused here (Apollo's plugin logs the others), from now:
+    // its durationMs is what the refusal cost.
+    const record = gate.begin('http', principal);
+    const body: unknown = req.method === 'GET' ? fromQueryString(req.query) : req.body;
+    const operations = Array.isArray(body) ? body : [body];
+    if (Array.isArray(body) && body.length > limits.batching) {
+      const message =
+        limits.batching === 0
+          ? 'batched requests (a JSON array of operations) are turned off on this server (GRAPHQL_BATCHING)'
+          : `a batched request may hold at most ${limits.batching} operations (GRAPHQL_BATCHING)`;
+      return refuse(gate, res, record, new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } }));
+    }
+    let cost = 0;
+    for (const operation of operations) {
+      if (!operation || typeof operation !== 'object' || typeof (operation as { query?: unknown }).query !== 'string') continue;
+      const { query, variables, operationName } = operation as { query: string; variables?: unknown; operationName?: unknown };
+      const checked = gate.check(query, variables, typeof operationName === 'string' ? operationName : undefined);
+      if (checked instanceof GraphQLError) return refuse(gate, res, record, checked, operationName);
+      if (checked !== 'unparsed') cost += checked.cost;
+    }
+    try {
+      if (cost > 0) await gate.charge(principal, cost);
+    } catch (error) {
+      if (!(error instanceof GraphQLError)) return next(error);
+      return refuse(gate, res, record, error, (operations[0] as { operationName?: unknown } | undefined)?.operationName);
+    }
+    next();
+  };
+}
+
+/** A GET request's operation, as Apollo reads it from the query string. */
+function fromQueryString(query: Request['query']): unknown {
+  if (typeof query.query !== 'string') return undefined;
+  let variables: unknown;
+  try {
+    variables = typeof query.variables === 'string' ? JSON.parse(query.variables) : undefined;
+  } catch {
+    variables = undefined; // Apollo answers that itself
+  }
+  return { query: query.query, variables, operationName: query.operationName };
 }
 
 /** Transport and access once the operation's type is known; one log line when the response goes. */

@@ -1,7 +1,11 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { GraphQLSchema } from 'graphql';
-import type { Principal, TokenRegistry } from '../auth/tokens';
+import type { Authenticator } from '../auth/authenticator';
+import type { Principal } from '../auth/tokens';
+import type { Config } from '../config';
+import { CostBudget } from '../ratelimit/cost-budget';
+import { FailedAuthLimiter } from '../ratelimit/failed-auth';
 import type { Db } from '../db/connection';
 import type { MailingTimers } from '../mailings/mailing.timers';
 import type { LiveUpdates } from '../live/live-updates';
@@ -19,8 +23,10 @@ import { startWebsocketTransport } from './websocket';
 export type GraphqlOptions = {
   schema: GraphQLSchema;
   db: Db;
-  tokens: TokenRegistry;
+  auth: Authenticator;
   maxDepth: number;
+  /** what one request may cost, and budgets (GRAPHQL_MAX_*, RATE_LIMIT_*, WS_*) */
+  limits: Config['limits'];
   /** browser origins besides Herald's own that may call it */
   corsOrigins: readonly string[];
   timers: MailingTimers;
@@ -37,11 +43,25 @@ export type GraphqlOptions = {
  */
 export async function mountGraphql(app: Express, server: Server, opts: GraphqlOptions, log: Logger): Promise<() => Promise<void>> {
   const { schema, db, timers, live, campaign, testSender, reports } = opts;
-  const gate = new OperationGate({ schema, tokens: opts.tokens, origins: new OriginPolicy(opts.corsOrigins), maxDepth: opts.maxDepth, log, observer: opts.observer });
+  const { limits } = opts;
+  const failedAuth = new FailedAuthLimiter(limits.authFailuresPerMinute, log);
+  const gate = new OperationGate({
+    schema,
+    auth: opts.auth,
+    origins: new OriginPolicy(opts.corsOrigins),
+    limits: { maxDepth: opts.maxDepth, maxCost: limits.maxCost, maxAliases: limits.maxAliases, maxDocumentBytes: limits.maxDocumentBytes, introspection: limits.introspection },
+    budget: new CostBudget(db, limits.costPerMinute, log),
+    failedAuth,
+    log,
+    observer: opts.observer,
+  });
   const contextFor = (principal: Principal): Context => ({ principal, db, log, timers, live, campaign, testSender, reports, loaders: createLoaders(db) });
 
-  const websocket = startWebsocketTransport(server, schema, gate, contextFor);
-  const http = await startHttpTransport(server, schema, gate, contextFor, async () => void (await websocket.dispose()));
+  const websocket = startWebsocketTransport(server, schema, gate, limits.ws, contextFor);
+  const http = await startHttpTransport(server, schema, gate, limits, contextFor, async () => {
+    failedAuth.stop();
+    await websocket.dispose();
+  });
   // CORS first: GraphiQL's router, which serves GET /graphql, would answer a preflight itself.
   app.use('/graphql', http.cors);
   app.use(graphiqlRoutes());

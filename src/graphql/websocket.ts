@@ -4,35 +4,67 @@ import {
   execute,
   type ExecutionArgs,
   type ExecutionResult,
+  type GraphQLError,
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
+import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Principal } from '../auth/tokens';
+import { RateLimitedError } from '../common/errors';
 import { eventContext, type Context } from './context';
+import { toGraphQLError } from './errors';
 import type { OperationGate, OperationRecord } from './gate';
+
+export type WebsocketLimits = {
+  maxConnectionsPerToken: number;
+  maxSubscriptions: number;
+  initTimeoutMs: number;
+  maxMessagesPerSecond: number;
+  maxPayloadBytes: number;
+};
+
+/**
+ * Close codes Herald sends besides graphql-ws's own (4400 bad message, 4408 no
+ * `connection_init` in time, 4409 a subscription id reused): 4401 no or a bad token; 4403 a
+ * token that grants no role, or whose validity has ended (a client that passes
+ * connectionParams as a function reconnects with a fresh one: graphql-ws retries 4403);
+ * 4429 too many connections for one token, too many messages a second, or too many failed
+ * authentications from the address (graphql-ws does not retry 4429).
+ */
+export const CLOSE = { unauthorized: CloseCode.Unauthorized, forbidden: CloseCode.Forbidden, tooMany: 4429 } as const;
 
 type Extra = { principal?: Principal; operations?: Map<string, OperationRecord> };
 
 const operationsOf = (extra: Extra) => (extra.operations ??= new Map());
 
+// setTimeout's longest delay; a token valid for longer than 24 days is not closed on time.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * GraphQL over graphql-ws on `/graphql` of the HTTP server, through the same gate as HTTP:
- * the origin at the upgrade, the token at `connection_init`, then parsing, validation,
- * access, masking and logging per operation. Returns the function that closes every socket.
+ * the origin at the upgrade, the token at `connection_init` (within WS_INIT_TIMEOUT_MS),
+ * the limits per token and per connection, then the limits, validation, access, budget,
+ * masking and logging per operation. Returns the function that closes every socket.
  */
 export function startWebsocketTransport(
   server: Server,
   schema: GraphQLSchema,
   gate: OperationGate,
+  limits: WebsocketLimits,
   contextFor: (principal: Principal) => Context,
 ): { dispose: () => void | Promise<void> } {
   const wsServer = new WebSocketServer({
     server,
     path: '/graphql',
+    // Frames are read whole before anything looks at them: this bounds one before authentication too.
+    maxPayload: limits.maxPayloadBytes,
     verifyClient: ({ origin, req }, done) => done(gate.admitOrigin('websocket', origin || undefined, req.headers.host), 403, 'Forbidden'),
   });
+  // Before useServer's own listener, so that a flooding socket is closed before its message is handled.
+  wsServer.on('connection', (socket) => limitMessageRate(socket, limits.maxMessagesPerSecond));
+  const connections = new Map<string, number>();
   const finish = (extra: Extra, id: string, errors?: readonly GraphQLFormattedError[]) => {
     const record = operationsOf(extra).get(id);
     if (!record) return;
@@ -44,21 +76,50 @@ export function startWebsocketTransport(
 
   return useServer<Record<string, unknown>, Extra>(
     {
-      onConnect: (ctx) => {
+      connectionInitWaitTimeout: limits.initTimeoutMs,
+      onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        let principal: Principal;
         try {
-          ctx.extra.principal = gate.authenticate('websocket', authorizationOf(ctx.connectionParams));
-          return true;
-        } catch {
-          ctx.extra.socket.close(4401, 'Unauthorized');
+          principal = await gate.authenticate('websocket', authorizationOf(ctx.connectionParams), ctx.extra.request.socket.remoteAddress);
+        } catch (error) {
+          const code = (error as GraphQLError).extensions?.code;
+          if (code === 'RATE_LIMITED') socket.close(CLOSE.tooMany, 'Too many failed authentications');
+          else if (code === 'FORBIDDEN') socket.close(CLOSE.forbidden, 'Forbidden: the token grants no role');
+          else socket.close(CLOSE.unauthorized, 'Unauthorized');
           return false;
         }
+        // Gone while its token was being verified (an issuer's keys fetched): nothing to count.
+        if (socket.readyState !== socket.OPEN) return false;
+        const open = connections.get(principal.id) ?? 0;
+        if (open >= limits.maxConnectionsPerToken) {
+          socket.close(CLOSE.tooMany, `Too many connections for this token (at most ${limits.maxConnectionsPerToken})`);
+          return false;
+        }
+        connections.set(principal.id, open + 1);
+        const expiresInMs = principal.expiresAt === undefined ? undefined : Math.min(MAX_TIMER_MS, Math.max(0, principal.expiresAt - Date.now()));
+        const expiry = expiresInMs === undefined ? undefined : setTimeout(() => socket.close(CLOSE.forbidden, 'Token expired'), expiresInMs);
+        socket.once('close', () => {
+          clearTimeout(expiry);
+          const left = (connections.get(principal.id) ?? 1) - 1;
+          if (left > 0) connections.set(principal.id, left);
+          else connections.delete(principal.id);
+        });
+        ctx.extra.principal = principal;
+        return true;
       },
-      onSubscribe: (ctx, id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const principal = ctx.extra.principal!;
         const record = gate.begin('websocket', principal);
         record.name = payload.operationName ?? null;
+        if (operationsOf(ctx.extra).size >= limits.maxSubscriptions) {
+          const refusal = toGraphQLError(new RateLimitedError(`at most ${limits.maxSubscriptions} operations at once on one connection (WS_MAX_SUBSCRIPTIONS)`, { limit: limits.maxSubscriptions }));
+          record.noteErrors([refusal]);
+          record.finish();
+          return [refusal];
+        }
         operationsOf(ctx.extra).set(id, record);
-        const prepared = gate.prepare(principal, payload.query, payload.operationName);
+        const prepared = await gate.prepare(principal, payload.query, payload.operationName, payload.variables);
         if (Array.isArray(prepared)) return prepared;
         record.type = prepared.operation;
         record.admitted();
@@ -86,6 +147,29 @@ export function startWebsocketTransport(
     },
     wsServer,
   );
+}
+
+/**
+ * Closes a socket that sends more than `perSecond` messages within a second (4429): a
+ * client that floods costs one close, not a parse of every frame it sends after.
+ */
+function limitMessageRate(socket: WebSocket, perSecond: number): void {
+  let windowStart = Date.now();
+  let count = 0;
+  socket.on('message', () => {
+    const now = Date.now();
+    if (now - windowStart >= 1_000) {
+      windowStart = now;
+      count = 0;
+    }
+    if (++count === perSecond + 1) {
+      socket.close(CLOSE.tooMany, 'Too many messages');
+      // Nothing more it sends is read.
+      socket.pause();
+      // A client that does not answer the close is not waited for.
+      setTimeout(() => socket.terminate(), 1_000).unref();
+    }
+  });
 }
 
 /**
