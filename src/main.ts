@@ -169,7 +169,7 @@ async function startWorker(
   });
   started.push({ name: 'dispatcher wake-ups', stop: async () => unsubscribe() });
 
-  await timers.work(mailingTimerHandlers(db, log, () => dispatcher.nudge()), { pollMs: d.timerPollMs, sweepMs: d.sweepMs });
+  await timers.work(mailingTimerHandlers(db, log, () => dispatcher.nudge(), metrics && ((settled) => metrics.messagesSettled(settled))), { pollMs: d.timerPollMs, sweepMs: d.sweepMs });
   // The statistics e-mail runs beside dispatch, never in its way: its own pg-boss jobs.
   const stopReports = await startReports(config, db, timers, log, d.timerPollMs);
   started.push({ name: 'statistics reports', stop: stopReports });
@@ -206,6 +206,7 @@ async function graphqlParts(
     campaign: config.campaign,
     testSender: { gateway, requestTimeoutMs: config.dispatch.requestTimeoutMs },
     reports: reportQueue(timers),
+    onSettled: metrics && ((settled: Parameters<Metrics['messagesSettled']>[0]) => metrics.messagesSettled(settled)),
     observer: metrics && {
       started: (type: string) => metrics.graphqlStarted(type),
       finished: (type: string | null, outcome: 'ok' | 'error', seconds: number, wasStarted: boolean) => metrics.graphqlFinished(type, outcome, seconds, wasStarted),

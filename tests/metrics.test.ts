@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewaySimulator } from '../src/gateway/simulator';
-import { createMailing, insertClients, phonesOf, untilMailingStatus } from './support/fixtures';
+import { createMailing, inMs, insertClients, phonesOf, untilMailingStatus } from './support/fixtures';
 import { startTestGateway } from './support/gateway';
 import { startTestHerald, VIEWER_TOKEN, type TestHerald } from './support/herald';
 import { subscribe } from './support/live';
@@ -88,6 +88,38 @@ describe('GET /metrics', () => {
     const after = await scrape();
     expect(after.some((s) => s.name === 'herald_mailing_unsent' && s.labels.mailing_id === mailing.id)).toBe(false);
     expect(valueOf(after, 'herald_messages_due')).toBe(0);
+  });
+
+  it('should count what a cancellation and a mailing\'s end settle at once, as the rows say', async () => {
+    // What the tests before handed out has its results written (and counted) first.
+    await waitFor(async () => (await herald.sql`select count(*)::int as n from dispatch_leases`)[0].n === 0, 5_000, 'no message in flight');
+    const before = await scrape();
+    // Nothing can go before its window opens in 2 h (it ends in 4): the cancellation settles it all.
+    const hhmm = (hoursFromNow: number) => new Date(Date.now() + hoursFromNow * 3_600_000).toISOString().slice(11, 16);
+    const closedTag = `c${Math.random().toString(36).slice(2, 10)}`;
+    await insertClients(herald, 9, { tags: [closedTag] });
+    const cancelled = await createMailing(herald, { filter: { tags: [closedTag] }, endAt: inMs(4 * 3_600_000), sendWindow: { from: hhmm(2), to: hhmm(3) } });
+    await untilMailingStatus(herald, cancelled.id, 'RUNNING', 5_000);
+    await herald.ok('mutation($id: ID!) { cancelMailing(id: $id) { id } }', { id: cancelled.id });
+    // A gateway that is down, and an end in 1.5 s: the rest expires at the end.
+    gateway.set({ down: true });
+    const endTag = `e${Math.random().toString(36).slice(2, 10)}`;
+    await insertClients(herald, 7, { tags: [endTag] });
+    const ending = await createMailing(herald, { filter: { tags: [endTag] }, endAt: inMs(1_500) });
+    try {
+      await untilMailingStatus(herald, ending.id, 'COMPLETED', 10_000);
+    } finally {
+      gateway.set({ down: false });
+    }
+    const after = await scrape();
+    const delta = (outcome: string) => valueOf(after, 'herald_messages_total', { outcome }) - valueOf(before, 'herald_messages_total', { outcome });
+    const rows = async (id: string, status: string) =>
+      (await herald.sql<{ n: number }[]>`select count(*)::int as n from messages where mailing_id = ${id} and status = ${status}`)[0].n;
+    expect(await rows(cancelled.id, 'CANCELLED')).toBe(9);
+    expect(await rows(ending.id, 'EXPIRED')).toBe(7);
+    expect(delta('cancelled')).toBe(9);
+    expect(delta('expired')).toBe(7);
+    expect(delta('sent')).toBe(0);
   });
 
   it('should count GraphQL operations by type and outcome, and the subscriptions open', async () => {

@@ -5,6 +5,7 @@ import { optedOutAmong } from '../clients/opt-out.store';
 import type { ClientRow } from '../clients/client.table';
 import type { Db } from '../db/connection';
 import type { MailingTimers } from '../mailings/mailing.timers';
+import type { SettledObserver } from '../mailings/mailing.lifecycle';
 import type { LiveUpdates } from '../live/live-updates';
 import type { Logger } from '../logger';
 import type { CampaignRules } from '../mailings/campaign.rules';
@@ -29,6 +30,8 @@ export type Context = {
   testSender: TestSender;
   /** where sendStatisticsReport queues its job */
   reports: ReportQueue;
+  /** told of messages a cancellation settles at once (metrics) */
+  onSettled?: SettledObserver;
 };
 
 /**

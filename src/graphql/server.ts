@@ -1,3 +1,4 @@
+import type { SettledObserver } from '../mailings/mailing.lifecycle';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { GraphQLSchema } from 'graphql';
@@ -35,6 +36,7 @@ export type GraphqlOptions = {
   testSender: TestSender;
   observer?: OperationObserver;
   reports: ReportQueue;
+  onSettled?: SettledObserver;
 };
 
 /**
@@ -42,7 +44,7 @@ export type GraphqlOptions = {
  * both through one OperationGate. Returns the function that drains and stops both.
  */
 export async function mountGraphql(app: Express, server: Server, opts: GraphqlOptions, log: Logger): Promise<() => Promise<void>> {
-  const { schema, db, timers, live, campaign, testSender, reports } = opts;
+  const { schema, db, timers, live, campaign, testSender, reports, onSettled } = opts;
   const { limits } = opts;
   const failedAuth = new FailedAuthLimiter(limits.authFailuresPerMinute, log);
   const gate = new OperationGate({
@@ -55,7 +57,7 @@ export async function mountGraphql(app: Express, server: Server, opts: GraphqlOp
     log,
     observer: opts.observer,
   });
-  const contextFor = (principal: Principal): Context => ({ principal, db, log, timers, live, campaign, testSender, reports, loaders: createLoaders(db) });
+  const contextFor = (principal: Principal): Context => ({ principal, db, log, timers, live, campaign, testSender, reports, onSettled, loaders: createLoaders(db) });
 
   const websocket = startWebsocketTransport(server, schema, gate, limits.ws, contextFor);
   const http = await startHttpTransport(server, schema, gate, limits, contextFor, async () => {

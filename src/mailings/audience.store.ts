@@ -201,15 +201,19 @@ export async function expireLeasesOf(tx: Db, owner: string): Promise<void> {
  * The mailing is over (expired at its end, or cancelled): every member still without a row
  * gets one with `status` — those never handed out, and those of leases whose holder is gone.
  * Leases still held are left to their holders, whose results the mailing's new status then
- * decides. Needs the mailing's exclusive lock (no claim under way). Returns how many.
+ * decides. Needs the mailing's exclusive lock (no claim under way). Returns how many, and how
+ * many of them were SKIPPED instead (opted out since the start).
  */
-export async function closeAudience(tx: Db, mailingId: number, status: 'EXPIRED' | 'CANCELLED', error: string | null): Promise<number> {
+export async function closeAudience(tx: Db, mailingId: number, status: 'EXPIRED' | 'CANCELLED', error: string | null): Promise<{ written: number; skipped: number }> {
   const [row] = await tx.execute<AudienceRow>(sql`
     select ${AUDIENCE_COLUMNS} from audiences a join mailings g on g.id = a.mailing_id where a.mailing_id = ${mailingId} for update of a`);
   let written = 0;
+  let skipped = 0;
   if (row) {
     const audience = toAudience(mailingId, row);
-    const rest = await tx.execute(sql`
+    // Counted where they are written (one row back, however many members).
+    const [rest] = await tx.execute<{ n: number; skipped: number }>(sql`
+      with written as (
       insert into messages (mailing_id, client_id, phone, timezone, status, last_error)
       select ${mailingId}, c.id, c.phone, c.timezone, o.status::message_status, o.error
       from clients c
@@ -218,8 +222,11 @@ export async function closeAudience(tx: Db, mailingId: number, status: 'EXPIRED'
         select case when ${status} = 'EXPIRED' and exists (select 1 from opt_outs x where x.phone = c.phone) then 'SKIPPED' else ${status} end as status,
                case when ${status} = 'EXPIRED' and exists (select 1 from opt_outs x where x.phone = c.phone) then 'opted out' else ${error} end as error
       ) o
-      where ${members(audience, audience.cursor)}`);
-    written += rest.count ?? 0;
+      where ${members(audience, audience.cursor)}
+      returning status)
+      select count(*)::int as n, (count(*) filter (where status = 'SKIPPED'))::int as skipped from written`);
+    written += rest.n;
+    skipped += rest.skipped;
     await tx.execute(sql`update audiences set cursor = last_client_id where mailing_id = ${mailingId}`);
   }
   const orphans = await tx.execute(sql`
@@ -233,7 +240,7 @@ export async function closeAudience(tx: Db, mailingId: number, status: 'EXPIRED'
     from gone, unnest(gone.message_ids, gone.client_ids, gone.phones, gone.timezones) as e(id, client_id, phone, timezone)
     on conflict do nothing`);
   written += orphans.count ?? 0;
-  return written;
+  return { written, skipped };
 }
 
 /** Mailings with leases whose holder is gone although the mailing is over (swept). */

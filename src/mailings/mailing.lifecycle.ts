@@ -76,11 +76,14 @@ export function logStart(log: Logger, id: number, audience: number, startedAt: n
   if (audience === 0) log.info({ mailingId: id }, 'mailing completed: no client matches its filter');
 }
 
+/** Told of the messages a mailing's end or cancellation gave their final status at once (metrics). */
+export type SettledObserver = (settled: Partial<Record<'EXPIRED' | 'CANCELLED' | 'SKIPPED', number>>) => void;
+
 /**
  * A mailing whose end has come: COMPLETED, and every message not yet sent EXPIRED — pending
  * retries, the audience never handed out, and what a vanished dispatcher held.
  */
-export async function endMailing(db: Db, log: Logger, id: number): Promise<{ expired: number } | null> {
+export async function endMailing(db: Db, log: Logger, id: number, onSettled?: SettledObserver): Promise<{ expired: number } | null> {
   const ended = await db.transaction(async (tx) => {
     if (!(await lockFor(tx, id, 'end', true))) return null;
     await write(tx, id, 'end');
@@ -90,10 +93,12 @@ export async function endMailing(db: Db, log: Logger, id: number): Promise<{ exp
       .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
     const closed = await closeAudience(tx, id, 'EXPIRED', ENDED_UNSENT);
     await releaseUnsentCapPlaces(tx, id);
-    return { expired: (expired.count ?? 0) + closed };
+    return { expired: (expired.count ?? 0) + closed.written - closed.skipped, skipped: closed.skipped };
   });
-  if (ended) log.info({ mailingId: id, expired: ended.expired }, 'mailing ended at its end time');
-  return ended;
+  if (!ended) return null;
+  onSettled?.({ EXPIRED: ended.expired, SKIPPED: ended.skipped });
+  log.info({ mailingId: id, expired: ended.expired, skipped: ended.skipped }, 'mailing ended at its end time');
+  return { expired: ended.expired };
 }
 
 /** Operator transitions: pause, resume, cancel. Each returns the updated mailing. */
@@ -121,7 +126,7 @@ export async function resumeMailing(db: Db, log: Logger, id: number): Promise<Ma
 }
 
 /** Cancelled for good: the history stays, and every message not yet sent becomes CANCELLED. */
-export async function cancelMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
+export async function cancelMailing(db: Db, log: Logger, id: number, onSettled?: SettledObserver): Promise<MailingRow> {
   let cancelled = 0;
   const row = await db.transaction(async (tx) => {
     await lockFor(tx, id, 'cancel', false);
@@ -130,10 +135,11 @@ export async function cancelMailing(db: Db, log: Logger, id: number): Promise<Ma
       .update(messages)
       .set({ status: 'CANCELLED', updatedAt: sql`now()` })
       .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
-    cancelled = (result.count ?? 0) + (await closeAudience(tx, id, 'CANCELLED', null));
+    cancelled = (result.count ?? 0) + (await closeAudience(tx, id, 'CANCELLED', null)).written;
     await releaseUnsentCapPlaces(tx, id);
     return mailing;
   });
+  onSettled?.({ CANCELLED: cancelled });
   log.info({ mailingId: id, cancelledMessages: cancelled }, 'mailing cancelled');
   return row;
 }
@@ -203,13 +209,14 @@ export async function completeFinished(db: Db, log: Logger, ids: readonly number
 }
 
 /** A finished mailing may still hold members of a vanished dispatcher's leases: they get their final status. */
-export async function closeOrphans(db: Db, log: Logger, id: number): Promise<void> {
-  const written = await db.transaction(async (tx) => {
+export async function closeOrphans(db: Db, log: Logger, id: number, onSettled?: SettledObserver): Promise<void> {
+  const { status, written, skipped } = await db.transaction(async (tx) => {
     await lockMailing(tx, id);
     const found = await store.findForTransition(tx, id);
-    if (!found || !isFinal(found.mailing.status)) return 0;
-    const cancelled = found.mailing.status === 'CANCELLED';
-    return closeAudience(tx, id, cancelled ? 'CANCELLED' : 'EXPIRED', cancelled ? null : ENDED_UNSENT);
+    if (!found || !isFinal(found.mailing.status)) return { status: 'EXPIRED' as const, written: 0, skipped: 0 };
+    const status = found.mailing.status === 'CANCELLED' ? ('CANCELLED' as const) : ('EXPIRED' as const);
+    return { status, ...(await closeAudience(tx, id, status, status === 'CANCELLED' ? null : ENDED_UNSENT)) };
   });
+  if (written > 0) onSettled?.({ [status]: written - skipped, SKIPPED: skipped });
   if (written > 0) log.info({ mailingId: id, messages: written }, 'messages of a vanished dispatcher given their final status');
 }

@@ -22,7 +22,7 @@ import { longestRendering, MAX_VALUE_LENGTH, parseTemplate, render } from './mai
 import { segmentsOf, type Segments } from './segments';
 import { formatTimeOfDay } from './send-window';
 
-export type MailingDeps = { db: Db; log: Logger; timers: MailingTimers; campaign: CampaignRules };
+export type MailingDeps = { db: Db; log: Logger; timers: MailingTimers; campaign: CampaignRules; onSettled?: lifecycle.SettledObserver };
 
 /**
  * A mailing whose startAt has come starts in the same transaction, so the answer already
@@ -134,7 +134,7 @@ export async function deleteMailing(deps: MailingDeps, id: number): Promise<true
 
 export const pauseMailing = (deps: MailingDeps, id: number) => lifecycle.pauseMailing(deps.db, deps.log, id);
 export const resumeMailing = (deps: MailingDeps, id: number) => lifecycle.resumeMailing(deps.db, deps.log, id);
-export const cancelMailing = (deps: MailingDeps, id: number) => lifecycle.cancelMailing(deps.db, deps.log, id);
+export const cancelMailing = (deps: MailingDeps, id: number) => lifecycle.cancelMailing(deps.db, deps.log, id, deps.onSettled);
 
 /** One mailing with its statistics, read in one query. */
 export async function findMailing(db: Db, id: number): Promise<{ mailing: MailingRow; stats: MessageStatsValue } | null> {

@@ -1,7 +1,7 @@
 import { finishedMailingsWithOrphanLeases } from './audience.store';
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
-import { closeOrphans, endMailing, startMailing } from './mailing.lifecycle';
+import { closeOrphans, endMailing, startMailing, type SettledObserver } from './mailing.lifecycle';
 import { pruneCapPlaces } from './frequency-ledger.store';
 import { overdueMailings } from './mailing.store';
 import type { MailingRow } from './mailing.table';
@@ -25,13 +25,14 @@ export type MailingTimerHandlers = {
 /**
  * The timers' handlers. Each is a transition that happens once however often it is asked
  * for, so a stale job (the mailing's times moved since) or a duplicate does nothing.
- * `onStarted` hears of every start (the dispatcher looks for work at once).
+ * `onStarted` hears of every start (the dispatcher looks for work at once), `onSettled` of
+ * the messages an end gives their final status (metrics).
  */
-export function mailingTimerHandlers(db: Db, log: Logger, onStarted: (mailingId: number) => void): MailingTimerHandlers {
+export function mailingTimerHandlers(db: Db, log: Logger, onStarted: (mailingId: number) => void, onSettled?: SettledObserver): MailingTimerHandlers {
   const start = async (id: number) => {
     if (await startMailing(db, log, id)) onStarted(id);
   };
-  const end = async (id: number) => void (await endMailing(db, log, id));
+  const end = async (id: number) => void (await endMailing(db, log, id, onSettled));
   return {
     start,
     end,
@@ -39,7 +40,7 @@ export function mailingTimerHandlers(db: Db, log: Logger, onStarted: (mailingId:
       const { toStart, toEnd } = await overdueMailings(db);
       for (const id of toEnd) await end(id);
       for (const id of toStart) await start(id);
-      for (const id of await finishedMailingsWithOrphanLeases(db)) await closeOrphans(db, log, id);
+      for (const id of await finishedMailingsWithOrphanLeases(db)) await closeOrphans(db, log, id, onSettled);
       await pruneCapPlaces(db);
     },
   };

@@ -158,6 +158,14 @@ export class Metrics {
     }
   }
 
+  /** Messages a mailing's end or cancellation gave their final status at once, not one by one. */
+  messagesSettled(settled: Partial<Record<'EXPIRED' | 'CANCELLED' | 'SKIPPED', number>>): void {
+    for (const [status, n] of Object.entries(settled)) {
+      const outcome = outcomeOf(status, false);
+      if (outcome && n) this.messages[outcome] += n;
+    }
+  }
+
   /** A request to the gateway starts; the returned function records its result. */
   gatewayRequest(): (result: SendOutcome['kind']) => void {
     const started = performance.now();
