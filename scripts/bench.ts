@@ -130,25 +130,23 @@ function percentile(values: number[], p: number): number {
 }
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
+/** An embedded PostgreSQL and the gateway simulator, each in its own process, stopped by `cleanups`. */
+async function startDatabaseAndGateway(dataDir: string, cleanups: (() => Promise<unknown> | void)[], settings: Record<string, string> = {}) {
+  const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), log: createLogger('silent'), database: 'herald_bench', settings });
+  cleanups.push(() => pg.stop());
+  const gatewayPort = await freePort();
+  const simulator = spawnTs('scripts/gateway.ts', { GATEWAY_PORT: String(gatewayPort), GATEWAY_TOKEN, GATEWAY_RECORD: 'false' });
+  cleanups.push(() => void simulator.kill('SIGTERM'));
+  await waitForOutput(simulator, 'gateway simulator at');
+  return { pg, simulator, senderUrl: `http://127.0.0.1:${gatewayPort}` };
+}
+
 async function main() {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'herald-bench-'));
   const cleanups: (() => Promise<unknown> | void)[] = [];
   try {
     say(`bench: ${CLIENTS.toLocaleString('en')} clients, concurrency ${CONCURRENCY}, ${cpus().length} cores`);
-    const pg = await startEmbeddedPostgres({
-      dataDir,
-      port: await freePort(),
-      log: createLogger('silent'),
-      database: 'herald_bench',
-      settings: PG_STATS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {},
-    });
-    cleanups.push(() => pg.stop());
-
-    const gatewayPort = await freePort();
-    const simulator = spawnTs('scripts/gateway.ts', { GATEWAY_PORT: String(gatewayPort), GATEWAY_TOKEN, GATEWAY_RECORD: 'false' });
-    cleanups.push(() => void simulator.kill('SIGTERM'));
-    await waitForOutput(simulator, 'gateway simulator at');
-    const senderUrl = `http://127.0.0.1:${gatewayPort}`;
+    const { pg, simulator, senderUrl } = await startDatabaseAndGateway(dataDir, cleanups, PG_STATS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {});
 
     const port = await freePort();
     const heraldUrl = `http://127.0.0.1:${port}`;
@@ -627,13 +625,7 @@ async function mainLoad() {
   const cleanups: (() => Promise<unknown> | void)[] = [];
   try {
     say(`bench --load: ${CLIENTS.toLocaleString('en')} clients, ${graphqlClients} GraphQL clients (think ${thinkMs} ms), ${subscribers} subscribers, ${cpus().length} cores`);
-    const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), log: createLogger('silent'), database: 'herald_bench' });
-    cleanups.push(() => pg.stop());
-    const gatewayPort = await freePort();
-    const simulator = spawnTs('scripts/gateway.ts', { GATEWAY_PORT: String(gatewayPort), GATEWAY_TOKEN, GATEWAY_RECORD: 'false' });
-    cleanups.push(() => void simulator.kill('SIGTERM'));
-    await waitForOutput(simulator, 'gateway simulator at');
-    const senderUrl = `http://127.0.0.1:${gatewayPort}`;
+    const { pg, senderUrl } = await startDatabaseAndGateway(dataDir, cleanups);
     // One viewer token per GraphQL client: each has its own cost budget, as separate users would;
     // the subscribers share them, a few sockets a token (within WS_MAX_CONNECTIONS_PER_TOKEN).
     const tokenCount = Math.max(1, graphqlClients, Math.ceil(subscribers / 5));

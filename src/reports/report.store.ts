@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/connection';
+import { countByStatusForMailings } from '../mailings/mailing-stats.store';
+import { toMessageStats } from '../messages/message.stats';
 
 export type ReportMailing = {
   id: number;
@@ -13,40 +15,31 @@ export type ReportMailing = {
 
 /**
  * The mailings that ran during [since, until): started before its end and not finished
- * before its start, with their counts (the maintained counters, one row each) and their
- * failures grouped by reason (an index range per mailing: messages by mailing and status).
+ * before its start, with their counts and their failures grouped by reason (an index range
+ * per mailing: messages by mailing and status).
  */
 export async function mailingsRunBetween(db: Db, since: Date, until: Date): Promise<ReportMailing[]> {
-  const rows = await db.execute<{
-    id: string;
-    name: string | null;
-    status: string;
-    started_at: string;
-    finished_at: string | null;
-    pending: number;
-    sent: number;
-    failed: number;
-    expired: number;
-    cancelled: number;
-    skipped: number;
-  }>(sql`
-    select m.id, m.name, m.status, m.started_at, m.finished_at,
-           coalesce(s.pending + s.queued, 0)::int as pending, coalesce(s.sent, 0)::int as sent,
-           coalesce(s.failed, 0)::int as failed, coalesce(s.expired, 0)::int as expired,
-           coalesce(s.cancelled, 0)::int as cancelled, coalesce(s.skipped, 0)::int as skipped
-    from mailings m left join mailing_stats s on s.mailing_id = m.id
+  const rows = await db.execute<{ id: string; name: string | null; status: string; started_at: string; finished_at: string | null }>(sql`
+    select m.id, m.name, m.status, m.started_at, m.finished_at
+    from mailings m
     where m.started_at is not null and m.started_at < ${until.toISOString()}::timestamptz
       and (m.finished_at is null or m.finished_at >= ${since.toISOString()}::timestamptz)
     order by m.id`);
-  const mailings = [...rows].map((r) => ({
-    id: Number(r.id),
-    name: r.name,
-    status: r.status,
-    startedAt: new Date(r.started_at),
-    finishedAt: r.finished_at ? new Date(r.finished_at) : null,
-    counts: { pending: r.pending, sent: r.sent, failed: r.failed, expired: r.expired, cancelled: r.cancelled, skipped: r.skipped },
-    failures: [] as { reason: string; count: number }[],
-  }));
+  const ids = [...rows].map((r) => Number(r.id));
+  // The counts as every other view reads them (the maintained counters).
+  const counts = ids.length === 0 ? new Map() : await countByStatusForMailings(db, ids);
+  const mailings = [...rows].map((r) => {
+    const { pending, sent, failed, expired, cancelled, skipped } = toMessageStats(counts.get(Number(r.id)) ?? {});
+    return {
+      id: Number(r.id),
+      name: r.name,
+      status: r.status,
+      startedAt: new Date(r.started_at),
+      finishedAt: r.finished_at ? new Date(r.finished_at) : null,
+      counts: { pending, sent, failed, expired, cancelled, skipped },
+      failures: [] as { reason: string; count: number }[],
+    };
+  });
   if (mailings.length === 0) return mailings;
   const byId = new Map(mailings.map((m) => [m.id, m]));
   const failures = await db.execute<{ mailing_id: string; reason: string | null; n: number }>(sql`
