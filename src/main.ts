@@ -8,11 +8,13 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { DbClock } from './db/clock';
 import { connectDatabase, type Db } from './db/connection';
 import { startEmbeddedPostgres } from './db/embedded';
+import { describeDatabaseError, isDatabaseUnavailable } from './db/errors';
 import { isMigrated, migrateDatabase } from './db/migrate';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EventBus } from './events/event.bus';
 import { HttpGateway } from './gateway/gateway.client';
 import { GatewaySimulator } from './gateway/simulator';
+import { DatabaseMonitor } from './health/database.monitor';
 import { createHttpServer } from './http/server';
 import { createLogger, type Logger } from './logger';
 import { mailingTimerHandlers } from './mailings/mailing.timers';
@@ -50,13 +52,19 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       started.push({ name: 'embedded PostgreSQL', stop: embedded.stop });
       databaseUrl = embedded.url;
     }
-    await migrateDatabase(databaseUrl);
+    await migrateDatabase(databaseUrl).catch((error: unknown) => {
+      throw isDatabaseUnavailable(error) ? error : new StartupError(`applying the database migrations failed: ${describeDatabaseError(error)}`);
+    });
     log.info('database migrated');
-    const { db, close } = connectDatabase(databaseUrl);
+    const timeouts = { connectTimeoutMs: config.database.connectTimeoutMs, statementTimeoutMs: config.database.statementTimeoutMs };
+    const { db, close } = connectDatabase(databaseUrl, timeouts);
     started.push({ name: 'database pool', stop: close });
+    const monitor = new DatabaseMonitor(databaseUrl, log, { probeMs: config.database.probeMs, timeoutMs: config.database.connectTimeoutMs });
+    monitor.start();
+    started.push({ name: 'database monitor', stop: () => monitor.stop() });
 
     // Timers are set by api processes (a mailing was written) and run by worker processes.
-    const timers = await PgBossTimers.start(databaseUrl, log);
+    const timers = await PgBossTimers.start(databaseUrl, log, timeouts);
     started.push({ name: 'timers (pg-boss)', stop: () => timers.stop() });
     // Every process hears the event channel: api processes for their subscribers, workers
     // to look for work at once when a mailing starts or resumes anywhere.
@@ -68,18 +76,30 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     const gateway = new HttpGateway({ url: sender.url, token: sender.token, connections: d.concurrency, requestTimeoutMs: d.requestTimeoutMs });
     started.push({ name: 'gateway client', stop: () => gateway.close() });
     const dispatcher = config.role === 'api' ? undefined : await startWorker(config, databaseUrl, db, gateway, timers, bus, log, started);
-    const graphql = config.role === 'worker' ? undefined : await graphqlParts(config, db, gateway, timers, bus, log, started);
+    if (dispatcher) {
+      // Claims that failed while the database was away back off; it being back is worth a look at once.
+      const off = monitor.onRecovered(() => dispatcher.nudge());
+      started.push({ name: 'dispatcher wake-ups on database recovery', stop: async () => void off() });
+    }
+    const graphql = config.role === 'worker' ? undefined : await graphqlParts(config, db, gateway, timers, bus, monitor, log, started);
 
     const http = await createHttpServer({
       log,
       graphql,
       readiness: {
-        database: async () => ((await isMigrated(db)) ? null : 'migrations not applied'),
+        // The monitor's verdict first: while the database does not answer, /readyz says why at once.
+        database: async () => monitor.problem() ?? ((await isMigrated(db)) ? null : 'migrations not applied'),
         ...(dispatcher ? { gateway: async () => dispatcher.problem() } : {}),
       },
     });
     await new Promise<void>((resolve, reject) => {
-      http.server.once('error', reject);
+      http.server.once('error', (error: NodeJS.ErrnoException) => {
+        const where = `${config.host}:${config.port}`;
+        if (error.code === 'EADDRINUSE') reject(new StartupError(`${where} is already in use by another process (set PORT or HOST)`));
+        else if (error.code === 'EACCES') reject(new StartupError(`not allowed to listen on ${where} (a port below 1024 needs privileges; set PORT)`));
+        else if (error.code === 'EADDRNOTAVAIL') reject(new StartupError(`${config.host} is not an address of this machine (set HOST)`));
+        else reject(error);
+      });
       http.server.listen(config.port, config.host, resolve);
     });
     started.push({ name: 'http server', stop: http.stop });
@@ -111,7 +131,13 @@ async function startWorker(
   // holds its mailing's lock until its requests are written out; should this process hang
   // (not die: then the locks go with the connection), PostgreSQL ends that transaction after
   // LEASE_MS, when its leases run out too.
-  const dispatchDb = connectDatabase(databaseUrl, { max: Dispatcher.connections, name: 'herald-dispatch', idleInTransactionMs: d.leaseMs });
+  const dispatchDb = connectDatabase(databaseUrl, {
+    max: Dispatcher.connections,
+    name: 'herald-dispatch',
+    idleInTransactionMs: d.leaseMs,
+    connectTimeoutMs: config.database.connectTimeoutMs,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+  });
   started.push({ name: 'dispatch database pool', stop: dispatchDb.close });
 
   const dispatcher = new Dispatcher(dispatchDb.db, gateway, new DbClock(), log, {
@@ -137,14 +163,18 @@ async function startWorker(
 }
 
 /** The api role: GraphQL over HTTP and websocket, with live updates from the event channel. */
-async function graphqlParts(config: Config, db: Db, gateway: HttpGateway, timers: PgBossTimers, bus: EventBus, log: Logger, started: Stoppable[]) {
+async function graphqlParts(config: Config, db: Db, gateway: HttpGateway, timers: PgBossTimers, bus: EventBus, monitor: DatabaseMonitor, log: Logger, started: Stoppable[]) {
   // Loaded for the api role only (see http/server.ts).
-  const [{ LiveUpdates }, { buildHeraldSchema }] = await Promise.all([import('./live/live-updates'), import('./graphql/schema')]);
+  const [{ LiveUpdates }, { buildHeraldSchema }, { guardSchema }] = await Promise.all([
+    import('./live/live-updates'),
+    import('./graphql/schema'),
+    import('./graphql/deadline'),
+  ]);
   const live = new LiveUpdates(bus, db, log, config.live);
   started.push({ name: 'live updates', stop: async () => live.stop() });
   const tokens = new TokenRegistry(config.apiTokens ?? (await devAdminToken(config, log)));
   return {
-    schema: await buildHeraldSchema(),
+    schema: guardSchema(await buildHeraldSchema(), { databaseProblem: () => monitor.problem(), requestTimeoutMs: config.graphqlRequestTimeoutMs }),
     db,
     tokens,
     maxDepth: config.graphqlMaxDepth,
@@ -184,6 +214,30 @@ async function devAdminToken(config: Config, log: Logger) {
   return [{ role: 'admin' as const, token }];
 }
 
+/** A start-up failure whose message already says what went wrong and what to do. */
+export class StartupError extends Error {}
+
+/** The one line a failed start-up is reported as. */
+export function startupFailure(error: unknown, config: Config): string {
+  if (error instanceof StartupError) return error.message;
+  const target = config.databaseUrl ? databaseTarget(config.databaseUrl) : 'the embedded PostgreSQL';
+  if (isDatabaseUnavailable(error)) return `the database at ${target} does not answer (${describeDatabaseError(error)}); check DATABASE_URL and that PostgreSQL runs`;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === '28P01' || code === '28000') return `the database at ${target} refused Herald's user or password (DATABASE_URL)`;
+  if (code === '3D000') return `the database named in DATABASE_URL does not exist at ${target}`;
+  return describeDatabaseError(error);
+}
+
+/** host:port/database of a DATABASE_URL, never its password. */
+function databaseTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'DATABASE_URL';
+  }
+}
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -193,12 +247,15 @@ async function main(): Promise<void> {
     process.stderr.write(`Herald cannot start: ${error.message}\n`);
     process.exit(1);
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, undefined, { repeatIntervalMs: config.logRepeatIntervalMs });
   let herald: Herald;
   try {
     herald = await startHerald(config, log);
   } catch (err) {
-    log.fatal({ err }, 'Herald failed to start');
+    // One line that says what to do, in the log and for the person at the terminal; no stack.
+    const reason = startupFailure(err, config);
+    log.fatal({ reason }, 'Herald failed to start');
+    process.stderr.write(`Herald cannot start: ${reason}\n`);
     process.exit(1);
   }
   let signalled = false;

@@ -4,7 +4,7 @@
  * GraphQL transport (graphql-js keeps an error's `extensions`) passes them on as they are,
  * and masks anything else as INTERNAL_SERVER_ERROR, logging its cause (graphql/mask-error.ts).
  */
-export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+export type ErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'SERVICE_UNAVAILABLE';
 
 export class CodedError extends Error {
   readonly extensions: { code: ErrorCode; field?: string; http?: { status: number } };
@@ -48,5 +48,15 @@ export class UnauthenticatedError extends CodedError {
 export class ForbiddenError extends CodedError {
   constructor(message: string) {
     super('FORBIDDEN', message, { httpStatus: 403 });
+  }
+}
+
+/**
+ * Herald cannot answer now (the database is away or too slow): nothing was changed that the
+ * caller must know of, and the same request may be sent again later.
+ */
+export class ServiceUnavailableError extends CodedError {
+  constructor(message: string) {
+    super('SERVICE_UNAVAILABLE', message, { httpStatus: 503 });
   }
 }

@@ -1,6 +1,6 @@
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
-import type { Logger } from '../logger';
+import { logRepeated, type Logger } from '../logger';
 import { isFinal } from '../mailings/mailing.transitions';
 import type { MailingRow } from '../mailings/mailing.table';
 import type { MailingTimerHandlers, MailingTimers } from '../mailings/mailing.timers';
@@ -25,14 +25,20 @@ export class PgBossTimers implements MailingTimers {
     private readonly log: Logger,
   ) {}
 
-  static async start(databaseUrl: string, log: Logger): Promise<PgBossTimers> {
+  static async start(databaseUrl: string, log: Logger, timeouts: { connectTimeoutMs: number; statementTimeoutMs: number }): Promise<PgBossTimers> {
     const boss = new PgBoss({
       connectionString: databaseUrl,
       max: 4,
       application_name: 'herald-timers',
       schedule: false, // no cron jobs
-    });
-    boss.on('error', (err) => log.error({ err }, 'pg-boss error'));
+      // Passed on to its pg pool: without a connection timeout, a send or a poll waits for
+      // ever on a database that is paused or cut off (pg's default).
+      connectionTimeoutMillis: timeouts.connectTimeoutMs,
+      ...(timeouts.statementTimeoutMs ? { statement_timeout: timeouts.statementTimeoutMs, query_timeout: timeouts.statementTimeoutMs + timeouts.connectTimeoutMs } : {}),
+    } as PgBoss.ConstructorOptions);
+    // pg-boss reports a database that is away through 'error' (its pool, its workers'
+    // polling, its maintenance) and goes on trying: a line, not a crash, and one per interval.
+    boss.on('error', (err) => logRepeated(log, 'error', { err }, 'pg-boss error'));
     // pg-boss installs its schema and creates queues with statements that deadlock when two
     // processes start at once; one at a time, under an advisory lock, they cannot.
     const lock = postgres(databaseUrl, { max: 1, onnotice: () => {} });
@@ -68,7 +74,7 @@ export class PgBossTimers implements MailingTimers {
     await this.boss.work(START, { pollingIntervalSeconds, batchSize: 20 }, handle(handlers.start));
     await this.boss.work(END, { pollingIntervalSeconds, batchSize: 20 }, handle(handlers.end));
     const sweep = () =>
-      handlers.sweep().catch((err) => this.log.error({ err }, 'sweeping overdue mailings failed'));
+      handlers.sweep().catch((err) => logRepeated(this.log, 'error', { err }, 'sweeping overdue mailings failed'));
     await sweep();
     this.sweepTimer = setInterval(() => void sweep(), opts.sweepMs);
   }
