@@ -11,9 +11,14 @@
 // next socket believes a flush is already scheduled and never schedules one: that
 // connection hangs for good.
 //
+// And a connection ended by the server (pg_terminate_backend, a shutdown: its FATAL error
+// arrives just before the close) kept that error as `errorResponse`: the first query on the
+// reconnected socket was failed with it (57P01, for a query that never ran).
+//
 // The patch: `nextWrite` on a closed connection fails what waits on it (CONNECTION_CLOSED,
-// as the close itself does) instead of throwing, and `closed()`/`terminate()` forget the
-// cleared immediate and its buffer. The exact text it replaces is checked: on any other
+// as the close itself does) instead of throwing; `closed()`/`terminate()` forget the
+// cleared immediate and its buffer; `closed()` forgets the query it has just failed and its
+// error. The exact text it replaces is checked: on any other
 // version, or a file that changed, this script fails loudly instead of guessing.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -55,6 +60,15 @@ const replacements = [
     to: `    clearImmediate(nextWriteTimer)
     chunk = nextWriteTimer = null // ${MARK}
     if (socket) {`,
+  },
+  {
+    what: 'closed, its last query',
+    from: `    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
+`,
+    to: `    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
+    query = results = errorResponse = null // ${MARK}: failed above; never the next socket's
+    result = new Result()
+`,
   },
   {
     what: 'closed',
