@@ -165,16 +165,17 @@ async function startWorker(
 /** The api role: GraphQL over HTTP and websocket, with live updates from the event channel. */
 async function graphqlParts(config: Config, db: Db, gateway: HttpGateway, timers: PgBossTimers, bus: EventBus, monitor: DatabaseMonitor, log: Logger, started: Stoppable[]) {
   // Loaded for the api role only (see http/server.ts).
-  const [{ LiveUpdates }, { buildHeraldSchema }, { guardSchema }] = await Promise.all([
+  const [{ LiveUpdates }, { buildHeraldSchema }, { guardSchema }, { checkInputText }] = await Promise.all([
     import('./live/live-updates'),
     import('./graphql/schema'),
     import('./graphql/deadline'),
+    import('./graphql/input-text'),
   ]);
   const live = new LiveUpdates(bus, db, log, config.live);
   started.push({ name: 'live updates', stop: async () => live.stop() });
   const tokens = new TokenRegistry(config.apiTokens ?? (await devAdminToken(config, log)));
   return {
-    schema: guardSchema(await buildHeraldSchema(), { databaseProblem: () => monitor.problem(), requestTimeoutMs: config.graphqlRequestTimeoutMs }),
+    schema: guardSchema(checkInputText(await buildHeraldSchema()), { databaseProblem: () => monitor.problem(), requestTimeoutMs: config.graphqlRequestTimeoutMs }),
     db,
     tokens,
     maxDepth: config.graphqlMaxDepth,

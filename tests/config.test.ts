@@ -45,6 +45,9 @@ describe('configuration', () => {
         timerPollMs: 500,
         sweepMs: 10_000,
       },
+      database: { connectTimeoutMs: 5_000, statementTimeoutMs: 30_000, probeMs: 1_000 },
+      graphqlRequestTimeoutMs: 15_000,
+      logRepeatIntervalMs: 10_000,
     });
   });
 

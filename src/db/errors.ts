@@ -62,3 +62,14 @@ export function describeDatabaseError(error: unknown): string {
   const text = first.startsWith('Failed query') ? 'a query failed' : first; // drizzle's wrapper names the SQL
   return typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text;
 }
+
+/**
+ * Whether PostgreSQL refused a statement for the values it carried (a data exception, class
+ * 22, or a NOT NULL or CHECK constraint): another statement without the offending row
+ * would succeed. Its message names the problem, never the value (unlike `detail`).
+ */
+export function rejectedData(error: unknown): { code: string; message: string } | undefined {
+  const pg = pgError(error) as { code?: string; message?: string } | undefined;
+  if (!pg?.code || !(pg.code.startsWith('22') || pg.code === '23502' || pg.code === '23514' || pg.code === '54000')) return undefined;
+  return { code: pg.code, message: String(pg.message ?? 'refused by the database').split('\n')[0].slice(0, 200) };
+}

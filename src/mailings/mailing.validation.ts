@@ -2,6 +2,7 @@ import { longestRendering, parseTemplate } from './mailing.template';
 import { segmentsOf } from './segments';
 import { parseTimeOfDay, type SendWindow } from './send-window';
 import { UserInputError } from '../common/errors';
+import { refuseControlCharacters } from '../common/text';
 
 export const MAX_TEXT_LENGTH = 1000;
 
@@ -10,7 +11,7 @@ export const MAX_TEXT_LENGTH = 1000;
  * formed, and billed as at most `maxSegments` parts however long its placeholders' values.
  */
 export function validateText(text: string, maxSegments: number, field = 'text'): string {
-  const trimmed = text.trim();
+  const trimmed = refuseControlCharacters(text, field, { multiline: true }).trim();
   if (trimmed === '') throw new UserInputError(field, 'must not be empty');
   if (trimmed.length > MAX_TEXT_LENGTH) throw new UserInputError(field, `must be at most ${MAX_TEXT_LENGTH} characters`);
   const { encoding, characters, parts } = segmentsOf(longestRendering(parseTemplate(trimmed, field)));
@@ -24,7 +25,7 @@ export const MAX_NAME_LENGTH = 100;
 
 /** A mailing's optional label: trimmed, short; empty means none. */
 export function validateMailingName(name: string, field = 'name'): string | null {
-  const trimmed = name.trim();
+  const trimmed = refuseControlCharacters(name, field).trim();
   if (trimmed === '') return null;
   if (trimmed.length > MAX_NAME_LENGTH) throw new UserInputError(field, `must be at most ${MAX_NAME_LENGTH} characters`);
   return trimmed;
