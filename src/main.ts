@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -7,7 +7,7 @@ import { ensureDevAdminToken, TokenRegistry } from './auth/tokens';
 import { ConfigError, loadConfig, type Config } from './config';
 import { DbClock } from './db/clock';
 import { connectDatabase, type Db } from './db/connection';
-import { startEmbeddedPostgres } from './db/embedded';
+import { EmbeddedPostgresError, startEmbeddedPostgres } from './db/embedded';
 import { describeDatabaseError, isDatabaseUnavailable } from './db/errors';
 import { isMigrated, migrateDatabase } from './db/migrate';
 import { Dispatcher } from './dispatch/dispatcher';
@@ -46,6 +46,9 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
   };
 
   try {
+    // Before anything starts (a database, a websocket server that would report the same
+    // failure with a stack of its own): can this process listen where it is told to?
+    await assertCanListen(config.host, config.port);
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log });
@@ -93,13 +96,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       },
     });
     await new Promise<void>((resolve, reject) => {
-      http.server.once('error', (error: NodeJS.ErrnoException) => {
-        const where = `${config.host}:${config.port}`;
-        if (error.code === 'EADDRINUSE') reject(new StartupError(`${where} is already in use by another process (set PORT or HOST)`));
-        else if (error.code === 'EACCES') reject(new StartupError(`not allowed to listen on ${where} (a port below 1024 needs privileges; set PORT)`));
-        else if (error.code === 'EADDRNOTAVAIL') reject(new StartupError(`${config.host} is not an address of this machine (set HOST)`));
-        else reject(error);
-      });
+      http.server.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, config.host, config.port)));
       http.server.listen(config.port, config.host, resolve);
     });
     started.push({ name: 'http server', stop: http.stop });
@@ -218,9 +215,26 @@ async function devAdminToken(config: Config, log: Logger) {
 /** A start-up failure whose message already says what went wrong and what to do. */
 export class StartupError extends Error {}
 
+function listenFailure(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  const where = `${host}:${port}`;
+  if (error.code === 'EADDRINUSE') return new StartupError(`${where} is already in use by another process (set PORT or HOST)`);
+  if (error.code === 'EACCES') return new StartupError(`not allowed to listen on ${where} (a port below 1024 needs privileges; set PORT)`);
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') return new StartupError(`${host} is not an address of this machine (set HOST)`);
+  return error;
+}
+
+async function assertCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, host, port)));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 /** The one line a failed start-up is reported as. */
 export function startupFailure(error: unknown, config: Config): string {
-  if (error instanceof StartupError) return error.message;
+  if (error instanceof StartupError || error instanceof EmbeddedPostgresError) return error.message;
   const target = config.databaseUrl ? databaseTarget(config.databaseUrl) : 'the embedded PostgreSQL';
   if (isDatabaseUnavailable(error)) return `the database at ${target} does not answer (${describeDatabaseError(error)}); check DATABASE_URL and that PostgreSQL runs`;
   const code = (error as { code?: unknown } | null)?.code;
