@@ -101,6 +101,7 @@ async function expectCompletedOnce(herald: TestHerald, sql: postgres.Sql, gatewa
 
 /** During the outage: a query and a mutation are refused with SERVICE_UNAVAILABLE, quickly; /readyz says why. */
 async function expectRefusedQuickly(herald: TestHerald, maxMs: number) {
+  const took: number[] = [];
   for (const [query, variables] of [
     ['{ mailings(first: 5) { totalCount } }', {}],
     ['mutation($input: CreateClientInput!) { createClient(input: $input) { id } }', { input: { phone: '79990001234', timezone: 'UTC' } }],
@@ -110,12 +111,14 @@ async function expectRefusedQuickly(herald: TestHerald, maxMs: number) {
     const ms = performance.now() - started;
     expect(res.body.errors?.map((e) => e.extensions?.code), JSON.stringify(res.body)).toEqual(['SERVICE_UNAVAILABLE']);
     expect(ms).toBeLessThan(maxMs);
+    took.push(Math.round(ms));
   }
   const ready = await waitFor(async () => {
     const res = await fetch(`${herald.url}/readyz`);
     return res.status === 503 ? ((await res.json()) as { failing: Record<string, string> }) : null;
   }, 5_000, '/readyz to say not ready');
   expect(ready.failing.database).toMatch(/\w/);
+  console.info(`refused in ${took.join(' and ')} ms; /readyz: ${ready.failing.database}`);
   return ready.failing.database;
 }
 
@@ -167,14 +170,21 @@ describe('the database goes away mid-mailing (an embedded PostgreSQL of its own)
       expect(await sql`select 1`.then(() => 'answered', () => 'refused')).toBe('refused');
 
       const eventsBefore = sub.events.length;
+      const restartedAt = Date.now();
       pg.server = await restartedPostgres(pg);
       const { twice } = await expectCompletedOnce(herald, sql, gateway, mailing.id, text);
+      console.info(`back ${Date.now() - restartedAt} ms after the restart began: mailing completed`);
       await waitFor(() => herald.logs.some((l) => l.msg.startsWith('event channel reconnected')), 10_000, 'the event channel to reconnect');
       await waitFor(() => sub.events.at(-1)?.data.mailingProgress.status === 'COMPLETED', 10_000, 'the subscriber to see the end');
       expect(sub.events.length).toBeGreaterThan(eventsBefore);
       expect(sub.errors).toEqual([]);
       expect((await fetch(`${herald.url}/readyz`)).status).toBe(200);
       expect(herald.logs.some((l) => l.msg === 'the database answers again')).toBe(true);
+      // Repeated failures are a line per kind and interval (10 s here), not one per attempt.
+      const outageLines = herald.logs.filter((l) => l.level >= 40 && Date.parse(l.time) >= stoppedAt && Date.parse(l.time) < stoppedAt + OUTAGE_MS);
+      const perKind = new Map<string, number>();
+      for (const l of outageLines) perKind.set(l.msg, (perKind.get(l.msg) ?? 0) + 1);
+      for (const [msg, n] of perKind) expect(n, `${msg}: ${n} lines in ${OUTAGE_MS} ms`).toBeLessThanOrEqual(2 + Math.floor(OUTAGE_MS / 10_000) * 2);
       console.info(`stopped ${OUTAGE_MS} ms: ${during} of ${CLIENTS} sent before; ${twice} sent twice`);
     } finally {
       await sub.stop();
@@ -206,7 +216,9 @@ describe('the database goes away mid-mailing (an embedded PostgreSQL of its own)
       await signalPostgres(pg, 'SIGCONT');
       paused = false;
     }
-    await expectCompletedOnce(herald, sql, gateway, mailing.id, text);
+    const resumedAt = Date.now();
+    const { twice } = await expectCompletedOnce(herald, sql, gateway, mailing.id, text);
+    console.info(`paused ${OUTAGE_MS} ms: completed ${Date.now() - resumedAt} ms after SIGCONT; ${twice} sent twice`);
   }, 90_000);
 });
 
@@ -276,4 +288,31 @@ describe('a network partition between Herald and its PostgreSQL (a proxy; any se
     }
     await expectCompletedOnce(herald, sql, gateway, mailing.id, text);
   }, 90_000);
+});
+
+describe('a statement that waits too long (DB_STATEMENT_TIMEOUT_MS)', () => {
+  let herald: TestHerald;
+  beforeAll(async () => {
+    herald = await startTestHerald({ role: 'api', database: { connectTimeoutMs: 1_000, statementTimeoutMs: 500, probeMs: 200 }, graphqlRequestTimeoutMs: 10_000 });
+  });
+  afterAll(() => herald?.stop());
+
+  it('should be cancelled by PostgreSQL and answered SERVICE_UNAVAILABLE, long before the request deadline', async () => {
+    const locker = await herald.sql.reserve();
+    try {
+      await locker`begin`;
+      await locker`lock table clients in access exclusive mode`;
+      const started = performance.now();
+      const res = await herald.gql(`mutation { createClient(input: { phone: "79990002222", timezone: "UTC" }) { id } }`);
+      const ms = performance.now() - started;
+      expect(res.body.errors?.map((e) => e.extensions?.code), JSON.stringify(res.body)).toEqual(['SERVICE_UNAVAILABLE']);
+      expect(ms).toBeGreaterThanOrEqual(450);
+      expect(ms).toBeLessThan(3_000);
+    } finally {
+      await locker`rollback`;
+      locker.release();
+    }
+    // The same request, once nothing holds the table.
+    await herald.ok(`mutation { createClient(input: { phone: "79990002222", timezone: "UTC" }) { id } }`);
+  });
 });
