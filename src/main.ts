@@ -55,7 +55,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       started.push({ name: 'embedded PostgreSQL', stop: embedded.stop });
       databaseUrl = embedded.url;
     }
-    await migrateDatabase(databaseUrl).catch((error: unknown) => {
+    await migrateDatabase(databaseUrl, { connectTimeoutMs: config.database.connectTimeoutMs }).catch((error: unknown) => {
       throw isDatabaseUnavailable(error) ? error : new StartupError(`applying the database migrations failed: ${describeDatabaseError(error)}`);
     });
     log.info('database migrated');

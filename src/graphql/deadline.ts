@@ -22,20 +22,29 @@ export type AvailabilityGuard = {
  * Only a resolver that returns a promise is raced: plain fields cost one check.
  */
 export function guardSchema(schema: GraphQLSchema, guard: AvailabilityGuard): GraphQLSchema {
-  const deadlines = new WeakMap<object, Promise<never>>();
-  const deadlineOf = (context: object): Promise<never> => {
-    let deadline = deadlines.get(context);
-    if (!deadline) {
-      deadline = new Promise<never>((_, reject) => {
-        setTimeout(
-          () => reject(new ServiceUnavailableError(`the operation took longer than ${guard.requestTimeoutMs} ms (GRAPHQL_REQUEST_TIMEOUT_MS); the database may be slow or away`)),
-          guard.requestTimeoutMs,
-        ).unref();
-      });
-      deadline.catch(() => {}); // raced by every waiting field; none need be left to hear it
-      deadlines.set(context, deadline);
-    }
-    return deadline;
+  const startedAt = new WeakMap<object, number>();
+  // A timer per waiting field, cleared as soon as it settles: one promise shared by every
+  // field of a request would hold each field's result until the deadline had passed.
+  const withinDeadline = (context: object, result: Promise<unknown>): Promise<unknown> => {
+    let started = startedAt.get(context);
+    if (started === undefined) startedAt.set(context, (started = Date.now()));
+    const left = started + guard.requestTimeoutMs - Date.now();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new ServiceUnavailableError(`the operation took longer than ${guard.requestTimeoutMs} ms (GRAPHQL_REQUEST_TIMEOUT_MS); the database may be slow or away`)),
+        Math.max(0, left),
+      );
+      result.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   };
 
   const roots = new Set([schema.getQueryType(), schema.getMutationType()].filter((t) => t !== null && t !== undefined));
@@ -51,7 +60,7 @@ export function guardSchema(schema: GraphQLSchema, guard: AvailabilityGuard): Gr
           if (problem) throw new ServiceUnavailableError(`the database does not answer: ${problem}`);
         }
         const result = resolve(source, args, context, info);
-        return isPromise(result) ? Promise.race([result, deadlineOf(context)]) : result;
+        return isPromise(result) ? withinDeadline(context, result) : result;
       };
       field.resolve = guarded as typeof field.resolve;
     }
