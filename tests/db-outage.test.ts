@@ -187,6 +187,13 @@ describe('the database goes away mid-mailing (an embedded PostgreSQL of its own)
       for (const l of outageLines) perKind.set(l.msg, (perKind.get(l.msg) ?? 0) + 1);
       for (const [msg, n] of perKind) expect(n, `${msg}: ${n} lines in ${OUTAGE_MS} ms`).toBeLessThanOrEqual(2 + Math.floor(OUTAGE_MS / 10_000) * 2);
       console.info(`stopped ${OUTAGE_MS} ms: ${during} of ${CLIENTS} sent before; ${twice} sent twice`);
+
+      // pg-boss (its own pool) lived through it too: a timer set now is run by it.
+      const later = await createMailing(herald, { text: 'after the outage', filter: { tags: ['nobody'] }, startAt: new Date(Date.now() + 1_000).toISOString() });
+      await waitFor(async () => {
+        const [job] = await sql<{ state: string }[]>`select state from pgboss.job where name = 'mailing-start' and data->>'mailingId' = ${later.id}`;
+        return job?.state === 'completed';
+      }, 20_000, 'pg-boss to run the start timer set after the outage');
     } finally {
       await sub.stop();
       if (await sql`select 1`.then(() => false, () => true)) pg.server = await restartedPostgres(pg);
