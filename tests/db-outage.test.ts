@@ -24,9 +24,9 @@ import { sleep, waitFor } from './support/wait';
  */
 
 // The outage lasts this long (the scenario is 30 s: HERALD_OUTAGE_MS=30000).
-const OUTAGE_MS = Number(process.env.HERALD_OUTAGE_MS ?? 4_000);
+const OUTAGE_MS = Number(process.env.HERALD_OUTAGE_MS ?? 3_000);
 const CONCURRENCY = 8;
-const CLIENTS = 800;
+const CLIENTS = 400;
 // ~200 messages a second: the mailing is still under way when the database goes.
 const RATE = 200;
 
