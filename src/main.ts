@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { ensureDevAdminToken, TokenRegistry } from './auth/tokens';
 import { ConfigError, loadConfig, type Config } from './config';
 import { DbClock } from './db/clock';
-import { connectDatabase, type Db } from './db/connection';
+import { connectDatabase, postgresDriverPatched, type Db } from './db/connection';
 import { EmbeddedPostgresError, startEmbeddedPostgres } from './db/embedded';
 import { describeDatabaseError, isDatabaseUnavailable } from './db/errors';
 import { isMigrated, migrateDatabase } from './db/migrate';
@@ -49,6 +49,9 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     // Before anything starts (a database, a websocket server that would report the same
     // failure with a stack of its own): can this process listen where it is told to?
     await assertCanListen(config.host, config.port);
+    if (!postgresDriverPatched()) {
+      log.warn("postgres.js is not patched against its write-after-close crash (installed with --ignore-scripts?): run node scripts/patch-postgres.mjs; until then a database outage can end this process");
+    }
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log });

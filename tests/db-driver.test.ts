@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresDriverPatched } from '../src/db/connection';
 import { createTestDatabase } from './support/herald';
 
 /**
@@ -15,6 +16,10 @@ describe('the installed postgres.js driver', () => {
     database = await createTestDatabase();
   });
   afterAll(() => database.drop());
+
+  it('should be the patched build (scripts/patch-postgres.mjs, run at install)', () => {
+    expect(postgresDriverPatched()).toBe(true);
+  });
 
   it('should fail a transaction whose connection is terminated, and keep serving, without an uncaught error', async () => {
     const uncaught: unknown[] = [];

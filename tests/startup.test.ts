@@ -50,6 +50,7 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL, development token
       expect(herald.output()).toMatch(/messages go to a built-in gateway simulator at http:\/\/127\.0\.0\.1:\d+/);
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ status: 'ready' });
+      expect(herald.output()).not.toContain('postgres.js is not patched'); // the install applied it
       const created = await post(url, token, 'mutation { createClient(input: { phone: "79990000001", timezone: "UTC" }) { id } }');
       expect(created.body.data.createClient.id).toBeDefined();
       const endAt = new Date(Date.now() + 60_000).toISOString();

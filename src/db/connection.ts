@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema';
@@ -43,4 +47,20 @@ export function connectDatabase(url: string, opts: ConnectOptions = {}): Databas
     db: drizzle({ client, schema }),
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/**
+ * Whether the postgres.js build this process loads carries Herald's fix for the
+ * write-after-close crash (scripts/patch-postgres.mjs, run at install; an install with
+ * --ignore-scripts skips it).
+ */
+export function postgresDriverPatched(): boolean {
+  try {
+    // The ESM build (src/) where import.meta.resolve exists (Node, tsx); else the CommonJS one.
+    const entry =
+      typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('postgres')) : createRequire(import.meta.url).resolve('postgres');
+    return readFileSync(path.join(path.dirname(entry), 'connection.js'), 'utf8').includes('herald-patch: write after close');
+  } catch {
+    return false;
+  }
 }
