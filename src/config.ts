@@ -134,6 +134,12 @@ export const variables = {
   WS_INIT_TIMEOUT_MS: ms(100).default(3_000),
   WS_MAX_MESSAGES_PER_SECOND: count(1).default(50),
   WS_MAX_PAYLOAD_BYTES: count(4_096).default(1024 * 1024),
+  // Hardening (issue 10): the database going away, timeouts, repeated log lines.
+  DB_CONNECT_TIMEOUT_MS: ms(100).default(5_000),
+  DB_STATEMENT_TIMEOUT_MS: ms(0).default(30_000),
+  DB_PROBE_MS: ms(100).default(1_000),
+  GRAPHQL_REQUEST_TIMEOUT_MS: ms(100).default(15_000),
+  LOG_REPEAT_INTERVAL_MS: ms(100).default(10_000),
 };
 
 const envSchema = z.object(variables);
@@ -237,6 +243,18 @@ function toConfig(e: Env) {
         maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
       },
     },
+    database: {
+      /** a connection to PostgreSQL not made within this fails (the request: SERVICE_UNAVAILABLE) */
+      connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+      /** PostgreSQL cancels a statement of Herald's pools running longer (0: never); not migrations nor an audience's creation */
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      /** how often whether the database answers is checked (/readyz, fast refusals) */
+      probeMs: e.DB_PROBE_MS,
+    },
+    /** a GraphQL query or mutation still waiting this long is answered SERVICE_UNAVAILABLE */
+    graphqlRequestTimeoutMs: e.GRAPHQL_REQUEST_TIMEOUT_MS,
+    /** a repeated warning is written once per kind per this interval, with a count of those left out */
+    logRepeatIntervalMs: e.LOG_REPEAT_INTERVAL_MS,
   };
 }
 

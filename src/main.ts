@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -8,13 +8,15 @@ import { OidcVerifier } from './auth/oidc';
 import { ensureDevAdminToken, TokenRegistry } from './auth/tokens';
 import { ConfigError, loadConfig, type Config } from './config';
 import { DbClock } from './db/clock';
-import { connectDatabase, type Db } from './db/connection';
-import { startEmbeddedPostgres } from './db/embedded';
+import { connectDatabase, postgresDriverPatched, type Db } from './db/connection';
+import { EmbeddedPostgresError, startEmbeddedPostgres } from './db/embedded';
+import { describeDatabaseError, isDatabaseUnavailable } from './db/errors';
 import { isMigrated, migrateDatabase } from './db/migrate';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EventBus } from './events/event.bus';
 import { HttpGateway } from './gateway/gateway.client';
 import { GatewaySimulator } from './gateway/simulator';
+import { DatabaseMonitor } from './health/database.monitor';
 import { createHttpServer } from './http/server';
 import { createLogger, type Logger } from './logger';
 import { mailingTimerHandlers } from './mailings/mailing.timers';
@@ -53,16 +55,28 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
   };
 
   try {
+    // Before anything starts (a database, a websocket server that would report the same
+    // failure with a stack of its own): can this process listen where it is told to?
+    await assertCanListen(config.host, config.port);
+    if (!postgresDriverPatched()) {
+      log.warn("postgres.js is not patched against its write-after-close crash (installed with --ignore-scripts?): run node scripts/patch-postgres.mjs; until then a database outage can end this process");
+    }
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log });
       started.push({ name: 'embedded PostgreSQL', stop: embedded.stop });
       databaseUrl = embedded.url;
     }
-    await migrateDatabase(databaseUrl);
+    await migrateDatabase(databaseUrl, { connectTimeoutMs: config.database.connectTimeoutMs }).catch((error: unknown) => {
+      throw isDatabaseUnavailable(error) ? error : new StartupError(`applying the database migrations failed: ${describeDatabaseError(error)}`);
+    });
     log.info('database migrated');
-    const { db, close } = connectDatabase(databaseUrl);
+    const timeouts = { connectTimeoutMs: config.database.connectTimeoutMs, statementTimeoutMs: config.database.statementTimeoutMs };
+    const { db, close } = connectDatabase(databaseUrl, timeouts);
     started.push({ name: 'database pool', stop: close });
+    const monitor = new DatabaseMonitor(databaseUrl, log, { probeMs: config.database.probeMs, timeoutMs: config.database.connectTimeoutMs });
+    monitor.start();
+    started.push({ name: 'database monitor', stop: () => monitor.stop() });
 
     // Counted in this process only when on (METRICS_ENABLED); read at GET /metrics.
     const metrics = config.metrics.enabled ? new Metrics(log, { queue: () => readQueueFigures(db), cacheMs: config.metrics.cacheMs }) : undefined;
@@ -70,6 +84,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     // Timers are set by api processes (a mailing was written) and run by worker processes,
     // which also run the report's cron schedule and its jobs.
     const timers = await PgBossTimers.start(databaseUrl, log, {
+      timeouts,
       cron: config.role !== 'api',
       cronIntervalS: Math.ceil(config.dispatch.timerPollMs / 1000),
       queues: [{ name: REPORT_QUEUE, options: reportQueueOptions(config) }],
@@ -91,7 +106,12 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     });
     started.push({ name: 'gateway client', stop: () => gateway.close() });
     const dispatcher = config.role === 'api' ? undefined : await startWorker(config, databaseUrl, db, gateway, timers, bus, log, started, metrics);
-    const graphql = config.role === 'worker' ? undefined : await graphqlParts(config, db, gateway, timers, bus, log, started, metrics);
+    if (dispatcher) {
+      // Claims that failed while the database was away back off; it being back is worth a look at once.
+      const off = monitor.onRecovered(() => dispatcher.nudge());
+      started.push({ name: 'dispatcher wake-ups on database recovery', stop: async () => void off() });
+    }
+    const graphql = config.role === 'worker' ? undefined : await graphqlParts(config, db, gateway, timers, bus, monitor, log, started, metrics);
 
     const routes: Router[] = [];
     if (metrics) routes.push(metricsRoutes(metrics, config.metrics.token, log));
@@ -108,12 +128,13 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       graphql,
       routes,
       readiness: {
-        database: async () => ((await isMigrated(db)) ? null : 'migrations not applied'),
+        // The monitor's verdict first: while the database does not answer, /readyz says why at once.
+        database: async () => monitor.problem() ?? ((await isMigrated(db)) ? null : 'migrations not applied'),
         ...(dispatcher ? { gateway: async () => dispatcher.problem() } : {}),
       },
     });
     await new Promise<void>((resolve, reject) => {
-      http.server.once('error', reject);
+      http.server.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, config.host, config.port)));
       http.server.listen(config.port, config.host, resolve);
     });
     started.push({ name: 'http server', stop: http.stop });
@@ -146,7 +167,13 @@ async function startWorker(
   // holds its mailing's lock until its requests are written out; should this process hang
   // (not die: then the locks go with the connection), PostgreSQL ends that transaction after
   // LEASE_MS, when its leases run out too.
-  const dispatchDb = connectDatabase(databaseUrl, { max: Dispatcher.connections, name: 'herald-dispatch', idleInTransactionMs: d.leaseMs });
+  const dispatchDb = connectDatabase(databaseUrl, {
+    max: Dispatcher.connections,
+    name: 'herald-dispatch',
+    idleInTransactionMs: d.leaseMs,
+    connectTimeoutMs: config.database.connectTimeoutMs,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+  });
   started.push({ name: 'dispatch database pool', stop: dispatchDb.close });
 
   const dispatcher = new Dispatcher(dispatchDb.db, gateway, new DbClock(), log, {
@@ -183,19 +210,25 @@ async function graphqlParts(
   gateway: HttpGateway,
   timers: PgBossTimers,
   bus: EventBus,
+  monitor: DatabaseMonitor,
   log: Logger,
   started: Stoppable[],
   metrics: Metrics | undefined,
 ) {
   // Loaded for the api role only (see http/server.ts).
-  const [{ LiveUpdates }, { buildHeraldSchema }] = await Promise.all([import('./live/live-updates'), import('./graphql/schema')]);
+  const [{ LiveUpdates }, { buildHeraldSchema }, { guardSchema }, { checkInputText }] = await Promise.all([
+    import('./live/live-updates'),
+    import('./graphql/schema'),
+    import('./graphql/deadline'),
+    import('./graphql/input-text'),
+  ]);
   const live = new LiveUpdates(bus, db, log, config.live);
   started.push({ name: 'live updates', stop: async () => live.stop() });
   // In production without API_TOKENS, config has made sure OIDC_ISSUER is set: no dev token then.
   const tokens = new TokenRegistry(config.apiTokens ?? (config.nodeEnv === 'production' ? [] : await devAdminToken(config, log)));
   const auth = new Authenticator(tokens, config.oidc ? new OidcVerifier(config.oidc) : null);
   return {
-    schema: await buildHeraldSchema(),
+    schema: guardSchema(checkInputText(await buildHeraldSchema()), { databaseProblem: () => monitor.problem(), requestTimeoutMs: config.graphqlRequestTimeoutMs }),
     db,
     auth,
     maxDepth: config.graphqlMaxDepth,
@@ -242,6 +275,47 @@ async function devAdminToken(config: Config, log: Logger) {
   return [{ role: 'admin' as const, token }];
 }
 
+/** A start-up failure whose message already says what went wrong and what to do. */
+export class StartupError extends Error {}
+
+function listenFailure(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  const where = `${host}:${port}`;
+  if (error.code === 'EADDRINUSE') return new StartupError(`${where} is already in use by another process (set PORT or HOST)`);
+  if (error.code === 'EACCES') return new StartupError(`not allowed to listen on ${where} (a port below 1024 needs privileges; set PORT)`);
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') return new StartupError(`${host} is not an address of this machine (set HOST)`);
+  return error;
+}
+
+async function assertCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) => reject(listenFailure(error, host, port)));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
+/** The one line a failed start-up is reported as. */
+export function startupFailure(error: unknown, config: Config): string {
+  if (error instanceof StartupError || error instanceof EmbeddedPostgresError) return error.message;
+  const target = config.databaseUrl ? databaseTarget(config.databaseUrl) : 'the embedded PostgreSQL';
+  if (isDatabaseUnavailable(error)) return `the database at ${target} does not answer (${describeDatabaseError(error)}); check DATABASE_URL and that PostgreSQL runs`;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === '28P01' || code === '28000') return `the database at ${target} refused Herald's user or password (DATABASE_URL)`;
+  if (code === '3D000') return `the database named in DATABASE_URL does not exist at ${target}`;
+  return describeDatabaseError(error);
+}
+
+/** host:port/database of a DATABASE_URL, never its password. */
+function databaseTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'DATABASE_URL';
+  }
+}
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -251,12 +325,15 @@ async function main(): Promise<void> {
     process.stderr.write(`Herald cannot start: ${error.message}\n`);
     process.exit(1);
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, undefined, { repeatIntervalMs: config.logRepeatIntervalMs });
   let herald: Herald;
   try {
     herald = await startHerald(config, log);
   } catch (err) {
-    log.fatal({ err }, 'Herald failed to start');
+    // One line that says what to do, in the log and for the person at the terminal; no stack.
+    const reason = startupFailure(err, config);
+    log.fatal({ reason }, 'Herald failed to start');
+    process.stderr.write(`Herald cannot start: ${reason}\n`);
     process.exit(1);
   }
   let signalled = false;

@@ -1,4 +1,6 @@
-import { mkdtemp, rm, stat, readFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -48,6 +50,7 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL, development token
       expect(herald.output()).toMatch(/messages go to a built-in gateway simulator at http:\/\/127\.0\.0\.1:\d+/);
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ status: 'ready' });
+      expect(herald.output()).not.toContain('postgres.js is not patched'); // the install applied it
       const created = await post(url, token, 'mutation { createClient(input: { phone: "79990000001", timezone: "UTC" }) { id } }');
       expect(created.body.data.createClient.id).toBeDefined();
       const endAt = new Date(Date.now() + 60_000).toISOString();
@@ -100,6 +103,93 @@ describe('start-up refusals', () => {
     expect(output).not.toContain('secretsecretsecret1');
     expect(output).not.toMatch(/\n\s+at /); // no stack trace
   });
+});
+
+describe('start-up failures: one clear line and exit 1, no stack', () => {
+  const NO_STACK = /\n\s+at /;
+
+  async function failed(env: Record<string, string>) {
+    const herald = spawnHerald({ API_TOKENS: `admin:${ADMIN_TOKEN}`, DB_CONNECT_TIMEOUT_MS: '1000', ...env });
+    expect(await herald.exited).toBe(1);
+    const output = herald.output();
+    expect(output).not.toMatch(NO_STACK);
+    const line = output.split('\n').find((l) => l.startsWith('Herald cannot start: '));
+    expect(line, output).toBeDefined();
+    return { line: line!, output };
+  }
+
+  it('should say so when the database does not answer, without its password', async () => {
+    const { line, output } = await failed({ DATABASE_URL: 'postgres://herald:s3cretpassw0rd@127.0.0.1:1/herald' });
+    expect(line).toMatch(/the database at 127\.0\.0\.1:1\/herald does not answer \(.*ECONNREFUSED.*\); check DATABASE_URL/);
+    expect(output).not.toContain('s3cretpassw0rd');
+  });
+
+  it('should say so when the port is in use', async () => {
+    const database = await createTestDatabase();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const { line } = await failed({ DATABASE_URL: database.url, PORT: String(port) });
+      expect(line).toBe(`Herald cannot start: 127.0.0.1:${port} is already in use by another process (set PORT or HOST)`);
+    } finally {
+      taken.close();
+      await database.drop();
+    }
+  });
+
+  it('should say so when the migrations cannot be applied', async () => {
+    const database = await createTestDatabase();
+    const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+    await sql`create table clients (something_else int)`;
+    await sql.end();
+    try {
+      const { line } = await failed({ DATABASE_URL: database.url, PORT: String(await freePort()) });
+      expect(line).toMatch(/^Herald cannot start: applying the database migrations failed: .*clients.*already exists/);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('should say so when the embedded PostgreSQL cannot start (its port is taken)', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'herald-start-'));
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const pgPort = (taken.address() as { port: number }).port;
+    try {
+      const { line } = await failed({ DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort), PORT: String(await freePort()) });
+      expect(line).toMatch(new RegExp(`the embedded PostgreSQL exited with 1: .*\\(is port ${pgPort} in use\\? set EMBEDDED_PG_PORT\\)`));
+    } finally {
+      taken.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  // As root, the embedded server runs as the `postgres` user: a DATA_DIR under a 0700
+  // directory (a home such as /root) is out of its reach, where initdb used to die with a
+  // raw `spawn initdb EACCES` stack.
+  it.runIf(process.getuid?.() === 0)('should start as root with DATA_DIR under a 0700 directory, its data where the postgres user can reach it', async () => {
+    const home = await mkdtemp(path.join(tmpdir(), 'herald-home-'));
+    await chmod(home, 0o700);
+    const dataDir = path.join(home, 'project', '.data');
+    await mkdir(dataDir, { recursive: true });
+    const relocated = path.join(tmpdir(), `herald-pg-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+    const port = await freePort();
+    const herald = spawnHerald({ DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(await freePort()), API_TOKENS: `admin:${ADMIN_TOKEN}` });
+    try {
+      await herald.waitFor(LISTENING, 90_000);
+      expect(herald.output()).toContain('the postgres user cannot reach DATA_DIR');
+      expect(herald.output()).not.toMatch(/EACCES/);
+      expect(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()).toEqual({ status: 'ready' });
+      const created = await post(`http://127.0.0.1:${port}`, ADMIN_TOKEN, 'mutation { createClient(input: { phone: "79990000009", timezone: "UTC" }) { id } }');
+      expect(created.body.data.createClient.id).toBeDefined();
+      expect((await stat(path.join(relocated, 'pg', 'PG_VERSION'))).isFile()).toBe(true);
+    } finally {
+      expect(await stopped(herald)).toBe(0);
+      await rm(home, { recursive: true, force: true });
+      await rm(relocated, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('migrations', () => {

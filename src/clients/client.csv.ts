@@ -45,7 +45,13 @@ export function csvColumns(header: string): (keyof CsvClient | null)[] {
   return columns;
 }
 
+// A control character (tab aside, a field separator some tools write) in a line is that
+// line's problem alone: reported with its line, never sent to spoil a batch.
+const CONTROL = /[\u0000-\u0008\u000A-\u001F\u007F]/;
+
 export function parseCsvClient(line: string, columns: (keyof CsvClient | null)[]): CsvClient | string {
+  const control = CONTROL.exec(line);
+  if (control) return `holds a control character (U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}) at column ${control.index + 1}`;
   const fields = splitCsvLine(line);
   if (fields.length !== columns.length) return `expected ${columns.length} fields, found ${fields.length}`;
   const client: CsvClient = { phone: '', timezone: '' };

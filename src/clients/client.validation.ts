@@ -1,4 +1,5 @@
 import { UserInputError } from '../common/errors';
+import { refuseControlCharacters } from '../common/text';
 import { ATTRIBUTE_KEY, MAX_VALUE_LENGTH } from '../mailings/mailing.template';
 
 export const MAX_TAGS = 20;
@@ -38,7 +39,7 @@ export function validateOperatorCode(code: string, field = 'operatorCode'): stri
 export function normalizeTags(tags: readonly string[], field = 'tags'): string[] {
   const seen = new Set<string>();
   for (const raw of tags) {
-    const tag = raw.trim();
+    const tag = refuseControlCharacters(raw, field).trim();
     if (tag === '') throw new UserInputError(field, 'a tag must not be empty');
     if (tag.length > MAX_TAG_LENGTH) throw new UserInputError(field, `a tag must be at most ${MAX_TAG_LENGTH} characters`);
     seen.add(tag);
@@ -81,7 +82,7 @@ export const MAX_ATTRIBUTES = 20;
 
 /** A client's name for personalised texts: trimmed, at most MAX_VALUE_LENGTH; empty means none. */
 export function validateName(name: string, field = 'name'): string | null {
-  const trimmed = name.trim();
+  const trimmed = refuseControlCharacters(name, field).trim();
   if (trimmed === '') return null;
   if (trimmed.length > MAX_VALUE_LENGTH) throw new UserInputError(field, `must be at most ${MAX_VALUE_LENGTH} characters`);
   return trimmed;
@@ -96,6 +97,7 @@ export function validateAttributes(value: unknown, field = 'attributes'): Record
   for (const [key, v] of entries) {
     if (!ATTRIBUTE_KEY.test(key)) throw new UserInputError(`${field}.${key.slice(0, 40)}`, 'keys are 1 to 32 letters, digits or _');
     if (typeof v !== 'string') throw new UserInputError(`${field}.${key}`, 'must be a string');
+    refuseControlCharacters(v, `${field}.${key}`);
     if (v.length > MAX_VALUE_LENGTH) throw new UserInputError(`${field}.${key}`, `must be at most ${MAX_VALUE_LENGTH} characters`);
     out[key] = v;
   }

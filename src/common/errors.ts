@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'GRAPHQL_VALIDATION_FAILED'
   | 'COST_LIMIT_EXCEEDED'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'SERVICE_UNAVAILABLE';
 
 /** Figures a refusal names beside its code, e.g. `limit` and `estimate`, or `retryAfter`. */
 type Details = Record<string, number | string>;
@@ -87,5 +88,15 @@ export class CostLimitError extends CodedError {
 export class RateLimitedError extends CodedError {
   constructor(message: string, details: { retryAfter?: number; limit?: number }) {
     super('RATE_LIMITED', message, { httpStatus: 429, details: Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined)) as Details });
+  }
+}
+
+/**
+ * Herald cannot answer now (the database is away or too slow): nothing was changed that the
+ * caller must know of, and the same request may be sent again later.
+ */
+export class ServiceUnavailableError extends CodedError {
+  constructor(message: string) {
+    super('SERVICE_UNAVAILABLE', message, { httpStatus: 503 });
   }
 }

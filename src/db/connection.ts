@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema';
@@ -11,19 +15,52 @@ export type ConnectOptions = {
   name?: string;
   /** PostgreSQL ends a transaction left idle this long (a hung process), freeing its locks */
   idleInTransactionMs?: number;
+  /** PostgreSQL cancels a statement running longer than this; 0 or absent: never */
+  statementTimeoutMs?: number;
+  /** a connection not established within this fails (CONNECT_TIMEOUT) instead of waiting; default 30 s */
+  connectTimeoutMs?: number;
 };
+
+/**
+ * How long (in seconds) postgres.js waits before reconnecting after `retries` failed
+ * connections in a row. Its default grows as 3^retries up to 20 s: after an outage of a few
+ * seconds, the pools waited up to 20 s more before trying again, while the database was
+ * back. Herald's grows from 50 ms to 1 s, with jitter.
+ */
+export function reconnectBackoff(retries: number): number {
+  return Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2);
+}
 
 export function connectDatabase(url: string, opts: ConnectOptions = {}): Database {
   const client = postgres(url, {
     max: opts.max ?? 10,
     onnotice: () => {}, // postgres.js prints notices with console.log by default
+    backoff: reconnectBackoff,
+    ...(opts.connectTimeoutMs ? { connect_timeout: opts.connectTimeoutMs / 1000 } : {}),
     connection: {
       application_name: opts.name ?? 'herald',
       ...(opts.idleInTransactionMs ? { idle_in_transaction_session_timeout: opts.idleInTransactionMs } : {}),
+      ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
     },
   });
   return {
     db: drizzle({ client, schema }),
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/**
+ * Whether the postgres.js build this process loads carries Herald's fix for the
+ * write-after-close crash (scripts/patch-postgres.mjs, run at install; an install with
+ * --ignore-scripts skips it).
+ */
+export function postgresDriverPatched(): boolean {
+  try {
+    // The ESM build (src/) where import.meta.resolve exists (Node, tsx); else the CommonJS one.
+    const entry =
+      typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('postgres')) : createRequire(import.meta.url).resolve('postgres');
+    return readFileSync(path.join(path.dirname(entry), 'connection.js'), 'utf8').includes('herald-patch: write after close');
+  } catch {
+    return false;
+  }
 }

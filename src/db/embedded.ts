@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { Logger } from '../logger';
@@ -25,12 +27,37 @@ export async function startEmbeddedPostgres(opts: {
 }): Promise<EmbeddedPostgres> {
   const { log } = opts;
   const dataDir = path.resolve(opts.dataDir);
-  const pgDir = path.join(dataDir, 'pg');
+  let pgDir = path.join(dataDir, 'pg');
   const passwordFile = path.join(dataDir, 'pg-password');
   const isRoot = process.getuid?.() === 0;
   await mkdir(dataDir, { recursive: true });
-  // As root the server runs as the `postgres` user, which must be able to reach its folder.
-  if (isRoot) await chmod(dataDir, 0o711);
+  if (isRoot) {
+    // As root the server runs as the `postgres` user, which must be able to reach its
+    // binaries and its folder: a project under a 0700 home (/root) is out of its reach.
+    const user = systemUser('postgres');
+    const bin = path.dirname((await binaries()).postgres);
+    const blocked = await unreachable(bin, user);
+    if (blocked) {
+      throw new EmbeddedPostgresError(
+        `the embedded PostgreSQL runs as the system user "postgres", which cannot enter ${blocked} to reach its programs in ${bin}: ` +
+          'install Herald in a directory that user can reach (not under a 0700 home such as /root), or set DATABASE_URL to a PostgreSQL server',
+      );
+    }
+    await chmod(dataDir, 0o711);
+    const blockedData = await unreachable(dataDir, user);
+    if (blockedData) {
+      // Its data goes where that user can reach it, named after DATA_DIR so that each Herald
+      // finds its own again; the password and token stay in DATA_DIR, readable by root alone.
+      const elsewhere = path.join(tmpdir(), `herald-pg-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+      await mkdir(elsewhere, { recursive: true, mode: 0o711 });
+      await chmod(elsewhere, 0o711);
+      pgDir = path.join(elsewhere, 'pg');
+      log.warn(
+        { dataDir, blocked: blockedData, pgDir },
+        'the postgres user cannot reach DATA_DIR: the embedded PostgreSQL keeps its data in the system temporary directory instead (set DATA_DIR to a directory that user can reach to keep it across reboots)',
+      );
+    }
+  }
 
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
     const password = randomBytes(18).toString('base64url');
@@ -132,7 +159,13 @@ async function spawnPostmaster(pgDir: string, port: number, isRoot: boolean, log
       }
     };
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`embedded PostgreSQL exited with ${code}: ${output.slice(-2000)}`)));
+    child.once('exit', (code) => {
+      // Its own words, in one line: "FATAL:  could not create any TCP/IP sockets" and the like.
+      const fatal = output.split('\n').filter((l) => /FATAL|PANIC|ERROR/.test(l)).map((l) => l.replace(/^.*?(FATAL|PANIC|ERROR):\s*/, '')).join('; ');
+      const hint = /could not (bind|create any TCP)/.test(output) ? ` (is port ${port} in use? set EMBEDDED_PG_PORT)` : '';
+      reject(new EmbeddedPostgresError(`the embedded PostgreSQL exited with ${code}: ${fatal || output.trim().split('\n').at(-1) || 'no output'}${hint}`));
+    });
+    child.once('error', (error) => reject(new EmbeddedPostgresError(`the embedded PostgreSQL could not be run (${error.message})`)));
   });
   // From here on its log lines are only worth keeping at debug level.
   child.stderr?.on('data', (chunk: Buffer) => log.debug({ postgres: chunk.toString().trim() }, 'postgres output'));
@@ -186,3 +219,36 @@ function isAlive(pid: number): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+
+/** A start-up failure of the embedded server, its message one line that says what to do. */
+export class EmbeddedPostgresError extends Error {}
+
+type SystemUser = { uid: number; gid: number } | null;
+
+/** The uid and gid of a system user, or null when there is none (yet). */
+function systemUser(name: string): SystemUser {
+  try {
+    return { uid: Number(execFileSync('id', ['-u', name]).toString()), gid: Number(execFileSync('id', ['-g', name]).toString()) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The first directory on the way to `target` that `user` may not pass through (no execute
+ * permission for it as owner, group or other), or null. A user yet to be made owns nothing
+ * and is in no group: only "other" counts for it.
+ */
+export async function unreachable(target: string, user: SystemUser): Promise<string | null> {
+  const parts = path.resolve(target).split(path.sep).filter(Boolean);
+  let dir: string = path.sep;
+  for (let i = 0; i <= parts.length; i++) {
+    const st = await stat(dir).catch(() => null);
+    if (!st) return null; // not there yet: made by root below a reachable parent
+    const mode = st.mode;
+    const passes = user && st.uid === user.uid ? mode & 0o100 : user && st.gid === user.gid ? mode & 0o010 : mode & 0o001;
+    if (!passes) return dir;
+    if (i < parts.length) dir = path.join(dir, parts[i]);
+  }
+  return null;
+}

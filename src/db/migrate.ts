@@ -20,8 +20,9 @@ export const expectedMigrations: number = (
  * start at once: the session-level advisory lock makes the others wait, and they then find
  * nothing left to apply. A single-connection client keeps lock and migration on one session.
  */
-export async function migrateDatabase(url: string): Promise<void> {
-  const client = postgres(url, { max: 1, onnotice: () => {} });
+export async function migrateDatabase(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<void> {
+  // No statement timeout here: a migration may rewrite a large table.
+  const client = postgres(url, { max: 1, onnotice: () => {}, ...(opts.connectTimeoutMs ? { connect_timeout: opts.connectTimeoutMs / 1000 } : {}) });
   try {
     await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
     await migrate(drizzle({ client }), { migrationsFolder: MIGRATIONS_FOLDER });

@@ -7,7 +7,7 @@ import type { Db } from '../db/connection';
 import { lockMailingsShared } from '../db/locks';
 import type { Gateway } from '../gateway/gateway.client';
 import type { SendOutcome } from '../gateway/gateway.outcome';
-import type { Logger } from '../logger';
+import { logRepeated, type Logger } from '../logger';
 import { isOpen, requestDeadline } from '../mailings/end-time';
 import { autoPause, completeFinished } from '../mailings/mailing.lifecycle';
 import { capOf, type CampaignRules } from '../mailings/campaign.rules';
@@ -166,8 +166,10 @@ export class Dispatcher {
     while (!this.stopped) {
       try {
         const free = this.options.concurrency - this.inFlight;
-        // Results that cannot be written (the database is away) stop new claims too.
-        if (free <= 0 || this.writer.backlog > 4 * this.options.concurrency) {
+        // Results that cannot be written (the database is away) stop new claims too, until
+        // they are: a claim could otherwise take over this process's own lease, expired
+        // during the outage, and send again what is answered but not yet written.
+        if (free <= 0 || this.writer.backlog > 4 * this.options.concurrency || this.writer.failing) {
           await this.sleep(this.options.pollMs);
           continue;
         }
@@ -184,7 +186,7 @@ export class Dispatcher {
         }
         await this.claim(mailingId, allowed);
       } catch (err) {
-        this.log.error({ err }, 'a dispatch claim failed');
+        logRepeated(this.log, 'error', { err }, 'a dispatch claim failed');
         await this.sleep(1_000);
       }
     }
@@ -372,7 +374,7 @@ export class Dispatcher {
       }
       await completeFinished(this.db, this.log, mailingIds);
     } catch (err) {
-      this.log.error({ err, mailingIds }, 'checking whether mailings are complete failed');
+      logRepeated(this.log, 'error', { err, mailingIds }, 'checking whether mailings are complete failed');
     }
   }
 

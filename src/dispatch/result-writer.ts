@@ -2,7 +2,7 @@ import { releaseLeases } from '../mailings/audience.store';
 import type { Db } from '../db/connection';
 import { lockMailingsShared } from '../db/locks';
 import { notifyMessages } from '../events/event.channel';
-import type { Logger } from '../logger';
+import { logRepeated, type Logger } from '../logger';
 import { FAILURE_MIN_RESULTS, FAILURE_WINDOW } from '../mailings/campaign.rules';
 import { releaseCapPlaces } from '../mailings/frequency-ledger.store';
 import { mailingStatuses, noteOutcomes, writeResults, type ResultRow } from './dispatch.store';
@@ -65,19 +65,36 @@ export class ResultWriter {
     else this.flushSoon(this.flushMs);
   }
 
+  /** Whether the last write failed (the database is away): its results wait to be tried again. */
+  get failing(): boolean {
+    return this.failures > 0;
+  }
+
   /** Results waiting to be written. */
   get backlog(): number {
     return this.queue.length;
   }
 
-  /** Writes everything queued, now (at a stop). */
-  async drain(): Promise<void> {
+  /**
+   * Writes everything queued, now (at a stop), trying for up to `timeoutMs`: a process
+   * stopped while its database is away cannot write its last results, and must not hang
+   * for it. Those messages are sent again after their lease, as after a crash.
+   */
+  async drain(timeoutMs = 10_000): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.flushing || this.queue.length > 0) {
-      if (this.flushing) await this.flushing;
-      else await this.flush().catch(() => new Promise((r) => setTimeout(r, 200)));
+    const deadline = Date.now() + timeoutMs;
+    while ((this.flushing || this.queue.length > 0) && Date.now() < deadline) {
+      const left = Math.max(0, deadline - Date.now());
+      const flushing = this.flushing ?? this.flush();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        flushing.catch(() => new Promise((r) => setTimeout(r, Math.min(200, left)))),
+        new Promise((r) => (timer = setTimeout(r, left))),
+      ]);
+      clearTimeout(timer);
     }
+    if (this.queue.length > 0 || this.flushing) this.log.warn({ results: this.queue.length }, 'stopping with results not written (the database is away); they are sent again after their lease');
   }
 
   private flushSoon(ms: number): void {
@@ -105,7 +122,7 @@ export class ResultWriter {
         this.queue.unshift(...batch);
         this.flushing = null;
         const wait = RETRY_MS[Math.min(this.failures++, RETRY_MS.length - 1)];
-        this.log.error({ err, results: batch.length, retryInMs: wait }, 'writing results failed; trying again');
+        logRepeated(this.log, 'error', { err, results: batch.length, retryInMs: wait }, 'writing results failed; trying again');
         this.flushSoon(wait);
         throw err;
       },

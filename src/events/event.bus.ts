@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { reconnectBackoff } from '../db/connection';
 import type { Logger } from '../logger';
 import { EVENT_CHANNEL, parseEvent, type HeraldEvent } from './event.channel';
 
@@ -15,7 +16,7 @@ export class EventBus {
   private constructor(private readonly sql: postgres.Sql, private readonly log: Logger) {}
 
   static async start(databaseUrl: string, log: Logger): Promise<EventBus> {
-    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'herald-events' } });
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, backoff: reconnectBackoff, connection: { application_name: 'herald-events' } });
     const bus = new EventBus(sql, log);
     await sql.listen(
       EVENT_CHANNEL,

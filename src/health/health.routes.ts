@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { describeDatabaseError } from '../db/errors';
 
 /** A readiness check: resolves to null when fine, or to the reason it is not. */
 export type ReadinessCheck = () => Promise<string | null>;
@@ -32,7 +33,8 @@ async function withDeadline(check: ReadinessCheck): Promise<string | null> {
     timer = setTimeout(() => resolve(`no answer within ${CHECK_TIMEOUT_MS} ms`), CHECK_TIMEOUT_MS);
   });
   try {
-    return await Promise.race([check().catch((error: Error) => `failed: ${error.message.split('\n')[0]}`), deadline]);
+    // The cause's code and first line, never drizzle's wrapper (it names the SQL).
+    return await Promise.race([check().catch((error: unknown) => `failed: ${describeDatabaseError(error)}`), deadline]);
   } finally {
     clearTimeout(timer);
   }

@@ -1,7 +1,7 @@
 import { inArray } from 'drizzle-orm';
 import type { Db } from '../db/connection';
 import { NotFoundError } from '../common/errors';
-import type { Logger } from '../logger';
+import { logRepeated, type Logger } from '../logger';
 import { findMailing } from '../mailings/mailing.store';
 import type { MailingRow, MailingStatus } from '../mailings/mailing.table';
 import { isFinal } from '../mailings/mailing.transitions';
@@ -129,9 +129,9 @@ export class LiveUpdates {
         const set = this.feeds.get(mailingId);
         set?.delete(queue);
         if (set?.size === 0) this.feeds.delete(mailingId);
-        if (queue.dropped > 0) this.log.warn({ mailingId, dropped: queue.dropped }, 'slow subscriber closed; it missed the oldest batches');
+        if (queue.dropped > 0) logRepeated(this.log, 'warn', { mailingId, dropped: queue.dropped }, 'slow subscriber closed; it missed the oldest batches');
       },
-      () => this.log.warn({ mailingId, capacity: FEED_CAPACITY }, 'slow subscriber: dropping its oldest batches'),
+      () => logRepeated(this.log, 'warn', { mailingId, capacity: FEED_CAPACITY }, 'slow subscriber: dropping its oldest batches'),
     );
     if (!this.feeds.has(mailingId)) this.feeds.set(mailingId, new Set());
     this.feeds.get(mailingId)!.add(queue);
@@ -142,7 +142,7 @@ export class LiveUpdates {
     const queue: BoundedQueue<MailingChangeValue> = new BoundedQueue(
       LIST_CAPACITY,
       () => this.lists.delete(queue),
-      () => this.log.warn({ capacity: LIST_CAPACITY }, 'slow subscriber: dropping its oldest mailing events'),
+      () => logRepeated(this.log, 'warn', { capacity: LIST_CAPACITY }, 'slow subscriber: dropping its oldest mailing events'),
     );
     this.lists.add(queue);
     return queue;
@@ -178,7 +178,7 @@ export class LiveUpdates {
       }));
       for (const queue of this.feeds.get(mailingId) ?? []) queue.push(batch);
     } catch (err) {
-      this.log.error({ err, mailingId }, 'reading changed messages for subscribers failed');
+      logRepeated(this.log, 'error', { err, mailingId }, 'reading changed messages for subscribers failed');
     }
   }
 }
@@ -202,6 +202,8 @@ class SharedWatch<T> {
   private readonly subscribers = new Set<BoundedQueue<T>>();
   private last: T | null = null;
   private pending: 'changed' | 'resync' | null = null;
+  /** a resync whose read failed (the database was still away): the next read is one too */
+  private resyncOwed = false;
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout;
   private reading = false;
@@ -249,7 +251,7 @@ class SharedWatch<T> {
   changed(kind: 'changed' | 'resync' | 'deleted'): void {
     if (this.closed) return;
     if (kind === 'deleted') return this.close();
-    this.pending = this.pending === 'resync' ? 'resync' : kind;
+    this.pending = this.pending === 'resync' || this.resyncOwed ? 'resync' : kind;
     if (this.timer || this.reading) return;
     const wait = Math.max(0, this.lastEmitAt + this.options.progressIntervalMs - Date.now());
     this.timer = setTimeout(() => void this.refresh(), wait);
@@ -277,6 +279,7 @@ class SharedWatch<T> {
       if (!snapshot) return this.close();
       // A resync (the event channel reconnected) always sends the snapshot; otherwise only
       // a change is worth an event.
+      this.resyncOwed = false;
       if (kind === 'resync' || this.last === null || !this.source.same(this.last, snapshot)) {
         this.lastEmitAt = Date.now();
         for (const queue of this.subscribers) queue.push(snapshot);
@@ -284,7 +287,8 @@ class SharedWatch<T> {
       this.last = snapshot;
       if (this.source.isFinal(snapshot)) this.close();
     } catch (err) {
-      this.log.error({ err, ...this.source.names }, 'reading a live value for subscribers failed');
+      if (kind === 'resync') this.resyncOwed = true;
+      logRepeated(this.log, 'error', { err, ...this.source.names }, 'reading a live value for subscribers failed');
     } finally {
       this.reading = false;
       if (this.pending && !this.closed) this.changed(this.pending);

@@ -77,6 +77,9 @@ const AUDIENCE_COLUMNS = sql`a.cursor, a.last_client_id, a.started_at::text as s
  * one seen, and every change after this transaction is seen by the triggers on clients.
  */
 export async function createAudience(tx: Db, mailingId: number): Promise<number> {
+  // Counting the audience of a mailing to millions of clients may outlast DB_STATEMENT_TIMEOUT_MS,
+  // which is there to stop a hung request, not a start.
+  await tx.execute(sql`set local statement_timeout = 0`);
   await lockAudiences(tx);
   const [row] = await tx.execute<AudienceRow>(sql`
     with a as (

@@ -23,7 +23,7 @@ export class CreateMailingInput {
   sendWindow?: SendWindowInput | null;
   @Field(() => String, { nullable: true, description: 'at most that many messages to one client in the window, e.g. 2/24h; absent: FREQUENCY_CAP' })
   frequencyCap?: string | null;
-  @Field(() => Float, { nullable: true, description: 'pause by itself when more than this share (0–1] of its last results failed; absent: MAX_FAILURE_RATE' })
+  @Field(() => Float, { nullable: true, description: 'pause by itself when more than this share (0.001–1) of its last results failed; absent: MAX_FAILURE_RATE' })
   maxFailureRate?: number | null;
 }
 

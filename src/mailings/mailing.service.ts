@@ -13,7 +13,7 @@ import * as store from './mailing.store';
 import type { MailingRow, MailingStatus } from './mailing.table';
 import type { MailingTimers } from './mailing.timers';
 import { isFinal, isUnderWay, refusal } from './mailing.transitions';
-import { MAX_TEXT_LENGTH, validateFailureRate, validateMailingName, validatePeriod, validateSendWindow, validateText } from './mailing.validation';
+import { clampInstant, MAX_TEXT_LENGTH, validateFailureRate, validateMailingName, validatePeriod, validateSendWindow, validateText } from './mailing.validation';
 import type { CampaignRules } from './campaign.rules';
 import { formatFrequencyCap, validateFrequencyCap } from './frequency-cap';
 import { findClientsByIds } from '../clients/client.store';
@@ -149,6 +149,9 @@ export async function listMailings(
   req: PageRequest,
 ): Promise<Page<MailingRow>> {
   const filter: store.MailingListFilter = { ...input, name: input.name?.trim() || null };
+  // A bound beyond what timestamps hold (year 0, year 300000) is as good as none: kept to the range.
+  if (filter.startFrom) filter.startFrom = clampInstant(filter.startFrom);
+  if (filter.startTo) filter.startTo = clampInstant(filter.startTo);
   if (filter.startFrom && filter.startTo && filter.startTo <= filter.startFrom) throw new UserInputError('startTo', 'must be after startFrom');
   const rows = await store.listMailings(db, filter, req);
   return toPage(rows, req, () => store.countMailings(db, filter));

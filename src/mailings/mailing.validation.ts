@@ -2,6 +2,7 @@ import { longestRendering, parseTemplate } from './mailing.template';
 import { segmentsOf } from './segments';
 import { parseTimeOfDay, type SendWindow } from './send-window';
 import { UserInputError } from '../common/errors';
+import { refuseControlCharacters } from '../common/text';
 
 export const MAX_TEXT_LENGTH = 1000;
 
@@ -10,7 +11,7 @@ export const MAX_TEXT_LENGTH = 1000;
  * formed, and billed as at most `maxSegments` parts however long its placeholders' values.
  */
 export function validateText(text: string, maxSegments: number, field = 'text'): string {
-  const trimmed = text.trim();
+  const trimmed = refuseControlCharacters(text, field, { multiline: true }).trim();
   if (trimmed === '') throw new UserInputError(field, 'must not be empty');
   if (trimmed.length > MAX_TEXT_LENGTH) throw new UserInputError(field, `must be at most ${MAX_TEXT_LENGTH} characters`);
   const { encoding, characters, parts } = segmentsOf(longestRendering(parseTemplate(trimmed, field)));
@@ -24,19 +25,42 @@ export const MAX_NAME_LENGTH = 100;
 
 /** A mailing's optional label: trimmed, short; empty means none. */
 export function validateMailingName(name: string, field = 'name'): string | null {
-  const trimmed = name.trim();
+  const trimmed = refuseControlCharacters(name, field).trim();
   if (trimmed === '') return null;
   if (trimmed.length > MAX_NAME_LENGTH) throw new UserInputError(field, `must be at most ${MAX_NAME_LENGTH} characters`);
   return trimmed;
 }
 
+// Stored as a PostgreSQL real: 5e-160 underflowed it (a failed statement). Judged over the
+// last 200 results, any rate below 1/200 already means "pause at the first failure".
+const MIN_FAILURE_RATE = 0.001;
+
 export function validateFailureRate(rate: number, field = 'maxFailureRate'): number {
-  if (!(rate > 0 && rate <= 1)) throw new UserInputError(field, 'must be more than 0 and at most 1');
+  if (!(rate >= MIN_FAILURE_RATE && rate <= 1)) throw new UserInputError(field, `must be at least ${MIN_FAILURE_RATE} and at most 1`);
   return rate;
+}
+
+// What PostgreSQL's timestamptz and a mailing's period can hold sensibly: it has no year 0
+// (a DateTime of 0000-01-01 reached it as a failed statement) and no year past 294276.
+const EARLIEST = Date.UTC(1970, 0, 1);
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** A point in time between 1970 and the end of 9999. */
+export function validateInstant(at: Date, field: string): Date {
+  const ms = at.getTime();
+  if (!(ms >= EARLIEST && ms <= LATEST)) throw new UserInputError(field, 'must be between 1970-01-01 and 9999-12-31');
+  return at;
+}
+
+/** The nearest point in time validateInstant accepts. */
+export function clampInstant(at: Date): Date {
+  return new Date(Math.min(LATEST, Math.max(EARLIEST, at.getTime())));
 }
 
 /** A mailing's period: endAt after startAt, and endAt still ahead (else it could never run). */
 export function validatePeriod(startAt: Date, endAt: Date, now: Date): void {
+  validateInstant(startAt, 'startAt');
+  validateInstant(endAt, 'endAt');
   if (endAt.getTime() <= startAt.getTime()) throw new UserInputError('endAt', 'must be after startAt');
   if (endAt.getTime() <= now.getTime()) throw new UserInputError('endAt', 'must be in the future');
 }

@@ -1,6 +1,6 @@
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
-import type { Logger } from '../logger';
+import { logRepeated, type Logger } from '../logger';
 import { isFinal } from '../mailings/mailing.transitions';
 import type { MailingRow } from '../mailings/mailing.table';
 import type { MailingTimerHandlers, MailingTimers } from '../mailings/mailing.timers';
@@ -34,8 +34,14 @@ export class PgBossTimers implements MailingTimers {
   static async start(
     databaseUrl: string,
     log: Logger,
-    opts: { cron?: boolean; cronIntervalS?: number; queues?: { name: string; options: Omit<PgBoss.Queue, 'name'> }[] } = {},
+    opts: {
+      timeouts: { connectTimeoutMs: number; statementTimeoutMs: number };
+      cron?: boolean;
+      cronIntervalS?: number;
+      queues?: { name: string; options: Omit<PgBoss.Queue, 'name'> }[];
+    },
   ): Promise<PgBossTimers> {
+    const { timeouts } = opts;
     const cronIntervalS = Math.min(45, Math.max(1, Math.round(opts.cronIntervalS ?? 30)));
     const boss = new PgBoss({
       connectionString: databaseUrl,
@@ -44,8 +50,14 @@ export class PgBossTimers implements MailingTimers {
       schedule: opts.cron ?? false,
       cronMonitorIntervalSeconds: cronIntervalS,
       cronWorkerIntervalSeconds: cronIntervalS,
-    });
-    boss.on('error', (err) => log.error({ err }, 'pg-boss error'));
+      // Passed on to its pg pool: without a connection timeout, a send or a poll waits for
+      // ever on a database that is paused or cut off (pg's default).
+      connectionTimeoutMillis: timeouts.connectTimeoutMs,
+      ...(timeouts.statementTimeoutMs ? { statement_timeout: timeouts.statementTimeoutMs, query_timeout: timeouts.statementTimeoutMs + timeouts.connectTimeoutMs } : {}),
+    } as PgBoss.ConstructorOptions);
+    // pg-boss reports a database that is away through 'error' (its pool, its workers'
+    // polling, its maintenance) and goes on trying: a line, not a crash, and one per interval.
+    boss.on('error', (err) => logRepeated(log, 'error', { err }, 'pg-boss error'));
     // pg-boss installs its schema and creates queues with statements that deadlock when two
     // processes start at once; one at a time, under an advisory lock, they cannot.
     const lock = postgres(databaseUrl, { max: 1, onnotice: () => {} });
@@ -85,7 +97,7 @@ export class PgBossTimers implements MailingTimers {
     await this.boss.work(START, { pollingIntervalSeconds, batchSize: 20 }, handle(handlers.start));
     await this.boss.work(END, { pollingIntervalSeconds, batchSize: 20 }, handle(handlers.end));
     const sweep = () =>
-      handlers.sweep().catch((err) => this.log.error({ err }, 'sweeping overdue mailings failed'));
+      handlers.sweep().catch((err) => logRepeated(this.log, 'error', { err }, 'sweeping overdue mailings failed'));
     await sweep();
     this.sweepTimer = setInterval(() => void sweep(), opts.sweepMs);
   }
