@@ -182,6 +182,9 @@ async function startWorker(
     pollMs: d.pollMs,
     flushMs: d.flushMs,
     leaseMs: d.leaseMs,
+    // Longer than any statement may run and than a transaction may sit idle: by then
+    // PostgreSQL has ended whatever the silent call was waiting on.
+    dbAnswerMs: Math.max(d.leaseMs, config.database.statementTimeoutMs || 30_000) + config.database.connectTimeoutMs,
     requestTimeoutMs: d.requestTimeoutMs,
     retry: { retryBaseMs: d.retryBaseMs, retryMaxMs: d.retryMaxMs, authProbeMs: d.authProbeMs },
     flow: { breaker: d.breaker, rateLimit: d.rateLimit, authProbeMs: d.authProbeMs },
@@ -229,6 +232,7 @@ async function graphqlParts(
   const auth = new Authenticator(tokens, config.oidc ? new OidcVerifier(config.oidc) : null);
   return {
     schema: guardSchema(checkInputText(await buildHeraldSchema()), { databaseProblem: () => monitor.problem(), requestTimeoutMs: config.graphqlRequestTimeoutMs }),
+    databaseProblem: () => monitor.problem(),
     db,
     auth,
     maxDepth: config.graphqlMaxDepth,

@@ -172,9 +172,13 @@ export async function writeResults(tx: Db, results: readonly ResultRow[]): Promi
     inserted as (
       insert into messages (id, mailing_id, client_id, phone, timezone, status, attempts, last_error, text, sent_at, next_attempt_at, updated_at)
       overriding system value
-      select id, mailing_id, client_id, phone, timezone, status, attempts, error, text, sent_at, next_attempt_at, now() from v
-      -- A client handed out twice (a claim whose commit failed after its requests went
-      -- out): its first message stands, the second's result is dropped.
+      select id, mailing_id, client_id, phone, timezone, status, attempts, error, text, sent_at, next_attempt_at, now()
+      -- A client handed out twice (a claim whose commit was lost after its requests went
+      -- out, and the claim after it): its first message stands, the other's result is
+      -- dropped, whether the first is a row already or in this same batch (both answered
+      -- within one flush: without this the batch broke the (mailing, client) key, and was
+      -- tried again, and broke it again, for good).
+      from (select distinct on (mailing_id, client_id) * from v order by mailing_id, client_id, id) v
       where not exists (select 1 from messages x where x.mailing_id = v.mailing_id and x.client_id = v.client_id and x.id <> v.id)
       order by id
       on conflict (id) do nothing

@@ -15,6 +15,7 @@ import { parseTemplate, render, type Template } from '../mailings/mailing.templa
 import { reserveUnderCap } from '../mailings/frequency-ledger.store';
 import { claimDue, mailingForClaim, nextDueAt, releaseDue, runningMailings, type DueMessage, type MailingForClaim, type ResultRow } from './dispatch.store';
 import { FlowControl, type FlowOptions, type FlowTicket } from './flow-control';
+import { answerWithin } from '../db/answer-within';
 import { fateAfter, fateBeforeSending, SKIPPED_OVER_CAP, type Fate, type RetryPolicy } from './message.fate';
 import { ResultWriter, type FailingMailing } from './result-writer';
 
@@ -29,6 +30,8 @@ export type DispatcherOptions = {
   flushMs: number;
   /** a claimed message is this process's for this long, then (it died or hung) anyone's */
   leaseMs: number;
+  /** a claim or a write of results with no answer from the database this long is given up and tried again */
+  dbAnswerMs: number;
   requestTimeoutMs: number;
   retry: RetryPolicy;
   flow: FlowOptions;
@@ -109,7 +112,7 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
   ) {
     this.flow = new FlowControl(options.flow, log);
-    this.writer = new ResultWriter(db, log, this.owner, options.flushMs, options.rules.maxFailureRate, (ids, failing) => void this.afterCommit(ids, failing), options.onResults);
+    this.writer = new ResultWriter(db, log, this.owner, options.flushMs, options.dbAnswerMs, options.rules.maxFailureRate, (ids, failing) => void this.afterCommit(ids, failing), options.onResults);
   }
 
   /** database connections the dispatcher uses at once: the claims, the results, completion */
@@ -195,7 +198,7 @@ export class Dispatcher {
   /** The next running mailing in turn that may have work. */
   private async nextMailing(now: number): Promise<number | null> {
     if (now - this.runningReadAt >= this.options.pollMs) {
-      this.running = await runningMailings(this.db);
+      this.running = await answerWithin(runningMailings(this.db), this.options.dbAnswerMs, 'reading the running mailings');
       this.runningReadAt = now;
       const running = new Set(this.running);
       for (const id of this.notBefore.keys()) if (!running.has(id)) this.notBefore.delete(id);
@@ -213,7 +216,7 @@ export class Dispatcher {
   /** One claim of up to `limit` messages of a mailing; every request it starts is on the wire when it commits. */
   private async claim(mailingId: number, limit: number): Promise<void> {
     const sentAt = Date.now();
-    const wait = await this.db.transaction(async (tx): Promise<number> => {
+    const wait = await answerWithin(this.db.transaction(async (tx): Promise<number> => {
       // One round trip: the statements run in this order, each after the one before, so
       // the mailing is read under its lock. The retries' claim is undone should the mailing
       // turn out not to be running.
@@ -246,7 +249,7 @@ export class Dispatcher {
     }).catch((err) => {
       if (err instanceof TransactionRollbackError) return this.options.pollMs; // not running after all
       throw err;
-    });
+    }), this.options.dbAnswerMs, 'a dispatch claim');
     if (wait > 0) this.notBefore.set(mailingId, Date.now() + wait);
   }
 

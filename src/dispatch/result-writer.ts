@@ -1,3 +1,4 @@
+import { answerWithin } from '../db/answer-within';
 import { releaseLeases } from '../mailings/audience.store';
 import type { Db } from '../db/connection';
 import { lockMailingsShared } from '../db/locks';
@@ -41,6 +42,8 @@ export class ResultWriter {
     private readonly log: Logger,
     private readonly owner: string,
     private readonly flushMs: number,
+    /** a write with no answer from the database this long is given up and tried again */
+    private readonly answerMs: number,
     /** the failure threshold of mailings without their own */
     private readonly maxFailureRate: number,
     /** told after each commit which mailings it touched (to see whether they are done) and which fail too often */
@@ -142,7 +145,7 @@ export class ResultWriter {
     for (const [leaseId, n] of left) if (n <= 0) released.push(leaseId);
     let failing: FailingMailing[] = [];
     let written: ResultRow[] = [];
-    await this.db.transaction(async (tx) => {
+    await answerWithin(this.db.transaction(async (tx) => {
       // Shared: a transition of one of these mailings waits for this write, and the write
       // sees the status the transition left.
       await lockMailingsShared(tx, mailingIds);
@@ -163,7 +166,7 @@ export class ResultWriter {
       failing = await noteOutcomes(tx, outcomesOf(rows), FAILURE_WINDOW, FAILURE_MIN_RESULTS, this.maxFailureRate);
       const notify = notifyMessages(changed);
       if (notify) await tx.execute(notify);
-    });
+    }), this.answerMs, 'writing results');
     // Told only once committed: a failed write is tried again, and its results are told then.
     this.onWritten?.(written);
     // Counted down only once committed: a failed write is tried again with the same counts.

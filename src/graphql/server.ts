@@ -37,6 +37,8 @@ export type GraphqlOptions = {
   observer?: OperationObserver;
   reports: ReportQueue;
   onSettled?: SettledObserver;
+  /** why the database does not answer now, or null (the database monitor's verdict) */
+  databaseProblem?: () => string | null;
 };
 
 /**
@@ -52,7 +54,7 @@ export async function mountGraphql(app: Express, server: Server, opts: GraphqlOp
     auth: opts.auth,
     origins: new OriginPolicy(opts.corsOrigins),
     limits: { maxDepth: opts.maxDepth, maxCost: limits.maxCost, maxAliases: limits.maxAliases, maxDocumentBytes: limits.maxDocumentBytes, introspection: limits.introspection },
-    budget: new CostBudget(db, limits.costPerMinute, log),
+    budget: new CostBudget(db, limits.costPerMinute, log, () => opts.databaseProblem?.() != null),
     failedAuth,
     log,
     observer: opts.observer,
