@@ -7,11 +7,12 @@ export class NoAnswerError extends Error {
 }
 
 /**
- * `work`, or a NoAnswerError once `ms` have passed without an answer. Why: a connection reset
- * in the middle of a transaction can leave a postgres.js promise that never settles (seen in
- * about 1 run in 8 of tests/db-outage.test.ts: the dispatcher waited on it for good, and sent
- * nothing more). PostgreSQL ends such a transaction by itself (its statement and
- * idle-in-transaction timeouts), so the caller may give up on it and try again.
+ * `work`, or a NoAnswerError once `ms` have passed without an answer. Why: the dispatcher's
+ * loop awaits its claims, its reads and its result writes one at a time, so a database call
+ * that never settles (a driver fault of the kind scripts/patch-postgres.mjs mends, on a
+ * connection that went away under it) would stop sending for good, with no error to log.
+ * PostgreSQL ends such a transaction by itself (its statement and idle-in-transaction
+ * timeouts), and result writes may be repeated, so the caller may give up and try again.
  */
 export async function answerWithin<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
