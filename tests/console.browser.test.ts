@@ -216,18 +216,30 @@ describe.runIf(chromiumAvailable)('the operator console in a browser', { timeout
     await page.context().close();
   });
 
-  it('should import a CSV file, with a progress bar and its one bad row listed by line', async () => {
+  it('should import a CSV file with names and attributes, with a progress bar and its bad rows listed by line', async () => {
     const page = await signedIn(ADMIN_TOKEN);
     const dir = await mkdtemp(path.join(tmpdir(), 'herald-csv-'));
     const file = path.join(dir, 'clients.csv');
-    await writeFile(file, ['phone,tags,timezone', '79260000001,import;csv,Europe/Moscow', '7926000,import,Europe/Moscow', '79260000003,import,Asia/Yekaterinburg', ''].join('\n'));
+    await writeFile(
+      file,
+      [
+        'phone,tags,timezone,name,attributes',
+        '79260000001,import;csv,Europe/Moscow,Ann,city=Kazan;tier=gold',
+        '7926000,import,Europe/Moscow,,',
+        '79260000003,import,Asia/Yekaterinburg,,',
+        '79260000004,import,UTC,Eve,city',
+        '',
+      ].join('\n'),
+    );
     await page.getByRole('link', { name: 'Clients' }).click();
     await page.getByLabel('CSV file').setInputFiles(file);
     await page.getByRole('button', { name: 'Import' }).click();
-    await expect.poll(() => page.locator('.import-summary').textContent()).toBe('Done: 2 imported, 1 rejected');
-    expect(await page.getByRole('progressbar', { name: 'rows processed' }).getAttribute('aria-valuenow')).toBe('3');
+    await expect.poll(() => page.locator('.import-summary').textContent()).toBe('Done: 2 imported, 2 rejected');
+    expect(await page.getByRole('progressbar', { name: 'rows processed' }).getAttribute('aria-valuenow')).toBe('4');
     const rejected = await page.locator('table.rejected tbody tr').allTextContents();
-    expect(rejected).toEqual(['3phonemust be 7 followed by 10 digits, e.g. 79161234567']);
+    expect(rejected).toEqual(['3phonemust be 7 followed by 10 digits, e.g. 79161234567', '5attributes: "city" is not key=value (pairs are separated by \';\')']);
+    // Names and attributes arrive for personalised texts.
+    expect(await herald.sql`select name, attributes from clients where phone = '79260000001'`).toEqual([{ name: 'Ann', attributes: { city: 'Kazan', tier: 'gold' } }]);
     // The list follows the directory: the imported clients show up in a search.
     await page.getByLabel('Tags', { exact: true }).fill('csv');
     await page.locator('tr[data-client="79260000001"]').waitFor();

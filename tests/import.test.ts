@@ -100,4 +100,37 @@ describe('npm run import', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('should read names and attributes for personalised texts, and report a malformed attribute by line', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'herald-csv-'));
+    try {
+      const file = path.join(dir, 'clients.csv');
+      await writeFile(file, [
+        'phone,timezone,name,attributes',
+        '79630000001,Europe/Moscow,Ann,city=Kazan;tier=gold',
+        '79630000002,UTC,"Smith, Bob",',
+        '79630000003,UTC,,',
+        '79630000004,UTC,Eve,city', // line 5: no '='
+        '',
+      ].join('\n'));
+      const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'scripts/import.ts', file, '--url', herald.url],
+          { cwd: new URL('..', import.meta.url), env: { PATH: process.env.PATH ?? '', HERALD_TOKEN: ADMIN_TOKEN } },
+          (error, stdout, stderr) => (error ? reject(Object.assign(error, { stderr })) : resolve({ stdout, stderr })),
+        ),
+      );
+      expect(stdout).toMatch(/^imported 3, failed 1/);
+      expect(stderr).toMatch(/^line 5: attributes: "city" is not key=value/m);
+      const rows = await herald.sql`select phone, name, attributes from clients where phone like '7963000000_' order by phone`;
+      expect(rows).toEqual([
+        { phone: '79630000001', name: 'Ann', attributes: { city: 'Kazan', tier: 'gold' } },
+        { phone: '79630000002', name: 'Smith, Bob', attributes: {} },
+        { phone: '79630000003', name: null, attributes: {} },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,17 +1,20 @@
 /**
  * The clients CSV of `npm run import` (see Herald's README): a header naming the columns in
- * any order (phone, operatorCode or operator_code, tags, timezone), then one client a line;
- * tags separated by ';'; fields may be "quoted" with "" for a quote.
+ * any order (phone, operatorCode or operator_code, tags, timezone, and optionally name and
+ * attributes), then one client a line; tags separated by ';', attributes as key=value pairs
+ * separated by ';'; fields may be "quoted" with "" for a quote. Herald judges the values.
  */
-export type CsvClient = { phone: string; operatorCode?: string; tags: string[]; timezone: string };
+export type CsvClient = { phone: string; operatorCode?: string; tags: string[]; timezone: string; name?: string; attributes?: Record<string, string> };
 export type CsvRow = { line: number; client: CsvClient } | { line: number; problem: string };
 
-const COLUMNS: Record<string, 'phone' | 'operatorCode' | 'tags' | 'timezone'> = {
+const COLUMNS: Record<string, 'phone' | 'operatorCode' | 'tags' | 'timezone' | 'name' | 'attributes'> = {
   phone: 'phone',
   operatorcode: 'operatorCode',
   operator_code: 'operatorCode',
   tags: 'tags',
   timezone: 'timezone',
+  name: 'name',
+  attributes: 'attributes',
 };
 
 function fields(line: string): string[] {
@@ -39,13 +42,21 @@ export function parseClientsCsv(text: string): CsvRow[] {
     const values = fields(text);
     if (values.length !== columns.length) return void rows.push({ line, problem: `expected ${columns.length} fields, found ${values.length}` });
     const client: CsvClient = { phone: '', tags: [], timezone: '' };
+    let problem: string | null = null;
     columns.forEach((column, c) => {
       const value = values[c].trim();
       if (column === 'tags') client.tags = value === '' ? [] : value.split(';');
       else if (column === 'operatorCode') client.operatorCode = value || undefined;
-      else if (column) client[column] = value;
+      else if (column === 'name') client.name = value || undefined;
+      else if (column === 'attributes') {
+        for (const pair of value === '' ? [] : value.split(';')) {
+          const at = pair.indexOf('=');
+          if (at <= 0) problem ??= `attributes: "${pair}" is not key=value (pairs are separated by ';')`;
+          else (client.attributes ??= {})[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+        }
+      } else if (column) client[column] = value;
     });
-    rows.push({ line, client });
+    rows.push(problem ? { line, problem } : { line, client });
   });
   return rows;
 }

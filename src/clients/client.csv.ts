@@ -1,10 +1,11 @@
 /**
  * Reading the clients CSV that `npm run import` takes: a header row naming the columns
- * (phone, operatorCode or operator_code, tags, timezone; any order, case-insensitive), then
- * one client a line. Tags within their field are separated by ';'. Fields may be quoted
- * ("…", with "" for a quote); a field does not span lines.
+ * (phone, operatorCode or operator_code, tags, timezone, and optionally name and attributes;
+ * any order, case-insensitive), then one client a line. Tags within their field are separated
+ * by ';', attributes are `key=value` pairs separated by ';'. Fields may be quoted ("…", with
+ * "" for a quote); a field does not span lines. Herald judges the values (importClients).
  */
-export type CsvClient = { phone: string; operatorCode?: string; tags?: string[]; timezone: string };
+export type CsvClient = { phone: string; operatorCode?: string; tags?: string[]; timezone: string; name?: string; attributes?: Record<string, string> };
 
 const COLUMN_NAMES: Record<string, keyof CsvClient> = {
   phone: 'phone',
@@ -12,6 +13,8 @@ const COLUMN_NAMES: Record<string, keyof CsvClient> = {
   operator_code: 'operatorCode',
   tags: 'tags',
   timezone: 'timezone',
+  name: 'name',
+  attributes: 'attributes',
 };
 
 export function splitCsvLine(line: string): string[] {
@@ -55,11 +58,29 @@ export function parseCsvClient(line: string, columns: (keyof CsvClient | null)[]
   const fields = splitCsvLine(line);
   if (fields.length !== columns.length) return `expected ${columns.length} fields, found ${fields.length}`;
   const client: CsvClient = { phone: '', timezone: '' };
+  let problem: string | null = null;
   columns.forEach((column, i) => {
     const value = fields[i].trim();
     if (column === 'tags') client.tags = value === '' ? [] : value.split(';');
     else if (column === 'operatorCode') client.operatorCode = value === '' ? undefined : value;
-    else if (column) client[column] = value;
+    else if (column === 'name') client.name = value === '' ? undefined : value;
+    else if (column === 'attributes') {
+      const attributes = parseAttributes(value);
+      if (typeof attributes === 'string') problem = attributes;
+      else client.attributes = attributes;
+    } else if (column) client[column] = value;
   });
-  return client;
+  return problem ?? client;
+}
+
+/** `city=Kazan;tier=gold` as an object; an empty field is none; a pair without `=` is the line's problem. */
+function parseAttributes(field: string): Record<string, string> | undefined | string {
+  if (field === '') return undefined;
+  const attributes: Record<string, string> = {};
+  for (const pair of field.split(';')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) return `attributes: "${pair}" is not key=value (pairs are separated by ';')`;
+    attributes[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return attributes;
 }

@@ -59,7 +59,7 @@ export function ImportPanel() {
     <section className="card import" aria-label="import clients">
       <h2>Import clients from CSV</h2>
       <p className="hint">
-        A first line naming the columns (phone, operatorCode, tags, timezone; any order), then one client a line; tags separated by ';'.
+        A first line naming the columns (phone, operatorCode, tags, timezone, and optionally name and attributes; any order), then one client a line; tags separated by ';', attributes as key=value pairs separated by ';'.
       </p>
       <div className="row">
         <input type="file" accept=".csv,text/csv" aria-label="CSV file" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
