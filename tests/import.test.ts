@@ -68,6 +68,18 @@ describe('importClients', () => {
   });
 });
 
+/** `npm run import` of `file` into the test's Herald, as an operator runs it. */
+function runImport(file: string): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/import.ts', file, '--url', herald.url],
+      { cwd: new URL('..', import.meta.url), env: { PATH: process.env.PATH ?? '', HERALD_TOKEN: ADMIN_TOKEN } },
+      (error, stdout, stderr) => (error ? reject(Object.assign(error, { stderr })) : resolve({ stdout, stderr })),
+    ),
+  );
+}
+
 describe('npm run import', () => {
   it('should stream a CSV into Herald and report bad rows by line', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'herald-csv-'));
@@ -81,14 +93,7 @@ describe('npm run import', () => {
       const file = path.join(dir, 'clients.csv');
       await writeFile(file, lines.join('\n') + '\n');
       const before = await count();
-      const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
-        execFile(
-          process.execPath,
-          ['--import', 'tsx', 'scripts/import.ts', file, '--url', herald.url],
-          { cwd: new URL('..', import.meta.url), env: { PATH: process.env.PATH ?? '', HERALD_TOKEN: ADMIN_TOKEN } },
-          (error, stdout, stderr) => (error ? reject(Object.assign(error, { stderr })) : resolve({ stdout, stderr })),
-        ),
-      );
+      const { stdout, stderr } = await runImport(file);
       expect(stdout).toMatch(/^imported 11998, failed 3, in [\d.]+ s \(\d+ rows\/s\)/);
       expect(stderr).toMatch(/^line 6: phone:/m);
       expect(stderr).toMatch(/^line 101: expected 4 fields, found 2$/m);
@@ -113,14 +118,7 @@ describe('npm run import', () => {
         '79630000004,UTC,Eve,city', // line 5: no '='
         '',
       ].join('\n'));
-      const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
-        execFile(
-          process.execPath,
-          ['--import', 'tsx', 'scripts/import.ts', file, '--url', herald.url],
-          { cwd: new URL('..', import.meta.url), env: { PATH: process.env.PATH ?? '', HERALD_TOKEN: ADMIN_TOKEN } },
-          (error, stdout, stderr) => (error ? reject(Object.assign(error, { stderr })) : resolve({ stdout, stderr })),
-        ),
-      );
+      const { stdout, stderr } = await runImport(file);
       expect(stdout).toMatch(/^imported 3, failed 1/);
       expect(stderr).toMatch(/^line 5: attributes: "city" is not key=value/m);
       const rows = await herald.sql`select phone, name, attributes from clients where phone like '7963000000_' order by phone`;
