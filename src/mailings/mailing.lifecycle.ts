@@ -217,6 +217,7 @@ export async function closeOrphans(db: Db, log: Logger, id: number, onSettled?: 
     const status = found.mailing.status === 'CANCELLED' ? ('CANCELLED' as const) : ('EXPIRED' as const);
     return { status, ...(await closeAudience(tx, id, status, status === 'CANCELLED' ? null : ENDED_UNSENT)) };
   });
-  if (written > 0) onSettled?.({ [status]: written - skipped, SKIPPED: skipped });
-  if (written > 0) log.info({ mailingId: id, messages: written }, 'messages of a vanished dispatcher given their final status');
+  if (written === 0) return;
+  onSettled?.({ [status]: written - skipped, SKIPPED: skipped });
+  log.info({ mailingId: id, messages: written }, 'messages of a vanished dispatcher given their final status');
 }

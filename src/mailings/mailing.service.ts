@@ -13,12 +13,12 @@ import * as store from './mailing.store';
 import type { MailingRow, MailingStatus } from './mailing.table';
 import type { MailingTimers } from './mailing.timers';
 import { isFinal, isUnderWay, refusal } from './mailing.transitions';
-import { clampInstant, MAX_TEXT_LENGTH, validateFailureRate, validateMailingName, validatePeriod, validateSendWindow, validateText } from './mailing.validation';
+import { clampInstant, measureTemplate, validateFailureRate, validateMailingName, validatePeriod, validateSendWindow, validateTemplate, validateText } from './mailing.validation';
 import type { CampaignRules } from './campaign.rules';
 import { formatFrequencyCap, validateFrequencyCap } from './frequency-cap';
 import { findClientsByIds } from '../clients/client.store';
 import { countMatching } from './audience.store';
-import { longestRendering, MAX_VALUE_LENGTH, parseTemplate, render } from './mailing.template';
+import { MAX_VALUE_LENGTH, render } from './mailing.template';
 import { segmentsOf, type Segments } from './segments';
 import { formatTimeOfDay } from './send-window';
 
@@ -159,7 +159,7 @@ export async function listMailings(
 
 /** How a mailing's text is billed, at its placeholders' longest values. */
 export function segmentsOfText(text: string): Segments {
-  return segmentsOf(longestRendering(parseTemplate(text)));
+  return measureTemplate(text).segments;
 }
 
 /**
@@ -168,11 +168,9 @@ export function segmentsOfText(text: string): Segments {
  * that an operator sees by how much.
  */
 export function measureText(campaign: Pick<CampaignRules, 'maxSegments'>, textInput: string) {
-  const text = textInput.trim();
-  if (text.length > MAX_TEXT_LENGTH) throw new UserInputError('text', `must be at most ${MAX_TEXT_LENGTH} characters`);
-  const template = parseTemplate(text);
+  const { template, segments } = measureTemplate(textInput);
   return {
-    segments: segmentsOf(longestRendering(template)),
+    segments,
     placeholders: template.filter((part) => typeof part !== 'string').length,
     placeholderLength: MAX_VALUE_LENGTH,
     maxSegments: campaign.maxSegments,
@@ -195,7 +193,7 @@ export function audiencePreview(db: Db, filterInput: Parameters<typeof normalize
 
 /** A text as it would go to one client, and how it would be billed. */
 export async function previewMailing(deps: Pick<MailingDeps, 'db' | 'campaign'>, textInput: string, clientId: number): Promise<{ text: string; segments: Segments }> {
-  const template = parseTemplate(validateText(textInput, deps.campaign.maxSegments));
+  const { template } = validateTemplate(textInput, deps.campaign.maxSegments);
   const [client] = await findClientsByIds(deps.db, [clientId]);
   if (!client) throw new NotFoundError('client', clientId);
   const text = render(template, { name: client.name, attributes: client.attributes });

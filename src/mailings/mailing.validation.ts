@@ -1,5 +1,5 @@
-import { longestRendering, parseTemplate } from './mailing.template';
-import { segmentsOf } from './segments';
+import { longestRendering, parseTemplate, type Template } from './mailing.template';
+import { segmentsOf, type Segments } from './segments';
 import { parseTimeOfDay, type SendWindow } from './send-window';
 import { UserInputError } from '../common/errors';
 import { refuseControlCharacters } from '../common/text';
@@ -7,19 +7,33 @@ import { refuseControlCharacters } from '../common/text';
 export const MAX_TEXT_LENGTH = 1000;
 
 /**
- * A mailing's text: non-empty, at most MAX_TEXT_LENGTH, its placeholders known and well
- * formed, and billed as at most `maxSegments` parts however long its placeholders' values.
+ * A text as Herald bills it: trimmed, at most MAX_TEXT_LENGTH, its placeholders known and
+ * well formed (each refusal a BAD_USER_INPUT on `field`), and its segments with every
+ * placeholder at its longest value. Not judged against MAX_SEGMENTS: see validateTemplate.
  */
-export function validateText(text: string, maxSegments: number, field = 'text'): string {
+export function measureTemplate(text: string, field = 'text'): { text: string; template: Template; segments: Segments } {
   const trimmed = refuseControlCharacters(text, field, { multiline: true }).trim();
-  if (trimmed === '') throw new UserInputError(field, 'must not be empty');
   if (trimmed.length > MAX_TEXT_LENGTH) throw new UserInputError(field, `must be at most ${MAX_TEXT_LENGTH} characters`);
-  const { encoding, characters, parts } = segmentsOf(longestRendering(parseTemplate(trimmed, field)));
+  const template = parseTemplate(trimmed, field);
+  return { text: trimmed, template, segments: segmentsOf(longestRendering(template)) };
+}
+
+/**
+ * A mailing's text, measured (measureTemplate), non-empty, and billed as at most
+ * `maxSegments` parts however long its placeholders' values.
+ */
+export function validateTemplate(text: string, maxSegments: number, field = 'text'): { text: string; template: Template; segments: Segments } {
+  const measured = measureTemplate(text, field);
+  if (measured.text === '') throw new UserInputError(field, 'must not be empty');
+  const { encoding, characters, parts } = measured.segments;
   if (parts > maxSegments) {
     throw new UserInputError(field, `would be billed as up to ${parts} SMS (${characters} ${encoding === 'GSM_7' ? 'GSM-7' : 'UCS-2'} characters at its placeholders' longest); at most ${maxSegments} are allowed`);
   }
-  return trimmed;
+  return measured;
 }
+
+/** validateTemplate's text, for where only the text is kept. */
+export const validateText = (text: string, maxSegments: number, field = 'text'): string => validateTemplate(text, maxSegments, field).text;
 
 export const MAX_NAME_LENGTH = 100;
 

@@ -5,8 +5,8 @@ import { isOptedOut } from '../clients/opt-out.store';
 import type { Db } from '../db/connection';
 import type { Gateway } from '../gateway/gateway.client';
 import type { Logger } from '../logger';
-import { parseTemplate, render } from '../mailings/mailing.template';
-import { validateText } from '../mailings/mailing.validation';
+import { render } from '../mailings/mailing.template';
+import { validateTemplate } from '../mailings/mailing.validation';
 import { testSends } from './test-send.table';
 
 /** What a test send goes through: the gateway client the dispatcher uses, and its timeout. */
@@ -27,7 +27,7 @@ export type TestSendValue = {
  * opt-out, tried once (no retries), and recorded in test_sends, apart from every mailing.
  */
 export async function testSend(db: Db, log: Logger, sender: TestSender, maxSegments: number, textInput: string, phoneInput: string): Promise<TestSendValue> {
-  const template = parseTemplate(validateText(textInput, maxSegments));
+  const { template } = validateTemplate(textInput, maxSegments);
   const phone = validatePhone(phoneInput.trim());
   const client = await findClientByPhone(db, phone);
   const text = render(template, { name: client?.name ?? null, attributes: client?.attributes ?? {} });
