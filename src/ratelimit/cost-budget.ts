@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import type { Principal } from '../auth/tokens';
 import { RateLimitedError } from '../common/errors';
 import type { Db } from '../db/connection';
-import type { Logger } from '../logger';
+import { answerWithin } from '../db/answer-within';
+import { logRepeated, type Logger } from '../logger';
 import { chargeCost, deleteOldCostWindows } from './cost-window.store';
 
 /** A charge the database has not answered within this long lets the operation through. */
 const CHARGE_TIMEOUT_MS = 1_000;
 const CLEANUP_EVERY_MS = 60_000;
-const WARN_EVERY_MS = 60_000;
 
 /**
  * Each principal's budget of cost per minute (RATE_LIMIT_COST_PER_MINUTE), kept in
@@ -22,7 +22,6 @@ const WARN_EVERY_MS = 60_000;
  */
 export class CostBudget {
   private lastCleanup = 0;
-  private lastWarning = 0;
 
   constructor(
     private readonly db: Db,
@@ -35,13 +34,8 @@ export class CostBudget {
   async charge(principal: Principal, cost: number): Promise<void> {
     if (this.perMinute === 0 || this.databaseAway()) return;
     const key = createHash('sha256').update(principal.id).digest('base64url').slice(0, 22);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const charge = await Promise.race([
-        chargeCost(this.db, key, cost, this.perMinute),
-        new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CHARGE_TIMEOUT_MS))),
-      ]);
-      if (charge === 'late') return this.warn(new Error(`no answer within ${CHARGE_TIMEOUT_MS} ms`));
+      const charge = await answerWithin(chargeCost(this.db, key, cost, this.perMinute), CHARGE_TIMEOUT_MS, 'charging the cost budget');
       if (!charge.granted) {
         throw new RateLimitedError(`this token has spent its budget of ${this.perMinute} cost per minute; retry in ${charge.retryAfterS} s`, {
           retryAfter: charge.retryAfterS,
@@ -50,9 +44,7 @@ export class CostBudget {
       }
     } catch (error) {
       if (error instanceof RateLimitedError) throw error;
-      this.warn(error);
-    } finally {
-      clearTimeout(timer);
+      return this.warn(error);
     }
     this.cleanUp();
   }
@@ -65,9 +57,6 @@ export class CostBudget {
   }
 
   private warn(err: unknown): void {
-    const now = Date.now();
-    if (now - this.lastWarning < WARN_EVERY_MS) return;
-    this.lastWarning = now;
-    this.log.warn({ err: { message: (err as Error)?.message } }, 'cost budget not checked (operations let through)');
+    logRepeated(this.log, 'warn', { err: { message: (err as Error)?.message } }, 'cost budget not checked (operations let through)');
   }
 }
