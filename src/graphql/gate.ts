@@ -2,13 +2,11 @@ import {
   getOperationAST,
   GraphQLError,
   parse,
-  specifiedRules,
   validate,
   type DocumentNode,
   type GraphQLFormattedError,
   type GraphQLSchema,
   type OperationTypeNode,
-  type ValidationRule,
 } from 'graphql';
 import { assertMayRun } from '../auth/access';
 import type { Authenticator } from '../auth/authenticator';
@@ -53,9 +51,6 @@ export type OperationObserver = {
  * `onConnect`, `onSubscribe`, `onNext`, `onComplete`).
  */
 export class OperationGate {
-  /** graphql-js's own rules do the rest; Herald's limits run before them (see limits.ts). */
-  readonly validationRules: ValidationRule[] = [];
-
   constructor(private readonly opts: GateOptions) {}
 
   get origins(): OriginPolicy {
@@ -133,7 +128,8 @@ export class OperationGate {
     if (checked instanceof GraphQLError) return [checked];
     if (checked === 'unparsed') return [parseError(query)];
     const { document, cost } = checked;
-    const errors = validate(this.opts.schema, document, [...specifiedRules, ...this.validationRules]);
+    // graphql-js's own rules (its default); Herald's limits ran before them (see limits.ts).
+    const errors = validate(this.opts.schema, document);
     if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
     const operation = getOperationAST(document, operationName)?.operation;
     if (!operation) return [new GraphQLError('no operation by that name in the document', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];

@@ -38,7 +38,6 @@ export async function startHttpTransport(
 ): Promise<{ cors: RequestHandler; handler: RequestHandler[]; stop: () => Promise<void> }> {
   const apollo = new ApolloServer<Context>({
     schema,
-    validationRules: gate.validationRules,
     introspection: gate.introspection,
     hideSchemaDetailsFromClientErrors: !gate.introspection,
     allowBatchedHttpRequests: limits.batching > 0,

@@ -17,6 +17,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
+import { DEFAULT_PAGE_SIZE } from '../common/page';
 import { MAX_IMPORT_ROWS } from '../clients/client.service';
 import { CostLimitError, LimitError, type CodedError } from '../common/errors';
 
@@ -51,8 +52,6 @@ export const MAX_SPREADS = 50;
 export const MAX_LIST_LENGTH = 2 * MAX_IMPORT_ROWS;
 /** Variables nested deeper than this are no input of Herald's. */
 const MAX_VARIABLE_NESTING = 16;
-/** A page's size when an operation does not say (every connection of Herald's defaults to 50). */
-const DEFAULT_PAGE_SIZE = 50;
 /** The arguments that say how many items a list field returns. */
 const SIZE_ARGUMENTS = new Set(['first', 'last', 'points']);
 

@@ -222,8 +222,10 @@ export async function closeAudience(tx: Db, mailingId: number, status: 'EXPIRED'
       from clients c
       -- a member whose phone opted out since the start would have been skipped at its turn
       cross join lateral (
-        select case when ${status} = 'EXPIRED' and exists (select 1 from opt_outs x where x.phone = c.phone) then 'SKIPPED' else ${status} end as status,
-               case when ${status} = 'EXPIRED' and exists (select 1 from opt_outs x where x.phone = c.phone) then 'opted out' else ${error} end as error
+        select ${status} = 'EXPIRED' and exists (select 1 from opt_outs x where x.phone = c.phone) as skipped
+      ) k
+      cross join lateral (
+        select case when k.skipped then 'SKIPPED' else ${status} end as status, case when k.skipped then 'opted out' else ${error} end as error
       ) o
       where ${members(audience, audience.cursor)}
       returning status)

@@ -78,4 +78,3 @@ export function longestRendering(template: Template): string {
   return template.map((part) => (typeof part === 'string' ? part : 'x'.repeat(Math.max(MAX_VALUE_LENGTH, part.fallback?.length ?? 0)))).join('');
 }
 
-export const hasPlaceholders = (template: Template): boolean => template.some((part) => typeof part !== 'string');
