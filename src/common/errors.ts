@@ -4,16 +4,18 @@
  * GraphQL transport (graphql-js keeps an error's `extensions`) passes them on as they are,
  * and masks anything else as INTERNAL_SERVER_ERROR, logging its cause (graphql/mask-error.ts).
  */
-export type ErrorCode =
-  | 'BAD_USER_INPUT'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'GRAPHQL_VALIDATION_FAILED'
-  | 'COST_LIMIT_EXCEEDED'
-  | 'RATE_LIMITED'
-  | 'SERVICE_UNAVAILABLE';
+export const ERROR_CODES = [
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'CONFLICT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'GRAPHQL_VALIDATION_FAILED',
+  'COST_LIMIT_EXCEEDED',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Figures a refusal names beside its code, e.g. `limit` and `estimate`, or `retryAfter`. */
 type Details = Record<string, number | string>;

@@ -1,22 +1,16 @@
 import { GraphQLError } from 'graphql';
-import type { CodedError } from '../common/errors';
+import { ERROR_CODES, type CodedError } from '../common/errors';
 
 /**
- * The codes a client may see in `extensions.code`: Herald's own (common/errors.ts) and
- * Apollo's for requests that never reached a resolver. Anything else is an internal error:
- * logged with its cause, answered as INTERNAL_SERVER_ERROR with no internals (mask-error.ts).
+ * The codes a client may see in `extensions.code`: Herald's own (common/errors.ts, named
+ * there once) and Apollo's for requests that never reached a resolver. Anything else is an
+ * internal error: logged with its cause, answered as INTERNAL_SERVER_ERROR with no internals
+ * (mask-error.ts).
  */
-export const PUBLIC_ERROR_CODES = new Set([
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'CONFLICT',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'SERVICE_UNAVAILABLE',
+export const PUBLIC_ERROR_CODES = new Set<string>([
+  ...ERROR_CODES,
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
-  'COST_LIMIT_EXCEEDED',
-  'RATE_LIMITED',
   'BAD_REQUEST',
   'OPERATION_RESOLUTION_FAILURE',
   'PERSISTED_QUERY_NOT_FOUND',
