@@ -3,10 +3,10 @@ import type { Db } from '../db/connection';
 import { NotFoundError } from '../common/errors';
 import { logRepeated, type Logger } from '../logger';
 import { findMailing } from '../mailings/mailing.store';
+import { findMailing as findMailingWithStats } from '../mailings/mailing.service';
 import type { MailingRow, MailingStatus } from '../mailings/mailing.table';
 import { isFinal } from '../mailings/mailing.transitions';
-import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
-import { countByStatusForMailings } from '../mailings/mailing-stats.store';
+import type { MessageStatsValue } from '../messages/message.stats';
 import { messages, type MessageRow, type MessageStatus } from '../messages/message.table';
 import { readStatistics, type StatisticsValue } from '../statistics/statistics.service';
 import { BoundedQueue } from './bounded-queue';
@@ -304,9 +304,10 @@ function progressSource(db: Db, mailingId: number): WatchSource<MailingProgressV
     isFinal: (progress) => isFinal(progress.status),
     same: (a, b) => a.status === b.status && a.atRisk === b.atRisk && sameCounts(a.stats, b.stats),
     read: async () => {
-      const [mailing, counts] = await Promise.all([findMailing(db, mailingId), countByStatusForMailings(db, [mailingId])]);
-      if (!mailing) return null;
-      const stats = toMessageStats(counts.get(mailingId) ?? {});
+      // The row and its counters in one query, one snapshot.
+      const found = await findMailingWithStats(db, mailingId);
+      if (!found) return null;
+      const { mailing, stats } = found;
       const now = Date.now();
       samples.push({ at: now, done: stats.sent + stats.failed });
       while (samples.length > 2 && now - samples[1].at >= RATE_WINDOW_MS) samples.shift();
