@@ -143,14 +143,12 @@ export class ResultWriter {
       left.set(leaseId, n);
     }
     for (const [leaseId, n] of left) if (n <= 0) released.push(leaseId);
-    let failing: FailingMailing[] = [];
-    let written: ResultRow[] = [];
-    await answerWithin(this.db.transaction(async (tx) => {
+    const { written, failing } = await answerWithin(this.db.transaction(async (tx) => {
       // Shared: a transition of one of these mailings waits for this write, and the write
       // sees the status the transition left.
       await lockMailingsShared(tx, mailingIds);
       const statuses = await mailingStatuses(tx, mailingIds);
-      const rows: ResultRow[] = (written = []);
+      const rows: ResultRow[] = [];
       const unplaced: number[] = [];
       for (const { row, capped } of batch) {
         const status = statuses.get(row.mailingId);
@@ -163,9 +161,10 @@ export class ResultWriter {
       const changed = await writeResults(tx, rows);
       await releaseLeases(tx, released, this.owner);
       await releaseCapPlaces(tx, unplaced);
-      failing = await noteOutcomes(tx, outcomesOf(rows), FAILURE_WINDOW, FAILURE_MIN_RESULTS, this.maxFailureRate);
+      const failing = await noteOutcomes(tx, outcomesOf(rows), FAILURE_WINDOW, FAILURE_MIN_RESULTS, this.maxFailureRate);
       const notify = notifyMessages(changed);
       if (notify) await tx.execute(notify);
+      return { written: rows, failing };
     }), this.answerMs, 'writing results');
     // Told only once committed: a failed write is tried again, and its results are told then.
     this.onWritten?.(written);

@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { answerWithin, NoAnswerError } from '../db/answer-within';
 import { describeDatabaseError } from '../db/errors';
 import type { Logger } from '../logger';
 
@@ -54,23 +55,16 @@ export class DatabaseMonitor {
       idle_timeout: 60,
       connection: { application_name: 'herald-health' },
     }));
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        client`select 1`,
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
-        }),
-      ]);
+      await answerWithin(client`select 1`, this.options.timeoutMs, 'probe');
       this.markUp();
     } catch (error) {
       if (this.client === client) {
         this.client = null;
         void client.end({ timeout: 0 }).catch(() => {});
       }
-      this.markDown(describeDatabaseError(error));
-    } finally {
-      clearTimeout(timer);
+      // /readyz shows this reason: as before, "no answer within N ms" for a silent server.
+      this.markDown(error instanceof NoAnswerError ? `no answer within ${this.options.timeoutMs} ms` : describeDatabaseError(error));
     }
     return this.problem();
   }
