@@ -20,6 +20,9 @@ export function fieldErrorsOf(error: unknown): FieldErrors {
   return errors;
 }
 
+/** Every message of an error in one line, for where no field of its own shows it. */
+export const messageOf = (error: unknown): string => Object.values(fieldErrorsOf(error)).join('; ');
+
 /** The message(s) for any of `fields`, shown next to the input they are about. */
 export function FieldError({ errors, fields }: { errors: FieldErrors; fields: string[] }) {
   const messages = fields.filter((f) => errors[f] !== undefined).map((f) => errors[f]);

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
 import { Pager, Table, TextField } from '../components';
-import { FieldError, fieldErrorsOf, type FieldErrors } from '../errors';
+import { FieldError, type FieldErrors, fieldErrorsOf, messageOf } from '../errors';
 import { count, listOf, timeZone } from '../format';
 import type { ClientRowFragment, TagMatch } from '../gql/graphql';
 import { usePages, useSettled, useThrottled } from '../hooks';
@@ -117,7 +117,7 @@ function DeleteClient({ id, phone }: { id: string; phone: string }) {
       <button
         className="danger"
         disabled={loading}
-        onClick={() => confirm(`Delete the client ${phone}?`) && remove().catch((e) => setError(Object.values(fieldErrorsOf(e)).join('; ')))}
+        onClick={() => confirm(`Delete the client ${phone}?`) && remove().catch((e) => setError(messageOf(e)))}
       >
         Delete
       </button>

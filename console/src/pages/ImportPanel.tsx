@@ -2,7 +2,7 @@ import { useMutation } from '@apollo/client/react';
 import { useState } from 'react';
 import { ProgressBar, Table } from '../components';
 import { parseClientsCsv, type CsvClient } from '../csv';
-import { fieldErrorsOf, withoutField } from '../errors';
+import { messageOf, withoutField } from '../errors';
 import { count } from '../format';
 import { IMPORT_CLIENTS } from '../operations';
 
@@ -51,7 +51,7 @@ export function ImportPanel() {
       }
       show(true);
     } catch (e) {
-      setProblem(Object.values(fieldErrorsOf(e)).join('; '));
+      setProblem(messageOf(e));
     }
   }
 

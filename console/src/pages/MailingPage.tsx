@@ -1,7 +1,7 @@
 import { useApolloClient, useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useEffect, useRef, useState, type MouseEvent } from 'react';
 import { Figure, ProgressBar, SegmentsLine, StatusBadge, Table, ThroughputChart, type Sample } from '../components';
-import { fieldErrorsOf } from '../errors';
+import { messageOf } from '../errors';
 import { count, duration, when } from '../format';
 import type { ListedMessageFragment, MailingDetailsFragment, MessageStatus } from '../gql/graphql';
 import { useThrottled } from '../hooks';
@@ -264,7 +264,7 @@ function MailingActions({ mailing }: { mailing: MailingDetailsFragment }) {
     try {
       await run();
     } catch (e) {
-      setError(Object.values(fieldErrorsOf(e)).join('; '));
+      setError(messageOf(e));
     }
   }
 

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
 import { Pager, Table, TextField } from '../components';
-import { FieldError, fieldErrorsOf, type FieldErrors } from '../errors';
+import { FieldError, type FieldErrors, fieldErrorsOf, messageOf } from '../errors';
 import { count, when } from '../format';
 import { usePages, useSettled, useThrottled } from '../hooks';
 import { CLIENTS_CHANGED, OPT_IN, OPT_OUT, OPT_OUTS } from '../operations';
@@ -35,13 +35,13 @@ export function OptOutsPage() {
       <p className="hint">
         An opted-out phone is in no mailing's audience, and a mailing already running skips its message. Opting back in counts for mailings that start from then on.
       </p>
-      {canWrite && <OptOutForm onDone={reread} />}
+      {canWrite && <OptOutForm />}
       <section className="filters" aria-label="search">
         <TextField label="Find a phone" value={phone} onChange={setPhone} placeholder="digits it contains" errors={searchErrors} field="phone" />
       </section>
       {error && !searchErrors.phone && (
         <p className="field-error" role="alert">
-          {Object.values(fieldErrorsOf(error)).join('; ')}
+          {Object.values(searchErrors).join('; ')}
         </p>
       )}
       {connection &&
@@ -57,7 +57,7 @@ export function OptOutsPage() {
                   <td className="nowrap">{when(node.optedOutAt)}</td>
                   {canWrite && (
                     <td className="row-actions">
-                      <OptIn phone={node.phone} onDone={reread} />
+                      <OptIn phone={node.phone} />
                     </td>
                   )}
                 </tr>
@@ -72,7 +72,8 @@ export function OptOutsPage() {
   );
 }
 
-function OptOutForm({ onDone }: { onDone: () => void }) {
+/** The list follows by itself: Herald announces an opt-out or opt-in as a directory change (clientsChanged). */
+function OptOutForm() {
   const [phone, setPhone] = useState('');
   const [reason, setReason] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
@@ -88,7 +89,6 @@ function OptOutForm({ onDone }: { onDone: () => void }) {
       setDone(phone.trim());
       setPhone('');
       setReason('');
-      onDone();
     } catch (e) {
       setErrors(fieldErrorsOf(e));
     }
@@ -114,7 +114,7 @@ function OptOutForm({ onDone }: { onDone: () => void }) {
   );
 }
 
-function OptIn({ phone, onDone }: { phone: string; onDone: () => void }) {
+function OptIn({ phone }: { phone: string }) {
   const [optIn, { loading }] = useMutation(OPT_IN, { variables: { phone } });
   const [error, setError] = useState<string | null>(null);
   return (
@@ -124,9 +124,7 @@ function OptIn({ phone, onDone }: { phone: string; onDone: () => void }) {
         disabled={loading}
         onClick={() =>
           confirm(`Opt ${phone} back in? Mailings that start from now on will include it.`) &&
-          optIn()
-            .then(onDone)
-            .catch((e) => setError(Object.values(fieldErrorsOf(e)).join('; ')))
+          optIn().catch((e) => setError(messageOf(e)))
         }
       >
         Opt in
