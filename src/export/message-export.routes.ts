@@ -2,7 +2,7 @@ import express, { type Response, type Router } from 'express';
 import type { Sql } from 'postgres';
 import { assertMayRun } from '../auth/access';
 import type { Authenticator } from '../auth/authenticator';
-import { CodedError, UnauthenticatedError } from '../common/errors';
+import { CodedError } from '../common/errors';
 import { toRowId } from '../common/ids';
 import type { Logger } from '../logger';
 import { csvRecord } from './csv';
@@ -25,7 +25,8 @@ export function messageExportRoutes(sql: Sql, auth: Authenticator, log: Logger):
     } catch (error) {
       if (!(error instanceof CodedError)) throw error;
       log.warn({ transport: 'http', hasToken: req.headers.authorization !== undefined }, 'unauthenticated request refused');
-      return void refuse(res, error instanceof UnauthenticatedError ? 401 : 403, error);
+      // The status the error carries: 401 for no valid token, 403 for one without the role.
+      return void refuse(res, error.extensions.http?.status ?? 403, error);
     }
     const mailingId = toRowId(req.params.id);
     if (mailingId === undefined || !(await mailingExists(sql, mailingId))) {
