@@ -13,6 +13,8 @@ import type { TestSender } from '../testsend/test-send.service';
 import type { ReportQueue } from '../reports/report.service';
 import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
 import { countByStatusForMailings } from '../mailings/mailing-stats.store';
+import { audienceSizeOf } from '../mailings/mailing.service';
+import type { MailingRow } from '../mailings/mailing.table';
 
 /** What every resolver receives: who asks, the database, a logger, and per-request loaders. */
 export type Context = {
@@ -39,6 +41,10 @@ export type Context = {
  * for `client`, costs one query, not one per row.
  */
 export function createLoaders(db: Db) {
+  const statsByMailingId = new DataLoader<number, MessageStatsValue>(async (ids) => {
+    const counts = await countByStatusForMailings(db, ids);
+    return ids.map((id) => toMessageStats(counts.get(id) ?? {}));
+  });
   return {
     clientById: new DataLoader<number, ClientRow | null>(async (ids) => {
       const rows = new Map((await findClientsByIds(db, ids)).map((r) => [r.id, r]));
@@ -48,10 +54,13 @@ export function createLoaders(db: Db) {
       const out = await optedOutAmong(db, phones);
       return phones.map((p) => out.has(p));
     }),
-    statsByMailingId: new DataLoader<number, MessageStatsValue>(async (ids) => {
-      const counts = await countByStatusForMailings(db, ids);
-      return ids.map((id) => toMessageStats(counts.get(id) ?? {}));
-    }),
+    statsByMailingId,
+    // Asked for by audienceSize and estimatedParts alike: a scheduled mailing's count of the
+    // directory is made once a request, not once for each field.
+    audienceSizeByMailing: new DataLoader<MailingRow, number, number>(
+      (mailings) => Promise.all(mailings.map((m) => audienceSizeOf(db, m, async () => (await statsByMailingId.load(m.id)).total))),
+      { cacheKeyFn: (m) => m.id },
+    ),
   };
 }
 

@@ -141,12 +141,12 @@ export class MailingResolver {
 
   @FieldResolver(() => Int, { description: 'before its start, the clients its filter matches now (opt-outs left out); from its start, its total' })
   audienceSize(@Root() mailing: MailingRow, @Ctx() ctx: Context) {
-    return service.audienceSizeOf(ctx.db, mailing, async () => (await ctx.loaders.statsByMailingId.load(mailing.id)).total);
+    return ctx.loaders.audienceSizeByMailing.load(mailing);
   }
 
   @FieldResolver(() => Int, { description: 'SMS parts its audience will be billed as: segments.parts × audienceSize' })
   async estimatedParts(@Root() mailing: MailingRow, @Ctx() ctx: Context) {
-    return service.segmentsOfText(mailing.text).parts * (await this.audienceSize(mailing, ctx));
+    return service.segmentsOfText(mailing.text).parts * (await ctx.loaders.audienceSizeByMailing.load(mailing));
   }
 
   @FieldResolver(() => String, { nullable: true })
