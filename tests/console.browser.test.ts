@@ -246,6 +246,32 @@ describe.runIf(chromiumAvailable)('the operator console in a browser', { timeout
     await page.context().close();
   });
 
+  it('should edit a scheduled mailing from its values, counting its own audience from the first request', async () => {
+    const tag = await clientsTagged(3);
+    const { id } = await createMailing(herald, { text: 'Before the edit', startAt: inMs(3_600_000), endAt: inMs(7_200_000), filter: { tags: [tag] } });
+    const page = await signedIn(ADMIN_TOKEN);
+    // Every audience count the page asks for, by its filter's tags.
+    const counted: string[][] = [];
+    page.on('request', (request) => {
+      const body = request.postDataJSON?.() as { operationName?: string; variables?: { filter?: { tags?: string[] } } } | null;
+      if (body?.operationName === 'AudiencePreview') counted.push(body.variables?.filter?.tags ?? []);
+    });
+    await page.goto(`${herald.url}/mailings/${id}`);
+    await page.getByRole('link', { name: 'Edit' }).click();
+    const form = page.getByRole('form', { name: 'edit mailing' });
+    expect(await form.getByRole('textbox', { name: 'Text', exact: true }).inputValue()).toBe('Before the edit');
+    expect(await form.getByLabel('Tags', { exact: true }).inputValue()).toBe(tag);
+    await expect.poll(() => form.locator('.matching').textContent()).toBe('3 clients match');
+    expect(counted).toEqual([[tag]]);
+    await snap(page, 'mailing-edit');
+
+    await form.getByRole('textbox', { name: 'Text', exact: true }).fill('After the edit');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(`${herald.url}/mailings/${id}`);
+    expect((await herald.ok(`query($id: ID!) { mailing(id: $id) { text filter { tags } } }`, { id })).mailing).toEqual({ text: 'After the edit', filter: { tags: [tag] } });
+    await page.context().close();
+  });
+
   it('should show a viewer everything and no write buttons', async () => {
     gateway.set({ latencyMs: 300 });
     const tag = await clientsTagged(40);

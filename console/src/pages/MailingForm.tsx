@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { SegmentsLine, TextField } from '../components';
 import { FieldError, fieldErrorsOf, type FieldErrors } from '../errors';
 import { count, fromLocalInput, listOf, timeZone, toLocalInput } from '../format';
@@ -50,12 +50,18 @@ function formOf(m: NonNullable<MailingQuery['mailing']>): Form {
 export function MailingForm({ id }: { id?: string }) {
   const existing = useQuery(MAILING, { variables: { id: id ?? '' }, skip: !id });
   const mailing = existing.data?.mailing;
-  const [form, setForm] = useState<Form>(EMPTY);
+  if (id && !mailing) return existing.loading ? null : <p>There is no mailing {id}.</p>;
+  return <MailingEditor mailing={mailing ?? undefined} />;
+}
+
+/**
+ * The form itself, shown once the mailing to edit (if any) is there: it starts from it, so
+ * that the audience count's first request is for the mailing's own filter, not the empty
+ * form's (the whole directory). Later events update `mailing` (its status), never what is typed.
+ */
+function MailingEditor({ mailing }: { mailing: NonNullable<MailingQuery['mailing']> | undefined }) {
+  const [form, setForm] = useState<Form>(() => (mailing ? formOf(mailing) : EMPTY));
   const [errors, setErrors] = useState<FieldErrors>({});
-  useEffect(() => {
-    if (mailing) setForm(formOf(mailing));
-    // Filled in once, when the mailing arrives; later events must not overwrite what is typed.
-  }, [mailing?.id]);
   const [create, created] = useMutation(CREATE_MAILING);
   const [update, updated] = useMutation(UPDATE_MAILING);
 
@@ -120,7 +126,6 @@ export function MailingForm({ id }: { id?: string }) {
     }
   }
 
-  if (id && !mailing) return existing.loading ? null : <p>There is no mailing {id}.</p>;
   return (
     <>
     <form className="card form" onSubmit={submit} noValidate aria-label={mailing ? 'edit mailing' : 'new mailing'}>
