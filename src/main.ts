@@ -12,6 +12,7 @@ import { connectDatabase, postgresDriverPatched, type Db } from './db/connection
 import { EmbeddedPostgresError, startEmbeddedPostgres } from './db/embedded';
 import { describeDatabaseError, isDatabaseUnavailable } from './db/errors';
 import { isMigrated, migrateDatabase } from './db/migrate';
+import { PgClaimStore } from './dispatch/claim.store';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EventBus } from './events/event.bus';
 import { HttpGateway } from './gateway/gateway.client';
@@ -19,6 +20,7 @@ import { GatewaySimulator } from './gateway/simulator';
 import { DatabaseMonitor } from './health/database.monitor';
 import { createHttpServer } from './http/server';
 import { createLogger, type Logger } from './logger';
+import { autoPause, completeFinished } from './mailings/mailing.lifecycle';
 import { mailingTimerHandlers } from './mailings/mailing.timers';
 import { PgBossTimers } from './timers/timer.pgboss';
 import postgres from 'postgres';
@@ -168,7 +170,7 @@ async function startWorker(
   // (not die: then the locks go with the connection), PostgreSQL ends that transaction after
   // LEASE_MS, when its leases run out too.
   const dispatchDb = connectDatabase(databaseUrl, {
-    max: Dispatcher.connections,
+    max: PgClaimStore.connections,
     name: 'herald-dispatch',
     idleInTransactionMs: d.leaseMs,
     connectTimeoutMs: config.database.connectTimeoutMs,
@@ -176,15 +178,22 @@ async function startWorker(
   });
   started.push({ name: 'dispatch database pool', stop: dispatchDb.close });
 
-  const dispatcher = new Dispatcher(dispatchDb.db, gateway, new DbClock(), log, {
+  const clock = new DbClock();
+  const store = new PgClaimStore(dispatchDb.db, clock, {
+    leaseMs: d.leaseMs,
+    // Longer than any statement may run and than a transaction may sit idle: by then
+    // PostgreSQL has ended whatever the silent call was waiting on.
+    answerMs: Math.max(d.leaseMs, config.database.statementTimeoutMs || 30_000) + config.database.connectTimeoutMs,
+  });
+  const mailings = {
+    autoPause: (id: number, reason: string) => autoPause(dispatchDb.db, log, id, reason),
+    completeFinished: (ids: readonly number[]) => completeFinished(dispatchDb.db, log, ids),
+  };
+  const dispatcher = new Dispatcher({ store, sender: gateway, mailings, clock, log }, {
     concurrency: d.concurrency,
     batchSize: d.batchSize,
     pollMs: d.pollMs,
     flushMs: d.flushMs,
-    leaseMs: d.leaseMs,
-    // Longer than any statement may run and than a transaction may sit idle: by then
-    // PostgreSQL has ended whatever the silent call was waiting on.
-    dbAnswerMs: Math.max(d.leaseMs, config.database.statementTimeoutMs || 30_000) + config.database.connectTimeoutMs,
     requestTimeoutMs: d.requestTimeoutMs,
     retry: { retryBaseMs: d.retryBaseMs, retryMaxMs: d.retryMaxMs, authProbeMs: d.authProbeMs },
     flow: { breaker: d.breaker, rateLimit: d.rateLimit, authProbeMs: d.authProbeMs },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type Database } from '../src/db/connection';
-import { writeResults, type ResultRow } from '../src/dispatch/dispatch.store';
+import { writeResults, type ResultRow } from '../src/messages/message.store';
 import { createMailing, inMs, insertClients } from './support/fixtures';
 import { startTestHerald, type TestHerald } from './support/herald';
 

@@ -5,7 +5,7 @@ export * from '../mailings/mailing.table';
 export * from '../messages/message.table';
 export * from '../mailings/mailing-stats.table';
 export * from '../mailings/audience.table';
-export * from '../mailings/audience-lease.table';
+export * from '../dispatch/lease.table';
 export * from '../clients/opt-out.table';
 export * from '../mailings/frequency-ledger.table';
 export * from '../testsend/test-send.table';

@@ -1,23 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import { sql, TransactionRollbackError } from 'drizzle-orm';
-import { hostname } from 'node:os';
-import { expireLeasesOf, handOut, lockAudienceForClaim, takeOverLease, type HandedOut, type Recipient } from '../mailings/audience.store';
-import type { DbClock } from '../db/clock';
-import type { Db } from '../db/connection';
-import { lockMailingsShared } from '../db/locks';
-import type { Gateway } from '../gateway/gateway.client';
-import type { SendOutcome } from '../gateway/gateway.outcome';
 import { logRepeated, type Logger } from '../logger';
 import { isOpen, requestDeadline } from '../mailings/end-time';
-import { autoPause, completeFinished } from '../mailings/mailing.lifecycle';
-import { capOf, type CampaignRules } from '../mailings/campaign.rules';
+import { capOf, FAILURE_MIN_RESULTS, FAILURE_WINDOW, type CampaignRules } from '../mailings/campaign.rules';
 import { parseTemplate, render, type Template } from '../mailings/mailing.template';
-import { reserveUnderCap } from '../mailings/frequency-ledger.store';
-import { claimDue, mailingForClaim, nextDueAt, releaseDue, runningMailings, type DueMessage, type MailingForClaim, type ResultRow } from './dispatch.store';
+import type { Claimed, ClaimStore, ClaimTx, Clock, FailingMailing, MailingControl, MailingForClaim, ResultRow, Sender, SendOutcome } from './dispatch.ports';
 import { FlowControl, type FlowOptions, type FlowTicket } from './flow-control';
-import { answerWithin } from '../db/answer-within';
 import { fateAfter, fateBeforeSending, SKIPPED_OVER_CAP, type Fate, type RetryPolicy } from './message.fate';
-import { ResultWriter, type FailingMailing } from './result-writer';
+import { ResultWriter } from './result-writer';
+
+/** What the dispatcher works with: main.ts plugs the adapters into these ports. */
+export type DispatcherPorts = {
+  store: ClaimStore;
+  sender: Sender;
+  mailings: MailingControl;
+  clock: Clock;
+  log: Logger;
+};
 
 export type DispatcherOptions = {
   /** requests in flight at most */
@@ -28,10 +25,6 @@ export type DispatcherOptions = {
   pollMs: number;
   /** results are committed at most this long after their answer */
   flushMs: number;
-  /** a claimed message is this process's for this long, then (it died or hung) anyone's */
-  leaseMs: number;
-  /** a claim or a write of results with no answer from the database this long is given up and tried again */
-  dbAnswerMs: number;
   requestTimeoutMs: number;
   retry: RetryPolicy;
   flow: FlowOptions;
@@ -42,30 +35,10 @@ export type DispatcherOptions = {
 };
 
 /** A message on its way: claimed, not yet answered. */
-type Work = Recipient & {
-  id: number;
-  mailingId: number;
-  clientId: number;
-  phone: string;
-  timezone: string;
-  /** attempts made before this one */
-  attempts: number;
-  /** the lease it was handed out under (a first attempt), or null (it has a row) */
-  leaseId: number | null;
+type Work = Claimed & {
   /** whether it holds a place under a frequency cap (given back unless it ends SENT) */
   capped: boolean;
 };
-
-/**
- * A claim's transaction: it need not survive a crash of PostgreSQL itself (what it handed
- * out was in flight, and is handed out again), so its commit does not wait for the disk.
- * And its walk of the audience must stay a walk of the clients by primary key from the
- * cursor: right after an import (no statistics yet) the planner took a tag filter for
- * selective and read the whole audience through the tags' index at every claim, which grew
- * with the audience (82 ms a claim at 200,000 clients instead of 5).
- */
-const CLAIM_SETTINGS = sql`select set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true),
-  set_config('enable_seqscan', 'off', true)`;
 
 /** After claiming nothing of a mailing, look at it again this much later at most. */
 const BUSY_RETRY_MS = 5;
@@ -86,7 +59,11 @@ const ORPHAN_SCAN_MS = 1_000;
  * the same message ids: at most what was in flight or answered in the last flush interval.
  */
 export class Dispatcher {
-  readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly store: ClaimStore;
+  private readonly sender: Sender;
+  private readonly mailings: MailingControl;
+  private readonly clock: Clock;
+  private readonly log: Logger;
   private readonly flow: FlowControl;
   private readonly writer: ResultWriter;
   private inFlight = 0;
@@ -105,18 +82,14 @@ export class Dispatcher {
   private idle: (() => void) | null = null;
 
   constructor(
-    private readonly db: Db,
-    private readonly gateway: Gateway,
-    private readonly clock: DbClock,
-    private readonly log: Logger,
+    ports: DispatcherPorts,
     private readonly options: DispatcherOptions,
   ) {
-    this.flow = new FlowControl(options.flow, log);
-    this.writer = new ResultWriter(db, log, this.owner, options.flushMs, options.dbAnswerMs, options.rules.maxFailureRate, (ids, failing) => void this.afterCommit(ids, failing), options.onResults);
+    ({ store: this.store, sender: this.sender, mailings: this.mailings, clock: this.clock, log: this.log } = ports);
+    this.flow = new FlowControl(options.flow, ports.log);
+    const failureRate = { window: FAILURE_WINDOW, minResults: FAILURE_MIN_RESULTS, defaultRate: options.rules.maxFailureRate };
+    this.writer = new ResultWriter(this.store, ports.log, options.flushMs, failureRate, (ids, failing) => void this.afterCommit(ids, failing), options.onResults);
   }
-
-  /** database connections the dispatcher uses at once: the claims, the results, completion */
-  static readonly connections = 3;
 
   start(): void {
     this.loopDone = this.loop();
@@ -157,12 +130,7 @@ export class Dispatcher {
       });
     }
     await this.writer.drain();
-    if (this.inFlight > 0 || this.writer.openLeases > 0) {
-      await this.db.transaction(async (tx) => {
-        await expireLeasesOf(tx, this.owner);
-        await releaseDue(tx, [...this.inFlightRetries]);
-      });
-    }
+    if (this.inFlight > 0 || this.writer.openLeases > 0) await this.store.giveBack([...this.inFlightRetries]);
   }
 
   private async loop(): Promise<void> {
@@ -198,7 +166,7 @@ export class Dispatcher {
   /** The next running mailing in turn that may have work. */
   private async nextMailing(now: number): Promise<number | null> {
     if (now - this.runningReadAt >= this.options.pollMs) {
-      this.running = await answerWithin(runningMailings(this.db), this.options.dbAnswerMs, 'reading the running mailings');
+      this.running = await this.store.runningMailings();
       this.runningReadAt = now;
       const running = new Set(this.running);
       for (const id of this.notBefore.keys()) if (!running.has(id)) this.notBefore.delete(id);
@@ -216,52 +184,29 @@ export class Dispatcher {
   /** One claim of up to `limit` messages of a mailing; every request it starts is on the wire when it commits. */
   private async claim(mailingId: number, limit: number): Promise<void> {
     const sentAt = Date.now();
-    const wait = await answerWithin(this.db.transaction(async (tx): Promise<number> => {
-      // One round trip: the statements run in this order, each after the one before, so
-      // the mailing is read under its lock. The retries' claim is undone should the mailing
-      // turn out not to be running.
-      const [, , mailing, audience, due] = await Promise.all([
-        tx.execute(CLAIM_SETTINGS),
-        lockMailingsShared(tx, [mailingId]),
-        mailingForClaim(tx, mailingId),
-        lockAudienceForClaim(tx, mailingId),
-        claimDue(tx, mailingId, limit, this.options.leaseMs),
-      ]);
-      if (!mailing) return this.options.pollMs;
-      this.clock.observe(mailing.now, sentAt, Date.now());
-      if (mailing.status !== 'RUNNING' || !isOpen(mailing.endAt, mailing.now)) tx.rollback(); // throws
-
-      const work = this.due(due, mailingId);
-      if (work.length < limit && sentAt - (this.orphansScannedAt.get(mailingId) ?? 0) >= ORPHAN_SCAN_MS) {
-        this.orphansScannedAt.set(mailingId, sentAt);
-        work.push(...this.handedOut(await takeOverLease(tx, mailingId, this.owner, this.options.leaseMs, limit - work.length), mailingId));
-      }
-      if (work.length < limit && audience.held) {
-        work.push(...this.handedOut(await handOut(tx, audience.held, limit - work.length, this.owner, this.options.leaseMs), mailingId));
-      }
-      await this.settleAndLaunch(tx, work, mailing);
-      if (work.length > 0) return 0;
+    const takeOverOrphans = sentAt - (this.orphansScannedAt.get(mailingId) ?? 0) >= ORPHAN_SCAN_MS;
+    const outcome = await this.store.claim(
+      { mailingId, limit, takeOverOrphans, mayClaim: (m) => m.status === 'RUNNING' && isOpen(m.endAt, m.now) },
+      (mailing, claimed, tx) => this.settleAndLaunch(tx, this.track(claimed), mailing),
+    );
+    if (outcome.kind === 'claimed' && outcome.orphansScanned) this.orphansScannedAt.set(mailingId, sentAt);
+    if (outcome.kind === 'refused') {
+      this.notBefore.set(mailingId, Date.now() + this.options.pollMs); // gone, or not running after all
+    } else if (outcome.count === 0) {
       // Nothing now: another process holds the audience (look again soon), or the mailing
       // waits for its next retry (or for its last results, which complete it).
-      if (!audience.held && audience.busy) return BUSY_RETRY_MS;
-      const next = await nextDueAt(tx, mailingId);
-      return next === null ? this.options.pollMs : Math.min(this.options.pollMs, Math.max(BUSY_RETRY_MS, next - mailing.now));
-    }).catch((err) => {
-      if (err instanceof TransactionRollbackError) return this.options.pollMs; // not running after all
-      throw err;
-    }), this.options.dbAnswerMs, 'a dispatch claim');
-    if (wait > 0) this.notBefore.set(mailingId, Date.now() + wait);
+      const next = outcome.nextDueAt;
+      const wait = outcome.audienceBusy ? BUSY_RETRY_MS : next === null ? this.options.pollMs : Math.min(this.options.pollMs, Math.max(BUSY_RETRY_MS, next - outcome.now));
+      this.notBefore.set(mailingId, Date.now() + wait);
+    }
   }
 
-  private handedOut(members: HandedOut[], mailingId: number): Work[] {
+  /** A claim's messages as work; the messages of each lease are counted, so that it goes once each has a result. */
+  private track(claimed: Claimed[]): Work[] {
     const leases = new Map<number, number>();
-    for (const m of members) leases.set(m.leaseId, (leases.get(m.leaseId) ?? 0) + 1);
+    for (const m of claimed) if (m.leaseId !== null) leases.set(m.leaseId, (leases.get(m.leaseId) ?? 0) + 1);
     for (const [leaseId, count] of leases) this.writer.trackLease(leaseId, count);
-    return members.map((m) => ({ ...m, mailingId, attempts: 0, capped: false }));
-  }
-
-  private due(messages: DueMessage[], mailingId: number): Work[] {
-    return messages.map((m) => ({ ...m, mailingId, leaseId: null, capped: false }));
+    return claimed.map((m) => ({ ...m, capped: false }));
   }
 
   /**
@@ -270,18 +215,17 @@ export class Dispatcher {
    * is skipped (the places under the cap are taken in this transaction); the rest are sent.
    * Resolves once every request is on the wire.
    */
-  private async settleAndLaunch(tx: Db, work: Work[], mailing: MailingForClaim): Promise<void> {
+  private async settleAndLaunch(tx: ClaimTx, work: Work[], mailing: MailingForClaim): Promise<void> {
     const now = this.clock.now();
-    const window = mailing.windowFrom === null || mailing.windowTo === null ? null : { fromMinute: mailing.windowFrom, toMinute: mailing.windowTo };
     const toSend: Work[] = [];
     for (const w of work) {
-      const before = fateBeforeSending(now, mailing.endAt, w.timezone, window, w.optedOut);
+      const before = fateBeforeSending(now, mailing.endAt, w.timezone, mailing.sendWindow, w.optedOut);
       if (before) this.settle(w, before, now);
       else toSend.push(w);
     }
     const cap = capOf(mailing, this.options.rules);
     let allowed: Set<number> | null = null;
-    if (cap && toSend.length > 0) allowed = await reserveUnderCap(tx, toSend, cap.count, cap.windowS);
+    if (cap && toSend.length > 0) allowed = await tx.reserveUnderCap(toSend, cap);
     const template = this.templateOf(mailing.text);
     const written: Promise<void>[] = [];
     for (const w of toSend) {
@@ -323,7 +267,7 @@ export class Dispatcher {
     const started = performance.now();
     // The deadline is judged on the database's clock and handed to the gateway client on ours.
     const deadline = requestDeadline(mailing.endAt, now, this.options.requestTimeoutMs) - (now - Date.now());
-    const sending = this.gateway.send({ id: work.id, phone: work.phone, text }, deadline);
+    const sending = this.sender.send({ id: work.id, phone: work.phone, text }, deadline);
     sending.outcome.then(
       (outcome) => this.finish(work, mailing.endAt, ticket, outcome, started, text),
       (err) => this.finish(work, mailing.endAt, ticket, { kind: 'retryable', error: `request failed: ${String(err)}` }, started, text),
@@ -373,9 +317,9 @@ export class Dispatcher {
     try {
       for (const f of failing) {
         const reason = `${Math.round(f.failureRate * 100)}% of its last results failed (more than ${Math.round(f.threshold * 100)}%)`;
-        await autoPause(this.db, this.log, f.mailingId, reason);
+        await this.mailings.autoPause(f.mailingId, reason);
       }
-      await completeFinished(this.db, this.log, mailingIds);
+      await this.mailings.completeFinished(mailingIds);
     } catch (err) {
       logRepeated(this.log, 'error', { err, mailingIds }, 'checking whether mailings are complete failed');
     }

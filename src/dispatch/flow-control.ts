@@ -1,4 +1,4 @@
-import type { SendOutcome } from '../gateway/gateway.outcome';
+import type { SendOutcome } from './dispatch.ports';
 import type { Logger } from '../logger';
 import { CircuitBreaker, type BreakerOptions, type BreakerPermit } from './circuit-breaker';
 import { RateLimiter } from './rate-limiter';

@@ -1,4 +1,4 @@
-import type { SendOutcome } from '../gateway/gateway.outcome';
+import type { SendOutcome } from './dispatch.ports';
 import { canTryAt, ENDED_UNSENT, isOpen } from '../mailings/end-time';
 import { nextOpening, type SendWindow } from '../mailings/send-window';
 import { retryDelay } from './backoff';
@@ -79,16 +79,4 @@ function backoff(attempt: number, policy: RetryPolicy, retryCapMs: number | null
 /** Tried again at `at`, or expired now when that is too late. */
 function retry(error: string, at: number, endAt: number): Fate {
   return canTryAt(at, endAt) ? { status: 'PENDING', error, nextAttemptAt: at } : { status: 'EXPIRED', error, nextAttemptAt: null };
-}
-
-/**
- * A result written after its mailing moved on: SENT and FAILED stand (they happened), but a
- * message that would be tried again cannot be once its mailing is cancelled (CANCELLED) or
- * over (EXPIRED).
- */
-export function settleForMailing<R extends { status: string; error: string | null }>(result: R, mailingStatus: string): R {
-  if (result.status !== 'PENDING') return result;
-  if (mailingStatus === 'CANCELLED') return { ...result, status: 'CANCELLED' };
-  if (mailingStatus === 'COMPLETED') return { ...result, status: 'EXPIRED', error: result.error ?? ENDED_UNSENT };
-  return result;
 }

@@ -1,18 +1,8 @@
-import { answerWithin } from '../db/answer-within';
-import { releaseLeases } from '../mailings/audience.store';
-import type { Db } from '../db/connection';
-import { lockMailingsShared } from '../db/locks';
-import { notifyMessages } from '../events/event.channel';
 import { logRepeated, type Logger } from '../logger';
-import { FAILURE_MIN_RESULTS, FAILURE_WINDOW } from '../mailings/campaign.rules';
-import { releaseCapPlaces } from '../mailings/frequency-ledger.store';
-import { mailingStatuses, noteOutcomes, writeResults, type ResultRow } from './dispatch.store';
-import { settleForMailing } from './message.fate';
+import type { ResultRow } from '../messages/message.store';
+import type { ClaimStore, FailingMailing, ResultBatch } from './dispatch.ports';
 
 type Queued = { row: ResultRow; leaseId: number | null; capped: boolean };
-
-/** A running mailing whose last results failed more than its threshold allows. */
-export type FailingMailing = { mailingId: number; failureRate: number; threshold: number };
 
 const MAX_BATCH = 2_000;
 const RETRY_MS = [100, 250, 500, 1_000, 2_000];
@@ -25,10 +15,10 @@ const RETRY_MS = [100, 250, 500, 1_000, 2_000];
  * ids). One flush at a time. A flush that fails (the database is away) keeps its results and
  * tries again; they are never dropped while the process lives.
  *
- * It also knows, per lease, how many of its messages still lack a row, and drops a lease in
- * the same transaction that writes its last one; gives back the frequency-cap places of
- * messages that will not be sent after all; and keeps each mailing's window of its last
- * results, telling which now fail too often (it then pauses itself).
+ * It also knows, per lease, how many of its messages still lack a row, so that the claim
+ * store drops a lease in the same transaction that writes its last one (which also gives
+ * back the frequency-cap places of messages that will not be sent after all, and keeps each
+ * mailing's window of its last results, telling which now fail too often).
  */
 export class ResultWriter {
   private queue: Queued[] = [];
@@ -38,14 +28,11 @@ export class ResultWriter {
   private readonly leaseLeft = new Map<number, number>();
 
   constructor(
-    private readonly db: Db,
+    private readonly store: ClaimStore,
     private readonly log: Logger,
-    private readonly owner: string,
     private readonly flushMs: number,
-    /** a write with no answer from the database this long is given up and tried again */
-    private readonly answerMs: number,
-    /** the failure threshold of mailings without their own */
-    private readonly maxFailureRate: number,
+    /** how a mailing's failure rate is judged (its window of last results) */
+    private readonly failureRate: ResultBatch['failureRate'],
     /** told after each commit which mailings it touched (to see whether they are done) and which fail too often */
     private readonly onCommitted: (mailingIds: number[], failing: FailingMailing[]) => void,
     /** told each committed result once (metrics) */
@@ -143,29 +130,11 @@ export class ResultWriter {
       left.set(leaseId, n);
     }
     for (const [leaseId, n] of left) if (n <= 0) released.push(leaseId);
-    const { written, failing } = await answerWithin(this.db.transaction(async (tx) => {
-      // Shared: a transition of one of these mailings waits for this write, and the write
-      // sees the status the transition left.
-      await lockMailingsShared(tx, mailingIds);
-      const statuses = await mailingStatuses(tx, mailingIds);
-      const rows: ResultRow[] = [];
-      const unplaced: number[] = [];
-      for (const { row, capped } of batch) {
-        const status = statuses.get(row.mailingId);
-        if (!status) continue; // a deleted mailing's results go with it
-        const settled = settleForMailing(row, status);
-        rows.push(settled);
-        // A place under a frequency cap stands for a message received: given back unless SENT.
-        if (capped && settled.status !== 'SENT' && settled.status !== 'PENDING') unplaced.push(settled.id);
-      }
-      const changed = await writeResults(tx, rows);
-      await releaseLeases(tx, released, this.owner);
-      await releaseCapPlaces(tx, unplaced);
-      const failing = await noteOutcomes(tx, outcomesOf(rows), FAILURE_WINDOW, FAILURE_MIN_RESULTS, this.maxFailureRate);
-      const notify = notifyMessages(changed);
-      if (notify) await tx.execute(notify);
-      return { written: rows, failing };
-    }), this.answerMs, 'writing results');
+    const { written, failing } = await this.store.commitResults({
+      results: batch,
+      releasedLeases: released,
+      failureRate: this.failureRate,
+    });
     // Told only once committed: a failed write is tried again, and its results are told then.
     this.onWritten?.(written);
     // Counted down only once committed: a failed write is tried again with the same counts.
@@ -175,16 +144,4 @@ export class ResultWriter {
     }
     return { mailingIds, failing };
   }
-}
-
-/** Each mailing's SENT (0) and FAILED (1) results of a batch, in order: what its failure rate is judged on. */
-function outcomesOf(rows: readonly ResultRow[]): Map<number, number[]> {
-  const byMailing = new Map<number, number[]>();
-  for (const r of rows) {
-    if (r.status !== 'SENT' && r.status !== 'FAILED') continue;
-    let list = byMailing.get(r.mailingId);
-    if (!list) byMailing.set(r.mailingId, (list = []));
-    list.push(r.status === 'FAILED' ? 1 : 0);
-  }
-  return byMailing;
 }

@@ -1,21 +1,6 @@
 import { Pool, errors, type Dispatcher } from 'undici';
-import { classifyResponse, type SendOutcome } from './gateway.outcome';
-
-export type OutgoingMessage = { id: number; phone: string; text: string };
-
-/** One request under way: when it has been written out, and what it came to. */
-export type Sending = {
-  /** resolves once the request is on the wire (or has failed before getting there) */
-  written: Promise<void>;
-  outcome: Promise<SendOutcome>;
-};
-
-/** The one thing Herald needs from an SMS gateway. */
-export interface Gateway {
-  /** Sends one message; it must be answered by `deadline` (ms since the epoch, local clock). */
-  send(message: OutgoingMessage, deadline: number): Sending;
-  close(): Promise<void>;
-}
+import type { OutgoingMessage, Sender, Sending, SendOutcome } from '../dispatch/dispatch.ports';
+import { classifyResponse } from './gateway.outcome';
 
 const MAX_BODY_BYTES = 64 * 1024;
 /** how close to its deadline a request gets a precise timer (undici's own timers are coarse) */
@@ -29,7 +14,7 @@ const NEAR_DEADLINE_MS = 2_000;
  * stream objects per message, and a signal when the request has been written, which the
  * dispatcher waits for before it commits a claim.
  */
-export class HttpGateway implements Gateway {
+export class HttpGateway implements Sender {
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly authorization: string;

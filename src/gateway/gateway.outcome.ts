@@ -1,6 +1,8 @@
+import type { SendOutcome } from '../dispatch/dispatch.ports';
+
 /**
- * What one request to the gateway came to. Every answer (or non-answer) maps to exactly
- * one of these, here and nowhere else:
+ * What one request to the gateway came to (the engine's SendOutcome, dispatch.ports.ts).
+ * Every answer (or non-answer) of the HTTP gateway maps to exactly one, here and nowhere else:
  * - sent: 200 with JSON `code: 0`;
  * - rejected: the message itself is bad (400 and other 4xx); retrying will not help;
  * - unauthorized: 401/403, the gateway refuses Herald itself; stop everywhere until it works;
@@ -8,13 +10,6 @@
  * - retryable: 5xx, 408, timeouts, refused or dropped connections, bodies that are not the
  *   documented JSON, or JSON with a non-zero code.
  */
-export type SendOutcome =
-  | { kind: 'sent' }
-  | { kind: 'rejected'; error: string }
-  | { kind: 'unauthorized'; error: string }
-  | { kind: 'throttled'; error: string; retryAfterMs: number | null }
-  | { kind: 'retryable'; error: string };
-
 export function classifyResponse(status: number, body: string, retryAfter: string | undefined, now = Date.now()): SendOutcome {
   if (status === 200) {
     let parsed: unknown;

@@ -55,3 +55,37 @@ export function countsOf(c: { pending: number; sent: number; failed: number; exp
 export async function forgetRecentOutcomes(db: Db, mailingId: number): Promise<void> {
   await db.execute(sql`update mailing_stats set recent = '{}' where mailing_id = ${mailingId}`);
 }
+
+/**
+ * Adds the latest results (1 FAILED, 0 SENT, in order) to each mailing's window of its last
+ * `window` results, and returns the running mailings whose window, at least `minResults`
+ * long, now fails more than their threshold (their own, else `defaultRate`), with the share.
+ */
+export async function noteOutcomes(
+  tx: Db,
+  outcomes: ReadonlyMap<number, number[]>,
+  window: number,
+  minResults: number,
+  defaultRate: number,
+): Promise<{ mailingId: number; failureRate: number; threshold: number }[]> {
+  if (outcomes.size === 0) return [];
+  const rows = await tx.execute<{ mailing_id: string; n: number; failed: number; threshold: number }>(sql`
+    with v as (
+      select * from jsonb_to_recordset(${JSON.stringify([...outcomes].map(([m, o]) => ({ mailing_id: m, outcomes: o })))}::jsonb)
+        as v(mailing_id bigint, outcomes smallint[])
+    ),
+    moved as (
+      update mailing_stats s
+      set recent = (s.recent || v.outcomes)[greatest(1, cardinality(s.recent || v.outcomes) - ${window - 1}):]
+      from v where s.mailing_id = v.mailing_id
+      returning s.mailing_id, s.recent
+    )
+    select moved.mailing_id, cardinality(moved.recent) as n,
+           (select count(*) from unnest(moved.recent) as o where o = 1)::int as failed,
+           coalesce(g.max_failure_rate, ${defaultRate}) as threshold
+    from moved join mailings g on g.id = moved.mailing_id
+    where g.status = 'RUNNING'`);
+  return rows
+    .filter((r) => r.n >= minResults && r.failed / r.n > r.threshold)
+    .map((r) => ({ mailingId: Number(r.mailing_id), failureRate: Math.round((r.failed / r.n) * 100) / 100, threshold: r.threshold }));
+}

@@ -1,5 +1,5 @@
-import { and, eq, sql } from 'drizzle-orm';
 import { closeAudience, createAudience } from './audience.store';
+import { deleteLeasesOf, takeOrphanedLeases } from '../dispatch/claim.store';
 import { releaseUnsentCapPlaces } from './frequency-ledger.store';
 import { forgetRecentOutcomes } from './mailing-stats.store';
 import type { Db } from '../db/connection';
@@ -7,7 +7,7 @@ import { lockMailing } from '../db/locks';
 import { notifyMailing } from '../events/event.channel';
 import { ConflictError, NotFoundError } from '../common/errors';
 import type { Logger } from '../logger';
-import { messages } from '../messages/message.table';
+import { closeUnsent, deleteMessagesOf, requeueFailed, settleUnsent } from '../messages/message.store';
 import { ENDED_UNSENT } from './end-time';
 import * as store from './mailing.store';
 import type { MailingRow } from './mailing.table';
@@ -87,13 +87,10 @@ export async function endMailing(db: Db, log: Logger, id: number, onSettled?: Se
   const ended = await db.transaction(async (tx) => {
     if (!(await lockFor(tx, id, 'end', true))) return null;
     await write(tx, id, 'end');
-    const expired = await tx
-      .update(messages)
-      .set({ status: 'EXPIRED', updatedAt: sql`now()`, lastError: sql`coalesce(${messages.lastError}, ${ENDED_UNSENT})` })
-      .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
-    const closed = await closeAudience(tx, id, 'EXPIRED', ENDED_UNSENT);
+    const expired = await settleUnsent(tx, id, 'expire', ENDED_UNSENT);
+    const closed = await closeMessages(tx, id, 'expire');
     await releaseUnsentCapPlaces(tx, id);
-    return { expired: (expired.count ?? 0) + closed.written - closed.skipped, skipped: closed.skipped };
+    return { expired: expired + closed.written - closed.skipped, skipped: closed.skipped };
   });
   if (!ended) return null;
   onSettled?.({ EXPIRED: ended.expired, SKIPPED: ended.skipped });
@@ -131,11 +128,7 @@ export async function cancelMailing(db: Db, log: Logger, id: number, onSettled?:
   const row = await db.transaction(async (tx) => {
     await lockFor(tx, id, 'cancel', false);
     const mailing = await write(tx, id, 'cancel');
-    const result = await tx
-      .update(messages)
-      .set({ status: 'CANCELLED', updatedAt: sql`now()` })
-      .where(and(eq(messages.mailingId, id), eq(messages.status, 'PENDING')));
-    cancelled = (result.count ?? 0) + (await closeAudience(tx, id, 'CANCELLED', null)).written;
+    cancelled = (await settleUnsent(tx, id, 'cancel', null)) + (await closeMessages(tx, id, 'cancel')).written;
     await releaseUnsentCapPlaces(tx, id);
     return mailing;
   });
@@ -167,11 +160,7 @@ export async function retryFailed(db: Db, log: Logger, id: number): Promise<Mail
   let retried = 0;
   const row = await db.transaction(async (tx) => {
     await lockFor(tx, id, 'retry', false);
-    const result = await tx
-      .update(messages)
-      .set({ status: 'PENDING', nextAttemptAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(eq(messages.mailingId, id), eq(messages.status, 'FAILED')));
-    retried = result.count ?? 0;
+    retried = await requeueFailed(tx, id);
     if (retried === 0) throw new ConflictError(`mailing ${id} has no FAILED messages to retry`);
     await forgetRecentOutcomes(tx, id);
     return write(tx, id, 'retry');
@@ -185,6 +174,9 @@ export async function deleteMailing(db: Db, log: Logger, id: number): Promise<vo
   await db.transaction(async (tx) => {
     await lockMailing(tx, id);
     await releaseUnsentCapPlaces(tx, id);
+    // Its messages and leases by hand: they have no foreign key to cascade from (see messages.mailing_id).
+    await deleteMessagesOf(tx, id);
+    await deleteLeasesOf(tx, id);
     if (!(await store.deleteMailing(tx, id))) throw new NotFoundError('mailing', id);
     await tx.execute(notifyMailing(id, 'DELETED', null));
   });
@@ -214,10 +206,20 @@ export async function closeOrphans(db: Db, log: Logger, id: number, onSettled?: 
     await lockMailing(tx, id);
     const found = await store.findForTransition(tx, id);
     if (!found || !isFinal(found.mailing.status)) return { status: 'EXPIRED' as const, written: 0, skipped: 0 };
-    const status = found.mailing.status === 'CANCELLED' ? ('CANCELLED' as const) : ('EXPIRED' as const);
-    return { status, ...(await closeAudience(tx, id, status, status === 'CANCELLED' ? null : ENDED_UNSENT)) };
+    const cancelled = found.mailing.status === 'CANCELLED';
+    return { status: cancelled ? ('CANCELLED' as const) : ('EXPIRED' as const), ...(await closeMessages(tx, id, cancelled ? 'cancel' : 'expire')) };
   });
   if (written === 0) return;
   onSettled?.({ [status]: written - skipped, SKIPPED: skipped });
   log.info({ mailingId: id, messages: written }, 'messages of a vanished dispatcher given their final status');
+}
+
+/**
+ * The members of a mailing that is over who never went out get their final status: those
+ * never handed out (its audience is closed), and those of leases whose holder is gone.
+ */
+async function closeMessages(tx: Db, id: number, event: 'expire' | 'cancel'): Promise<{ written: number; skipped: number }> {
+  const members = await closeAudience(tx, id);
+  const orphans = await takeOrphanedLeases(tx, id);
+  return closeUnsent(tx, id, event, event === 'expire' ? ENDED_UNSENT : null, members, orphans);
 }

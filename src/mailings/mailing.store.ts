@@ -1,7 +1,6 @@
 import { and, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/connection';
 import type { PageRequest } from '../common/page';
-import { messages } from '../messages/message.table';
 import { COUNTERS } from './mailing-stats.store';
 import { mailingStats } from './mailing-stats.table';
 import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
@@ -59,13 +58,11 @@ export async function updateMailing(db: Db, id: number, patch: Partial<MailingVa
 }
 
 /**
- * Deletes the mailing with its messages, leases, and (by cascade) its counter row and
- * audience. Run under the mailing's lock, so no claim or result write is under way.
+ * Deletes the mailing and (by cascade) its counter row and audience; its messages and
+ * leases are deleted first by the lifecycle. Run under the mailing's lock, so no claim or
+ * result write is under way.
  */
 export async function deleteMailing(db: Db, id: number): Promise<boolean> {
-  // Its messages by hand: they have no foreign key to cascade from (see messages.mailing_id).
-  await db.delete(messages).where(eq(messages.mailingId, id));
-  await db.execute(sql`delete from dispatch_leases where mailing_id = ${id}`);
   const deleted = await db.delete(mailings).where(eq(mailings.id, id)).returning({ id: mailings.id });
   return deleted.length > 0;
 }

@@ -1,4 +1,4 @@
-import { finishedMailingsWithOrphanLeases } from './audience.store';
+import { finishedMailingsWithOrphanLeases } from '../dispatch/claim.store';
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
 import { closeOrphans, endMailing, startMailing, type SettledObserver } from './mailing.lifecycle';

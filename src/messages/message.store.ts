@@ -1,18 +1,29 @@
-import { and, asc, count, eq, gt } from 'drizzle-orm';
+import { and, asc, count, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/connection';
 import type { PageRequest } from '../common/page';
 import { messages, type MessageRow, type MessageStatus } from './message.table';
+import { fromOf, MESSAGE_TRANSITIONS, mayBecomeSql } from './message.transitions';
+
+/**
+ * Every write of a message row, and so of its status, is here: the dispatcher's claims of
+ * due messages and their results, a mailing's end, cancellation and retry, the closing of
+ * members that never went out, a mailing's deletion. Each applies an event of
+ * message.transitions.ts; the statuses the SQL may change are taken from that table. (The
+ * triggers on clients, drizzle/0007 and 0008, add a row for a member who leaves the
+ * directory before its turn and drop a leaving client's unsent ones; the counter triggers
+ * keep mailing_stats.) Every function runs in its caller's transaction.
+ */
+
+const statusList = (statuses: readonly MessageStatus[]) => sql.raw(statuses.map((s) => `'${s}'`).join(', '));
+const idArray = (ids: readonly number[]) => `{${ids.join(',')}}`;
+
+// ---- reads -------------------------------------------------------------------------------
 
 function mailingMessagesCondition(mailingId: number, status: MessageStatus | null) {
   return and(eq(messages.mailingId, mailingId), status ? eq(messages.status, status) : undefined);
 }
 
-export function listMailingMessages(
-  db: Db,
-  mailingId: number,
-  status: MessageStatus | null,
-  page: PageRequest,
-): Promise<MessageRow[]> {
+export function listMailingMessages(db: Db, mailingId: number, status: MessageStatus | null, page: PageRequest): Promise<MessageRow[]> {
   return db
     .select()
     .from(messages)
@@ -24,4 +35,241 @@ export function listMailingMessages(
 export async function countMailingMessages(db: Db, mailingId: number, status: MessageStatus | null): Promise<number> {
   const [row] = await db.select({ n: count() }).from(messages).where(mailingMessagesCondition(mailingId, status));
   return row.n;
+}
+
+/** When the mailing's next message with a row comes due, if any (ms, database clock). */
+export async function nextDueAt(tx: Db, mailingId: number): Promise<number | null> {
+  const [row] = await tx.execute<{ at: number | null }>(sql`
+    select extract(epoch from min(next_attempt_at)) * 1000 as at from messages where mailing_id = ${mailingId} and status = 'PENDING'`);
+  return row?.at == null ? null : Number(row.at);
+}
+
+// ---- the dispatcher's claims and results -------------------------------------------------
+
+/** What a message's text and fate need of its client now: its name and attributes, and whether its phone opted out. */
+export type Recipient = { name: string | null; attributes: Record<string, string>; optedOut: boolean };
+
+export type RecipientRow = { name: string | null; attributes: Record<string, string> | null; opted_out: boolean };
+export const toRecipient = (r: RecipientRow): Recipient => ({ name: r.name, attributes: r.attributes ?? {}, optedOut: r.opted_out });
+
+/** The SQL that reads a Recipient for client row `c` (which may be missing: the client left). */
+export const RECIPIENT_COLUMNS = sql`c.name, c.attributes, exists (select 1 from opt_outs o where o.phone = c.phone) as opted_out`;
+
+/** A message that already has a row, due again (a retry, or its send window opened). */
+export type DueMessage = Recipient & { id: number; clientId: number; phone: string; timezone: string; attempts: number };
+
+/**
+ * Claims up to `limit` of the mailing's due messages that have rows: their next attempt is
+ * moved `leaseMs` on, which is the lease (no other claim finds them due meanwhile; if this
+ * process dies, they are due again then). A message whose client has left the directory
+ * since its last attempt is removed instead, as its other unsent messages were.
+ */
+export async function claimDue(tx: Db, mailingId: number, limit: number, leaseMs: number): Promise<DueMessage[]> {
+  const rows = await tx.execute<{ id: string; client_id: string; phone: string; timezone: string; attempts: number; client_gone: boolean } & RecipientRow>(sql`
+    update messages m set next_attempt_at = now() + ${leaseMs} * interval '1 millisecond'
+    from (
+      select id from messages
+      where mailing_id = ${mailingId} and status = 'PENDING' and next_attempt_at <= now()
+      order by next_attempt_at, id limit ${limit}
+      for update skip locked
+    ) due
+    where m.id = due.id
+    returning m.id, m.client_id, m.phone, m.timezone, m.attempts,
+              not exists (select 1 from clients c where c.id = m.client_id) as client_gone,
+              (select c.name from clients c where c.id = m.client_id) as name,
+              (select c.attributes from clients c where c.id = m.client_id) as attributes,
+              exists (select 1 from opt_outs o where o.phone = m.phone) as opted_out`);
+  const gone = rows.filter((r) => r.client_gone).map((r) => r.id);
+  if (gone.length > 0) await tx.execute(sql`delete from messages where id = any(${`{${gone.join(',')}}`}::bigint[])`);
+  return rows
+    .filter((r) => !r.client_gone)
+    .map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), phone: r.phone, timezone: r.timezone, attempts: r.attempts, ...toRecipient(r) }));
+}
+
+/** Retries claimed and not sent (the claimer stops): due again at once, for anyone. */
+export async function releaseDue(tx: Db, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.execute(sql`update messages set next_attempt_at = now() where id = any(${idArray(ids)}::bigint[]) and status = 'PENDING'`);
+}
+
+/** A message's result, as written: its row is created with it, or updated (a retry). */
+export type ResultRow = {
+  id: number;
+  mailingId: number;
+  clientId: number;
+  phone: string;
+  timezone: string;
+  status: MessageStatus;
+  /** whether a request was made (counts into attempts) */
+  attempted: boolean;
+  error: string | null;
+  /** the text it was sent with (null when no request was made) */
+  text: string | null;
+  /** ms; for PENDING */
+  nextAttemptAt: number | null;
+  /** ms; when the answer came */
+  at: number;
+};
+
+/** The update rule of writeResults, from the transitions table: row `m` may take result `v`'s status. */
+const RESULT_MAY_APPLY = mayBecomeSql(sql`m.status`, sql`v.status`);
+
+/**
+ * Writes results in one statement. A message's first result creates its row (under the id
+ * it was sent with: a member without a row is PENDING); a later one (a retry's, or a first
+ * one written already by whoever took its lease over) updates the row where the transitions
+ * table lets the row's status become the result's: a message expired, cancelled or already
+ * answered meanwhile stays as it is, except that SENT always wins. last_error keeps the last
+ * failure, also after a later success. Returns the messages that changed, by mailing.
+ *
+ * The insert and the update read the same snapshot, so a row the insert creates is not also
+ * updated. Plain inserts for the common case: an INSERT … ON CONFLICT DO UPDATE cost half as
+ * much again, with the update trigger fired for nothing.
+ */
+export async function writeResults(tx: Db, results: readonly ResultRow[]): Promise<Map<number, number[]>> {
+  if (results.length === 0) return new Map();
+  const rows = JSON.stringify(
+    results.map((r) => ({
+      id: r.id,
+      mailing_id: r.mailingId,
+      client_id: r.clientId,
+      phone: r.phone,
+      timezone: r.timezone,
+      status: r.status,
+      attempts: r.attempted ? 1 : 0,
+      error: r.error,
+      text: r.text,
+      next_ms: r.nextAttemptAt,
+      at_ms: r.at,
+    })),
+  );
+  const changed = await tx.execute<{ id: string; mailing_id: string }>(sql`
+    with v as (
+      select v.id, v.mailing_id, v.client_id, v.phone, v.timezone, v.status::message_status as status, v.attempts, v.error, v.text,
+             case when v.status = 'SENT' then to_timestamp(v.at_ms / 1000.0) end as sent_at,
+             coalesce(to_timestamp(v.next_ms / 1000.0), now()) as next_attempt_at
+      from jsonb_to_recordset(${rows}::jsonb)
+        as v(id bigint, mailing_id bigint, client_id bigint, phone text, timezone text, status text, attempts int, error text, text text, next_ms float8, at_ms float8)
+    ),
+    inserted as (
+      insert into messages (id, mailing_id, client_id, phone, timezone, status, attempts, last_error, text, sent_at, next_attempt_at, updated_at)
+      overriding system value
+      select id, mailing_id, client_id, phone, timezone, status, attempts, error, text, sent_at, next_attempt_at, now()
+      -- A client handed out twice (a claim whose commit was lost after its requests went
+      -- out, and the claim after it): its first message stands, the other's result is
+      -- dropped, whether the first is a row already or in this same batch (both answered
+      -- within one flush: without this the batch broke the (mailing, client) key, and was
+      -- tried again, and broke it again, for good).
+      from (select distinct on (mailing_id, client_id) * from v order by mailing_id, client_id, id) v
+      where not exists (select 1 from messages x where x.mailing_id = v.mailing_id and x.client_id = v.client_id and x.id <> v.id)
+      order by id
+      on conflict (id) do nothing
+      returning id, mailing_id
+    ),
+    updated as (
+      update messages m set
+        status = v.status,
+        attempts = m.attempts + v.attempts,
+        last_error = coalesce(v.error, m.last_error),
+        text = coalesce(v.text, m.text),
+        sent_at = coalesce(v.sent_at, m.sent_at),
+        next_attempt_at = v.next_attempt_at,
+        updated_at = now()
+      from v
+      where m.id = v.id and ${RESULT_MAY_APPLY}
+      returning m.id, m.mailing_id
+    )
+    select id, mailing_id from inserted union all select id, mailing_id from updated`);
+  const byMailing = new Map<number, number[]>();
+  for (const r of changed) {
+    const mailingId = Number(r.mailing_id);
+    let ids = byMailing.get(mailingId);
+    if (!ids) byMailing.set(mailingId, (ids = []));
+    ids.push(Number(r.id));
+  }
+  return byMailing;
+}
+
+// ---- a mailing's transitions -------------------------------------------------------------
+
+/**
+ * The mailing ended (`expire`, keeping the last error, else `error`) or was cancelled
+ * (`cancel`): every message of it that has a row and is still PENDING takes its final status.
+ * Returns how many.
+ */
+export async function settleUnsent(tx: Db, mailingId: number, event: 'expire' | 'cancel', error: string | null): Promise<number> {
+  const { to } = MESSAGE_TRANSITIONS[event];
+  const result = await tx.execute(sql`
+    update messages set status = ${to}::message_status, updated_at = now(), last_error = coalesce(last_error, ${error})
+    where mailing_id = ${mailingId} and status in (${statusList(fromOf(event))})`);
+  return result.count ?? 0;
+}
+
+/** The mailing's FAILED messages, queued once more, due at once (`requeue`). Returns how many. */
+export async function requeueFailed(tx: Db, mailingId: number): Promise<number> {
+  const result = await tx.execute(sql`
+    update messages set status = ${MESSAGE_TRANSITIONS.requeue.to}::message_status, next_attempt_at = now(), updated_at = now()
+    where mailing_id = ${mailingId} and status in (${statusList(fromOf('requeue'))})`);
+  return result.count ?? 0;
+}
+
+/**
+ * Members of a mailing that is over who never went out get their row, with the final status
+ * of `event` (`expire` with `error`, or `cancel`): those never handed out, given as the
+ * condition `members` on client row `c` (the audience's rule, audience.store.ts), and those
+ * handed out under leases whose holder is gone (`handedOut`). A member whose phone opted out
+ * since the start would have been skipped at its turn, and is SKIPPED on expiry. Returns how
+ * many rows, and how many of them SKIPPED.
+ */
+export async function closeUnsent(
+  tx: Db,
+  mailingId: number,
+  event: 'expire' | 'cancel',
+  error: string | null,
+  members: SQL | null,
+  handedOut: readonly HandedOutEntry[],
+): Promise<{ written: number; skipped: number }> {
+  const { to } = MESSAGE_TRANSITIONS[event];
+  const skipped = MESSAGE_TRANSITIONS.skip.to;
+  let written = 0;
+  let skippedCount = 0;
+  if (members) {
+    // Counted where they are written (one row back, however many members).
+    const [rest] = await tx.execute<{ n: number; skipped: number }>(sql`
+      with written as (
+      insert into messages (mailing_id, client_id, phone, timezone, status, last_error)
+      select ${mailingId}, c.id, c.phone, c.timezone, o.status::message_status, o.error
+      from clients c
+      cross join lateral (
+        select ${event} = 'expire' and exists (select 1 from opt_outs x where x.phone = c.phone) as skipped
+      ) k
+      cross join lateral (
+        select case when k.skipped then ${skipped} else ${to} end as status, case when k.skipped then 'opted out' else ${error} end as error
+      ) o
+      where ${members}
+      returning status)
+      select count(*)::int as n, (count(*) filter (where status = ${skipped}))::int as skipped from written`);
+    written += rest.n;
+    skippedCount += rest.skipped;
+  }
+  if (handedOut.length > 0) {
+    const orphans = await tx.execute(sql`
+      insert into messages (id, mailing_id, client_id, phone, timezone, status, last_error)
+      overriding system value
+      select e.id, ${mailingId}, e.client_id, e.phone, e.timezone, ${to}::message_status, ${error}
+      from unnest(${sql.param(handedOut.map((e) => e.id))}::bigint[], ${sql.param(handedOut.map((e) => e.clientId))}::bigint[],
+                  ${sql.param(handedOut.map((e) => e.phone))}::text[], ${sql.param(handedOut.map((e) => e.timezone))}::text[])
+        as e(id, client_id, phone, timezone)
+      on conflict do nothing`);
+    written += orphans.count ?? 0;
+  }
+  return { written, skipped: skippedCount };
+}
+
+/** A member handed out under a lease: the message id it was given, and where it goes. */
+export type HandedOutEntry = { id: number; clientId: number; phone: string; timezone: string };
+
+/** The mailing's messages, with it (mailing.store's deleteMailing): they have no foreign key to cascade from. */
+export async function deleteMessagesOf(tx: Db, mailingId: number): Promise<void> {
+  await tx.delete(messages).where(eq(messages.mailingId, mailingId));
 }

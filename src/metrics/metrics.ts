@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SendOutcome } from '../gateway/gateway.outcome';
+import type { SendOutcome } from '../dispatch/dispatch.ports';
 import type { Logger } from '../logger';
 import type { QueueFigures } from './metrics.store';
 

@@ -3,14 +3,14 @@ import { findClientByPhone } from '../clients/client.store';
 import { validatePhone } from '../clients/client.validation';
 import { isOptedOut } from '../clients/opt-out.store';
 import type { Db } from '../db/connection';
-import type { Gateway } from '../gateway/gateway.client';
+import type { Sender } from '../dispatch/dispatch.ports';
 import type { Logger } from '../logger';
 import { render } from '../mailings/mailing.template';
 import { validateTemplate } from '../mailings/mailing.validation';
 import { testSends } from './test-send.table';
 
 /** What a test send goes through: the gateway client the dispatcher uses, and its timeout. */
-export type TestSender = { gateway: Gateway; requestTimeoutMs: number };
+export type TestSender = { gateway: Sender; requestTimeoutMs: number };
 
 export type TestSendValue = {
   id: number;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker, type BreakerOptions } from '../../src/dispatch/circuit-breaker';
 import { FlowControl } from '../../src/dispatch/flow-control';
-import { fateAfter, fateBeforeSending, settleForMailing } from '../../src/dispatch/message.fate';
+import { fateAfter, fateBeforeSending } from '../../src/dispatch/message.fate';
 import { createLogger } from '../../src/logger';
 import { refusal } from '../../src/mailings/mailing.transitions';
 
@@ -182,14 +182,6 @@ describe('a message\'s fate', () => {
     expect(fateBeforeSending(at, at, 'UTC', null)?.status).toBe('EXPIRED');
   });
 
-  it('should settle a retry by the status its mailing has moved to', () => {
-    const retry = { status: 'PENDING', error: '503' };
-    expect(settleForMailing(retry, 'RUNNING')).toEqual(retry);
-    expect(settleForMailing(retry, 'PAUSED')).toEqual(retry);
-    expect(settleForMailing(retry, 'CANCELLED')).toEqual({ status: 'CANCELLED', error: '503' });
-    expect(settleForMailing(retry, 'COMPLETED')).toEqual({ status: 'EXPIRED', error: '503' });
-    expect(settleForMailing({ status: 'SENT', error: null }, 'CANCELLED')).toEqual({ status: 'SENT', error: null });
-  });
 });
 
 describe('mailing transitions', () => {

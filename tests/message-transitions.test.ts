@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase, type Database } from '../src/db/connection';
+import { requeueFailed, settleUnsent, writeResults, type ResultRow } from '../src/messages/message.store';
+import { MESSAGE_STATUSES, type MessageStatus } from '../src/messages/message.table';
+import { fromOf, mayBecome, MESSAGE_TRANSITIONS } from '../src/messages/message.transitions';
+import { createMailing, inMs, insertClients } from './support/fixtures';
+import { startTestHerald, type TestHerald } from './support/herald';
+
+/**
+ * The SQL that writes message statuses in bulk is generated from the transitions table
+ * (src/messages/message.transitions.ts): here every pair of a row's status and a result's,
+ * and every event of a mailing, runs against a real PostgreSQL and must do what the table
+ * says, so that the two cannot drift apart.
+ */
+let herald: TestHerald;
+let database: Database;
+
+beforeAll(async () => {
+  herald = await startTestHerald();
+  database = connectDatabase(herald.databaseUrl, { max: 1 });
+});
+afterAll(async () => {
+  await database?.close();
+  await herald?.stop();
+});
+
+/** A mailing an hour ahead (the dispatcher leaves it alone) with one message row in each given status. */
+async function messagesIn(statuses: readonly MessageStatus[]) {
+  const tag = `t${Math.random().toString(36).slice(2, 10)}`;
+  const clientIds = await insertClients(herald, statuses.length, { tags: [tag] });
+  const mailing = await createMailing(herald, { filter: { tags: [tag] }, startAt: inMs(3_600_000), endAt: inMs(7_200_000) });
+  const mailingId = Number(mailing.id);
+  const rows = await herald.sql<{ id: number; client_id: number; phone: string; timezone: string }[]>`
+    insert into messages (mailing_id, client_id, phone, timezone, status)
+    select ${mailingId}, c.id, c.phone, c.timezone, s.status::message_status
+    from unnest(${clientIds}::bigint[], ${statuses as string[]}::text[]) as s(client_id, status) join clients c on c.id = s.client_id
+    returning id::int, client_id::int, phone, timezone`;
+  const byClient = new Map(rows.map((r) => [r.client_id, r]));
+  return { mailingId, messages: clientIds.map((id, i) => ({ ...byClient.get(id)!, status: statuses[i] })) };
+}
+
+const statusesOf = async (mailingId: number) =>
+  new Map((await herald.sql<{ id: number; status: MessageStatus }[]>`select id::int, status from messages where mailing_id = ${mailingId}`).map((r) => [r.id, r.status]));
+
+describe('the message transitions in SQL', () => {
+  it('should write a result over exactly the statuses the table lets it change', async () => {
+    const pairs = MESSAGE_STATUSES.flatMap((from) => MESSAGE_STATUSES.map((to) => ({ from, to })));
+    const { mailingId, messages } = await messagesIn(pairs.map((p) => p.from));
+    const results: ResultRow[] = messages.map((m, i) => ({
+      id: m.id, mailingId, clientId: m.client_id, phone: m.phone, timezone: m.timezone,
+      status: pairs[i].to, attempted: true, error: null, text: 'Hello', nextAttemptAt: null, at: Date.now(),
+    }));
+    const changed = await database.db.transaction((tx) => writeResults(tx, results));
+    const changedIds = new Set(changed.get(mailingId) ?? []);
+    const after = await statusesOf(mailingId);
+    let allowed = 0;
+    for (const [i, { from, to }] of pairs.entries()) {
+      const may = mayBecome(from, to);
+      if (may) allowed++;
+      expect(changedIds.has(messages[i].id), `${from} → ${to} reported`).toBe(may);
+      expect(after.get(messages[i].id), `${from} → ${to} written`).toBe(may ? to : from);
+    }
+    // The table lets a result change PENDING (into any status) and SENT overwrite two final ones.
+    expect(allowed).toBe(MESSAGE_STATUSES.length + 2);
+  });
+
+  it('should expire, cancel and requeue exactly the statuses the table names', async () => {
+    for (const event of ['expire', 'cancel', 'requeue'] as const) {
+      const { mailingId, messages } = await messagesIn(MESSAGE_STATUSES);
+      const count = await database.db.transaction((tx) => (event === 'requeue' ? requeueFailed(tx, mailingId) : settleUnsent(tx, mailingId, event, 'why')));
+      const after = await statusesOf(mailingId);
+      const { to } = MESSAGE_TRANSITIONS[event];
+      for (const m of messages) expect(after.get(m.id), `${event} of ${m.status}`).toBe(fromOf(event).includes(m.status) ? to : m.status);
+      expect(count).toBe(fromOf(event).length);
+    }
+  });
+});
