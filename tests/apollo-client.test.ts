@@ -22,7 +22,7 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-/** The client of the README's "Apollo Client" example, counting its HTTP requests. */
+/** The client of the "Apollo Client" example in docs/api.md, counting its HTTP requests. */
 function readmeClient(token: string) {
   const http = { requests: 0 };
   const httpLink = new HttpLink({

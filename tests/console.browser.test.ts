@@ -11,7 +11,8 @@ import { startTestGateway } from './support/gateway';
 import { ADMIN_TOKEN, startTestHerald, VIEWER_TOKEN, type TestHerald } from './support/herald';
 
 // `HERALD_SCREENSHOTS=docs npx vitest run tests/console.browser.test.ts` also writes the
-// README's screenshots (docs/console-*.png) from the pages these tests see.
+// console screenshots (docs/console-*.png, shown in README.md and docs/console.md) from the
+// pages these tests see.
 const SCREENSHOTS = process.env.HERALD_SCREENSHOTS;
 
 let herald: TestHerald;

@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => herald?.stop());
 
 describe('the monitoring that ships with Herald', () => {
-  it('should chart and alert on metrics Herald exposes, and list each in the README', async () => {
+  it('should chart and alert on metrics Herald exposes, and list each in docs/operations.md', async () => {
     // Families as /metrics declares them (a gauge with labels has no sample until it has a value).
     const text = await (await fetch(`${herald.url}/metrics`)).text();
     expect(parsePrometheus(text).length).toBeGreaterThan(0);
@@ -26,9 +26,9 @@ describe('the monitoring that ships with Herald', () => {
       for (const name of herald_names(text)) expect(exposed.has(family(name)), `${where} uses ${name}`).toBe(true);
     }
     for (const alert of ['HeraldGatewayFailing', 'HeraldMailingAtRisk', 'HeraldNoProgress']) expect(alerts).toContain(`alert: ${alert}`);
-    const readme = read('README.md');
+    const operations = read('docs/operations.md');
     for (const name of [...exposed].filter((n) => n.startsWith('herald_'))) {
-      expect(readme, name).toMatch(new RegExp(`^\\| \`${name}\``, 'm'));
+      expect(operations, name).toMatch(new RegExp(`^\\| \`${name}\``, 'm'));
     }
   });
 
