@@ -5,7 +5,7 @@ import { checkCron, isTimeZone } from './reports/report.schedule';
 /**
  * Herald's whole configuration, read from the environment once at start-up. Each variable
  * is named once, in `variables` below, with its rule and default; the Config type is derived
- * from it and from `toConfig`, never written out by hand. The README's configuration table
+ * from it and from `toConfig`, never written out by hand. The configuration table in docs/configuration.md
  * repeats the defaults; a test checks that it names every variable.
  */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

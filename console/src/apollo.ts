@@ -4,7 +4,7 @@ import { isSubscriptionOperation } from '@apollo/client/utilities';
 import { createClient } from 'graphql-ws';
 
 /**
- * What a cache needs to follow Herald's events by itself (README, "Apollo Client"): stats
+ * What a cache needs to follow Herald's events by itself (docs/api.md, "Apollo Client"): stats
  * have no id and live inside their mailing, so a subscription that selects some of them
  * merges into what a query selected instead of replacing it; the overall statistics are one
  * object, so statisticsChanged lands where `statistics` queries read.

@@ -8,7 +8,7 @@ import { mailings } from './mailing.table';
  * an id up to it has been handed out); a message row is written only with its first result.
  * Clients who change or leave after the start are dealt with by triggers on clients
  * (drizzle/0007): a change first writes the client's message as it would have been, a
- * deletion takes the client out of the count. See README "How dispatch works".
+ * deletion takes the client out of the count. See docs/dispatch.md, "Audience, streamed".
  */
 export const audiences = pgTable('audiences', {
   mailingId: bigint('mailing_id', { mode: 'number' })
