@@ -16,6 +16,7 @@ import { describeDatabaseError, isDatabaseUnavailable } from './db/errors';
 import { isMigrated, migrateDatabase } from './db/migrate';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EventBus } from './events/event.bus';
+import type { OperationObserver } from './graphql/gate';
 import { HttpGateway } from './gateway/gateway.client';
 import { GatewaySimulator } from './gateway/simulator';
 import { DatabaseMonitor } from './health/database.monitor';
@@ -258,9 +259,9 @@ async function graphqlParts(parts: ProcessParts) {
   const tokens = new TokenRegistry(config.apiTokens ?? (config.nodeEnv === 'production' ? [] : await devAdminToken(config, log)));
   const auth = new Authenticator(tokens, config.oidc ? new OidcVerifier(config.oidc) : null);
   const schema = guardSchema(checkInputText(await buildHeraldSchema()), { databaseProblem: () => monitor.problem(), requestTimeoutMs: config.graphqlRequestTimeoutMs });
-  const observer = metrics && {
-    started: (type: string) => metrics.graphqlStarted(type),
-    finished: (type: string | null, outcome: 'ok' | 'error', seconds: number, wasStarted: boolean) => metrics.graphqlFinished(type, outcome, seconds, wasStarted),
+  const observer: OperationObserver | undefined = metrics && {
+    started: (type) => metrics.graphqlStarted(type),
+    finished: (...operation) => metrics.graphqlFinished(...operation),
   };
   return {
     auth,
