@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import type { Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +19,7 @@ import type { OperationObserver } from './graphql/gate';
 import { HttpGateway } from './gateway/gateway.client';
 import { GatewaySimulator } from './gateway/simulator';
 import { DatabaseMonitor } from './health/database.monitor';
-import { createHttpServer } from './http/server';
+import { createHttpServer, type GraphqlMount } from './http/server';
 import { createLogger, type Logger } from './logger';
 import type { SettledObserver } from './mailings/mailing.lifecycle';
 import { mailingTimerHandlers } from './mailings/mailing.timers';
@@ -28,7 +27,7 @@ import { CostBudget } from './ratelimit/cost-budget';
 import { FailedAuthLimiter } from './ratelimit/failed-auth';
 import { PgBossTimers } from './timers/timer.pgboss';
 import postgres from 'postgres';
-import type { Express, Router } from 'express';
+import type { Router } from 'express';
 import { messageExportRoutes } from './export/message-export.routes';
 import { Metrics } from './metrics/metrics';
 import { metricsRoutes } from './metrics/metrics.routes';
@@ -265,8 +264,8 @@ async function graphqlParts(parts: ProcessParts) {
   };
   return {
     auth,
-    mount: (app: Express, server: Server) =>
-      mountGraphql(app, server, { schema, services, auth, maxDepth: config.graphqlMaxDepth, limits: config.limits, corsOrigins: config.corsOrigins, observer }),
+    mount: ((app, server) =>
+      mountGraphql(app, server, { schema, services, auth, maxDepth: config.graphqlMaxDepth, limits: config.limits, corsOrigins: config.corsOrigins, observer })) satisfies GraphqlMount,
   };
 }
 
