@@ -3,6 +3,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import type { Services } from './api/services';
 import { Authenticator } from './auth/authenticator';
 import { OidcVerifier } from './auth/oidc';
 import { ensureDevAdminToken, TokenRegistry } from './auth/tokens';
@@ -15,13 +16,16 @@ import { isMigrated, migrateDatabase } from './db/migrate';
 import { PgClaimStore } from './dispatch/claim.store';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EventBus } from './events/event.bus';
+import type { OperationObserver } from './graphql/gate';
 import { HttpGateway } from './gateway/gateway.client';
 import { GatewaySimulator } from './gateway/simulator';
 import { DatabaseMonitor } from './health/database.monitor';
-import { createHttpServer } from './http/server';
+import { createHttpServer, type GraphqlMount } from './http/server';
 import { createLogger, type Logger } from './logger';
-import { autoPause, completeFinished } from './mailings/mailing.lifecycle';
+import { autoPause, completeFinished, type SettledObserver } from './mailings/mailing.lifecycle';
 import { mailingTimerHandlers } from './mailings/mailing.timers';
+import { CostBudget } from './ratelimit/cost-budget';
+import { FailedAuthLimiter } from './ratelimit/failed-auth';
 import { PgBossTimers } from './timers/timer.pgboss';
 import postgres from 'postgres';
 import type { Router } from 'express';
@@ -38,6 +42,23 @@ export type Herald = {
 };
 
 type Stoppable = { name: string; stop: () => Promise<void> };
+
+/** What every process has made before its roles start: what startWorker and graphqlParts build on. */
+type ProcessParts = {
+  config: Config;
+  databaseUrl: string;
+  db: Db;
+  gateway: HttpGateway;
+  timers: PgBossTimers;
+  bus: EventBus;
+  monitor: DatabaseMonitor;
+  log: Logger;
+  /** where each part that starts is pushed, to be stopped in reverse order */
+  started: Stoppable[];
+  metrics: Metrics | undefined;
+  /** told of messages a cancellation or a mailing's end settles at once (metrics) */
+  onSettled: SettledObserver | undefined;
+};
 
 /**
  * Wires Herald together and starts it; the only place that does. Whatever started is
@@ -107,13 +128,15 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       observe: metrics && (() => metrics.gatewayRequest()),
     });
     started.push({ name: 'gateway client', stop: () => gateway.close() });
-    const dispatcher = config.role === 'api' ? undefined : await startWorker(config, databaseUrl, db, gateway, timers, bus, log, started, metrics);
+    const onSettled: SettledObserver | undefined = metrics && ((settled) => metrics.messagesSettled(settled));
+    const parts: ProcessParts = { config, databaseUrl, db, gateway, timers, bus, monitor, log, started, metrics, onSettled };
+    const dispatcher = config.role === 'api' ? undefined : await startWorker(parts);
     if (dispatcher) {
       // Claims that failed while the database was away back off; it being back is worth a look at once.
       const off = monitor.onRecovered(() => dispatcher.nudge());
       started.push({ name: 'dispatcher wake-ups on database recovery', stop: async () => void off() });
     }
-    const graphql = config.role === 'worker' ? undefined : await graphqlParts(config, db, gateway, timers, bus, monitor, log, started, metrics);
+    const graphql = config.role === 'worker' ? undefined : await graphqlParts(parts);
 
     const routes: Router[] = [];
     if (metrics) routes.push(metricsRoutes(metrics, config.metrics.token, log));
@@ -127,7 +150,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
 
     const http = await createHttpServer({
       log,
-      graphql,
+      graphql: graphql?.mount,
       routes,
       readiness: {
         // The monitor's verdict first: while the database does not answer, /readyz says why at once.
@@ -153,23 +176,14 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
 }
 
 /** The worker role: the dispatcher and the mailing timers. */
-async function startWorker(
-  config: Config,
-  databaseUrl: string,
-  db: Db,
-  gateway: HttpGateway,
-  timers: PgBossTimers,
-  bus: EventBus,
-  log: Logger,
-  started: Stoppable[],
-  metrics: Metrics | undefined,
-) {
+async function startWorker(parts: ProcessParts) {
+  const { config, db, gateway, timers, bus, log, started, metrics } = parts;
   const d = config.dispatch;
   // Its own pool, so that sending never queues behind (or delays) the API's queries. A claim
   // holds its mailing's lock until its requests are written out; should this process hang
   // (not die: then the locks go with the connection), PostgreSQL ends that transaction after
   // LEASE_MS, when its leases run out too.
-  const dispatchDb = connectDatabase(databaseUrl, {
+  const dispatchDb = connectDatabase(parts.databaseUrl, {
     max: PgClaimStore.connections,
     name: 'herald-dispatch',
     idleInTransactionMs: d.leaseMs,
@@ -208,55 +222,58 @@ async function startWorker(
   });
   started.push({ name: 'dispatcher wake-ups', stop: async () => unsubscribe() });
 
-  await timers.work(mailingTimerHandlers(db, log, () => dispatcher.nudge(), metrics && ((settled) => metrics.messagesSettled(settled))), { pollMs: d.timerPollMs, sweepMs: d.sweepMs });
+  await timers.work(mailingTimerHandlers(db, log, () => dispatcher.nudge(), parts.onSettled), { pollMs: d.timerPollMs, sweepMs: d.sweepMs });
   // The statistics e-mail runs beside dispatch, never in its way: its own pg-boss jobs.
   const stopReports = await startReports(config, db, timers, log, d.timerPollMs);
   started.push({ name: 'statistics reports', stop: stopReports });
   return dispatcher;
 }
 
-/** The api role: GraphQL over HTTP and websocket, with live updates from the event channel. */
-async function graphqlParts(
-  config: Config,
-  db: Db,
-  gateway: HttpGateway,
-  timers: PgBossTimers,
-  bus: EventBus,
-  monitor: DatabaseMonitor,
-  log: Logger,
-  started: Stoppable[],
-  metrics: Metrics | undefined,
-) {
-  // Loaded for the api role only (see http/server.ts).
-  const [{ LiveUpdates }, { buildHeraldSchema }, { guardSchema }, { checkInputText }] = await Promise.all([
+/**
+ * The api role: GraphQL over HTTP and websocket, with live updates from the event channel.
+ * Its services are built here, once, and shared by every request and subscription.
+ */
+async function graphqlParts(parts: ProcessParts) {
+  const { config, db, log, started, metrics, monitor } = parts;
+  // Loaded for the api role only: a worker process serves no GraphQL and need not carry
+  // Apollo, graphql-js and the schema in its memory.
+  const [{ LiveUpdates }, { buildHeraldSchema }, { guardSchema }, { checkInputText }, { mountGraphql }] = await Promise.all([
     import('./live/live-updates'),
     import('./graphql/schema'),
     import('./graphql/deadline'),
     import('./graphql/input-text'),
+    import('./graphql/server'),
   ]);
-  const live = new LiveUpdates(bus, db, log, config.live);
+  const live = new LiveUpdates(parts.bus, db, log, config.live);
   started.push({ name: 'live updates', stop: async () => live.stop() });
+  const failedAuth = new FailedAuthLimiter(config.limits.authFailuresPerMinute, log);
+  started.push({ name: 'failed-authentication limiter', stop: async () => failedAuth.stop() });
+  const services: Services = {
+    db,
+    log,
+    timers: parts.timers,
+    live,
+    campaign: config.campaign,
+    testSender: { gateway: parts.gateway, requestTimeoutMs: config.dispatch.requestTimeoutMs },
+    reports: reportQueue(parts.timers),
+    onSettled: parts.onSettled,
+    budgets: {
+      cost: new CostBudget(db, config.limits.costPerMinute, log, () => monitor.problem() != null),
+      failedAuth,
+    },
+  };
   // In production without API_TOKENS, config has made sure OIDC_ISSUER is set: no dev token then.
   const tokens = new TokenRegistry(config.apiTokens ?? (config.nodeEnv === 'production' ? [] : await devAdminToken(config, log)));
   const auth = new Authenticator(tokens, config.oidc ? new OidcVerifier(config.oidc) : null);
+  const schema = guardSchema(checkInputText(await buildHeraldSchema()), { databaseProblem: () => monitor.problem(), requestTimeoutMs: config.graphqlRequestTimeoutMs });
+  const observer: OperationObserver | undefined = metrics && {
+    started: (type) => metrics.graphqlStarted(type),
+    finished: (...operation) => metrics.graphqlFinished(...operation),
+  };
   return {
-    schema: guardSchema(checkInputText(await buildHeraldSchema()), { databaseProblem: () => monitor.problem(), requestTimeoutMs: config.graphqlRequestTimeoutMs }),
-    databaseProblem: () => monitor.problem(),
-    db,
     auth,
-    maxDepth: config.graphqlMaxDepth,
-    limits: config.limits,
-    corsOrigins: config.corsOrigins,
-    timers,
-    live,
-    campaign: config.campaign,
-    testSender: { gateway, requestTimeoutMs: config.dispatch.requestTimeoutMs },
-    reports: reportQueue(timers),
-    onSettled: metrics && ((settled: Parameters<Metrics['messagesSettled']>[0]) => metrics.messagesSettled(settled)),
-    observer: metrics && {
-      started: (type: string) => metrics.graphqlStarted(type),
-      finished: (type: string | null, outcome: 'ok' | 'error', seconds: number, wasStarted: boolean) => metrics.graphqlFinished(type, outcome, seconds, wasStarted),
-    },
+    mount: ((app, server) =>
+      mountGraphql(app, server, { schema, services, auth, maxDepth: config.graphqlMaxDepth, limits: config.limits, corsOrigins: config.corsOrigins, observer })) satisfies GraphqlMount,
   };
 }
 

@@ -1,8 +1,9 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { Context } from '../graphql/context';
+import type { Context } from '../api/context';
 import { pageRequest } from '../common/page';
 import { requireRowId, toRowId } from '../common/ids';
 import { ClientFilterInput, CreateClientInput, UpdateClientInput } from './client.input';
+import { clientLoaders } from './client.loaders';
 import * as service from './client.service';
 import type { ClientRow } from './client.table';
 import { Client, ClientConnection, ImportResult } from './client.type';
@@ -11,13 +12,13 @@ import { Client, ClientConnection, ImportResult } from './client.type';
 export class ClientResolver {
   @FieldResolver(() => Boolean, { description: 'its phone asked to receive nothing (optOut): no mailing sends to it' })
   optedOut(@Root() client: ClientRow, @Ctx() ctx: Context) {
-    return ctx.loaders.optedOutByPhone.load(client.phone);
+    return ctx.loaders.get(clientLoaders).optedOutByPhone.load(client.phone);
   }
 
   @Query(() => Client, { nullable: true, description: 'null when no client has this id' })
   client(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
     const rowId = toRowId(id);
-    return rowId === undefined ? null : ctx.loaders.clientById.load(rowId);
+    return rowId === undefined ? null : ctx.loaders.get(clientLoaders).clientById.load(rowId);
   }
 
   @Query(() => ClientConnection, { description: 'Clients in id order; `first` is at most 500 (default 50).' })

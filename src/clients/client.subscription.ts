@@ -1,6 +1,6 @@
 import { Resolver, Root, Subscription } from 'type-graphql';
 import type { DirectoryChangeValue } from '../live/live-updates';
-import type { Context } from '../graphql/context';
+import type { Context } from '../api/context';
 import { ClientsChange } from './client.type';
 
 @Resolver()

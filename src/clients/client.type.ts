@@ -1,6 +1,6 @@
 import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { connectionType } from '../graphql/connection';
+import { connectionType } from '../api/connection';
 
 export const TagMatch = { ANY: 'ANY', ALL: 'ALL' } as const;
 registerEnumType(TagMatch, {

@@ -1,6 +1,6 @@
 import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { pageRequest } from '../common/page';
-import type { Context } from '../graphql/context';
+import type { Context } from '../api/context';
 import * as service from './opt-out.service';
 import { OptOut, OptOutConnection } from './opt-out.type';
 

@@ -1,6 +1,6 @@
 import { GraphQLDateTime } from 'graphql-scalars';
 import { Field, ID, ObjectType } from 'type-graphql';
-import { connectionType } from '../graphql/connection';
+import { connectionType } from '../api/connection';
 
 @ObjectType({ description: 'A phone that asked to receive nothing: no mailing sends to it.' })
 export class OptOut {

@@ -4,7 +4,7 @@ import { toRowId } from './ids';
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 
-/** A page of rows in id order, shaped as a Relay connection (graphql/connection.ts types it). */
+/** A page of rows in id order, shaped as a Relay connection (api/connection.ts types it). */
 export type Page<T> = {
   edges: { cursor: string; node: T }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };

@@ -6,7 +6,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Principal } from '../auth/tokens';
-import type { Context } from './context';
+import type { Context } from '../api/context';
 import type { OperationGate, OperationRecord } from './gate';
 
 export type HttpLimits = {

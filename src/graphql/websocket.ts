@@ -13,7 +13,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Principal } from '../auth/tokens';
 import { RateLimitedError } from '../common/errors';
-import { eventContext, type Context } from './context';
+import { eventContext, type Context } from '../api/context';
 import { toGraphQLError } from './errors';
 import type { OperationGate, OperationRecord } from './gate';
 

@@ -1,15 +1,20 @@
 import { createServer, type Server } from 'node:http';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { GraphqlOptions } from '../graphql/server';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { healthRoutes, type ReadinessCheck } from '../health/health.routes';
 import type { Logger } from '../logger';
 import { consoleRoutes } from './console.routes';
+
+/**
+ * Mounts GraphQL on the app and its server (graphql/server.ts mountGraphql, bound by
+ * main.ts); returns the function that drains and stops it.
+ */
+export type GraphqlMount = (app: Express, server: Server) => Promise<() => Promise<void>>;
 
 export type HttpServerOptions = {
   log: Logger;
   readiness: Record<string, ReadinessCheck>;
   /** absent on a worker-only process, which serves /healthz and /readyz alone */
-  graphql?: GraphqlOptions;
+  graphql?: GraphqlMount;
   /** more routes, served before GraphQL and the console (/metrics, the CSV export) */
   routes?: Router[];
 };
@@ -29,10 +34,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   for (const routes of opts.routes ?? []) app.use(routes);
   let stopGraphql: (() => Promise<void>) | undefined;
   if (opts.graphql) {
-    // Loaded here, not at the top: a worker process serves no GraphQL and need not carry
-    // Apollo, graphql-js and the schema in its memory.
-    const { mountGraphql } = await import('../graphql/server');
-    stopGraphql = await mountGraphql(app, server, opts.graphql, log);
+    stopGraphql = await opts.graphql(app, server);
     app.use(consoleRoutes(log));
   }
   app.use(errorHandler(log));

@@ -6,12 +6,13 @@ import { formatFrequencyCap } from './frequency-cap';
 import { MailingPreview, TextMeasure } from './mailing.preview.type';
 import { ClientFilter } from '../clients/client.type';
 import { pageRequest, toPage } from '../common/page';
-import type { Context } from '../graphql/context';
+import type { Context } from '../api/context';
 import { requireRowId, toRowId } from '../common/ids';
 import { countMailingMessages, listMailingMessages } from '../messages/message.store';
 import type { MessageStatus as MessageStatusValue } from '../messages/message.table';
 import { MessageConnection, MessageStats, MessageStatus } from '../messages/message.type';
 import { CreateMailingInput, UpdateMailingInput } from './mailing.input';
+import { mailingLoaders } from './mailing.loaders';
 import * as service from './mailing.service';
 import type { MailingRow, MailingStatus as MailingStatusValue } from './mailing.table';
 import { Mailing, MailingConnection, MailingStatus, Segments, SendWindow } from './mailing.type';
@@ -21,7 +22,7 @@ import { formatTimeOfDay } from './send-window';
 export async function loadMailing(ctx: Context, id: number): Promise<MailingRow | null> {
   const found = await service.findMailing(ctx.db, id);
   if (!found) return null;
-  ctx.loaders.statsByMailingId.prime(found.mailing.id, found.stats);
+  ctx.loaders.get(mailingLoaders).statsByMailingId.prime(found.mailing.id, found.stats);
   return found.mailing;
 }
 
@@ -131,7 +132,7 @@ export class MailingResolver {
 
   @FieldResolver(() => MessageStats)
   stats(@Root() mailing: MailingRow, @Ctx() ctx: Context) {
-    return ctx.loaders.statsByMailingId.load(mailing.id);
+    return ctx.loaders.get(mailingLoaders).statsByMailingId.load(mailing.id);
   }
 
   @FieldResolver(() => Segments, { description: 'how its text is billed, at its placeholders\' longest values' })
@@ -141,12 +142,12 @@ export class MailingResolver {
 
   @FieldResolver(() => Int, { description: 'before its start, the clients its filter matches now (opt-outs left out); from its start, its total' })
   audienceSize(@Root() mailing: MailingRow, @Ctx() ctx: Context) {
-    return ctx.loaders.audienceSizeByMailing.load(mailing);
+    return ctx.loaders.get(mailingLoaders).audienceSizeByMailing.load(mailing);
   }
 
   @FieldResolver(() => Int, { description: 'SMS parts its audience will be billed as: segments.parts × audienceSize' })
   async estimatedParts(@Root() mailing: MailingRow, @Ctx() ctx: Context) {
-    return service.segmentsOfText(mailing.text).parts * (await ctx.loaders.audienceSizeByMailing.load(mailing));
+    return service.segmentsOfText(mailing.text).parts * (await ctx.loaders.get(mailingLoaders).audienceSizeByMailing.load(mailing));
   }
 
   @FieldResolver(() => String, { nullable: true })

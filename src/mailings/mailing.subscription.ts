@@ -1,8 +1,9 @@
 import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from 'type-graphql';
-import type { Context } from '../graphql/context';
+import type { Context } from '../api/context';
 import { requireRowId } from '../common/ids';
 import type { MailingChangeValue, MailingProgressValue } from '../live/live-updates';
 import { loadMailing } from './mailing.resolver';
+import { mailingLoaders } from './mailing.loaders';
 import { Mailing, MailingChange, MailingProgress } from './mailing.type';
 
 @Resolver()
@@ -19,7 +20,7 @@ export class MailingSubscriptionResolver {
   ): MailingProgressValue {
     // `mailing { stats }` are this event's counts, not a second read that could disagree
     // with `stats`: handed to the loader that field reads (each event has its own).
-    ctx.loaders.statsByMailingId.prime(progress.mailingId, progress.stats);
+    ctx.loaders.get(mailingLoaders).statsByMailingId.prime(progress.mailingId, progress.stats);
     return progress;
   }
 

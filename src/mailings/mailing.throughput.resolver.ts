@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
-import type { Context } from '../graphql/context';
+import type { Context } from '../api/context';
 import { UserInputError } from '../common/errors';
 import { readThroughput } from '../messages/throughput.store';
 import type { MailingRow } from './mailing.table';

@@ -2,7 +2,7 @@ import { GraphQLDateTime } from 'graphql-scalars';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { MAILING_EVENT_KINDS, type MailingEventKind } from '../events/event.channel';
 import { ClientFilter } from '../clients/client.type';
-import { connectionType } from '../graphql/connection';
+import { connectionType } from '../api/connection';
 import { MessageStats } from '../messages/message.type';
 import { MAILING_STATUSES, type MailingStatus as Status } from './mailing.table';
 

@@ -1,6 +1,7 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { Client } from '../clients/client.type';
-import type { Context } from '../graphql/context';
+import { clientLoaders } from '../clients/client.loaders';
+import type { Context } from '../api/context';
 import type { MessageRow } from './message.table';
 import { Message } from './message.type';
 
@@ -8,6 +9,6 @@ import { Message } from './message.type';
 export class MessageResolver {
   @FieldResolver(() => Client, { nullable: true })
   client(@Root() message: MessageRow, @Ctx() ctx: Context) {
-    return ctx.loaders.clientById.load(message.clientId);
+    return ctx.loaders.get(clientLoaders).clientById.load(message.clientId);
   }
 }

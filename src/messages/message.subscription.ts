@@ -1,6 +1,6 @@
 import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { MessageChangeValue } from '../live/live-updates';
-import type { Context } from '../graphql/context';
+import type { Context } from '../api/context';
 import { requireRowId } from '../common/ids';
 import { MessageChange } from './message.type';
 

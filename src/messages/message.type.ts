@@ -1,7 +1,7 @@
 import { GraphQLDateTime } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Client } from '../clients/client.type';
-import { connectionType } from '../graphql/connection';
+import { connectionType } from '../api/connection';
 import { MESSAGE_STATUSES, type MessageStatus as Status } from './message.table';
 
 export const MessageStatus = Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, s])) as { [S in Status]: S };

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
-import type { Context } from '../graphql/context';
+import type { Context } from '../api/context';
 import { requestReport } from './report.service';
 
 @Resolver()

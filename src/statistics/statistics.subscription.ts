@@ -1,5 +1,5 @@
 import { Resolver, Root, Subscription } from 'type-graphql';
-import type { Context } from '../graphql/context';
+import type { Context } from '../api/context';
 import type { StatisticsValue } from './statistics.service';
 import { Statistics } from './statistics.type';
 

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Field, ID, Mutation, ObjectType, Resolver } from 'type-graphql';
-import type { Context } from '../graphql/context';
+import type { Context } from '../api/context';
 import { MessageStatus } from '../messages/message.type';
 import type { MessageStatus as MessageStatusValue } from '../messages/message.table';
 import { Segments } from '../mailings/mailing.type';

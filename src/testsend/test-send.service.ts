@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import { findClientByPhone } from '../clients/client.store';
 import { validatePhone } from '../clients/client.validation';
 import { isOptedOut } from '../clients/opt-out.store';
@@ -7,7 +6,7 @@ import type { Sender } from '../dispatch/dispatch.ports';
 import type { Logger } from '../logger';
 import { render } from '../mailings/mailing.template';
 import { validateTemplate } from '../mailings/mailing.validation';
-import { testSends } from './test-send.table';
+import { nextTestSendId, recordTestSend } from './test-send.store';
 
 /** What a test send goes through: the gateway client the dispatcher uses, and its timeout. */
 export type TestSender = { gateway: Sender; requestTimeoutMs: number };
@@ -31,8 +30,7 @@ export async function testSend(db: Db, log: Logger, sender: TestSender, maxSegme
   const phone = validatePhone(phoneInput.trim());
   const client = await findClientByPhone(db, phone);
   const text = render(template, { name: client?.name ?? null, attributes: client?.attributes ?? {} });
-  const [{ id }] = await db.execute<{ id: string }>(sql`select nextval('messages_id_seq'::regclass) as id`);
-  const messageId = Number(id);
+  const messageId = await nextTestSendId(db);
   let result: TestSendValue;
   if (await isOptedOut(db, phone)) {
     result = { id: messageId, status: 'SKIPPED', outcome: 'opted-out', error: 'opted out', text };
@@ -43,6 +41,6 @@ export async function testSend(db: Db, log: Logger, sender: TestSender, maxSegme
     result = { id: messageId, status: outcome.kind === 'sent' ? 'SENT' : 'FAILED', outcome: outcome.kind, error, text };
     log.info({ messageId, clientId: client?.id, outcome: outcome.kind, error, durationMs: Math.round(performance.now() - started) }, 'test message sent');
   }
-  await db.insert(testSends).values({ id: messageId, phone, text, status: result.status, error: result.error });
+  await recordTestSend(db, { id: messageId, phone, text, status: result.status, error: result.error });
   return result;
 }
