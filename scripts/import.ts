@@ -1,11 +1,11 @@
 // `npm run import -- clients.csv [--url http://127.0.0.1:4000]`: streams a CSV of clients into
-// a running Herald through importClients, 10,000 rows a call, and reports every bad row by
-// its line. The token comes from HERALD_TOKEN, else from .data/admin-token (development).
+// a running Herald through importClients, MAX_IMPORT_ROWS (10,000) rows a call, read by the
+// same reader as the console's import, and reports every bad row by its line. The token
+// comes from HERALD_TOKEN, else from .data/admin-token (development).
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { csvColumns, parseCsvClient, type CsvClient } from '../src/clients/client.csv';
+import { ClientsCsvReader, MAX_IMPORT_ROWS, type CsvClient, type CsvRow } from '../src/clients/client.csv';
 
-const BATCH = 10_000;
 const IN_FLIGHT = 2;
 const SHOWN_ERRORS = 50;
 
@@ -22,7 +22,7 @@ const started = Date.now();
 let imported = 0;
 let failed = 0;
 let shown = 0;
-let columns: ReturnType<typeof csvColumns> | undefined;
+const reader = new ClientsCsvReader();
 let batch: { line: number; client: CsvClient }[] = [];
 const inFlight = new Set<Promise<void>>();
 
@@ -51,22 +51,17 @@ async function flush(): Promise<void> {
   if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
 }
 
-let lineNo = 0;
 for await (const line of createInterface({ input: createReadStream(file!), crlfDelay: Infinity })) {
-  lineNo++;
-  if (!columns) {
-    try {
-      columns = csvColumns(line);
-    } catch (error) {
-      fail(`line 1: ${(error as Error).message}`);
-    }
-    continue;
+  let row: CsvRow | null;
+  try {
+    row = reader.read(line);
+  } catch (error) {
+    fail(`line 1: ${(error as Error).message}`);
   }
-  if (line.trim() === '') continue;
-  const parsed = parseCsvClient(line, columns!);
-  if (typeof parsed === 'string') report(lineNo, parsed);
-  else batch.push({ line: lineNo, client: parsed });
-  if (batch.length >= BATCH) await flush();
+  if (!row) continue;
+  if ('problem' in row) report(row.line, row.problem);
+  else batch.push(row);
+  if (batch.length >= MAX_IMPORT_ROWS) await flush();
 }
 await flush();
 await Promise.all(inFlight);

@@ -82,7 +82,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     // failure with a stack of its own): can this process listen where it is told to?
     await assertCanListen(config.host, config.port);
     if (!postgresDriverPatched()) {
-      log.warn("postgres.js is not patched against its write-after-close crash (installed with --ignore-scripts?): run node scripts/patch-postgres.mjs; until then a database outage can end this process");
+      log.warn("postgres.js is not patched against its write-after-close crash (installed with --ignore-scripts?): run npx patch-package; until then a database outage can end this process");
     }
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {

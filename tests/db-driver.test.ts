@@ -4,7 +4,7 @@ import { postgresDriverPatched } from '../src/db/connection';
 import { createTestDatabase } from './support/herald';
 
 /**
- * postgres.js 3.4.9 as Herald installs it (scripts/patch-postgres.mjs): a connection closed
+ * postgres.js 3.4.9 as Herald installs it (patches/postgres+3.4.9.patch): a connection closed
  * under a transaction must fail its queries, not throw from a timer and end the process
  * (porsager/postgres#1154), and the pool must work afterwards. Unpatched, the ROLLBACK that
  * `begin` writes after its query failed goes to a socket already set to null (a crash, or a
@@ -17,7 +17,7 @@ describe('the installed postgres.js driver', () => {
   });
   afterAll(() => database.drop());
 
-  it('should be the patched build (scripts/patch-postgres.mjs, run at install)', () => {
+  it('should be the patched build (patches/postgres+3.4.9.patch, applied at install)', () => {
     expect(postgresDriverPatched()).toBe(true);
   });
 

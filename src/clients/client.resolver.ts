@@ -2,6 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import type { Context } from '../api/context';
 import { pageRequest } from '../common/page';
 import { requireRowId, toRowId } from '../common/ids';
+import { MAX_IMPORT_ROWS } from './client.csv';
 import { ClientFilterInput, CreateClientInput, UpdateClientInput } from './client.input';
 import { clientLoaders } from './client.loaders';
 import * as service from './client.service';
@@ -38,7 +39,7 @@ export class ClientResolver {
   }
 
   @Mutation(() => ImportResult, {
-    description: 'Adds up to 10,000 clients at once; bad rows are reported by index and do not stop the good ones.',
+    description: `Adds up to ${MAX_IMPORT_ROWS.toLocaleString('en-US')} clients at once; bad rows are reported by index and do not stop the good ones.`,
   })
   importClients(@Arg('input', () => [CreateClientInput]) input: CreateClientInput[], @Ctx() ctx: Context) {
     return service.importClients(ctx.db, ctx.log, input);

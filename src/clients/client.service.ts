@@ -4,6 +4,7 @@ import { notifyClients } from '../events/event.channel';
 import { ConflictError, NotFoundError, UserInputError } from '../common/errors';
 import { toPage, type Page, type PageRequest } from '../common/page';
 import type { Logger } from '../logger';
+import { MAX_IMPORT_ROWS } from './client.csv';
 import { normalizeClientFilter } from './client.filter';
 import type { ClientFilterInput, CreateClientInput, UpdateClientInput } from './client.input';
 import * as store from './client.store';
@@ -108,8 +109,6 @@ async function withPhoneConflict<T>(write: () => Promise<T>): Promise<T> {
     throw error;
   }
 }
-
-export const MAX_IMPORT_ROWS = 10_000;
 
 export type ImportRowError = { index: number; code: 'BAD_USER_INPUT' | 'CONFLICT'; field: string | null; message: string };
 export type ImportResult = { imported: number; failed: number; errors: ImportRowError[] };

@@ -9,7 +9,7 @@ export class NoAnswerError extends Error {
 /**
  * `work`, or a NoAnswerError once `ms` have passed without an answer. Why: the dispatcher's
  * loop awaits its claims, its reads and its result writes one at a time, so a database call
- * that never settles (a driver fault of the kind scripts/patch-postgres.mjs mends, on a
+ * that never settles (a driver fault of the kind patches/postgres+3.4.9.patch mends, on a
  * connection that went away under it) would stop sending for good, with no error to log.
  * PostgreSQL ends such a transaction by itself (its statement and idle-in-transaction
  * timeouts), and result writes may be repeated, so the caller may give up and try again.

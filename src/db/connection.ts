@@ -51,8 +51,8 @@ export function connectDatabase(url: string, opts: ConnectOptions = {}): Databas
 
 /**
  * Whether the postgres.js build this process loads carries Herald's fix for the
- * write-after-close crash (scripts/patch-postgres.mjs, run at install; an install with
- * --ignore-scripts skips it).
+ * write-after-close crash (patches/postgres+3.4.9.patch, applied by patch-package at
+ * install; an install with --ignore-scripts skips it).
  */
 export function postgresDriverPatched(): boolean {
   try {

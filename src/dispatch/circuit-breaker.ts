@@ -15,7 +15,7 @@ export type BreakerOptions = {
 };
 
 /** Leave to make one request, to be recorded against the state that gave it. */
-export type BreakerPermit = { generation: number; trial: boolean };
+export type BreakerPermit = { generation: number };
 
 /**
  * Judges the gateway by its failure rate over the last `window` outcomes, as resilience4j
@@ -62,14 +62,8 @@ export class CircuitBreaker {
 
   /** A request starts (after `permits` allowed it). */
   acquire(): BreakerPermit {
-    const trial = this.state === 'half-open';
-    if (trial) this.trialsStarted++;
-    return { generation: this.generation, trial };
-  }
-
-  /** The request did not happen after all. */
-  release(permit: BreakerPermit): void {
-    if (permit.trial && permit.generation === this.generation) this.trialsStarted--;
+    if (this.state === 'half-open') this.trialsStarted++;
+    return { generation: this.generation };
   }
 
   record(permit: BreakerPermit, failed: boolean, now: number): void {

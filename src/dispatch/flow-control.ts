@@ -60,16 +60,6 @@ export class FlowControl {
     return { breaker: this.breaker.acquire(), authProbe };
   }
 
-  /** A request taken for did not start after all. */
-  giveBack(ticket: FlowTicket): void {
-    this.limiter.giveBack(1);
-    this.breaker.release(ticket.breaker);
-    if (ticket.authProbe) {
-      this.authProbing = false;
-      this.nextAuthProbe = 0;
-    }
-  }
-
   /** What a request came to. */
   record(ticket: FlowTicket, outcome: SendOutcome, retryAfterMs: number, now: number): void {
     if (ticket.authProbe) this.authProbing = false;

@@ -18,7 +18,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import { DEFAULT_PAGE_SIZE } from '../common/page';
-import { MAX_IMPORT_ROWS } from '../clients/client.service';
+import { MAX_IMPORT_ROWS } from '../clients/client.csv';
 import { CostLimitError, LimitError, type CodedError } from '../common/errors';
 
 export type OperationLimits = {

@@ -1,19 +1,18 @@
 import { useMutation } from '@apollo/client/react';
 import { useState } from 'react';
 import { ProgressBar, Table } from '../components';
-import { parseClientsCsv, type CsvClient } from '../csv';
+// The same reader as `npm run import`: one CSV format, one way to read it (see that file).
+import { MAX_IMPORT_ROWS, parseClientsCsv, type CsvClient } from '../../../src/clients/client.csv';
 import { messageOf, withoutField } from '../errors';
 import { count } from '../format';
 import { IMPORT_CLIENTS } from '../operations';
 
-// importClients takes at most this many rows a call.
-const BATCH = 10_000;
 const SHOWN_REJECTIONS = 200;
 
 type Rejected = { line: number; field: string | null; message: string };
 type Progress = { total: number; done: number; imported: number; rejected: Rejected[]; finished: boolean };
 
-/** A CSV file of clients, sent 10,000 rows a call, with its progress and every rejected row by line. */
+/** A CSV file of clients, sent MAX_IMPORT_ROWS (10,000) rows a call, with its progress and every rejected row by line. */
 export function ImportPanel() {
   const [file, setFile] = useState<File | null>(null);
   const [progress, setProgress] = useState<Progress | null>(null);
@@ -27,7 +26,7 @@ export function ImportPanel() {
     try {
       rows = parseClientsCsv(await file.text());
     } catch (e) {
-      return setProblem((e as Error).message);
+      return setProblem(`line 1: ${(e as Error).message}`);
     }
     const rejected: Rejected[] = [];
     const good: { line: number; client: CsvClient }[] = [];
@@ -40,8 +39,8 @@ export function ImportPanel() {
     const show = (finished: boolean) => setProgress({ total: rows.length, done, imported, rejected: [...rejected].sort((a, b) => a.line - b.line), finished });
     show(false);
     try {
-      for (let i = 0; i < good.length; i += BATCH) {
-        const batch = good.slice(i, i + BATCH);
+      for (let i = 0; i < good.length; i += MAX_IMPORT_ROWS) {
+        const batch = good.slice(i, i + MAX_IMPORT_ROWS);
         const { data } = await importClients({ variables: { input: batch.map((r) => r.client) } });
         const result = data!.importClients;
         imported += result.imported;
