@@ -27,11 +27,6 @@ export class RateLimiter {
     return granted;
   }
 
-  /** Returns tokens taken but not used. */
-  giveBack(unused: number): void {
-    if (this.perSecond > 0 && unused > 0) this.tokens = Math.min(this.burst, this.tokens + unused);
-  }
-
   /** ms until at least one token is there. */
   waitMs(): number {
     if (this.perSecond <= 0 || this.tokens >= 1) return 0;
