@@ -79,7 +79,7 @@ export function settleForMailing<R extends { status: MessageStatus; error: strin
  * The table's rule for a result as SQL, for the one statement that writes results in bulk:
  * the row `current` (its status column) may take the status `next` (an expression). Built
  * once from MESSAGE_TRANSITIONS, so that the SQL cannot drift from the table; tests pin the
- * two together (tests/message-transitions.test.ts).
+ * two together (tests/message-store.test.ts).
  */
 export function mayBecomeSql(current: SQL, next: SQL): SQL {
   // Results grouped by the statuses they may overwrite: one clause per distinct set.
