@@ -15,7 +15,7 @@ import { CreateMailingInput, UpdateMailingInput } from './mailing.input';
 import * as service from './mailing.service';
 import type { MailingRow, MailingStatus as MailingStatusValue } from './mailing.table';
 import { Mailing, MailingConnection, MailingStatus, Segments, SendWindow } from './mailing.type';
-import { formatTimeOfDay } from './send-window';
+import { filterOf, formatSendWindow, sendWindowOf } from './mailing.values';
 
 /** A mailing for a field, its statistics read with it and handed to the `stats` field's loader. */
 export async function loadMailing(ctx: Context, id: number): Promise<MailingRow | null> {
@@ -120,13 +120,13 @@ export class MailingResolver {
 
   @FieldResolver(() => ClientFilter)
   filter(@Root() mailing: MailingRow): ClientFilter {
-    return { operatorCodes: mailing.filterOperatorCodes, tags: mailing.filterTags, tagMatch: mailing.filterTagMatch };
+    return filterOf(mailing);
   }
 
   @FieldResolver(() => SendWindow, { nullable: true })
   sendWindow(@Root() mailing: MailingRow): SendWindow | null {
-    if (mailing.sendWindowFrom === null || mailing.sendWindowTo === null) return null;
-    return { from: formatTimeOfDay(mailing.sendWindowFrom), to: formatTimeOfDay(mailing.sendWindowTo) };
+    const window = sendWindowOf(mailing);
+    return window && formatSendWindow(window);
   }
 
   @FieldResolver(() => MessageStats)

@@ -73,11 +73,13 @@ export function mailingValuesOf(row: MailingRow): MailingValues {
   };
 }
 
-type MailingWrite = Partial<typeof mailings.$inferInsert>;
+type MailingInsert = typeof mailings.$inferInsert;
 
 /** The columns to write for these values: an absent value writes nothing, a null clears its group. */
-export function columnsOf(values: Partial<MailingValues>): MailingWrite {
-  const columns: MailingWrite = {};
+export function columnsOf(values: MailingValues): MailingInsert;
+export function columnsOf(values: Partial<MailingValues>): Partial<MailingInsert>;
+export function columnsOf(values: Partial<MailingValues>): Partial<MailingInsert> {
+  const columns: Partial<MailingInsert> = {};
   if (values.name !== undefined) columns.name = values.name;
   if (values.text !== undefined) columns.text = values.text;
   if (values.startAt !== undefined) columns.startAt = values.startAt;
