@@ -14,7 +14,8 @@ import { MessageConnection, MessageStats, MessageStatus } from '../messages/mess
 import { CreateMailingInput, UpdateMailingInput } from './mailing.input';
 import * as service from './mailing.service';
 import type { MailingRow, MailingStatus as MailingStatusValue } from './mailing.table';
-import { Mailing, MailingConnection, MailingStatus, Segments, SendWindow } from './mailing.type';
+import { Mailing, MailingAction, MailingConnection, MailingStatus, Segments, SendWindow } from './mailing.type';
+import { actionsFor, isUnderWay, subjectOf, type MailingAction as MailingActionValue } from './mailing.transitions';
 import { filterOf, formatSendWindow, sendWindowOf } from './mailing.values';
 
 /** A mailing for a field, its statistics read with it and handed to the `stats` field's loader. */
@@ -127,6 +128,17 @@ export class MailingResolver {
   sendWindow(@Root() mailing: MailingRow): SendWindow | null {
     const window = sendWindowOf(mailing);
     return window && formatSendWindow(window);
+  }
+
+  @FieldResolver(() => [MailingAction])
+  async actions(@Root() mailing: MailingRow, @Ctx() ctx: Context): Promise<MailingActionValue[]> {
+    const { failed } = await ctx.loaders.statsByMailingId.load(mailing.id);
+    return actionsFor(subjectOf(mailing), ctx.principal.role, Date.now(), failed);
+  }
+
+  @FieldResolver(() => Boolean)
+  underWay(@Root() mailing: MailingRow): boolean {
+    return isUnderWay(mailing.status);
   }
 
   @FieldResolver(() => MessageStats)

@@ -12,7 +12,7 @@ import { lockMailing } from '../db/locks';
 import * as store from './mailing.store';
 import type { MailingRow, MailingStatus } from './mailing.table';
 import type { MailingTimers } from './mailing.timers';
-import { isFinal, isUnderWay, refusal } from './mailing.transitions';
+import { awaitsStart, isEditable, isUnderWay, refusal, subjectOf } from './mailing.transitions';
 import { clampInstant, measureTemplate, validateFailureRate, validateMailingName, validatePeriod, validateSendWindow, validateTemplate, validateText } from './mailing.validation';
 import type { CampaignRules } from './campaign.rules';
 import { validateFrequencyCap } from './frequency-cap';
@@ -52,7 +52,7 @@ async function insertMailing(deps: MailingDeps, values: MailingValues, sendWindo
     await tx.execute(notifyMailing(inserted.id, 'CREATED', inserted.status));
     await lockMailing(tx, inserted.id);
     const found = await store.findForTransition(tx, inserted.id);
-    const due = found && refusal('start', { status: inserted.status, startAt: inserted.startAt.getTime(), endAt: inserted.endAt.getTime() }, found.now) === null;
+    const due = found && refusal('start', subjectOf(inserted), found.now) === null;
     if (!due) return { row: inserted, audience: null };
     const started = await lifecycle.startLocked(tx, inserted.id);
     return { row: started.mailing, audience: started.audience };
@@ -86,7 +86,7 @@ export async function updateMailing(deps: MailingDeps, id: number, input: Update
     const current = await store.findMailingForUpdate(tx, id);
     if (!current) throw new NotFoundError('mailing', id);
     if (Object.keys(patch).length === 0) return current;
-    if (isFinal(current.status)) {
+    if (!isEditable(current.status)) {
       throw new ConflictError(`mailing ${id} is ${current.status.toLowerCase()} and can no longer change`);
     }
     if (isUnderWay(current.status)) {
@@ -163,7 +163,7 @@ export function measureText(campaign: Pick<CampaignRules, 'maxSegments'>, textIn
  * (opt-outs excluded); from its start, its total.
  */
 export async function audienceSizeOf(db: Db, mailing: MailingRow, total: () => Promise<number>): Promise<number> {
-  if (mailing.status !== 'SCHEDULED') return total();
+  if (!awaitsStart(mailing.status)) return total();
   return countMatching(db, filterOf(mailing));
 }
 
