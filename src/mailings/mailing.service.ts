@@ -41,11 +41,11 @@ export async function createMailing(deps: MailingDeps, input: CreateMailingInput
     name: input.name == null ? null : validateMailingName(input.name),
     maxFailureRate: input.maxFailureRate == null ? null : validateFailureRate(input.maxFailureRate),
   };
-  return insertMailing(deps, values, input.sendWindow ?? null);
+  return insertMailing(deps, values);
 }
 
 /** Writes a mailing whose values are valid, and starts it when its start has come. */
-async function insertMailing(deps: MailingDeps, values: MailingValues, sendWindow: { from: string; to: string } | null): Promise<MailingRow> {
+async function insertMailing(deps: MailingDeps, values: MailingValues): Promise<MailingRow> {
   const began = performance.now();
   const { row, audience } = await deps.db.transaction(async (tx) => {
     const inserted = await store.insertMailing(tx, values);
@@ -57,7 +57,7 @@ async function insertMailing(deps: MailingDeps, values: MailingValues, sendWindo
     const started = await lifecycle.startLocked(tx, inserted.id);
     return { row: started.mailing, audience: started.audience };
   });
-  deps.log.info({ mailingId: row.id, startAt: row.startAt, endAt: row.endAt, filter: values.filter, sendWindow }, 'mailing created');
+  deps.log.info({ mailingId: row.id, startAt: row.startAt, endAt: row.endAt, filter: values.filter, sendWindow: values.sendWindow && formatSendWindow(values.sendWindow) }, 'mailing created');
   if (audience !== null) lifecycle.logStart(deps.log, row.id, audience, began);
   await setTimers(deps, row);
   return row;
@@ -198,7 +198,7 @@ export async function duplicateMailing(deps: MailingDeps, id: number, startAt: D
   // changed since), and the new period as any mailing's.
   const text = validateText(original.text, deps.campaign.maxSegments);
   validatePeriod(start, end, now);
-  return insertMailing(deps, { ...original, text, startAt: start, endAt: end }, original.sendWindow && formatSendWindow(original.sendWindow));
+  return insertMailing(deps, { ...original, text, startAt: start, endAt: end });
 }
 
 export const retryFailed = (deps: MailingDeps, id: number) => lifecycle.retryFailed(deps.db, deps.log, id);
