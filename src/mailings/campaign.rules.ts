@@ -19,3 +19,8 @@ export const FAILURE_MIN_RESULTS = 20;
 export function capOf(mailing: Pick<MailingColumns, 'frequencyCapCount' | 'frequencyCapWindowS'>, rules: CampaignRules): FrequencyCap | null {
   return frequencyCapOf(mailing) ?? rules.frequencyCap;
 }
+
+/** The failure rate past which a mailing pauses itself: its own, else the configured one. */
+export function maxFailureRateOf(mailing: { maxFailureRate: number | null }, rules: CampaignRules): number {
+  return mailing.maxFailureRate ?? rules.maxFailureRate;
+}

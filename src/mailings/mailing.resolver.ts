@@ -1,7 +1,7 @@
 import { GraphQLDateTime } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ClientFilterInput } from '../clients/client.input';
-import { capOf } from './campaign.rules';
+import { capOf, maxFailureRateOf } from './campaign.rules';
 import { formatFrequencyCap } from './frequency-cap';
 import { MailingPreview, TextMeasure } from './mailing.preview.type';
 import { ClientFilter } from '../clients/client.type';
@@ -169,7 +169,7 @@ export class MailingResolver {
 
   @FieldResolver(() => Float)
   maxFailureRate(@Root() mailing: MailingRow, @Ctx() ctx: Context): number {
-    return mailing.maxFailureRate ?? ctx.campaign.maxFailureRate;
+    return maxFailureRateOf(mailing, ctx.campaign);
   }
 
   @FieldResolver(() => MessageConnection, { description: 'Its messages in id order; `first` is at most 500 (default 50).' })
