@@ -55,6 +55,8 @@ export const MAILING_CARD = graphql(`
     name
     text
     status
+    underWay
+    actions
     pausedReason
     startAt
     endAt

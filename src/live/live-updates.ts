@@ -5,7 +5,7 @@ import { logRepeated, type Logger } from '../logger';
 import { findMailing } from '../mailings/mailing.store';
 import { findMailing as findMailingWithStats } from '../mailings/mailing.service';
 import type { MailingRow, MailingStatus } from '../mailings/mailing.table';
-import { isFinal } from '../mailings/mailing.transitions';
+import { isFinal, isSending, isUnderWay } from '../mailings/mailing.transitions';
 import type { MessageStatsValue } from '../messages/message.stats';
 import { messages, type MessageRow, type MessageStatus } from '../messages/message.table';
 import { readStatistics, type StatisticsValue } from '../statistics/statistics.service';
@@ -315,13 +315,12 @@ function progressSource(db: Db, mailingId: number): WatchSource<MailingProgressV
       const span = (now - oldest.at) / 1000;
       const ratePerSecond = span >= 0.2 ? Math.max(0, (stats.sent + stats.failed - oldest.done) / span) : 0;
       // Only a running mailing moves: the rate of a paused one is what it did before it paused.
-      const moving = mailing.status === 'RUNNING' && ratePerSecond > 0;
+      const moving = isSending(mailing.status) && ratePerSecond > 0;
       const etaSeconds = stats.pending === 0 ? 0 : moving ? stats.pending / ratePerSecond : null;
-      const underWay = mailing.status === 'RUNNING' || mailing.status === 'PAUSED';
       // At risk: at the current rate the pending messages will not all go before endAt; a
       // mailing under way that has not moved for a whole rate window counts as at risk too.
       const atRisk =
-        underWay &&
+        isUnderWay(mailing.status) &&
         stats.pending > 0 &&
         (etaSeconds !== null ? now + etaSeconds * 1000 > mailing.endAt.getTime() : span * 1000 >= RATE_WINDOW_MS || now >= mailing.endAt.getTime());
       return { mailingId, mailing, status: mailing.status, stats, ratePerSecond, etaSeconds, atRisk, at: new Date(now) };

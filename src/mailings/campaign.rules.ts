@@ -1,4 +1,5 @@
 import type { FrequencyCap } from './frequency-cap';
+import { frequencyCapOf, type MailingColumns } from './mailing.values';
 
 /** The campaign rules configured for every mailing (config: MAX_SEGMENTS, FREQUENCY_CAP, MAX_FAILURE_RATE). */
 export type CampaignRules = {
@@ -15,9 +16,11 @@ export const FAILURE_WINDOW = 200;
 export const FAILURE_MIN_RESULTS = 20;
 
 /** The cap a mailing sends under: its own, else the configured one. */
-export function capOf(mailing: { frequencyCapCount: number | null; frequencyCapWindowS: number | null }, rules: CampaignRules): FrequencyCap | null {
-  if (mailing.frequencyCapCount !== null && mailing.frequencyCapWindowS !== null) {
-    return { count: mailing.frequencyCapCount, windowS: mailing.frequencyCapWindowS };
-  }
-  return rules.frequencyCap;
+export function capOf(mailing: Pick<MailingColumns, 'frequencyCapCount' | 'frequencyCapWindowS'>, rules: CampaignRules): FrequencyCap | null {
+  return frequencyCapOf(mailing) ?? rules.frequencyCap;
+}
+
+/** The failure rate past which a mailing pauses itself: its own, else the configured one. */
+export function maxFailureRateOf(mailing: { maxFailureRate: number | null }, rules: CampaignRules): number {
+  return mailing.maxFailureRate ?? rules.maxFailureRate;
 }

@@ -1,7 +1,7 @@
 import { GraphQLDateTime } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ClientFilterInput } from '../clients/client.input';
-import { capOf } from './campaign.rules';
+import { capOf, maxFailureRateOf } from './campaign.rules';
 import { formatFrequencyCap } from './frequency-cap';
 import { MailingPreview, TextMeasure } from './mailing.preview.type';
 import { ClientFilter } from '../clients/client.type';
@@ -15,8 +15,9 @@ import { CreateMailingInput, UpdateMailingInput } from './mailing.input';
 import { mailingLoaders } from './mailing.loaders';
 import * as service from './mailing.service';
 import type { MailingRow, MailingStatus as MailingStatusValue } from './mailing.table';
-import { Mailing, MailingConnection, MailingStatus, Segments, SendWindow } from './mailing.type';
-import { formatTimeOfDay } from './send-window';
+import { Mailing, MailingAction, MailingConnection, MailingStatus, Segments, SendWindow } from './mailing.type';
+import { actionsFor, isUnderWay, subjectOf, type MailingAction as MailingActionValue } from './mailing.transitions';
+import { filterOf, formatSendWindow, sendWindowOf } from './mailing.values';
 
 /** A mailing for a field, its statistics read with it and handed to the `stats` field's loader. */
 export async function loadMailing(ctx: Context, id: number): Promise<MailingRow | null> {
@@ -121,13 +122,24 @@ export class MailingResolver {
 
   @FieldResolver(() => ClientFilter)
   filter(@Root() mailing: MailingRow): ClientFilter {
-    return { operatorCodes: mailing.filterOperatorCodes, tags: mailing.filterTags, tagMatch: mailing.filterTagMatch };
+    return filterOf(mailing);
   }
 
   @FieldResolver(() => SendWindow, { nullable: true })
   sendWindow(@Root() mailing: MailingRow): SendWindow | null {
-    if (mailing.sendWindowFrom === null || mailing.sendWindowTo === null) return null;
-    return { from: formatTimeOfDay(mailing.sendWindowFrom), to: formatTimeOfDay(mailing.sendWindowTo) };
+    const window = sendWindowOf(mailing);
+    return window && formatSendWindow(window);
+  }
+
+  @FieldResolver(() => [MailingAction])
+  async actions(@Root() mailing: MailingRow, @Ctx() ctx: Context): Promise<MailingActionValue[]> {
+    const { failed } = await ctx.loaders.statsByMailingId.load(mailing.id);
+    return actionsFor(subjectOf(mailing), ctx.principal.role, Date.now(), failed);
+  }
+
+  @FieldResolver(() => Boolean)
+  underWay(@Root() mailing: MailingRow): boolean {
+    return isUnderWay(mailing.status);
   }
 
   @FieldResolver(() => MessageStats)
@@ -158,7 +170,7 @@ export class MailingResolver {
 
   @FieldResolver(() => Float)
   maxFailureRate(@Root() mailing: MailingRow, @Ctx() ctx: Context): number {
-    return mailing.maxFailureRate ?? ctx.campaign.maxFailureRate;
+    return maxFailureRateOf(mailing, ctx.campaign);
   }
 
   @FieldResolver(() => MessageConnection, { description: 'Its messages in id order; `first` is at most 500 (default 50).' })

@@ -12,15 +12,15 @@ import { lockMailing } from '../db/locks';
 import * as store from './mailing.store';
 import type { MailingRow, MailingStatus } from './mailing.table';
 import type { MailingTimers } from './mailing.timers';
-import { isFinal, isUnderWay, refusal } from './mailing.transitions';
+import { awaitsStart, isEditable, isUnderWay, refusal, subjectOf } from './mailing.transitions';
 import { clampInstant, measureTemplate, validateFailureRate, validateMailingName, validatePeriod, validateSendWindow, validateTemplate, validateText } from './mailing.validation';
 import type { CampaignRules } from './campaign.rules';
-import { formatFrequencyCap, validateFrequencyCap } from './frequency-cap';
+import { validateFrequencyCap } from './frequency-cap';
 import { findClientsByIds } from '../clients/client.store';
 import { countMatching } from './audience.store';
 import { MAX_VALUE_LENGTH, render } from './mailing.template';
 import { segmentsOf, type Segments } from './segments';
-import { formatTimeOfDay } from './send-window';
+import { filterOf, formatSendWindow, mailingValuesOf, sameFilter, type MailingValues } from './mailing.values';
 
 export type MailingDeps = { db: Db; log: Logger; timers: MailingTimers; campaign: CampaignRules; onSettled?: lifecycle.SettledObserver };
 
@@ -31,34 +31,33 @@ export type MailingDeps = { db: Db; log: Logger; timers: MailingTimers; campaign
 export async function createMailing(deps: MailingDeps, input: CreateMailingInput, now = new Date()): Promise<MailingRow> {
   const text = validateText(input.text, deps.campaign.maxSegments);
   validatePeriod(input.startAt, input.endAt, now);
-  const filter = normalizeClientFilter(input.filter);
-  const window = input.sendWindow ? validateSendWindow(input.sendWindow) : null;
-  const cap = input.frequencyCap == null ? null : validateFrequencyCap(input.frequencyCap);
+  const values: MailingValues = {
+    text,
+    startAt: input.startAt,
+    endAt: input.endAt,
+    filter: normalizeClientFilter(input.filter),
+    sendWindow: input.sendWindow ? validateSendWindow(input.sendWindow) : null,
+    frequencyCap: input.frequencyCap == null ? null : validateFrequencyCap(input.frequencyCap),
+    name: input.name == null ? null : validateMailingName(input.name),
+    maxFailureRate: input.maxFailureRate == null ? null : validateFailureRate(input.maxFailureRate),
+  };
+  return insertMailing(deps, values);
+}
+
+/** Writes a mailing whose values are valid, and starts it when its start has come. */
+async function insertMailing(deps: MailingDeps, values: MailingValues): Promise<MailingRow> {
   const began = performance.now();
   const { row, audience } = await deps.db.transaction(async (tx) => {
-    const inserted = await store.insertMailing(tx, {
-      name: input.name == null ? null : validateMailingName(input.name),
-      text,
-      frequencyCapCount: cap?.count ?? null,
-      frequencyCapWindowS: cap?.windowS ?? null,
-      maxFailureRate: input.maxFailureRate == null ? null : validateFailureRate(input.maxFailureRate),
-      startAt: input.startAt,
-      endAt: input.endAt,
-      filterOperatorCodes: filter.operatorCodes,
-      filterTags: filter.tags,
-      filterTagMatch: filter.tagMatch,
-      sendWindowFrom: window?.fromMinute ?? null,
-      sendWindowTo: window?.toMinute ?? null,
-    });
+    const inserted = await store.insertMailing(tx, values);
     await tx.execute(notifyMailing(inserted.id, 'CREATED', inserted.status));
     await lockMailing(tx, inserted.id);
     const found = await store.findForTransition(tx, inserted.id);
-    const due = found && refusal('start', { status: inserted.status, startAt: inserted.startAt.getTime(), endAt: inserted.endAt.getTime() }, found.now) === null;
+    const due = found && refusal('start', subjectOf(inserted), found.now) === null;
     if (!due) return { row: inserted, audience: null };
     const started = await lifecycle.startLocked(tx, inserted.id);
     return { row: started.mailing, audience: started.audience };
   });
-  deps.log.info({ mailingId: row.id, startAt: row.startAt, endAt: row.endAt, filter, sendWindow: input.sendWindow ?? null }, 'mailing created');
+  deps.log.info({ mailingId: row.id, startAt: row.startAt, endAt: row.endAt, filter: values.filter, sendWindow: values.sendWindow && formatSendWindow(values.sendWindow) }, 'mailing created');
   if (audience !== null) lifecycle.logStart(deps.log, row.id, audience, began);
   await setTimers(deps, row);
   return row;
@@ -70,28 +69,15 @@ export async function createMailing(deps: MailingDeps, input: CreateMailingInput
  * sent), not whom it is for or when it began.
  */
 export async function updateMailing(deps: MailingDeps, id: number, input: UpdateMailingInput, now = new Date()): Promise<MailingRow> {
-  const patch: Partial<store.MailingValues> = {};
+  const patch: Partial<MailingValues> = {};
   if (input.name !== undefined) patch.name = input.name === null ? null : validateMailingName(input.name);
   if (input.text != null) patch.text = validateText(input.text, deps.campaign.maxSegments);
-  if (input.frequencyCap !== undefined) {
-    const cap = input.frequencyCap === null ? null : validateFrequencyCap(input.frequencyCap);
-    patch.frequencyCapCount = cap?.count ?? null;
-    patch.frequencyCapWindowS = cap?.windowS ?? null;
-  }
+  if (input.frequencyCap !== undefined) patch.frequencyCap = input.frequencyCap === null ? null : validateFrequencyCap(input.frequencyCap);
   if (input.maxFailureRate !== undefined) patch.maxFailureRate = input.maxFailureRate === null ? null : validateFailureRate(input.maxFailureRate);
   if (input.startAt != null) patch.startAt = input.startAt;
   if (input.endAt != null) patch.endAt = input.endAt;
-  if (input.filter != null) {
-    const filter = normalizeClientFilter(input.filter);
-    patch.filterOperatorCodes = filter.operatorCodes;
-    patch.filterTags = filter.tags;
-    patch.filterTagMatch = filter.tagMatch;
-  }
-  if (input.sendWindow !== undefined) {
-    const window = input.sendWindow === null ? null : validateSendWindow(input.sendWindow);
-    patch.sendWindowFrom = window?.fromMinute ?? null;
-    patch.sendWindowTo = window?.toMinute ?? null;
-  }
+  if (input.filter != null) patch.filter = normalizeClientFilter(input.filter);
+  if (input.sendWindow !== undefined) patch.sendWindow = input.sendWindow === null ? null : validateSendWindow(input.sendWindow);
 
   const row = await deps.db.transaction(async (tx) => {
     // Under the mailing's lock: once the edit returns, no claim hands out a message with the
@@ -100,19 +86,14 @@ export async function updateMailing(deps: MailingDeps, id: number, input: Update
     const current = await store.findMailingForUpdate(tx, id);
     if (!current) throw new NotFoundError('mailing', id);
     if (Object.keys(patch).length === 0) return current;
-    if (isFinal(current.status)) {
+    if (!isEditable(current.status)) {
       throw new ConflictError(`mailing ${id} is ${current.status.toLowerCase()} and can no longer change`);
     }
     if (isUnderWay(current.status)) {
       if (patch.startAt && patch.startAt.getTime() !== current.startAt.getTime()) {
         throw new UserInputError('startAt', 'cannot change once the mailing has started');
       }
-      const sameFilter =
-        patch.filterOperatorCodes === undefined ||
-        (sameItems(patch.filterOperatorCodes, current.filterOperatorCodes) &&
-          sameItems(patch.filterTags!, current.filterTags) &&
-          patch.filterTagMatch === current.filterTagMatch);
-      if (!sameFilter) throw new UserInputError('filter', 'cannot change once the mailing has started');
+      if (patch.filter && !sameFilter(patch.filter, filterOf(current))) throw new UserInputError('filter', 'cannot change once the mailing has started');
     }
     if (patch.startAt || patch.endAt) {
       validatePeriod(patch.startAt ?? current.startAt, patch.endAt ?? current.endAt, now);
@@ -182,8 +163,8 @@ export function measureText(campaign: Pick<CampaignRules, 'maxSegments'>, textIn
  * (opt-outs excluded); from its start, its total.
  */
 export async function audienceSizeOf(db: Db, mailing: MailingRow, total: () => Promise<number>): Promise<number> {
-  if (mailing.status !== 'SCHEDULED') return total();
-  return countMatching(db, { operatorCodes: mailing.filterOperatorCodes, tags: mailing.filterTags, tagMatch: mailing.filterTagMatch });
+  if (!awaitsStart(mailing.status)) return total();
+  return countMatching(db, filterOf(mailing));
 }
 
 /** How many clients a filter matches now, opted-out phones left out. */
@@ -206,25 +187,18 @@ export async function previewMailing(deps: Pick<MailingDeps, 'db' | 'campaign'>,
  * original's, starting an hour from now.
  */
 export async function duplicateMailing(deps: MailingDeps, id: number, startAt: Date | null, endAt: Date | null, now = new Date()): Promise<MailingRow> {
-  const original = await store.findMailing(deps.db, id);
-  if (!original) throw new NotFoundError('mailing', id);
+  const found = await store.findMailing(deps.db, id);
+  if (!found) throw new NotFoundError('mailing', id);
+  const original = mailingValuesOf(found);
   const length = original.endAt.getTime() - original.startAt.getTime();
   const ahead = original.startAt > now;
   const start = startAt ?? (ahead ? original.startAt : new Date(now.getTime() + 3_600_000));
   const end = endAt ?? (ahead && !startAt ? original.endAt : new Date(start.getTime() + length));
-  return createMailing(deps, {
-    name: original.name,
-    text: original.text,
-    startAt: start,
-    endAt: end,
-    filter: { operatorCodes: original.filterOperatorCodes, tags: original.filterTags, tagMatch: original.filterTagMatch },
-    sendWindow:
-      original.sendWindowFrom === null || original.sendWindowTo === null
-        ? null
-        : { from: formatTimeOfDay(original.sendWindowFrom), to: formatTimeOfDay(original.sendWindowTo) },
-    frequencyCap: original.frequencyCapCount === null || original.frequencyCapWindowS === null ? null : formatFrequencyCap({ count: original.frequencyCapCount, windowS: original.frequencyCapWindowS }),
-    maxFailureRate: original.maxFailureRate,
-  }, now);
+  // Its values were valid when written; the text is judged again (MAX_SEGMENTS may have
+  // changed since), and the new period as any mailing's.
+  const text = validateText(original.text, deps.campaign.maxSegments);
+  validatePeriod(start, end, now);
+  return insertMailing(deps, { ...original, text, startAt: start, endAt: end });
 }
 
 export const retryFailed = (deps: MailingDeps, id: number) => lifecycle.retryFailed(deps.db, deps.log, id);
@@ -239,8 +213,4 @@ async function setTimers(deps: MailingDeps, row: MailingRow): Promise<void> {
   } catch (err) {
     deps.log.error({ err, mailingId: row.id }, 'setting the mailing\'s timers failed; the sweep will catch it up');
   }
-}
-
-function sameItems(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((item) => b.includes(item));
 }

@@ -5,25 +5,10 @@ import { COUNTERS } from './mailing-stats.store';
 import { mailingStats } from './mailing-stats.table';
 import { mailings, type MailingRow, type MailingStatus } from './mailing.table';
 import { FINAL_STATUSES, isFinal } from './mailing.transitions';
-
-export type MailingValues = Pick<
-  MailingRow,
-  | 'name'
-  | 'text'
-  | 'startAt'
-  | 'endAt'
-  | 'filterOperatorCodes'
-  | 'filterTags'
-  | 'filterTagMatch'
-  | 'sendWindowFrom'
-  | 'sendWindowTo'
-  | 'frequencyCapCount'
-  | 'frequencyCapWindowS'
-  | 'maxFailureRate'
->;
+import { columnsOf, type MailingValues } from './mailing.values';
 
 export async function insertMailing(db: Db, values: MailingValues): Promise<MailingRow> {
-  const [row] = await db.insert(mailings).values(values).returning();
+  const [row] = await db.insert(mailings).values(columnsOf(values)).returning();
   return row;
 }
 
@@ -51,7 +36,7 @@ export async function findMailingForUpdate(db: Db, id: number): Promise<MailingR
 export async function updateMailing(db: Db, id: number, patch: Partial<MailingValues>): Promise<MailingRow> {
   const [row] = await db
     .update(mailings)
-    .set({ ...patch, updatedAt: sql`now()` })
+    .set({ ...columnsOf(patch), updatedAt: sql`now()` })
     .where(eq(mailings.id, id))
     .returning();
   return row;

@@ -5,12 +5,20 @@ import { ClientFilter } from '../clients/client.type';
 import { connectionType } from '../api/connection';
 import { MessageStats } from '../messages/message.type';
 import { MAILING_STATUSES, type MailingStatus as Status } from './mailing.table';
+import { MAILING_ACTIONS, type MailingAction as Action } from './mailing.transitions';
 
 export const MailingStatus = Object.fromEntries(MAILING_STATUSES.map((s) => [s, s])) as { [S in Status]: S };
 registerEnumType(MailingStatus, {
   name: 'MailingStatus',
   description: 'SCHEDULED: waiting for startAt. RUNNING: sending. PAUSED: stopped by an operator, may resume. ' +
     'COMPLETED: every message reached a final status. CANCELLED: stopped for good by an operator.',
+});
+
+export const MailingAction = Object.fromEntries(MAILING_ACTIONS.map((a) => [a, a])) as { [A in Action]: A };
+registerEnumType(MailingAction, {
+  name: 'MailingAction',
+  description: 'What the asker may do with a mailing now, each the mutation of that name: PAUSE, RESUME, CANCEL (pauseMailing, resumeMailing, cancelMailing), ' +
+    'EDIT (updateMailing accepts a change), DELETE, DUPLICATE, RETRY_FAILED (it has FAILED messages to queue again).',
 });
 
 @ObjectType({ description: 'A daily window in each client\'s local time; from > to wraps midnight.' })
@@ -49,6 +57,10 @@ export class Mailing {
   @Field(() => Float, { description: 'it pauses itself when more than this share of its last 200 results failed' })
   maxFailureRate!: number;
   @Field(() => MessageStats) stats!: MessageStats;
+  @Field(() => [MailingAction], { description: 'what the asker may do with it now (none for a viewer); a client shows these and decides nothing from the status' })
+  actions!: Action[];
+  @Field(() => Boolean, { description: 'started and not yet final: its audience and startAt are fixed, and its progress moves (RUNNING) or may resume (PAUSED)' })
+  underWay!: boolean;
   @Field(() => GraphQLDateTime) createdAt!: Date;
   @Field(() => GraphQLDateTime) updatedAt!: Date;
 }

@@ -1,12 +1,13 @@
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
 import { logRepeated, type Logger } from '../logger';
-import { isFinal } from '../mailings/mailing.transitions';
+import { timersNeeded, type TimerKind } from '../mailings/mailing.transitions';
 import type { MailingRow } from '../mailings/mailing.table';
 import type { MailingTimerHandlers, MailingTimers } from '../mailings/mailing.timers';
 
 const START = 'mailing-start';
 const END = 'mailing-end';
+const QUEUES: Record<TimerKind, string> = { start: START, end: END };
 // An arbitrary constant that names "pg-boss set-up" among advisory locks.
 const SETUP_LOCK_KEY = 7_214_630_002;
 
@@ -79,13 +80,11 @@ export class PgBossTimers implements MailingTimers {
     return new PgBossTimers(boss, log);
   }
 
+  /** Sends the jobs the lifecycle says the mailing needs now (timersNeeded), once per instant. */
   async mailingChanged(mailing: MailingRow): Promise<void> {
-    if (isFinal(mailing.status)) return;
-    const data = { mailingId: mailing.id };
-    if (mailing.status === 'SCHEDULED') {
-      await this.boss.send(START, data, { startAfter: mailing.startAt, singletonKey: `${mailing.id}@${mailing.startAt.getTime()}` });
+    for (const { kind, at } of timersNeeded(mailing)) {
+      await this.boss.send(QUEUES[kind], { mailingId: mailing.id }, { startAfter: at, singletonKey: `${mailing.id}@${at.getTime()}` });
     }
-    await this.boss.send(END, data, { startAfter: mailing.endAt, singletonKey: `${mailing.id}@${mailing.endAt.getTime()}` });
   }
 
   /** Runs the timers in this process (worker role). */

@@ -65,8 +65,8 @@ function MailingEditor({ mailing }: { mailing: NonNullable<MailingQuery['mailing
   const [create, created] = useMutation(CREATE_MAILING);
   const [update, updated] = useMutation(UPDATE_MAILING);
 
-  // Herald lets a mailing under way change its text, end and window only.
-  const underWay = mailing?.status === 'RUNNING' || mailing?.status === 'PAUSED';
+  // Herald lets a mailing under way change its text, end and window only (it says which is).
+  const underWay = mailing?.underWay ?? false;
   const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
   const filter = { operatorCodes: listOf(form.operatorCodes), tags: listOf(form.tags), tagMatch: form.tagMatch };
 

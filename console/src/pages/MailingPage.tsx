@@ -3,7 +3,7 @@ import { useEffect, useRef, useState, type MouseEvent } from 'react';
 import { Figure, ProgressBar, SegmentsLine, StatusBadge, Table, ThroughputChart, type Sample } from '../components';
 import { messageOf } from '../errors';
 import { count, duration, when } from '../format';
-import type { ListedMessageFragment, MailingDetailsFragment, MessageStatus } from '../gql/graphql';
+import type { ListedMessageFragment, MailingAction, MailingDetailsFragment, MessageStatus } from '../gql/graphql';
 import { useThrottled } from '../hooks';
 import {
   CANCEL_MAILING,
@@ -20,7 +20,7 @@ import {
   THROUGHPUT,
 } from '../operations';
 import { Link, navigate } from '../router';
-import { storedToken, useCanWrite } from '../session';
+import { storedToken } from '../session';
 
 // Points kept for the throughput chart: a few minutes of events at four a second.
 const CHART_POINTS = 1_200;
@@ -28,7 +28,6 @@ const CHART_POINTS = 1_200;
 const LISTED = 50;
 
 export function MailingPage({ id }: { id: string }) {
-  const canWrite = useCanWrite();
   const { data, loading, refetch } = useQuery(MAILING, { variables: { id } });
   // The chart: the throughput so far as Herald counted it when the page opened, then the
   // rate of each progress event.
@@ -77,12 +76,12 @@ export function MailingPage({ id }: { id: string }) {
           {mailing.name && <span className="muted">mailing {mailing.id}</span>}
           <StatusBadge status={status} />
         </div>
-        {canWrite && <MailingActions mailing={mailing} />}
+        {mailing.actions.length > 0 && <MailingActions mailing={mailing} />}
         <ExportLink id={mailing.id} />
       </div>
-      {status === 'PAUSED' && mailing.pausedReason && (
+      {mailing.pausedReason && (
         <p className="warning paused-reason" role="alert">
-          <strong>It paused itself:</strong> {mailing.pausedReason}. It resumes only by hand{canWrite ? ' (Resume)' : ''}, once the cause is dealt with.
+          <strong>It paused itself:</strong> {mailing.pausedReason}. It resumes only by hand{mailing.actions.includes('RESUME') ? ' (Resume)' : ''}, once the cause is dealt with.
         </p>
       )}
       <p className="mailing-text">{mailing.text}</p>
@@ -245,7 +244,9 @@ function ExportLink({ id }: { id: string }) {
 }
 
 function MailingActions({ mailing }: { mailing: MailingDetailsFragment }) {
-  const { id, status } = mailing;
+  const { id } = mailing;
+  // What Herald says may be done with it now (for this token): only those buttons show.
+  const may = (action: MailingAction) => mailing.actions.includes(action);
   const { cache } = useApolloClient();
   const variables = { id };
   const [pause, paused] = useMutation(PAUSE_MAILING, { variables });
@@ -256,8 +257,6 @@ function MailingActions({ mailing }: { mailing: MailingDetailsFragment }) {
   const [duplicate, duplicated] = useMutation(DUPLICATE_MAILING, { variables });
   const [error, setError] = useState<string | null>(null);
   const busy = paused.loading || resumed.loading || cancelled.loading || removed.loading || retried.loading || duplicated.loading;
-  // Herald queues FAILED messages again for a running mailing, or a completed one whose end has not passed.
-  const retryable = (status === 'RUNNING' || status === 'COMPLETED') && mailing.stats.failed > 0 && Date.parse(mailing.endAt) > Date.now();
 
   async function act(run: () => Promise<unknown>) {
     setError(null);
@@ -270,18 +269,18 @@ function MailingActions({ mailing }: { mailing: MailingDetailsFragment }) {
 
   return (
     <div className="actions">
-      {status !== 'COMPLETED' && status !== 'CANCELLED' && <Link to={`/mailings/${id}/edit`} className="button secondary">Edit</Link>}
-      {status === 'RUNNING' && (
+      {may('EDIT') && <Link to={`/mailings/${id}/edit`} className="button secondary">Edit</Link>}
+      {may('PAUSE') && (
         <button disabled={busy} onClick={() => act(pause)}>
           Pause
         </button>
       )}
-      {status === 'PAUSED' && (
+      {may('RESUME') && (
         <button disabled={busy} onClick={() => act(resume)}>
           Resume
         </button>
       )}
-      {retryable && (
+      {may('RETRY_FAILED') && (
         <button
           disabled={busy}
           className="secondary"
@@ -290,38 +289,42 @@ function MailingActions({ mailing }: { mailing: MailingDetailsFragment }) {
           Retry failed
         </button>
       )}
-      <button
-        disabled={busy}
-        className="secondary"
-        onClick={() =>
-          act(async () => {
-            const result = await duplicate();
-            navigate(`/mailings/${result.data!.duplicateMailing.id}`);
-          })
-        }
-      >
-        Duplicate
-      </button>
-      {status !== 'COMPLETED' && status !== 'CANCELLED' && (
+      {may('DUPLICATE') && (
+        <button
+          disabled={busy}
+          className="secondary"
+          onClick={() =>
+            act(async () => {
+              const result = await duplicate();
+              navigate(`/mailings/${result.data!.duplicateMailing.id}`);
+            })
+          }
+        >
+          Duplicate
+        </button>
+      )}
+      {may('CANCEL') && (
         <button disabled={busy} className="danger" onClick={() => confirm('Cancel this mailing for good? Unsent messages become cancelled.') && act(cancel)}>
           Cancel
         </button>
       )}
-      <button
-        disabled={busy}
-        className="danger"
-        onClick={() =>
-          confirm('Delete this mailing and all its messages?') &&
-          act(async () => {
-            await remove();
-            cache.evict({ id: cache.identify({ __typename: 'Mailing', id }) });
-            cache.gc();
-            navigate('/mailings');
-          })
-        }
-      >
-        Delete
-      </button>
+      {may('DELETE') && (
+        <button
+          disabled={busy}
+          className="danger"
+          onClick={() =>
+            confirm('Delete this mailing and all its messages?') &&
+            act(async () => {
+              await remove();
+              cache.evict({ id: cache.identify({ __typename: 'Mailing', id }) });
+              cache.gc();
+              navigate('/mailings');
+            })
+          }
+        >
+          Delete
+        </button>
+      )}
       {error && (
         <p className="field-error" role="alert">
           {error}

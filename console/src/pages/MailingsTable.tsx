@@ -6,8 +6,6 @@ import { usePages, useThrottled } from '../hooks';
 import { MAILING_PROGRESS, MAILINGS, MAILINGS_CHANGED } from '../operations';
 import { Link } from '../router';
 
-const UNDER_WAY: MailingStatus[] = ['RUNNING', 'PAUSED'];
-
 export type MailingsFilter = { status: MailingStatus | null; name?: string | null; startFrom?: string | null; startTo?: string | null };
 
 /**
@@ -52,7 +50,7 @@ export function MailingsTable({ filter, pageSize, empty }: { filter: MailingsFil
 
 function MailingRow({ mailing }: { mailing: MailingCardFragment }) {
   // Its events land in the cache under Mailing:<id>, which is what this row shows.
-  useSubscription(MAILING_PROGRESS, { variables: { id: mailing.id }, skip: !UNDER_WAY.includes(mailing.status) });
+  useSubscription(MAILING_PROGRESS, { variables: { id: mailing.id }, skip: !mailing.underWay });
   const { stats } = mailing;
   return (
     <tr data-mailing={mailing.id}>
