@@ -133,7 +133,7 @@ export class MailingResolver {
 
   @FieldResolver(() => [MailingAction])
   async actions(@Root() mailing: MailingRow, @Ctx() ctx: Context): Promise<MailingActionValue[]> {
-    const { failed } = await ctx.loaders.statsByMailingId.load(mailing.id);
+    const { failed } = await ctx.loaders.get(mailingLoaders).statsByMailingId.load(mailing.id);
     return actionsFor(subjectOf(mailing), ctx.principal.role, Date.now(), failed);
   }
 
