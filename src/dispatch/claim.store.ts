@@ -11,6 +11,7 @@ import { releaseCapPlaces, reserveUnderCap } from '../mailings/frequency-ledger.
 import { noteOutcomes } from '../mailings/mailing-stats.store';
 import { FINAL_STATUSES } from '../mailings/mailing.transitions';
 import type { MailingStatus } from '../mailings/mailing.table';
+import { frequencyCapOf, mailingColumnsSql, sendWindowOf, type MailingColumns } from '../mailings/mailing.values';
 import { claimDue, nextDueAt, RECIPIENT_COLUMNS, releaseDue, toRecipient, writeResults, type HandedOutEntry, type RecipientRow, type ResultRow } from '../messages/message.store';
 import { settleForMailing } from '../messages/message.transitions';
 import type { Claimed, ClaimOutcome, ClaimRequest, ClaimStore, ClaimTx, CommittedResults, Launch, MailingForClaim, ResultBatch } from './dispatch.ports';
@@ -164,18 +165,8 @@ function outcomesOf(rows: readonly ResultRow[]): Map<number, number[]> {
 // ---- SQL ---------------------------------------------------------------------------------
 
 async function mailingForClaim(tx: Db, id: number): Promise<MailingForClaim | undefined> {
-  const [row] = await tx.execute<{
-    status: MailingStatus;
-    text: string;
-    end_ms: number;
-    window_from: number | null;
-    window_to: number | null;
-    cap_count: number | null;
-    cap_window_s: number | null;
-    now_ms: number;
-  }>(sql`
-    select status, text, extract(epoch from end_at) * 1000 as end_ms, send_window_from as window_from, send_window_to as window_to,
-           frequency_cap_count as cap_count, frequency_cap_window_s as cap_window_s,
+  const [row] = await tx.execute<MailingColumns & { status: MailingStatus; text: string; end_ms: number; now_ms: number }>(sql`
+    select status, text, extract(epoch from end_at) * 1000 as end_ms, ${mailingColumnsSql()},
            extract(epoch from clock_timestamp()) * 1000 as now_ms
     from mailings where id = ${id}`);
   if (!row) return undefined;
@@ -184,9 +175,8 @@ async function mailingForClaim(tx: Db, id: number): Promise<MailingForClaim | un
     status: row.status,
     text: row.text,
     endAt: Number(row.end_ms),
-    sendWindow: row.window_from === null || row.window_to === null ? null : { fromMinute: row.window_from, toMinute: row.window_to },
-    frequencyCapCount: row.cap_count,
-    frequencyCapWindowS: row.cap_window_s,
+    sendWindow: sendWindowOf(row),
+    frequencyCap: frequencyCapOf(row),
     now: Number(row.now_ms),
   };
 }

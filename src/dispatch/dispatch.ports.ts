@@ -1,4 +1,6 @@
+import type { FrequencyCap } from '../mailings/frequency-cap';
 import type { MailingStatus } from '../mailings/mailing.table';
+import type { SendWindow } from '../mailings/send-window';
 import type { Recipient, ResultRow } from '../messages/message.store';
 
 export type { Recipient, ResultRow };
@@ -55,9 +57,9 @@ export type MailingForClaim = {
   status: MailingStatus;
   text: string;
   endAt: number;
-  sendWindow: { fromMinute: number; toMinute: number } | null;
-  frequencyCapCount: number | null;
-  frequencyCapWindowS: number | null;
+  sendWindow: SendWindow | null;
+  /** its own cap (null: the configured one, if any) */
+  frequencyCap: FrequencyCap | null;
   /** the database's clock when it was read (ms) */
   now: number;
 };

@@ -223,7 +223,7 @@ export class Dispatcher {
       if (before) this.settle(w, before, now);
       else toSend.push(w);
     }
-    const cap = capOf(mailing, this.options.rules);
+    const cap = capOf(mailing.frequencyCap, this.options.rules);
     let allowed: Set<number> | null = null;
     if (cap && toSend.length > 0) allowed = await tx.reserveUnderCap(toSend, cap);
     const template = this.templateOf(mailing.text);

@@ -1,5 +1,4 @@
 import type { FrequencyCap } from './frequency-cap';
-import { frequencyCapOf, type MailingColumns } from './mailing.values';
 
 /** The campaign rules configured for every mailing (config: MAX_SEGMENTS, FREQUENCY_CAP, MAX_FAILURE_RATE). */
 export type CampaignRules = {
@@ -15,9 +14,9 @@ export type CampaignRules = {
 export const FAILURE_WINDOW = 200;
 export const FAILURE_MIN_RESULTS = 20;
 
-/** The cap a mailing sends under: its own, else the configured one. */
-export function capOf(mailing: Pick<MailingColumns, 'frequencyCapCount' | 'frequencyCapWindowS'>, rules: CampaignRules): FrequencyCap | null {
-  return frequencyCapOf(mailing) ?? rules.frequencyCap;
+/** The cap a mailing sends under: its own (mailing.values' frequencyCapOf), else the configured one. */
+export function capOf(own: FrequencyCap | null, rules: CampaignRules): FrequencyCap | null {
+  return own ?? rules.frequencyCap;
 }
 
 /** The failure rate past which a mailing pauses itself: its own, else the configured one. */

@@ -17,7 +17,7 @@ import * as service from './mailing.service';
 import type { MailingRow, MailingStatus as MailingStatusValue } from './mailing.table';
 import { Mailing, MailingAction, MailingConnection, MailingStatus, Segments, SendWindow } from './mailing.type';
 import { actionsFor, isUnderWay, subjectOf, type MailingAction as MailingActionValue } from './mailing.transitions';
-import { filterOf, formatSendWindow, sendWindowOf } from './mailing.values';
+import { filterOf, formatSendWindow, frequencyCapOf, sendWindowOf } from './mailing.values';
 
 /** A mailing for a field, its statistics read with it and handed to the `stats` field's loader. */
 export async function loadMailing(ctx: Context, id: number): Promise<MailingRow | null> {
@@ -164,7 +164,7 @@ export class MailingResolver {
 
   @FieldResolver(() => String, { nullable: true })
   frequencyCap(@Root() mailing: MailingRow, @Ctx() ctx: Context): string | null {
-    const cap = capOf(mailing, ctx.campaign);
+    const cap = capOf(frequencyCapOf(mailing), ctx.campaign);
     return cap && formatFrequencyCap(cap);
   }
 
