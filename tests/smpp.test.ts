@@ -103,6 +103,7 @@ describe('SMPP provider: binding', () => {
     expect(lines.some((l) => l.msg === 'smpp bind refused' && l.provider === 'smsc')).toBe(true);
     expect(raw.join('\n')).not.toContain('wrong-secret');
     expect(JSON.stringify(outcome)).not.toContain('wrong-secret');
+    expect(JSON.stringify(s)).not.toContain('wrong-secret');
   });
 
   it('should be DOWN while nothing listens, and come UP once the SMSC listens again', async () => {
@@ -289,6 +290,15 @@ describe('SMPP provider: texts', () => {
       { text: extended, dataCoding: 0, parts: 2 },
     ]);
     expect(sim.submits.map((p) => p.text.length)).toEqual([153, 8, 152, extended.length - 152]);
+  });
+
+  it('should carry every GSM 03.38 character, basic and extension, in data_coding 0', async () => {
+    const { sim, address } = await smsc();
+    const s = sender(address);
+    await s.ready();
+    const alphabet = '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà\f^{}\\[~]|€';
+    expect((await send(s, alphabet).outcome).kind).toBe('sent');
+    expect(sim.messages).toEqual([expect.objectContaining({ text: alphabet, dataCoding: 0, parts: 1 })]);
   });
 
   it('should send a one-part text without a header', async () => {

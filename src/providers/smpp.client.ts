@@ -173,6 +173,12 @@ export class SmppSender implements Sender {
     return down.length === this.binds.length ? why : `${down.length} of ${this.binds.length} binds down: ${why}`;
   }
 
+  /** Never the password, should the sender itself end up in a log line or an error. */
+  toJSON(): Record<string, unknown> {
+    const { name, host, port, systemId } = this.options;
+    return { provider: name, host, port, systemId, ...this.state() };
+  }
+
   /** Unbinds every session (waiting briefly for unbind_resp) and closes it; messages not yet answered are answered retryable. */
   async close(): Promise<void> {
     if (this.closed) return;
