@@ -149,6 +149,17 @@ describe('SMPP provider: binding', () => {
     expect(await send(s).outcome).toMatchObject({ kind: 'retryable', error: expect.stringContaining('closed') });
   });
 
+  it('should answer an unbind from the SMSC and bind again', async () => {
+    const { sim, address } = await smsc();
+    const { log, lines } = capturedLog();
+    const s = sender(address, { log });
+    await s.ready();
+    sim.unbindAll();
+    await waitFor(() => sim.binds.length === 2 && s.state().state === 'UP', 5_000, 'a new bind');
+    expect(lines.some((l) => l.msg === 'smpp bind down' && l.reason === 'the SMSC unbound')).toBe(true);
+    expect((await send(s).outcome).kind).toBe('sent');
+  });
+
   it('should keep a session alive with enquire_link', async () => {
     const { sim, address } = await smsc();
     const s = sender(address, { enquireLinkMs: 100 });

@@ -174,6 +174,13 @@ export class SmppSimulator {
     for (const session of this.sessions.keys()) session.destroy();
   }
 
+  /** Asks every bound session to unbind, as an SMSC going down for maintenance does; each closes once answered. */
+  unbindAll(): void {
+    for (const [session, bind] of this.sessions) {
+      if (bind) session.unbind({}, () => session.close());
+    }
+  }
+
   private async listen(port: number, host: string): Promise<AddressInfo> {
     const server = smpp.createServer({}, (session) => this.onSession(session));
     server.on('error', () => {});
