@@ -29,7 +29,7 @@ export type OutgoingMessage = { id: number; phone: string; text: string };
  *   answers that are not the documented ones).
  */
 export type SendOutcome =
-  | { kind: 'sent' }
+  | { kind: 'sent'; /** the provider's id of the message (SMPP: the first part's message_id), when it gives one */ providerMessageId?: string }
   | { kind: 'rejected'; error: string }
   | { kind: 'unauthorized'; error: string }
   | { kind: 'throttled'; error: string; retryAfterMs: number | null }

@@ -1,0 +1,46 @@
+/**
+ * The part of npm `smpp` (0.5.1, plain JavaScript, no published types) that Herald uses.
+ * PDUs carry their fields as properties named as in the SMPP 3.4 specification.
+ */
+declare module 'smpp' {
+  import type { EventEmitter } from 'node:events';
+  import type { Server as NetServer, Socket } from 'node:net';
+
+  namespace smpp {
+    class PDU {
+      constructor(command: string, options?: Record<string, unknown>);
+      command: string;
+      command_id: number;
+      command_status: number;
+      sequence_number: number;
+      isResponse(): boolean;
+      response(options?: Record<string, unknown>): PDU;
+      [field: string]: unknown;
+    }
+
+    class Session extends EventEmitter {
+      socket: Socket;
+      /** false when the socket is no longer writable; `sent` is called once the PDU is written */
+      send(pdu: PDU, response?: (pdu: PDU) => void, sent?: (pdu: PDU) => void): boolean;
+      close(callback?: () => void): void;
+      destroy(callback?: () => void): void;
+      pause(): void;
+      resume(): void;
+      bind_transceiver(options: Record<string, unknown>, response?: (pdu: PDU) => void): boolean;
+      unbind(options?: Record<string, unknown>, response?: (pdu: PDU) => void): boolean;
+      enquire_link(options?: Record<string, unknown>, response?: (pdu: PDU) => void): boolean;
+    }
+
+    class Server extends NetServer {
+      sessions: Session[];
+    }
+
+    function createServer(options: Record<string, unknown>, listener: (session: Session) => void): Server;
+    function connect(options: { host: string; port: number; [option: string]: unknown }, listener?: () => void): Session;
+
+    /** every command status by its name (ESME_ROK, ESME_RTHROTTLED, …) */
+    const errors: Record<string, number>;
+  }
+
+  export = smpp;
+}
