@@ -9,7 +9,7 @@ import { notifyMessages } from '../events/event.channel';
 import { lockAudienceForClaim, memberCondition, type Audience } from '../mailings/audience.store';
 import { releaseCapPlaces, reserveUnderCap } from '../mailings/frequency-ledger.store';
 import { noteOutcomes } from '../mailings/mailing-stats.store';
-import { FINAL_STATUSES } from '../mailings/mailing.transitions';
+import { FINAL_STATUSES, sendsAt } from '../mailings/mailing.transitions';
 import type { MailingStatus } from '../mailings/mailing.table';
 import { frequencyCapOf, mailingColumnsSql, sendWindowOf, type MailingColumns } from '../mailings/mailing.values';
 import { claimDue, nextDueAt, RECIPIENT_COLUMNS, releaseDue, toRecipient, writeResults, type HandedOutEntry, type RecipientRow, type ResultRow } from '../messages/message.store';
@@ -71,7 +71,8 @@ export class PgClaimStore implements ClaimStore {
       .transaction(async (tx): Promise<ClaimOutcome> => {
         // One round trip: the statements run in this order, each after the one before, so
         // the mailing is read under its lock. The retries' claim is undone should the
-        // mailing turn out not to be sent now.
+        // mailing turn out not to be sent now (the lifecycle's rule, judged on the
+        // database's clock as read in this transaction).
         const [, , mailing, audience, due] = await Promise.all([
           tx.execute(CLAIM_SETTINGS),
           lockMailingsShared(tx, [mailingId]),
@@ -81,7 +82,7 @@ export class PgClaimStore implements ClaimStore {
         ]);
         if (!mailing) return { kind: 'refused' };
         this.clock.observe(mailing.now, sentAt, Date.now());
-        if (!request.mayClaim(mailing)) tx.rollback(); // throws
+        if (!sendsAt(mailing, mailing.now)) tx.rollback(); // throws
 
         const claimed: Claimed[] = due.map((m) => ({ ...m, mailingId, leaseId: null }));
         const orphansScanned = claimed.length < limit && request.takeOverOrphans;

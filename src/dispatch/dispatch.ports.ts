@@ -83,8 +83,6 @@ export type ClaimRequest = {
   limit: number;
   /** whether to look for a lease of a vanished process to take over (a scan, so not at every claim) */
   takeOverOrphans: boolean;
-  /** whether a mailing in this state may be sent now; else the claim is undone */
-  mayClaim: (mailing: MailingForClaim) => boolean;
 };
 
 /** The claim's transaction, for what must happen inside it. */
@@ -101,7 +99,7 @@ export interface ClaimTx {
 export type Launch = (mailing: MailingForClaim, messages: Claimed[], tx: ClaimTx) => Promise<void>;
 
 export type ClaimOutcome =
-  /** the mailing is gone, or mayClaim refused it */
+  /** the mailing is gone, or not sending now (mailing.transitions' sendsAt: running, before its endAt) */
   | { kind: 'refused' }
   | {
       kind: 'claimed';

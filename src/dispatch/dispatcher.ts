@@ -1,5 +1,5 @@
 import { logRepeated, type Logger } from '../logger';
-import { isOpen, requestDeadline } from '../mailings/end-time';
+import { requestDeadline } from '../mailings/end-time';
 import { capOf, FAILURE_MIN_RESULTS, FAILURE_WINDOW, type CampaignRules } from '../mailings/campaign.rules';
 import { parseTemplate, render, type Template } from '../mailings/mailing.template';
 import type { Claimed, ClaimStore, ClaimTx, Clock, FailingMailing, MailingControl, MailingForClaim, ResultRow, Sender, SendOutcome } from './dispatch.ports';
@@ -186,7 +186,7 @@ export class Dispatcher {
     const sentAt = Date.now();
     const takeOverOrphans = sentAt - (this.orphansScannedAt.get(mailingId) ?? 0) >= ORPHAN_SCAN_MS;
     const outcome = await this.store.claim(
-      { mailingId, limit, takeOverOrphans, mayClaim: (m) => m.status === 'RUNNING' && isOpen(m.endAt, m.now) },
+      { mailingId, limit, takeOverOrphans },
       (mailing, claimed, tx) => this.settleAndLaunch(tx, this.track(claimed), mailing),
     );
     if (outcome.kind === 'claimed' && outcome.orphansScanned) this.orphansScannedAt.set(mailingId, sentAt);

@@ -11,7 +11,7 @@ import { closeUnsent, deleteMessagesOf, requeueFailed, settleUnsent } from '../m
 import { ENDED_UNSENT } from './end-time';
 import * as store from './mailing.store';
 import type { MailingRow } from './mailing.table';
-import { isFinal, refusal, TRANSITIONS, type MailingTransition } from './mailing.transitions';
+import { isFinal, refusal, subjectOf, TRANSITIONS, type MailingTransition } from './mailing.transitions';
 
 /**
  * Applies the transitions of mailing.transitions.ts with their effects. Each runs in one
@@ -37,7 +37,7 @@ async function lockFor(tx: Db, id: number, transition: MailingTransition, quietl
     throw new NotFoundError('mailing', id);
   }
   const { mailing, now } = found;
-  const why = refusal(transition, { status: mailing.status, startAt: mailing.startAt.getTime(), endAt: mailing.endAt.getTime() }, now);
+  const why = refusal(transition, subjectOf(mailing), now);
   if (why) {
     if (quietly) return null;
     throw new ConflictError(`mailing ${id}: ${why}`);

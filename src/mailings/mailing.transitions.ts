@@ -38,6 +38,9 @@ export const isUnderWay = (status: MailingStatus): boolean => UNDER_WAY.includes
 /** The one status whose messages go out (the dispatcher claims for it alone). */
 export const isSending = (status: MailingStatus): boolean => status === 'RUNNING';
 
+/** Whether a request for one of its messages may start at `now` (ms, the database's clock): sending, and before its end. */
+export const sendsAt = (mailing: { status: MailingStatus; endAt: number }, now: number): boolean => isSending(mailing.status) && isOpen(mailing.endAt, now);
+
 /** Not started yet: it may still start, and whom it is for is still decided by its filter now. */
 export const awaitsStart = (status: MailingStatus): boolean => TRANSITIONS.start.from.includes(status);
 

@@ -2,7 +2,7 @@ import { and, asc, count, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/connection';
 import type { PageRequest } from '../common/page';
 import { messages, type MessageRow, type MessageStatus } from './message.table';
-import { fromOf, MESSAGE_TRANSITIONS, mayBecomeSql } from './message.transitions';
+import { fromOf, MESSAGE_TRANSITIONS, mayBecomeSql, statusListSql } from './message.transitions';
 
 /**
  * Every write of a message row, and so of its status, is here: the dispatcher's claims of
@@ -14,7 +14,6 @@ import { fromOf, MESSAGE_TRANSITIONS, mayBecomeSql } from './message.transitions
  * keep mailing_stats.) Every function runs in its caller's transaction.
  */
 
-const statusList = (statuses: readonly MessageStatus[]) => sql.raw(statuses.map((s) => `'${s}'`).join(', '));
 const idArray = (ids: readonly number[]) => `{${ids.join(',')}}`;
 
 // ---- reads -------------------------------------------------------------------------------
@@ -80,7 +79,7 @@ export async function claimDue(tx: Db, mailingId: number, limit: number, leaseMs
               (select c.attributes from clients c where c.id = m.client_id) as attributes,
               exists (select 1 from opt_outs o where o.phone = m.phone) as opted_out`);
   const gone = rows.filter((r) => r.client_gone).map((r) => r.id);
-  if (gone.length > 0) await tx.execute(sql`delete from messages where id = any(${`{${gone.join(',')}}`}::bigint[])`);
+  if (gone.length > 0) await tx.execute(sql`delete from messages where id = any(${idArray(gone.map(Number))}::bigint[])`);
   return rows
     .filter((r) => !r.client_gone)
     .map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), phone: r.phone, timezone: r.timezone, attempts: r.attempts, ...toRecipient(r) }));
@@ -201,7 +200,7 @@ export async function settleUnsent(tx: Db, mailingId: number, event: 'expire' | 
   const { to } = MESSAGE_TRANSITIONS[event];
   const result = await tx.execute(sql`
     update messages set status = ${to}::message_status, updated_at = now(), last_error = coalesce(last_error, ${error})
-    where mailing_id = ${mailingId} and status in (${statusList(fromOf(event))})`);
+    where mailing_id = ${mailingId} and status in (${statusListSql(fromOf(event))})`);
   return result.count ?? 0;
 }
 
@@ -209,7 +208,7 @@ export async function settleUnsent(tx: Db, mailingId: number, event: 'expire' | 
 export async function requeueFailed(tx: Db, mailingId: number): Promise<number> {
   const result = await tx.execute(sql`
     update messages set status = ${MESSAGE_TRANSITIONS.requeue.to}::message_status, next_attempt_at = now(), updated_at = now()
-    where mailing_id = ${mailingId} and status in (${statusList(fromOf('requeue'))})`);
+    where mailing_id = ${mailingId} and status in (${statusListSql(fromOf('requeue'))})`);
   return result.count ?? 0;
 }
 

@@ -75,6 +75,9 @@ export function settleForMailing<R extends { status: MessageStatus; error: strin
   return result;
 }
 
+/** Statuses as a literal SQL list (`'PENDING', 'SENT'`): they come from MESSAGE_STATUSES, never from input. */
+export const statusListSql = (statuses: readonly MessageStatus[]): SQL => sql.raw(statuses.map((s) => `'${s}'`).join(', '));
+
 /**
  * The table's rule for a result as SQL, for the one statement that writes results in bulk:
  * the row `current` (its status column) may take the status `next` (an expression). Built
@@ -88,7 +91,8 @@ export function mayBecomeSql(current: SQL, next: SQL): SQL {
     const key = MESSAGE_TRANSITIONS[EVENT_OF_RESULT[to]].from.join(',');
     byFrom.set(key, [...(byFrom.get(key) ?? []), to]);
   }
-  const list = (statuses: readonly string[]) => sql.raw(statuses.map((s) => `'${s}'`).join(', '));
-  const clauses = [...byFrom].map(([from, tos]) => sql`(${next} in (${list(tos)}) and ${current} in (${list(from.split(','))}))`);
+  const clauses = [...byFrom].map(
+    ([from, tos]) => sql`(${next} in (${statusListSql(tos)}) and ${current} in (${statusListSql(from.split(',') as MessageStatus[])}))`,
+  );
   return sql`(${sql.join(clauses, sql` or `)})`;
 }
