@@ -255,6 +255,7 @@ async function graphqlParts(parts: ProcessParts) {
     live,
     campaign: config.campaign,
     testSender: { gateway: parts.gateway, requestTimeoutMs: config.dispatch.requestTimeoutMs },
+    providers: { list: async () => [], changes: async function* () {} },
     reports: reportQueue(parts.timers),
     onSettled: parts.onSettled,
     budgets: {

@@ -54,7 +54,7 @@ describe('the message transitions in SQL', () => {
     const { mailingId, messages } = await messagesIn(pairs.map((p) => p.from));
     const results: ResultRow[] = messages.map((m, i) => ({
       id: m.id, mailingId, clientId: m.client_id, phone: m.phone, timezone: m.timezone,
-      status: pairs[i].to, attempted: true, error: null, text: 'Hello', nextAttemptAt: null, at: Date.now(),
+      status: pairs[i].to, attempted: true, error: null, text: 'Hello', nextAttemptAt: null, at: Date.now(), provider: null, providerMessageId: null,
     }));
     const changed = await database.db.transaction((tx) => writeResults(tx, results));
     const changedIds = new Set(changed.get(mailingId) ?? []);
@@ -93,7 +93,7 @@ describe('writing results', () => {
       select nextval('messages_id_seq')::int as first, nextval('messages_id_seq')::int as second, nextval('messages_id_seq')::int as third`;
     const result = (id: number, forClient = clientId): ResultRow => ({
       id, mailingId: Number(mailing.id), clientId: forClient, phone: client.phone, timezone: client.timezone,
-      status: 'SENT', attempted: true, error: null, text: 'Hello', nextAttemptAt: null, at: Date.now(),
+      status: 'SENT', attempted: true, error: null, text: 'Hello', nextAttemptAt: null, at: Date.now(), provider: null, providerMessageId: null,
     });
     const rows = () => herald.sql<{ id: number; client_id: number }[]>`select id::int, client_id::int from messages where mailing_id = ${mailing.id} order by id`;
 

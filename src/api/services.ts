@@ -6,6 +6,7 @@ import type { SettledObserver } from '../mailings/mailing.lifecycle';
 import type { MailingTimers } from '../mailings/mailing.timers';
 import type { CostBudget } from '../ratelimit/cost-budget';
 import type { FailedAuthLimiter } from '../ratelimit/failed-auth';
+import type { ProviderDirectory } from '../providers/provider.directory';
 import type { ReportQueue } from '../reports/report.service';
 import type { TestSender } from '../testsend/test-send.service';
 
@@ -25,6 +26,8 @@ export type Services = {
   live: LiveUpdates;
   /** the configured campaign rules (segments, frequency cap, failure rate) */
   campaign: CampaignRules;
+  /** the providers as the workers see them (the providers query and subscription) */
+  providers: ProviderDirectory;
   /** the gateway for test sends */
   testSender: TestSender;
   /** where sendStatisticsReport queues its job */

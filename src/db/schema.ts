@@ -10,3 +10,4 @@ export * from '../clients/opt-out.table';
 export * from '../mailings/frequency-ledger.table';
 export * from '../testsend/test-send.table';
 export * from '../ratelimit/cost-window.table';
+export * from '../providers/provider.table';

@@ -205,6 +205,7 @@ const claimedOf = (mailingId: number, leaseId: number, r: EntryRow): Claimed => 
   timezone: r.timezone,
   attempts: 0,
   leaseId,
+  provider: null,
   ...toRecipient(r),
 });
 
@@ -223,7 +224,7 @@ async function handOut(tx: Db, audience: Audience, limit: number, owner: string,
       order by c.id limit ${limit}
     ),
     numbered as (
-      select nextval('messages_id_seq'::regclass) as id, client_id, phone, timezone, name, attributes, opted_out from picked
+      select nextval('messages_id_seq'::regclass) as id, client_id, phone, timezone, name, attributes, operator_code, opted_out from picked
     ),
     lease as (
       insert into dispatch_leases (mailing_id, owner, until, message_ids, client_ids, phones, timezones)
@@ -238,7 +239,7 @@ async function handOut(tx: Db, audience: Audience, limit: number, owner: string,
       set cursor = case when (select count(*) from picked) = ${limit} then (select max(client_id) from picked) else last_client_id end
       where mailing_id = ${mailingId}
     )
-    select n.id, n.client_id, n.phone, n.timezone, n.name, n.attributes, n.opted_out, l.id as lease_id
+    select n.id, n.client_id, n.phone, n.timezone, n.name, n.attributes, n.operator_code, n.opted_out, l.id as lease_id
     from numbered n cross join lease l order by n.client_id`);
   return rows.map((r) => claimedOf(mailingId, Number(r.lease_id), r));
 }

@@ -9,31 +9,35 @@ export type { Recipient, ResultRow };
  * What the dispatch engine needs from the world, and nothing more (as listmonk's campaign
  * manager declares its DataSource and Messenger): a claim store that hands out messages
  * under leases and commits their results (dispatch/claim.store.ts on PostgreSQL), a sending
- * port that sends one message and says what came of it (gateway/gateway.client.ts over
- * HTTP; every provider implements it), the mailing lifecycle's two reactions to results,
+ * outbox that sends one message through a provider of its route and says what came of it
+ * (providers/provider.router.ts over the providers, each a Sender), the mailing lifecycle's two reactions to results,
  * and the database's clock. main.ts plugs the adapters in; the engine knows none of them.
  */
 
-// ---- the sending port --------------------------------------------------------------------
+// ---- the sending ports: one provider, and the outbox that routes among them -------------
 
 export type OutgoingMessage = { id: number; phone: string; text: string };
 
 /**
  * What one request came to. Each adapter maps every answer (or non-answer) of its provider
- * to exactly one of these, in one place (gateway/gateway.outcome.ts for HTTP):
+ * to exactly one of these, in one place (gateway/gateway.outcome.ts for HTTP,
+ * providers/smpp.outcome.ts for SMPP):
  * - sent: accepted;
  * - rejected: the message itself is bad; retrying will not help;
- * - unauthorized: the provider refuses Herald itself; stop everywhere until it works;
+ * - unauthorized: the provider refuses Herald itself; stop using it until it works;
  * - throttled: wait (as long as the provider says, when it says);
  * - retryable: anything else that may work later (5xx, timeouts, dropped connections,
- *   answers that are not the documented ones).
+ *   answers that are not the documented ones). `ambiguous` when the request went out and
+ *   no clear answer came back (a timeout after it was written, a connection lost after it,
+ *   an acceptance that could not be read): it may have been delivered, so it may be tried
+ *   again only through the same provider, under the same message id.
  */
 export type SendOutcome =
   | { kind: 'sent'; /** the provider's id of the message (SMPP: the first part's message_id), when it gives one */ providerMessageId?: string }
   | { kind: 'rejected'; error: string }
   | { kind: 'unauthorized'; error: string }
   | { kind: 'throttled'; error: string; retryAfterMs: number | null }
-  | { kind: 'retryable'; error: string };
+  | { kind: 'retryable'; error: string; ambiguous?: boolean };
 
 /** One request under way: when it has been written out, and what it came to. */
 export type Sending = {
@@ -42,10 +46,48 @@ export type Sending = {
   outcome: Promise<SendOutcome>;
 };
 
-/** The one thing the engine needs from an SMS provider. */
+/** One SMS provider, whatever it speaks (gateway/gateway.client.ts, providers/smpp.client.ts). */
 export interface Sender {
   /** Sends one message; it must be answered by `deadline` (ms since the epoch, local clock). */
   send(message: OutgoingMessage, deadline: number): Sending;
+  close(): Promise<void>;
+}
+
+/** A message for the outbox: what routes it, and the provider an ambiguous answer pinned it to. */
+export type RoutedMessage = OutgoingMessage & {
+  /** its client's mobile operator code (null: the client left; the catch-all route) */
+  operatorCode: string | null;
+  /** set once a provider took it (or may have): only that one may try it again */
+  provider: string | null;
+};
+
+/**
+ * What the outbox made of a message: a provider's outcome, or `deferred` when no provider
+ * of its route could take it now (none was asked: no attempt). `provider` names the
+ * provider that took it or may have (sent, rejected, or an ambiguous failure), else null.
+ */
+export type Delivery = {
+  outcome: SendOutcome | { kind: 'deferred'; error: string; retryAfterMs: number };
+  provider: string | null;
+};
+
+export type RoutedSending = { written: Promise<void>; delivery: Promise<Delivery> };
+
+/**
+ * The providers as the engine sees them (providers/provider.router.ts): how many messages
+ * may start now, and one message sent through whichever provider of its route can take it.
+ * The engine does not know which providers, or which kinds of them, there are.
+ */
+export interface Outbox {
+  /** how many of `wanted` messages may start now, over every provider that can take one */
+  permits(wanted: number, now: number): number;
+  /** ms until a message may start again, when none may now */
+  waitMs(now: number): number;
+  send(message: RoutedMessage, deadline: number): RoutedSending;
+  /** the longest a retry through this provider (null: any) should wait: short while it is failing as a whole, so that sending resumes soon after it recovers */
+  retryCapMs(provider: string | null): number | null;
+  /** null when sending works; else why it cannot, for /readyz */
+  problem(): string | null;
   close(): Promise<void>;
 }
 
@@ -75,6 +117,8 @@ export type Claimed = Recipient & {
   attempts: number;
   /** the lease it was handed out under (a first attempt), or null (it has a row) */
   leaseId: number | null;
+  /** the provider an earlier ambiguous answer pinned it to (a retry), else null */
+  provider: string | null;
 };
 
 export type ClaimRequest = {

@@ -309,6 +309,8 @@ export class Dispatcher {
       text,
       nextAttemptAt: fate.nextAttemptAt,
       at,
+      provider: null,
+      providerMessageId: null,
     };
   }
 

@@ -15,6 +15,7 @@ import { StatisticsResolver } from '../statistics/statistics.resolver';
 import { TestSendResolver } from '../testsend/test-send.resolver';
 import { ReportResolver } from '../reports/report.resolver';
 import { StatisticsSubscriptionResolver } from '../statistics/statistics.subscription';
+import { ProviderResolver } from '../providers/provider.resolver';
 
 /**
  * The executable schema, built from the type-graphql classes. `schema.graphql` at the top of
@@ -37,6 +38,7 @@ export function buildHeraldSchema(): Promise<GraphQLSchema> {
       StatisticsSubscriptionResolver,
       TestSendResolver,
       ReportResolver,
+      ProviderResolver,
     ],
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     emitSchemaFile: false,

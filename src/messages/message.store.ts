@@ -46,16 +46,22 @@ export async function nextDueAt(tx: Db, mailingId: number): Promise<number | nul
 // ---- the dispatcher's claims and results -------------------------------------------------
 
 /** What a message's text and fate need of its client now: its name and attributes, and whether its phone opted out. */
-export type Recipient = { name: string | null; attributes: Record<string, string>; optedOut: boolean };
+export type Recipient = {
+  name: string | null;
+  attributes: Record<string, string>;
+  optedOut: boolean;
+  /** which providers it goes through (the routes); null when the client left */
+  operatorCode: string | null;
+};
 
-export type RecipientRow = { name: string | null; attributes: Record<string, string> | null; opted_out: boolean };
-export const toRecipient = (r: RecipientRow): Recipient => ({ name: r.name, attributes: r.attributes ?? {}, optedOut: r.opted_out });
+export type RecipientRow = { name: string | null; attributes: Record<string, string> | null; opted_out: boolean; operator_code: string | null };
+export const toRecipient = (r: RecipientRow): Recipient => ({ name: r.name, attributes: r.attributes ?? {}, optedOut: r.opted_out, operatorCode: r.operator_code });
 
 /** The SQL that reads a Recipient for client row `c` (which may be missing: the client left). */
-export const RECIPIENT_COLUMNS = sql`c.name, c.attributes, exists (select 1 from opt_outs o where o.phone = c.phone) as opted_out`;
+export const RECIPIENT_COLUMNS = sql`c.name, c.attributes, c.operator_code, exists (select 1 from opt_outs o where o.phone = c.phone) as opted_out`;
 
 /** A message that already has a row, due again (a retry, or its send window opened). */
-export type DueMessage = Recipient & { id: number; clientId: number; phone: string; timezone: string; attempts: number };
+export type DueMessage = Recipient & { id: number; clientId: number; phone: string; timezone: string; attempts: number; provider: string | null };
 
 /**
  * Claims up to `limit` of the mailing's due messages that have rows: their next attempt is
@@ -64,7 +70,7 @@ export type DueMessage = Recipient & { id: number; clientId: number; phone: stri
  * since its last attempt is removed instead, as its other unsent messages were.
  */
 export async function claimDue(tx: Db, mailingId: number, limit: number, leaseMs: number): Promise<DueMessage[]> {
-  const rows = await tx.execute<{ id: string; client_id: string; phone: string; timezone: string; attempts: number; client_gone: boolean } & RecipientRow>(sql`
+  const rows = await tx.execute<{ id: string; client_id: string; phone: string; timezone: string; attempts: number; provider: string | null; client_gone: boolean } & RecipientRow>(sql`
     update messages m set next_attempt_at = now() + ${leaseMs} * interval '1 millisecond'
     from (
       select id from messages
@@ -73,16 +79,17 @@ export async function claimDue(tx: Db, mailingId: number, limit: number, leaseMs
       for update skip locked
     ) due
     where m.id = due.id
-    returning m.id, m.client_id, m.phone, m.timezone, m.attempts,
+    returning m.id, m.client_id, m.phone, m.timezone, m.attempts, m.provider,
               not exists (select 1 from clients c where c.id = m.client_id) as client_gone,
               (select c.name from clients c where c.id = m.client_id) as name,
               (select c.attributes from clients c where c.id = m.client_id) as attributes,
+              (select c.operator_code from clients c where c.id = m.client_id) as operator_code,
               exists (select 1 from opt_outs o where o.phone = m.phone) as opted_out`);
   const gone = rows.filter((r) => r.client_gone).map((r) => r.id);
   if (gone.length > 0) await tx.execute(sql`delete from messages where id = any(${idArray(gone.map(Number))}::bigint[])`);
   return rows
     .filter((r) => !r.client_gone)
-    .map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), phone: r.phone, timezone: r.timezone, attempts: r.attempts, ...toRecipient(r) }));
+    .map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), phone: r.phone, timezone: r.timezone, attempts: r.attempts, provider: r.provider, ...toRecipient(r) }));
 }
 
 /** Retries claimed and not sent (the claimer stops): due again at once, for anyone. */
@@ -108,6 +115,10 @@ export type ResultRow = {
   nextAttemptAt: number | null;
   /** ms; when the answer came */
   at: number;
+  /** the provider that took it or may have (null: none; a row's provider, once set, stays) */
+  provider: string | null;
+  /** the provider's id of it, when it gave one */
+  providerMessageId: string | null;
 };
 
 /** The update rule of writeResults, from the transitions table: row `m` may take result `v`'s status. */
@@ -140,20 +151,25 @@ export async function writeResults(tx: Db, results: readonly ResultRow[]): Promi
       text: r.text,
       next_ms: r.nextAttemptAt,
       at_ms: r.at,
+      provider: r.provider,
+      provider_message_id: r.providerMessageId,
     })),
   );
   const changed = await tx.execute<{ id: string; mailing_id: string }>(sql`
     with v as (
       select v.id, v.mailing_id, v.client_id, v.phone, v.timezone, v.status::message_status as status, v.attempts, v.error, v.text,
+             v.provider, v.provider_message_id,
              case when v.status = 'SENT' then to_timestamp(v.at_ms / 1000.0) end as sent_at,
              coalesce(to_timestamp(v.next_ms / 1000.0), now()) as next_attempt_at
       from jsonb_to_recordset(${rows}::jsonb)
-        as v(id bigint, mailing_id bigint, client_id bigint, phone text, timezone text, status text, attempts int, error text, text text, next_ms float8, at_ms float8)
+        as v(id bigint, mailing_id bigint, client_id bigint, phone text, timezone text, status text, attempts int, error text, text text, next_ms float8, at_ms float8,
+             provider text, provider_message_id text)
     ),
     inserted as (
-      insert into messages (id, mailing_id, client_id, phone, timezone, status, attempts, last_error, text, sent_at, next_attempt_at, updated_at)
+      insert into messages (id, mailing_id, client_id, phone, timezone, status, attempts, last_error, text, sent_at, next_attempt_at, updated_at,
+                            provider, provider_message_id)
       overriding system value
-      select id, mailing_id, client_id, phone, timezone, status, attempts, error, text, sent_at, next_attempt_at, now()
+      select id, mailing_id, client_id, phone, timezone, status, attempts, error, text, sent_at, next_attempt_at, now(), provider, provider_message_id
       -- A client handed out twice (a claim whose commit was lost after its requests went
       -- out, and the claim after it): its first message stands, the other's result is
       -- dropped, whether the first is a row already or in this same batch (both answered
@@ -172,6 +188,8 @@ export async function writeResults(tx: Db, results: readonly ResultRow[]): Promi
         last_error = coalesce(v.error, m.last_error),
         text = coalesce(v.text, m.text),
         sent_at = coalesce(v.sent_at, m.sent_at),
+        provider = coalesce(m.provider, v.provider),
+        provider_message_id = coalesce(v.provider_message_id, m.provider_message_id),
         next_attempt_at = v.next_attempt_at,
         updated_at = now()
       from v

@@ -27,6 +27,11 @@ export const messages = pgTable(
     lastError: text('last_error'),
     // The text it went out with (its mailing's, personalised for its client); null until sent.
     text: text('text'),
+    // The provider that took it (or may have: an ambiguous answer pins a message to its
+    // provider, which alone may try it again); null until one did. Set once, never changed.
+    provider: text('provider'),
+    // The provider's id of it (SMPP: submit_sm_resp's message_id), for its delivery receipt.
+    providerMessageId: text('provider_message_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     sentAt: timestamp('sent_at', { withTimezone: true }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

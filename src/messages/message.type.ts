@@ -21,6 +21,10 @@ export class Message {
   @Field(() => Int, { description: 'requests made to the gateway for it' }) attempts!: number;
   @Field(() => String, { nullable: true, description: 'the last failure, or why it was skipped' }) lastError!: string | null;
   @Field(() => String, { nullable: true, description: 'the text it went out with, personalised; null until it did' }) text!: string | null;
+  @Field(() => String, { nullable: true, description: 'the provider that took it (or may have: an ambiguous answer pins a message to its provider); null before one did' })
+  provider!: string | null;
+  @Field(() => String, { nullable: true, description: "the provider's id of it (SMPP: submit_sm_resp's message_id), when it gave one; receipts are matched by it" })
+  providerMessageId!: string | null;
   @Field(() => ID) mailingId!: string;
   @Field(() => ID) clientId!: string;
   @Field(() => Client, { nullable: true, description: 'null once the client is deleted' }) client?: Client | null;
