@@ -1,3 +1,4 @@
+import { answerWithin } from '../db/answer-within';
 import type { Db } from '../db/connection';
 import { logRepeated, type Logger } from '../logger';
 import { deleteProviderStates, sweepProviderStates, writeProviderStates, type ProviderStateRow } from './provider-state.store';
@@ -30,9 +31,11 @@ export type ReporterOptions = {
   debounceMs: number;
   /** rows older than this (a process gone without deleting its own) are swept, now and then */
   staleMs: number;
+  /** a write (or the delete at a stop) not answered by then is given up on: a hung call must not stop the reports, nor a shutdown */
+  answerMs: number;
 };
 
-export const REPORTER_DEFAULTS: ReporterOptions = { intervalMs: 1_000, debounceMs: 75, staleMs: 60_000 };
+export const REPORTER_DEFAULTS: ReporterOptions = { intervalMs: 1_000, debounceMs: 75, staleMs: 60_000, answerMs: 3_000 };
 
 const SWEEP_EVERY = 30; // intervals
 
@@ -81,7 +84,7 @@ export class ProviderStateReporter {
     this.queued = null;
     await this.writing;
     try {
-      await deleteProviderStates(this.db, this.owner);
+      await answerWithin(deleteProviderStates(this.db, this.owner), this.options.answerMs, "deleting this process's provider states");
     } catch (err) {
       // Its rows stop being fresh within seconds: the api processes drop them then.
       logRepeated(this.log, 'warn', { err }, "deleting this process's provider states failed; they go stale instead");
@@ -121,7 +124,7 @@ export class ProviderStateReporter {
     const seen = new Map(rows.map((r) => [r.provider, `${r.state}|${r.reason ?? ''}|${r.bindsUp ?? ''}|${r.binds ?? ''}`]));
     const differs = seen.size !== this.announced.size || [...seen].some(([p, v]) => this.announced.get(p) !== v);
     try {
-      await writeProviderStates(this.db, this.owner, rows, announce || differs);
+      await answerWithin(writeProviderStates(this.db, this.owner, rows, announce || differs), this.options.answerMs, "writing the providers' states");
       this.announced = seen;
     } catch (err) {
       if (announce || differs) this.announced = new Map(); // owed: the next write announces
@@ -131,7 +134,7 @@ export class ProviderStateReporter {
 
   private async sweep(): Promise<void> {
     try {
-      const swept = await sweepProviderStates(this.db, this.options.staleMs);
+      const swept = await answerWithin(sweepProviderStates(this.db, this.options.staleMs), this.options.answerMs, 'sweeping stale provider states');
       if (swept > 0) this.log.info({ swept }, 'swept provider states of processes gone without deleting them');
     } catch (err) {
       logRepeated(this.log, 'warn', { err }, 'sweeping stale provider states failed');
