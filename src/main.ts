@@ -34,6 +34,8 @@ import { Metrics } from './metrics/metrics';
 import { metricsRoutes } from './metrics/metrics.routes';
 import { readQueueFigures } from './metrics/metrics.store';
 import { REPORT_QUEUE, reportQueue, reportQueueOptions, startReports } from './reports/report.jobs';
+import { PgProviderDirectory } from './providers/provider.directory'; // [wt-status]
+import { ProviderStateReporter, type ProviderSnapshotSource } from './providers/provider-state.reporter'; // [wt-status]
 
 export type Herald = {
   /** e.g. http://127.0.0.1:4000 */
@@ -125,7 +127,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       token: sender.token,
       connections: d.concurrency,
       requestTimeoutMs: d.requestTimeoutMs,
-      observe: metrics && (() => metrics.gatewayRequest()),
+      observe: metrics && (() => metrics.gatewayRequest('default')), // [wt-status] the lead rewires per provider
     });
     started.push({ name: 'gateway client', stop: () => gateway.close() });
     const onSettled: SettledObserver | undefined = metrics && ((settled) => metrics.messagesSettled(settled));
@@ -214,7 +216,13 @@ async function startWorker(parts: ProcessParts) {
     rules: config.campaign,
     onResults: metrics && ((rows) => metrics.messageResults(rows)),
   });
-  metrics?.watchBreaker(() => dispatcher.breakerState());
+  metrics?.watchBreakers(() => [{ provider: 'default', state: dispatcher.breakerState() }]); // [wt-status] the lead rewires per provider
+  // [wt-status] begin: the providers' states for the api processes; pushed before the dispatcher, so stopped after it
+  // (in reverse): its rows go when sending has. The source is a stand-in over the dispatcher until the router replaces it.
+  const reporter = new ProviderStateReporter(db, store.owner, dispatcherAsProviders(dispatcher, d.rateLimit), log);
+  started.push({ name: "providers' states", stop: () => reporter.stop() });
+  reporter.start();
+  // [wt-status] end
   dispatcher.start();
   started.push({ name: 'dispatcher', stop: () => dispatcher.stop() });
   const unsubscribe = bus.subscribe((event) => {
@@ -246,6 +254,9 @@ async function graphqlParts(parts: ProcessParts) {
   ]);
   const live = new LiveUpdates(parts.bus, db, log, config.live);
   started.push({ name: 'live updates', stop: async () => live.stop() });
+  // [wt-status] every configured provider as the workers report it; for now the one of SENDER_URL
+  const providers = new PgProviderDirectory(db, parts.bus, log, [{ name: 'default', type: 'HTTP', partsPerSecond: config.dispatch.rateLimit }]);
+  started.push({ name: 'providers directory', stop: async () => providers.stop() });
   const failedAuth = new FailedAuthLimiter(config.limits.authFailuresPerMinute, log);
   started.push({ name: 'failed-authentication limiter', stop: async () => failedAuth.stop() });
   const services: Services = {
@@ -255,7 +266,7 @@ async function graphqlParts(parts: ProcessParts) {
     live,
     campaign: config.campaign,
     testSender: { gateway: parts.gateway, requestTimeoutMs: config.dispatch.requestTimeoutMs },
-    providers: { list: async () => [], changes: async function* () {} },
+    providers, // [wt-status]
     reports: reportQueue(parts.timers),
     onSettled: parts.onSettled,
     budgets: {
@@ -293,6 +304,33 @@ async function senderOf(config: Config, log: Logger, started: Stoppable[]): Prom
   process.stderr.write(`\nNo SENDER_URL set: messages go to a built-in gateway simulator at ${url}, not to real phones.\n\n`);
   return { url, token };
 }
+
+// [wt-status] begin: a stand-in until the router: the one gateway as provider "default", its
+// state from the dispatcher's breaker, looked at often since the dispatcher tells no one.
+const BREAKER_STATES = { closed: 'UP', 'half-open': 'DEGRADED', open: 'DOWN' } as const;
+function dispatcherAsProviders(dispatcher: Dispatcher, partsPerSecond: number): ProviderSnapshotSource {
+  const snapshot = () => {
+    const breaker = dispatcher.breakerState();
+    const refused = dispatcher.problem();
+    const state = refused ? 'DOWN' : BREAKER_STATES[breaker];
+    const reason = refused ?? (breaker === 'closed' ? null : `its circuit breaker is ${breaker}`);
+    return { name: 'default', type: 'HTTP' as const, state, reason, inFlight: 0, partsPerSecond, sentPerSecond: 0, bindsUp: null, binds: null };
+  };
+  return {
+    snapshots: () => [snapshot()],
+    onChange: (listener) => {
+      let last = JSON.stringify(snapshot());
+      const timer = setInterval(() => {
+        const now = JSON.stringify(snapshot());
+        if (now === last) return;
+        last = now;
+        listener();
+      }, 100);
+      return () => clearInterval(timer);
+    },
+  };
+}
+// [wt-status] end
 
 /** Without API_TOKENS (never in production: config refuses), one admin token kept on disk. */
 async function devAdminToken(config: Config, log: Logger) {
