@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
 import type { Services } from './api/services';
 import { Authenticator } from './auth/authenticator';
 import { OidcVerifier } from './auth/oidc';
@@ -17,8 +16,6 @@ import { PgClaimStore } from './dispatch/claim.store';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EventBus } from './events/event.bus';
 import type { OperationObserver } from './graphql/gate';
-import { HttpGateway } from './gateway/gateway.client';
-import { GatewaySimulator } from './gateway/simulator';
 import { DatabaseMonitor } from './health/database.monitor';
 import { createHttpServer, type GraphqlMount } from './http/server';
 import { createLogger, type Logger } from './logger';
@@ -34,8 +31,11 @@ import { Metrics } from './metrics/metrics';
 import { metricsRoutes } from './metrics/metrics.routes';
 import { readQueueFigures } from './metrics/metrics.store';
 import { REPORT_QUEUE, reportQueue, reportQueueOptions, startReports } from './reports/report.jobs';
-import { PgProviderDirectory } from './providers/provider.directory'; // [wt-status]
-import { ProviderStateReporter, type ProviderSnapshotSource } from './providers/provider-state.reporter'; // [wt-status]
+import { PgProviderDirectory } from './providers/provider.directory';
+import { ProviderStateReporter } from './providers/provider-state.reporter';
+import { buildProviders, describeProviders, LazyOutbox, providersOf, type ProviderListing } from './providers/providers.build';
+import type { ProviderRouter } from './providers/provider.router';
+import type { Outbox } from './dispatch/dispatch.ports';
 
 export type Herald = {
   /** e.g. http://127.0.0.1:4000 */
@@ -50,7 +50,14 @@ type ProcessParts = {
   config: Config;
   databaseUrl: string;
   db: Db;
-  gateway: HttpGateway;
+  /** the providers this process sends through: the dispatcher's, and the api's for test sends */
+  outbox: Outbox;
+  /** the router behind it, built at once in a worker process */
+  router: ProviderRouter | undefined;
+  /** every configured provider (no secrets), for the providers query */
+  providerListing: ProviderListing[];
+  /** messages this process may have in flight at most, over every provider */
+  sendConcurrency: number;
   timers: PgBossTimers;
   bus: EventBus;
   monitor: DatabaseMonitor;
@@ -119,19 +126,20 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     // to look for work at once when a mailing starts or resumes anywhere.
     const bus = await EventBus.start(databaseUrl, log);
     started.push({ name: 'event channel', stop: () => bus.stop() });
-    // One gateway client per process: the dispatcher's, and the api's for test sends.
-    const sender = await senderOf(config, log, started);
-    const d = config.dispatch;
-    const gateway = new HttpGateway({
-      url: sender.url,
-      token: sender.token,
-      connections: d.concurrency,
-      requestTimeoutMs: d.requestTimeoutMs,
-      observe: metrics && (() => metrics.gatewayRequest('default')), // [wt-status] the lead rewires per provider
-    });
-    started.push({ name: 'gateway client', stop: () => gateway.close() });
+    // The providers of this process: the dispatcher's, and the api's for test sends. An api
+    // process builds them at its first test send only: an SMPP provider's binds are often
+    // limited by account, and an api process that never test-sends should hold none.
+    const simulated = await providersOf(config, log);
+    started.push({ name: 'gateway simulator', stop: simulated.stop });
+    const build = () => buildProviders(simulated.providers, config, db, log, metrics && ((name) => () => metrics.gatewayRequest(name)));
+    const built = config.role === 'api' ? undefined : build();
+    const outbox: Outbox = built ? built.router : new LazyOutbox(() => build().router);
+    started.push({ name: 'providers', stop: () => outbox.close() });
+    const { listing: providerListing, concurrency: sendConcurrency } = describeProviders(simulated.providers);
     const onSettled: SettledObserver | undefined = metrics && ((settled) => metrics.messagesSettled(settled));
-    const parts: ProcessParts = { config, databaseUrl, db, gateway, timers, bus, monitor, log, started, metrics, onSettled };
+    const parts: ProcessParts = {
+      config, databaseUrl, db, outbox, router: built?.router, providerListing, sendConcurrency, timers, bus, monitor, log, started, metrics, onSettled,
+    };
     const dispatcher = config.role === 'api' ? undefined : await startWorker(parts);
     if (dispatcher) {
       // Claims that failed while the database was away back off; it being back is worth a look at once.
@@ -179,7 +187,8 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
 
 /** The worker role: the dispatcher and the mailing timers. */
 async function startWorker(parts: ProcessParts) {
-  const { config, db, gateway, timers, bus, log, started, metrics } = parts;
+  const { config, db, timers, bus, log, started, metrics } = parts;
+  const router = parts.router!;
   const d = config.dispatch;
   // Its own pool, so that sending never queues behind (or delays) the API's queries. A claim
   // holds its mailing's lock until its requests are written out; should this process hang
@@ -205,24 +214,22 @@ async function startWorker(parts: ProcessParts) {
     autoPause: (id: number, reason: string) => autoPause(dispatchDb.db, log, id, reason),
     completeFinished: (ids: readonly number[]) => completeFinished(dispatchDb.db, log, ids),
   };
-  const dispatcher = new Dispatcher({ store, sender: gateway, mailings, clock, log }, {
-    concurrency: d.concurrency,
+  const dispatcher = new Dispatcher({ store, outbox: router, mailings, clock, log }, {
+    concurrency: parts.sendConcurrency,
     batchSize: d.batchSize,
     pollMs: d.pollMs,
     flushMs: d.flushMs,
     requestTimeoutMs: d.requestTimeoutMs,
     retry: { retryBaseMs: d.retryBaseMs, retryMaxMs: d.retryMaxMs, authProbeMs: d.authProbeMs },
-    flow: { breaker: d.breaker, rateLimit: d.rateLimit, authProbeMs: d.authProbeMs },
     rules: config.campaign,
     onResults: metrics && ((rows) => metrics.messageResults(rows)),
   });
-  metrics?.watchBreakers(() => [{ provider: 'default', state: dispatcher.breakerState() }]); // [wt-status] the lead rewires per provider
-  // [wt-status] begin: the providers' states for the api processes; pushed before the dispatcher, so stopped after it
-  // (in reverse): its rows go when sending has. The source is a stand-in over the dispatcher until the router replaces it.
-  const reporter = new ProviderStateReporter(db, store.owner, dispatcherAsProviders(dispatcher, d.rateLimit), log);
+  metrics?.watchBreakers(() => router.breakers());
+  // The providers' states for the api processes. Pushed before the dispatcher, so stopped
+  // after it (in reverse): its rows go when sending has.
+  const reporter = new ProviderStateReporter(db, store.owner, router, log);
   started.push({ name: "providers' states", stop: () => reporter.stop() });
   reporter.start();
-  // [wt-status] end
   dispatcher.start();
   started.push({ name: 'dispatcher', stop: () => dispatcher.stop() });
   const unsubscribe = bus.subscribe((event) => {
@@ -254,8 +261,8 @@ async function graphqlParts(parts: ProcessParts) {
   ]);
   const live = new LiveUpdates(parts.bus, db, log, config.live);
   started.push({ name: 'live updates', stop: async () => live.stop() });
-  // [wt-status] every configured provider as the workers report it; for now the one of SENDER_URL
-  const providers = new PgProviderDirectory(db, parts.bus, log, [{ name: 'default', type: 'HTTP', partsPerSecond: config.dispatch.rateLimit }]);
+  // Every configured provider, as the workers report it.
+  const providers = new PgProviderDirectory(db, parts.bus, log, parts.providerListing);
   started.push({ name: 'providers directory', stop: async () => providers.stop() });
   const failedAuth = new FailedAuthLimiter(config.limits.authFailuresPerMinute, log);
   started.push({ name: 'failed-authentication limiter', stop: async () => failedAuth.stop() });
@@ -265,8 +272,8 @@ async function graphqlParts(parts: ProcessParts) {
     timers: parts.timers,
     live,
     campaign: config.campaign,
-    testSender: { gateway: parts.gateway, requestTimeoutMs: config.dispatch.requestTimeoutMs },
-    providers, // [wt-status]
+    testSender: { outbox: parts.outbox, requestTimeoutMs: config.dispatch.requestTimeoutMs },
+    providers,
     reports: reportQueue(parts.timers),
     onSettled: parts.onSettled,
     budgets: {
@@ -288,49 +295,6 @@ async function graphqlParts(parts: ProcessParts) {
       mountGraphql(app, server, { schema, services, auth, maxDepth: config.graphqlMaxDepth, limits: config.limits, corsOrigins: config.corsOrigins, observer })) satisfies GraphqlMount,
   };
 }
-
-/**
- * The gateway Herald sends through: SENDER_URL, or else a simulator in this process on
- * loopback, so that a newcomer sees messages flow with no setup. Said loudly: nothing sent
- * to the simulator reaches a phone.
- */
-async function senderOf(config: Config, log: Logger, started: Stoppable[]): Promise<{ url: string; token: string }> {
-  if (config.senderUrl && config.senderToken) return { url: config.senderUrl, token: config.senderToken };
-  const token = randomBytes(24).toString('base64url');
-  const simulator = new GatewaySimulator({ token, record: false });
-  const url = await simulator.start(0, '127.0.0.1');
-  started.push({ name: 'gateway simulator', stop: () => simulator.stop() });
-  log.warn({ senderUrl: url }, 'SENDER_URL is not set: sending to the built-in gateway SIMULATOR; no message reaches a phone');
-  process.stderr.write(`\nNo SENDER_URL set: messages go to a built-in gateway simulator at ${url}, not to real phones.\n\n`);
-  return { url, token };
-}
-
-// [wt-status] begin: a stand-in until the router: the one gateway as provider "default", its
-// state from the dispatcher's breaker, looked at often since the dispatcher tells no one.
-const BREAKER_STATES = { closed: 'UP', 'half-open': 'DEGRADED', open: 'DOWN' } as const;
-function dispatcherAsProviders(dispatcher: Dispatcher, partsPerSecond: number): ProviderSnapshotSource {
-  const snapshot = () => {
-    const breaker = dispatcher.breakerState();
-    const refused = dispatcher.problem();
-    const state = refused ? 'DOWN' : BREAKER_STATES[breaker];
-    const reason = refused ?? (breaker === 'closed' ? null : `its circuit breaker is ${breaker}`);
-    return { name: 'default', type: 'HTTP' as const, state, reason, inFlight: 0, partsPerSecond, sentPerSecond: 0, bindsUp: null, binds: null };
-  };
-  return {
-    snapshots: () => [snapshot()],
-    onChange: (listener) => {
-      let last = JSON.stringify(snapshot());
-      const timer = setInterval(() => {
-        const now = JSON.stringify(snapshot());
-        if (now === last) return;
-        last = now;
-        listener();
-      }, 100);
-      return () => clearInterval(timer);
-    },
-  };
-}
-// [wt-status] end
 
 /** Without API_TOKENS (never in production: config refuses), one admin token kept on disk. */
 async function devAdminToken(config: Config, log: Logger) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
-import type { SendOutcome, Sender } from '../dispatch/dispatch.ports';
+import type { Outbox, RoutedMessage, RoutedSending, SendOutcome, Sender } from '../dispatch/dispatch.ports';
 import { HttpGateway } from '../gateway/gateway.client';
 import { GatewaySimulator } from '../gateway/simulator';
 import type { Logger } from '../logger';
@@ -24,8 +24,6 @@ export type BuiltProviders = {
   listing: ProviderListing[];
   /** requests and unacknowledged submits this process may have in flight at most, over every provider */
   concurrency: number;
-  /** the simulator started in this process (SENDER_SIMULATOR, or no provider outside production), to be stopped after the router */
-  stop: () => Promise<void>;
 };
 
 /**
@@ -60,7 +58,7 @@ export function buildProviders(
   db: Db,
   log: Logger,
   observe?: (provider: string) => () => (result: SendOutcome['kind']) => void,
-): Omit<BuiltProviders, 'stop'> {
+): BuiltProviders {
   const d = config.dispatch;
   let router: ProviderRouter | undefined;
   const specs = providers.providers.map((p): ProviderSpec => {
@@ -74,11 +72,57 @@ export function buildProviders(
     throttleMaxMs: Math.max(d.breaker.maxOpenMs, 1_000),
   }, log);
   for (const s of specs) (s.rate as SharedRate | null)?.start();
+  return { router, ...describeProviders(providers) };
+}
+
+/** The providers as listed to operators (no secrets), and how many messages may be in flight over all of them. */
+export function describeProviders(providers: ProvidersConfig): { listing: ProviderListing[]; concurrency: number } {
   return {
-    router,
-    listing: specs.map((s) => ({ name: s.name, type: s.type, partsPerSecond: s.partsPerSecond })),
-    concurrency: specs.reduce((n, s) => n + s.concurrency, 0),
+    listing: providers.providers.map((p) => ({ name: p.name, type: p.type === 'http' ? 'HTTP' : 'SMPP', partsPerSecond: p.partsPerSecond })),
+    concurrency: providers.providers.reduce((n, p) => n + concurrencyOf(p), 0),
   };
+}
+
+/** Requests (HTTP) or unacknowledged messages (SMPP: binds × window unless set lower) in flight at most, per process. */
+function concurrencyOf(p: ProviderConfig): number {
+  return p.type === 'http' ? p.concurrency : (p.concurrency ?? p.binds * p.window);
+}
+
+/**
+ * An outbox built at its first use (an api process's first test send), so that a process
+ * that never sends holds no connection to any provider.
+ */
+export class LazyOutbox implements Outbox {
+  private inner: Outbox | undefined;
+  private closed = false;
+
+  constructor(private readonly build: () => Outbox) {}
+
+  private get outbox(): Outbox {
+    if (this.closed) throw new Error('the providers are closed');
+    return (this.inner ??= this.build());
+  }
+
+  permits(wanted: number, now: number): number {
+    return this.outbox.permits(wanted, now);
+  }
+
+  waitMs(now: number): number {
+    return this.outbox.waitMs(now);
+  }
+
+  send(message: RoutedMessage, deadline: number): RoutedSending {
+    return this.outbox.send(message, deadline);
+  }
+
+  problem(): string | null {
+    return this.inner?.problem() ?? null;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.inner?.close();
+  }
 }
 
 function adapterOf(
@@ -93,7 +137,7 @@ function adapterOf(
   const requestTimeoutMs = Math.min(p.timeoutMs ?? d.requestTimeoutMs, d.requestTimeoutMs);
   if (p.type === 'http') {
     const sender = new HttpGateway({ url: p.url, token: p.token, connections: p.concurrency, requestTimeoutMs, observe: observe?.(p.name) });
-    return { sender, concurrency: p.concurrency };
+    return { sender, concurrency: concurrencyOf(p) };
   }
   const binds = p.binds;
   const sender = new SmppSender({
@@ -119,5 +163,5 @@ function adapterOf(
     const s = sender.state();
     return { state: s.state, reason: s.reason, bindsUp: s.bindsUp, binds };
   };
-  return { sender, concurrency: p.concurrency ?? binds * p.window, link };
+  return { sender, concurrency: concurrencyOf(p), link };
 }
