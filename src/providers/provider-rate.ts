@@ -1,7 +1,7 @@
 import { answerWithin } from '../db/answer-within';
 import type { Db } from '../db/connection';
 import { logRepeated, type Logger } from '../logger';
-import { reserveParts } from './provider-rate.store';
+import { reserveParts, type PartsReservation } from './provider-rate.store';
 
 /** A reserved chunk may be used for this long from its start, and not after. */
 export const VALIDITY_MS = 50;
@@ -100,7 +100,7 @@ export class SharedRate {
     this.chunk = Math.max(1, Math.round(this.perSecond / 20));
   }
 
-  /** parts that may be sent now (from reservations already granted and valid now) */
+  /** parts that may be sent now (from reservations already granted and valid now); Infinity without a limit */
   available(now = Date.now()): number {
     if (this.perSecond === 0) return Infinity;
     this.prune(now);
@@ -210,7 +210,13 @@ export class SharedRate {
     this.unmet = false;
     this.used = false;
     const sentAt = Date.now();
-    const done = answerWithin(reserveParts(this.db, this.provider, parts, this.perSecond, HORIZON_MS), ANSWER_MS, `reserving parts of provider ${this.provider}`).then(
+    let work: Promise<PartsReservation>;
+    try {
+      work = reserveParts(this.db, this.provider, parts, this.perSecond, HORIZON_MS);
+    } catch (err) {
+      work = Promise.reject(err); // a pool that throws at once is the database's trouble too
+    }
+    const done = answerWithin(work, ANSWER_MS, `reserving parts of provider ${this.provider}`).then(
       (answer) => {
         const receivedAt = Date.now();
         this.inFlight = null;
