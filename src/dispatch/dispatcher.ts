@@ -143,7 +143,7 @@ export class Dispatcher {
           await this.sleep(this.options.pollMs);
           continue;
         }
-        const allowed = this.outbox.permits(Math.min(free, this.options.batchSize), Date.now());
+        const allowed = this.outbox.permits(Math.min(free, this.options.batchSize), Date.now(), mailingId);
         if (allowed <= 0) {
           this.turn = (this.turn + this.running.length - 1) % Math.max(1, this.running.length); // its turn is not used up
           await this.sleep(Math.max(1, Math.min(this.outbox.waitMs(Date.now()), this.options.pollMs)));
@@ -260,7 +260,7 @@ export class Dispatcher {
     const started = performance.now();
     // The deadline is judged on the database's clock and handed to the gateway client on ours.
     const deadline = requestDeadline(mailing.endAt, now, this.options.requestTimeoutMs) - (now - Date.now());
-    const sending = this.outbox.send({ id: work.id, phone: work.phone, text, operatorCode: work.operatorCode, provider: work.provider }, deadline);
+    const sending = this.outbox.send({ id: work.id, phone: work.phone, text, operatorCode: work.operatorCode, provider: work.provider, mailingId: work.mailingId }, deadline);
     sending.delivery.then(
       (delivery) => this.finish(work, mailing.endAt, delivery, started, text),
       (err) => this.finish(work, mailing.endAt, { outcome: { kind: 'retryable', error: `request failed: ${String(err)}` }, provider: null, retryCapMs: null }, started, text),

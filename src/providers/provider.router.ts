@@ -60,6 +60,10 @@ const METER_SECONDS = 5;
 /** a message no provider of its route can take now is looked at again within these bounds */
 const DEFER_MIN_MS = 10;
 const DEFER_MAX_MS = 1_000;
+/** a message waiting for a busy provider is looked at again this soon at most */
+const BUSY_MAX_MS = 100;
+/** how much a mailing's earlier messages weigh in its shares, per message since */
+const MIX_DECAY = 0.99;
 
 /**
  * The providers behind the engine's Outbox port: routes by a client's operator code, and in
@@ -86,6 +90,7 @@ export class ProviderRouter implements Outbox {
   private readonly lanes: Lane[];
   private readonly byName: Map<string, Lane>;
   private readonly listeners = new Set<() => void>();
+  private readonly mixes = new Map<number, { counts: Map<Lane, number>; total: number; at: number }>();
 
   constructor(
     specs: readonly ProviderSpec[],
@@ -97,13 +102,49 @@ export class ProviderRouter implements Outbox {
     this.byName = new Map(this.lanes.map((l) => [l.spec.name, l]));
   }
 
-  permits(wanted: number, now: number): number {
+  /**
+   * How many of a mailing's messages may start now. A message waits for the first provider
+   * of its route that is up (it does not spill over to the next one because the first is
+   * merely busy), so what matters is the room of the providers this mailing's messages have
+   * been going to: each one's room over its share of them. A mailing not seen yet gets the
+   * room of every provider; its first messages teach the shares.
+   */
+  permits(wanted: number, now: number, mailingId?: number): number {
+    const room = new Map<Lane, number>();
     let total = 0;
     for (const lane of this.lanes) {
-      total += lane.capacity(wanted - total, now);
-      if (total >= wanted) return wanted;
+      const n = lane.capacity(wanted, now);
+      room.set(lane, n);
+      total += n;
     }
-    return total;
+    const mix = mailingId === undefined ? undefined : this.mixes.get(mailingId);
+    if (!mix || mix.total < 1) return Math.min(wanted, total);
+    let allowed = wanted;
+    for (const [lane, count] of mix.counts) {
+      const share = count / mix.total;
+      if (share >= 0.05) allowed = Math.min(allowed, Math.floor((room.get(lane) ?? 0) / share));
+    }
+    return Math.max(0, Math.min(allowed, total));
+  }
+
+  /** Which provider first took (or had to take) each of a mailing's recent messages. */
+  private noteMix(mailingId: number | undefined, lane: Lane, now: number): void {
+    if (mailingId === undefined) return;
+    let mix = this.mixes.get(mailingId);
+    if (!mix) {
+      if (this.mixes.size >= 1_000) this.forgetMixes(now);
+      this.mixes.set(mailingId, (mix = { counts: new Map(), total: 0, at: now }));
+    }
+    // A decaying count: the shares follow the mailing as its audience moves on.
+    for (const [l, c] of mix.counts) mix.counts.set(l, c * MIX_DECAY);
+    mix.total = mix.total * MIX_DECAY + 1;
+    mix.counts.set(lane, (mix.counts.get(lane) ?? 0) + 1);
+    mix.at = now;
+  }
+
+  private forgetMixes(now: number): void {
+    for (const [id, mix] of this.mixes) if (now - mix.at > 60_000) this.mixes.delete(id);
+    if (this.mixes.size >= 1_000) this.mixes.clear();
   }
 
   waitMs(now: number): number {
@@ -130,10 +171,18 @@ export class ProviderRouter implements Outbox {
   private async deliver(message: RoutedMessage, deadline: number, candidates: Lane[], markWritten: () => void): Promise<Delivery> {
     const parts = Math.max(1, segmentsOf(message.text).parts);
     let last: { outcome: SendOutcome; lane: Lane } | null = null;
+    let busy: Lane | null = null;
     for (const lane of candidates) {
       const now = Date.now();
       if (now >= deadline) break;
-      if (!lane.canTake(parts, now)) continue;
+      const availability = lane.availability(parts, now);
+      if (availability === 'unavailable') continue;
+      if (last === null) this.noteMix(message.mailingId, lane, now);
+      // Up but busy (its slots or its parts per second used): the message waits for it.
+      if (availability === 'busy') {
+        busy = lane;
+        break;
+      }
       const { sending, ticket } = lane.start(message, parts, deadline, now);
       // The claim waits for the first request to be on the wire; a failover after it is
       // part of the same message's flight.
@@ -155,6 +204,10 @@ export class ProviderRouter implements Outbox {
     }
     if (last) return { outcome: last.outcome, provider: null, retryCapMs: last.lane.retryCapMs() };
     const now = Date.now();
+    if (busy) {
+      const retryAfterMs = Math.max(DEFER_MIN_MS, Math.min(BUSY_MAX_MS, busy.waitMs(now, true)));
+      return { outcome: { kind: 'deferred', error: `waits for ${busy.spec.name}: ${busy.whyNot(parts, now)}`, retryAfterMs }, provider: null, retryCapMs: null };
+    }
     const why = candidates.map((l) => `${l.spec.name}: ${l.whyNot(parts, now)}`).join('; ');
     const wait = Math.min(...candidates.map((l) => l.waitMs(now)));
     const retryAfterMs = Math.max(DEFER_MIN_MS, Math.min(DEFER_MAX_MS, Number.isFinite(wait) ? wait : DEFER_MAX_MS));
@@ -239,11 +292,18 @@ class Lane {
     return Math.max(0, n);
   }
 
-  canTake(parts: number, now: number): boolean {
-    if (this.linkDown() || this.inFlight >= this.spec.concurrency || this.flow.permits(1, now) < 1) return false;
-    if (!this.spec.rate || this.spec.rate.available(now) >= parts) return true;
+  /**
+   * Whether it can take a message of `parts` now: `unavailable` (its link is down, its
+   * breaker open or on trial with no trial left, its token refused, it asked to slow down:
+   * passed over for the route's next provider), `busy` (up, but its slots or its share of
+   * the parts per second are used: the message waits for it), or `free`.
+   */
+  availability(parts: number, now: number): 'unavailable' | 'busy' | 'free' {
+    if (this.linkDown() || this.flow.permits(1, now) < 1) return 'unavailable';
+    if (this.inFlight >= this.spec.concurrency) return 'busy';
+    if (!this.spec.rate || this.spec.rate.available(now) >= parts) return 'free';
     this.spec.rate.tryTake(parts, now); // fails: it tells the shared rate that parts are wanted
-    return false;
+    return 'busy';
   }
 
   /** Why it cannot take a message now (for a deferred message's error). */
@@ -259,8 +319,10 @@ class Lane {
     return 'busy';
   }
 
-  waitMs(now: number): number {
-    if (this.linkDown() || this.inFlight >= this.spec.concurrency) return Infinity;
+  /** ms until it may take a message; a busy provider (`busy`) frees a slot any moment. */
+  waitMs(now: number, busy = false): number {
+    if (this.linkDown()) return Infinity;
+    if (this.inFlight >= this.spec.concurrency) return busy ? DEFER_MIN_MS : Infinity;
     return Math.max(this.flow.waitMs(now), this.spec.rate?.waitMs(now) ?? 0);
   }
 

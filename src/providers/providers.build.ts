@@ -103,8 +103,8 @@ export class LazyOutbox implements Outbox {
     return (this.inner ??= this.build());
   }
 
-  permits(wanted: number, now: number): number {
-    return this.outbox.permits(wanted, now);
+  permits(wanted: number, now: number, mailingId?: number): number {
+    return this.outbox.permits(wanted, now, mailingId);
   }
 
   waitMs(now: number): number {
