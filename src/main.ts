@@ -58,6 +58,8 @@ type ProcessParts = {
   providerListing: ProviderListing[];
   /** messages this process may have in flight at most, over every provider */
   sendConcurrency: number;
+  /** the pool of the providers' rates and state reports (made at first use) */
+  providersDb: () => Db;
   timers: PgBossTimers;
   bus: EventBus;
   monitor: DatabaseMonitor;
@@ -131,14 +133,26 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     // limited by account, and an api process that never test-sends should hold none.
     const simulated = await providersOf(config, log);
     started.push({ name: 'gateway simulator', stop: simulated.stop });
-    const build = () => buildProviders(simulated.providers, config, db, log, metrics && ((name) => () => metrics.gatewayRequest(name)));
+    // The providers' shared rates and the reports of their states go through a pool of their
+    // own: their statements must neither wait behind the API's queries nor, while the
+    // database is away, hold the connections the API answers SERVICE_UNAVAILABLE with.
+    let providersPool: Db | undefined;
+    const providersDb = () => {
+      if (!providersPool) {
+        const pool = connectDatabase(databaseUrl, { max: 2, name: 'herald-providers', ...timeouts });
+        started.push({ name: 'providers database pool', stop: pool.close });
+        providersPool = pool.db;
+      }
+      return providersPool;
+    };
+    const build = () => buildProviders(simulated.providers, config, providersDb, log, metrics && ((name) => () => metrics.gatewayRequest(name)));
     const built = config.role === 'api' ? undefined : build();
     const outbox: Outbox = built ? built.router : new LazyOutbox(() => build().router);
     started.push({ name: 'providers', stop: () => outbox.close() });
     const { listing: providerListing, concurrency: sendConcurrency } = describeProviders(simulated.providers);
     const onSettled: SettledObserver | undefined = metrics && ((settled) => metrics.messagesSettled(settled));
     const parts: ProcessParts = {
-      config, databaseUrl, db, outbox, router: built?.router, providerListing, sendConcurrency, timers, bus, monitor, log, started, metrics, onSettled,
+      config, databaseUrl, db, outbox, router: built?.router, providerListing, sendConcurrency, providersDb, timers, bus, monitor, log, started, metrics, onSettled,
     };
     const dispatcher = config.role === 'api' ? undefined : await startWorker(parts);
     if (dispatcher) {
@@ -227,7 +241,7 @@ async function startWorker(parts: ProcessParts) {
   metrics?.watchBreakers(() => router.breakers());
   // The providers' states for the api processes. Pushed before the dispatcher, so stopped
   // after it (in reverse): its rows go when sending has.
-  const reporter = new ProviderStateReporter(db, store.owner, router, log);
+  const reporter = new ProviderStateReporter(parts.providersDb(), store.owner, router, log);
   started.push({ name: "providers' states", stop: () => reporter.stop() });
   reporter.start();
   dispatcher.start();
@@ -277,14 +291,18 @@ async function graphqlParts(parts: ProcessParts) {
     reports: reportQueue(parts.timers),
     onSettled: parts.onSettled,
     budgets: {
-      cost: new CostBudget(db, config.limits.costPerMinute, log, () => monitor.problem() != null),
+      cost: new CostBudget(db, config.limits.costPerMinute, log, () => monitor.problem() != null, (listener) => monitor.onDown(listener)),
       failedAuth,
     },
   };
   // In production without API_TOKENS, config has made sure OIDC_ISSUER is set: no dev token then.
   const tokens = new TokenRegistry(config.apiTokens ?? (config.nodeEnv === 'production' ? [] : await devAdminToken(config, log)));
   const auth = new Authenticator(tokens, config.oidc ? new OidcVerifier(config.oidc) : null);
-  const schema = guardSchema(checkInputText(await buildHeraldSchema()), { databaseProblem: () => monitor.problem(), requestTimeoutMs: config.graphqlRequestTimeoutMs });
+  const schema = guardSchema(checkInputText(await buildHeraldSchema()), {
+    databaseProblem: () => monitor.problem(),
+    onDatabaseDown: (listener) => monitor.onDown(listener),
+    requestTimeoutMs: config.graphqlRequestTimeoutMs,
+  });
   const observer: OperationObserver | undefined = metrics && {
     started: (type) => metrics.graphqlStarted(type),
     finished: (...operation) => metrics.graphqlFinished(...operation),

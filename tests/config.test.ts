@@ -23,6 +23,8 @@ describe('configuration', () => {
       apiTokens: undefined,
       senderUrl: undefined,
       senderToken: undefined,
+      providers: null,
+      simulator: true,
       logLevel: 'info',
       dataDir: '.data',
       embeddedPgPort: 54329,
@@ -111,10 +113,10 @@ describe('configuration', () => {
   });
 
   it('should require API_TOKENS in production', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^API_TOKENS: required/)]);
-    expect(loadConfig({ NODE_ENV: 'production', API_TOKENS: 'admin:aaaaaaaaaaaaaaaa1' }).nodeEnv).toBe('production');
+    expect(problemsOf({ NODE_ENV: 'production', SENDER_URL: 'http://gateway.example', SENDER_TOKEN: 'gateway-token' })).toEqual([expect.stringMatching(/^API_TOKENS: required/)]);
+    expect(loadConfig({ NODE_ENV: 'production', API_TOKENS: 'admin:aaaaaaaaaaaaaaaa1', SENDER_URL: 'http://gateway.example', SENDER_TOKEN: 'gateway-token' }).nodeEnv).toBe('production');
     // A worker serves no API, so it needs no tokens.
-    expect(loadConfig({ NODE_ENV: 'production', HERALD_ROLE: 'worker' }).role).toBe('worker');
+    expect(loadConfig({ NODE_ENV: 'production', HERALD_ROLE: 'worker', SENDER_URL: 'http://gateway.example', SENDER_TOKEN: 'gateway-token' }).role).toBe('worker');
   });
 
   it('should refuse a lease that does not outlast a request and the writing of its result', () => {
@@ -138,7 +140,7 @@ describe('configuration', () => {
   });
 
   it('should turn introspection off in production unless GRAPHQL_INTROSPECTION says otherwise', () => {
-    const production = { NODE_ENV: 'production', API_TOKENS: 'admin:aaaaaaaaaaaaaaaa1' };
+    const production = { NODE_ENV: 'production', API_TOKENS: 'admin:aaaaaaaaaaaaaaaa1', SENDER_URL: 'http://gateway.example', SENDER_TOKEN: 'gateway-token' };
     expect(loadConfig(production).limits.introspection).toBe(false);
     expect(loadConfig({ ...production, GRAPHQL_INTROSPECTION: 'true' }).limits.introspection).toBe(true);
     expect(loadConfig({ GRAPHQL_INTROSPECTION: 'false' }).limits.introspection).toBe(false);
@@ -146,7 +148,7 @@ describe('configuration', () => {
 
   it('should take OIDC settings, require an audience with an issuer, and let production run on OIDC alone', () => {
     expect(problemsOf({ OIDC_ISSUER: 'https://id.example' })).toEqual([expect.stringMatching(/^OIDC_AUDIENCE: required/)]);
-    const config = loadConfig({ NODE_ENV: 'production', OIDC_ISSUER: 'https://id.example', OIDC_AUDIENCE: 'herald', OIDC_ROLE_CLAIM: 'https://herald.example/role' });
+    const config = loadConfig({ NODE_ENV: 'production', SENDER_URL: 'http://gateway.example', SENDER_TOKEN: 'gateway-token', OIDC_ISSUER: 'https://id.example', OIDC_AUDIENCE: 'herald', OIDC_ROLE_CLAIM: 'https://herald.example/role' });
     expect(config.oidc).toEqual({ issuer: 'https://id.example', audience: 'herald', roleClaim: 'https://herald.example/role', clockSkewS: 30, jwksCooldownMs: 30_000 });
   });
 
@@ -157,6 +159,19 @@ describe('configuration', () => {
 
   it('should require SENDER_TOKEN with SENDER_URL', () => {
     expect(problemsOf({ SENDER_URL: 'http://gateway.example' })).toEqual([expect.stringMatching(/^SENDER_TOKEN:/)]);
+  });
+
+  it('should refuse production with no provider unless the simulator is asked for, and never both a file and SENDER_URL', () => {
+    const production = { NODE_ENV: 'production', API_TOKENS: 'admin:aaaaaaaaaaaaaaaa1' };
+    expect(problemsOf(production)).toEqual([expect.stringMatching(/^PROVIDERS_FILE or SENDER_URL: required when NODE_ENV=production/)]);
+    expect(loadConfig({ ...production, SENDER_SIMULATOR: 'true' }).simulator).toBe(true);
+    expect(loadConfig({ ...production, SENDER_URL: 'http://gateway.example', SENDER_TOKEN: 'gateway-token' }).simulator).toBe(false);
+    // Outside production the simulator is the default, so that `npm start` just works.
+    expect(loadConfig({}).simulator).toBe(true);
+    expect(problemsOf({ PROVIDERS_FILE: 'examples/providers.json', SENDER_URL: 'http://gateway.example', SENDER_TOKEN: 'gateway-token' })).toEqual([
+      expect.stringMatching(/^SENDER_URL: set PROVIDERS_FILE or SENDER_URL, not both/),
+    ]);
+    expect(problemsOf({ PROVIDERS_FILE: '/nonexistent/providers.json' })).toEqual([expect.stringMatching(/^PROVIDERS_FILE: PROVIDERS_FILE \/nonexistent\/providers.json cannot be read \(ENOENT\)/)]);
   });
 });
 
@@ -173,7 +188,7 @@ describe('operability settings', () => {
   });
 
   it('should require SMTP_URL for a daily report in production', () => {
-    const env = { NODE_ENV: 'production', API_TOKENS: 'admin:aaaaaaaaaaaaaaaa1', REPORT_TO: 'ops@example.com' };
+    const env = { NODE_ENV: 'production', API_TOKENS: 'admin:aaaaaaaaaaaaaaaa1', REPORT_TO: 'ops@example.com', SENDER_URL: 'http://gateway.example', SENDER_TOKEN: 'gateway-token' };
     expect(problemsOf(env)).toEqual([expect.stringMatching(/^SMTP_URL: required/)]);
     expect(loadConfig({ ...env, SMTP_URL: 'smtp://mail.example:587' }).report.smtpUrl).toBe('smtp://mail.example:587');
   });

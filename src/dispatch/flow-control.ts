@@ -1,12 +1,9 @@
 import type { SendOutcome } from './dispatch.ports';
 import type { Logger } from '../logger';
 import { CircuitBreaker, type BreakerOptions, type BreakerPermit } from './circuit-breaker';
-import { RateLimiter } from './rate-limiter';
 
 export type FlowOptions = {
   breaker: BreakerOptions;
-  /** messages per second at most, 0 for no limit */
-  rateLimit: number;
   /** while the gateway refuses Herald's token, one probe request this often */
   authProbeMs: number;
 };
@@ -15,15 +12,16 @@ export type FlowOptions = {
 export type FlowTicket = { breaker: BreakerPermit; authProbe: boolean };
 
 /**
- * How fast this process may send, from what the gateway has been answering: the circuit
- * breaker (failure rate), the stop while the gateway refuses Herald's token (401/403: one
- * probe at a time, every authProbeMs), the pause a 429 asks for (Retry-After), and the
- * configured rate limit. The dispatcher asks it before starting requests and tells it
- * every outcome; it decides nothing about messages (message.fate.ts does).
+ * Whether one provider may be sent to now, from what it has been answering: the circuit
+ * breaker (failure rate), the stop while it refuses Herald's token (401/403, SMPP's bind
+ * and system errors: one probe at a time, every authProbeMs), and the pause a throttle asks
+ * for (Retry-After, or the router's growing pause). Each provider has its own
+ * (providers/provider.router.ts), which asks it before starting a request and tells it
+ * every outcome; it decides nothing about messages (message.fate.ts does), and the shared
+ * parts-per-second limit is provider-rate.ts's.
  */
 export class FlowControl {
   private readonly breaker: CircuitBreaker;
-  private readonly limiter: RateLimiter;
   private throttledUntil = 0;
   private refusedSince: number | null = null;
   private nextAuthProbe = 0;
@@ -33,7 +31,6 @@ export class FlowControl {
     private readonly options: FlowOptions,
     private readonly log: Logger,
   ) {
-    this.limiter = new RateLimiter(options.rateLimit);
     this.breaker = new CircuitBreaker(options.breaker, (state, detail) => {
       const line = { breaker: state, ...detail };
       if (state === 'open') this.log.warn(line, 'gateway circuit breaker opened: sending paused');
@@ -46,12 +43,11 @@ export class FlowControl {
     if (now < this.throttledUntil) return 0;
     let allowed = Math.min(wanted, this.breaker.permits(now));
     if (this.refusedSince !== null) allowed = Math.min(allowed, !this.authProbing && now >= this.nextAuthProbe ? 1 : 0);
-    return this.limiter.available(allowed, now);
+    return allowed;
   }
 
   /** A request starts now. */
   take(now: number): FlowTicket {
-    this.limiter.take(1, now);
     const authProbe = this.refusedSince !== null;
     if (authProbe) {
       this.authProbing = true;
@@ -89,7 +85,7 @@ export class FlowControl {
 
   /** ms until something may be sent again, when nothing may now. */
   waitMs(now: number): number {
-    return Math.max(this.breaker.waitMs(now), this.throttledUntil - now, this.limiter.waitMs(), this.refusedSince !== null ? this.nextAuthProbe - now : 0, 0);
+    return Math.max(this.breaker.waitMs(now), this.throttledUntil - now, this.refusedSince !== null ? this.nextAuthProbe - now : 0, 0);
   }
 
   /**

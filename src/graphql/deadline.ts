@@ -6,13 +6,17 @@ export type AvailabilityGuard = {
   databaseProblem: () => string | null;
   /** every query or mutation is answered within this, at the latest */
   requestTimeoutMs: number;
+  /** told when the database stops answering (DatabaseMonitor.onDown) */
+  onDatabaseDown?: (listener: (problem: string) => void) => unknown;
 };
 
 /**
  * Two bounds on every GraphQL operation, over HTTP and websocket alike (they share the
  * schema), applied by wrapping the schema's resolvers once:
  * - while the database does not answer, a query or mutation is refused at its first field
- *   with SERVICE_UNAVAILABLE, at once, instead of waiting on a connection;
+ *   with SERVICE_UNAVAILABLE, at once, instead of waiting on a connection; and one that was
+ *   already waiting when the database stopped answering is answered so then (it may be
+ *   waiting for a connection that will only time out);
  * - an operation's fields that are still waiting `requestTimeoutMs` after it began (a
  *   paused or partitioned database keeps a query waiting with no error) fail with
  *   SERVICE_UNAVAILABLE, so the answer goes out then, whatever still waits behind it.
@@ -23,6 +27,12 @@ export type AvailabilityGuard = {
  */
 export function guardSchema(schema: GraphQLSchema, guard: AvailabilityGuard): GraphQLSchema {
   const startedAt = new WeakMap<object, number>();
+  // What waits now, to be answered at once should the database stop answering.
+  const waiting = new Set<(error: Error) => void>();
+  guard.onDatabaseDown?.((problem) => {
+    const error = new ServiceUnavailableError(`the database does not answer: ${problem}`);
+    for (const fail of [...waiting]) fail(error);
+  });
   // A timer per waiting field, cleared as soon as it settles: one promise shared by every
   // field of a request would hold each field's result until the deadline had passed.
   const withinDeadline = (context: object, result: Promise<unknown>): Promise<unknown> => {
@@ -30,19 +40,23 @@ export function guardSchema(schema: GraphQLSchema, guard: AvailabilityGuard): Gr
     if (started === undefined) startedAt.set(context, (started = Date.now()));
     const left = started + guard.requestTimeoutMs - Date.now();
     return new Promise((resolve, reject) => {
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        waiting.delete(fail);
+        reject(error);
+      };
       const timer = setTimeout(
-        () => reject(new ServiceUnavailableError(`the operation took longer than ${guard.requestTimeoutMs} ms (GRAPHQL_REQUEST_TIMEOUT_MS); the database may be slow or away`)),
+        () => fail(new ServiceUnavailableError(`the operation took longer than ${guard.requestTimeoutMs} ms (GRAPHQL_REQUEST_TIMEOUT_MS); the database may be slow or away`)),
         Math.max(0, left),
       );
+      waiting.add(fail);
       result.then(
         (value) => {
           clearTimeout(timer);
+          waiting.delete(fail);
           resolve(value);
         },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
+        (error: unknown) => fail(error as Error),
       );
     });
   };

@@ -24,6 +24,7 @@ export class DatabaseMonitor {
   private down: { reason: string; since: Date } | null = null;
   private stopped = false;
   private readonly recoveredListeners = new Set<() => void>();
+  private readonly downListeners = new Set<(reason: string) => void>();
 
   constructor(
     private readonly url: string,
@@ -38,6 +39,12 @@ export class DatabaseMonitor {
   /** null while the database answers; else why not, and since when. */
   problem(): string | null {
     return this.down ? `${this.down.reason} (since ${this.down.since.toISOString()})` : null;
+  }
+
+  /** Called once each time the database stops answering (what waits on it need wait no longer). */
+  onDown(listener: (reason: string) => void): () => void {
+    this.downListeners.add(listener);
+    return () => this.downListeners.delete(listener);
   }
 
   /** Called once each time the database answers again after it did not. */
@@ -88,6 +95,7 @@ export class DatabaseMonitor {
     if (!this.down) {
       this.down = { reason, since: new Date() };
       this.log.error({ reason }, 'the database does not answer: requests are refused with SERVICE_UNAVAILABLE until it does');
+      for (const listener of this.downListeners) listener(reason);
     } else {
       this.down.reason = reason;
     }

@@ -49,7 +49,7 @@ export type ProviderSnapshot = {
 
 export type RouterOptions = {
   /** each provider's breaker, token probe and pause on throttling */
-  flow: Omit<FlowOptions, 'rateLimit'>;
+  flow: FlowOptions;
   /** a throttle that names no wait pauses its provider this long, doubling while it goes on */
   throttleBaseMs: number;
   throttleMaxMs: number;
@@ -60,6 +60,8 @@ const METER_SECONDS = 5;
 /** a message no provider of its route can take now is looked at again within these bounds */
 const DEFER_MIN_MS = 10;
 const DEFER_MAX_MS = 1_000;
+/** how long a message waits here for its provider's next parts before it goes back to the queue */
+const RATE_WAIT_MS = 1_000;
 /** a message waiting for a busy provider is looked at again this soon at most */
 const BUSY_MAX_MS = 100;
 /** how much a mailing's earlier messages weigh in its shares, per message since */
@@ -175,15 +177,21 @@ export class ProviderRouter implements Outbox {
     for (const lane of candidates) {
       const now = Date.now();
       if (now >= deadline) break;
-      const availability = lane.availability(parts, now);
+      let availability = lane.availability(parts, now);
       if (availability === 'unavailable') continue;
       if (last === null) this.noteMix(message.mailingId, lane, now);
+      // Its share of the parts per second used for now: the next parts come within a
+      // fraction of a second (the claim was sized by what was there), so the message waits
+      // for them here rather than going back to the queue and missing them again.
+      if (availability === 'busy' && lane.waitsForRate(parts)) {
+        if (await lane.awaitParts(parts, Math.min(deadline, now + RATE_WAIT_MS))) availability = lane.availability(parts, Date.now());
+      }
       // Up but busy (its slots or its parts per second used): the message waits for it.
-      if (availability === 'busy') {
+      if (availability !== 'free') {
         busy = lane;
         break;
       }
-      const { sending, ticket } = lane.start(message, parts, deadline, now);
+      const { sending, ticket } = lane.start(message, parts, deadline, Date.now());
       // The claim waits for the first request to be on the wire; a failover after it is
       // part of the same message's flight.
       if (last === null) void sending.written.then(markWritten);
@@ -269,7 +277,7 @@ class Lane {
     readonly log: Logger,
     private readonly onChange: () => void,
   ) {
-    this.flow = new FlowControl({ ...options.flow, rateLimit: 0 }, log);
+    this.flow = new FlowControl(options.flow, log);
   }
 
   private linkDown(): LinkState | null {
@@ -317,6 +325,23 @@ class Lane {
     if (this.inFlight >= this.spec.concurrency) return `${this.inFlight} in flight, its concurrency`;
     if (this.spec.rate && this.spec.rate.available(now) < parts) return `its ${this.spec.partsPerSecond} parts per second are used`;
     return 'busy';
+  }
+
+  /** Whether it is busy only because its share of the parts per second is used (a slot is free). */
+  waitsForRate(parts: number): boolean {
+    return this.spec.rate !== null && this.inFlight < this.spec.concurrency && this.spec.rate.available() < parts;
+  }
+
+  /** Waits until `parts` may go (true), or `until` passes (false); asking is what brings them. */
+  async awaitParts(parts: number, until: number): Promise<boolean> {
+    const rate = this.spec.rate!;
+    for (;;) {
+      const now = Date.now();
+      if (rate.available(now) >= parts) return true;
+      rate.tryTake(parts, now); // fails: parts are wanted
+      if (now >= until) return false;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(2, Math.min(20, rate.waitMs(now), until - now))));
+    }
   }
 
   /** ms until it may take a message; a busy provider (`busy`) frees a slot any moment. */

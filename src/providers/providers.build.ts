@@ -55,14 +55,15 @@ export async function providersOf(config: Config, log: Logger): Promise<{ provid
 export function buildProviders(
   providers: ProvidersConfig,
   config: Config,
-  db: Db,
+  /** the database the shared rates reserve in, asked for only when a provider has a limit */
+  db: () => Db,
   log: Logger,
   observe?: (provider: string) => () => (result: SendOutcome['kind']) => void,
 ): BuiltProviders {
   const d = config.dispatch;
   let router: ProviderRouter | undefined;
   const specs = providers.providers.map((p): ProviderSpec => {
-    const rate = p.partsPerSecond > 0 ? new SharedRate(db, { provider: p.name, partsPerSecond: p.partsPerSecond, log: log.child({ provider: p.name }) }) : null;
+    const rate = p.partsPerSecond > 0 ? new SharedRate(db(), { provider: p.name, partsPerSecond: p.partsPerSecond, log: log.child({ provider: p.name }) }) : null;
     const { sender, concurrency, link } = adapterOf(p, config, log, observe, () => router?.linkChanged(p.name));
     return { name: p.name, type: p.type === 'http' ? 'HTTP' : 'SMPP', sender, concurrency, partsPerSecond: p.partsPerSecond, rate, link };
   });

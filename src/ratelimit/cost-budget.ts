@@ -28,14 +28,31 @@ export class CostBudget {
     private readonly perMinute: number,
     private readonly log: Logger,
     private readonly databaseAway: () => boolean = () => false,
-  ) {}
+    /** told when the database stops answering: a charge waiting on it is let through then, not at its timeout */
+    onDatabaseDown?: (listener: () => void) => unknown,
+  ) {
+    onDatabaseDown?.(() => {
+      this.wentAway?.();
+      this.away = null;
+    });
+  }
+
+  private away: Promise<null> | null = null;
+  private wentAway: (() => void) | null = null;
+
+  /** Resolves when the database is next found away. */
+  private untilAway(): Promise<null> {
+    return (this.away ??= new Promise<null>((resolve) => (this.wentAway = () => resolve(null))));
+  }
 
   /** Spends `cost` of the principal's minute, or throws RATE_LIMITED with the seconds until the next one. */
   async charge(principal: Principal, cost: number): Promise<void> {
     if (this.perMinute === 0 || this.databaseAway()) return;
     const key = createHash('sha256').update(principal.id).digest('base64url').slice(0, 22);
     try {
-      const charge = await answerWithin(chargeCost(this.db, key, cost, this.perMinute), CHARGE_TIMEOUT_MS, 'charging the cost budget');
+      const charge = await Promise.race([answerWithin(chargeCost(this.db, key, cost, this.perMinute), CHARGE_TIMEOUT_MS, 'charging the cost budget'), this.untilAway()]);
+      // The database went away meanwhile: through, to be refused at its first field at once.
+      if (charge === null) return;
       if (!charge.granted) {
         throw new RateLimitedError(`this token has spent its budget of ${this.perMinute} cost per minute; retry in ${charge.retryAfterS} s`, {
           retryAfter: charge.retryAfterS,

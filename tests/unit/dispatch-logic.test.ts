@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { retryDelay } from '../../src/dispatch/backoff';
-import { RateLimiter } from '../../src/dispatch/rate-limiter';
 import { isInside, localSecondOfDay, nextOpening, parseTimeOfDay } from '../../src/mailings/send-window';
 import { classifyResponse, parseRetryAfter } from '../../src/gateway/gateway.outcome';
 
@@ -49,17 +48,6 @@ describe('retry backoff', () => {
     expect(retryDelay(1, 1000, 60_000, () => 0)).toBe(500);
     expect(retryDelay(3, 1000, 60_000, () => 1)).toBe(4000);
     expect(retryDelay(30, 1000, 60_000, () => 1)).toBe(60_000);
-  });
-});
-
-describe('rate limiter', () => {
-  it('should hand out no more than the rate over time', () => {
-    const limiter = new RateLimiter(100, 0);
-    let granted = limiter.take(1000, 0);
-    for (let t = 10; t <= 1000; t += 10) granted += limiter.take(1000, t);
-    expect(granted).toBeGreaterThanOrEqual(100);
-    expect(granted).toBeLessThanOrEqual(111);
-    expect(new RateLimiter(0).take(5000)).toBe(5000);
   });
 });
 

@@ -91,7 +91,7 @@ describe('circuit breaker', () => {
 });
 
 describe('flow control', () => {
-  const flow = () => new FlowControl({ breaker: OPTIONS, rateLimit: 0, authProbeMs: 1_000 }, createLogger('silent'));
+  const flow = () => new FlowControl({ breaker: OPTIONS, authProbeMs: 1_000 }, createLogger('silent'));
 
   it('should send one probe at a time, every authProbeMs, while the gateway refuses the token', () => {
     const f = flow();
