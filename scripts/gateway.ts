@@ -84,7 +84,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 /** The SMPP simulator's control API: its behaviour, its counts, and what an SMSC can do to its sessions. */
 async function smppControl(simulator: SmppSimulator, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const reply = (status: number, body: unknown): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   const route = `${req.method} ${req.url}`;
   if (route === 'GET /_sim/stats') {
     return reply(200, {
