@@ -21,7 +21,9 @@
 //   8. Herald: a mailing to S more clients, the dispatching process restarted with a
 //      PROVIDERS_FILE of one SMPP provider (B binds, window W) and no SENDER_URL;
 //   9. the ceiling: S submit_sm straight from the `smpp` package's client (B binds, at most W
-//      unacknowledged on each), no database.
+//      unacknowledged on each), no database; then Herald's SMPP adapter (SmppSender) alone in
+//      this process, the same S with B × W in flight: what the adapter costs apart from the
+//      dispatcher and the database.
 // Each checks what the SMSC saw: S submit_sm to S distinct numbers, no window overrun.
 // Herald, the simulators and PostgreSQL (embedded) each run in their own process.
 //
@@ -45,6 +47,7 @@ import WebSocket from 'ws';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { createLogger } from '../src/logger';
 import { Metrics } from '../src/metrics/metrics';
+import { SmppSender } from '../src/providers/smpp.client';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -459,6 +462,11 @@ async function main() {
       const smscCpu = cpuSeconds({ smsc: [smsc.child.pid!] }).smsc - smscBefore;
       // (its sessions have just unbound: the count of open ones is not the ceiling's to check)
       checkSmsc('smpp, ceiling', await smsc.stats(), SMPP_SAMPLE, null, SMPP_WINDOW);
+      await smsc.reset();
+      const adapterBefore = process.cpuUsage();
+      const adapterRate = await smppAdapterAlone(smsc.host, smsc.port, SMPP_SAMPLE, SMPP_BINDS, SMPP_WINDOW);
+      const adapterCpu = process.cpuUsage(adapterBefore);
+      checkSmsc('smpp, adapter alone', await smsc.stats(), SMPP_SAMPLE, null, SMPP_WINDOW);
       const perMessage = (seconds: number) => round((seconds / SMPP_SAMPLE) * 1e6, 1);
       smppResult = {
         clients: SMPP_SAMPLE,
@@ -467,13 +475,15 @@ async function main() {
         messagesPerSecond: smppHerald?.messagesPerSecond ?? null,
         seconds: smppHerald?.seconds ?? null,
         ceilingMessagesPerSecond: Math.round(rate),
+        adapterAloneMessagesPerSecond: Math.round(adapterRate),
         cpuPerMessageUs: {
           dispatch: smppHerald?.cpuPerMessageUs ?? null,
           ceiling: { client: perMessage((clientCpu.user + clientCpu.system) / 1e6), smsc: perMessage(smscCpu) },
+          adapterAlone: perMessage((adapterCpu.user + adapterCpu.system) / 1e6),
         },
       };
       smppRatio = smppHerald ? round(smppHerald.messagesPerSecond / rate, 2) : null;
-      say(`  ${Math.round(rate)} msg/s`);
+      say(`  ${Math.round(rate)} msg/s; the adapter alone ${Math.round(adapterRate)} msg/s`);
     }
 
     const result = {
@@ -617,6 +627,43 @@ async function smppCeiling(host: string, port: number, n: number, binds: number,
     session.destroy();
   }
   if (refused > 0) throw new Error(`smpp ceiling: ${refused} of ${n} submit_sm refused by the SMSC in fast mode`);
+  return n / seconds;
+}
+
+/** n messages through Herald's SmppSender in this process, binds × window of them in flight: every one must be sent. */
+async function smppAdapterAlone(host: string, port: number, n: number, binds: number, window: number): Promise<number> {
+  const sender = new SmppSender({
+    name: 'smsc',
+    host,
+    port,
+    systemId: SMSC.systemId,
+    password: SMSC.password,
+    sourceAddr: 'Herald',
+    binds,
+    window,
+    requestTimeoutMs: 10_000,
+    enquireLinkMs: 30_000,
+    reconnectMinMs: 100,
+    reconnectMaxMs: 1_000,
+    log: createLogger('silent'),
+  });
+  await sender.ready();
+  if (sender.state().state !== 'UP') throw new Error(`smpp adapter alone: ${sender.state().reason}`);
+  let next = 0;
+  let failed = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: binds * window }, async () => {
+      while (next < n) {
+        const i = next++;
+        const outcome = await sender.send({ id: i + 1, phone: `79${String(i).padStart(9, '0')}`, text: 'Bench message' }, Date.now() + 10_000).outcome;
+        if (outcome.kind !== 'sent') failed++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await sender.close();
+  if (failed > 0) throw new Error(`smpp adapter alone: ${failed} of ${n} not sent in fast mode`);
   return n / seconds;
 }
 
@@ -797,8 +844,9 @@ function printTable(r: any) {
     const s = r.smpp;
     process.stderr.write(
       `SMPP (${s.clients.toLocaleString('en')} messages, ${s.binds} binds, window ${s.window}): Herald ${s.messagesPerSecond === null ? 'not measured (no PROVIDERS_FILE in this Herald)' : `${s.messagesPerSecond.toLocaleString('en')} msg/s`}, ` +
-        `ceiling (smpp package) ${s.ceilingMessagesPerSecond.toLocaleString('en')} msg/s, Herald/ceiling ${r.ratio.smppCeiling}; target ≥ 0.6\n` +
-        `  CPU µs per message: dispatch: ${s.cpuPerMessageUs.dispatch ? cpu(s.cpuPerMessageUs.dispatch) : '-'}; ceiling: ${cpu(s.cpuPerMessageUs.ceiling)}\n`,
+        `ceiling (smpp package) ${s.ceilingMessagesPerSecond.toLocaleString('en')} msg/s, Herald/ceiling ${r.ratio.smppCeiling}; target ≥ 0.6; ` +
+        `SmppSender alone ${s.adapterAloneMessagesPerSecond.toLocaleString('en')} msg/s\n` +
+        `  CPU µs per message: dispatch: ${s.cpuPerMessageUs.dispatch ? cpu(s.cpuPerMessageUs.dispatch) : '-'}; ceiling: ${cpu(s.cpuPerMessageUs.ceiling)}; SmppSender alone: ${s.cpuPerMessageUs.adapterAlone}\n`,
     );
   }
   process.stderr.write('\n');
