@@ -59,6 +59,8 @@ export type RoutedMessage = OutgoingMessage & {
   operatorCode: string | null;
   /** set once a provider took it (or may have): only that one may try it again */
   provider: string | null;
+  /** its mailing (none for a test send): which providers a mailing's messages go to sizes its claims */
+  mailingId?: number;
 };
 
 /**
@@ -69,6 +71,8 @@ export type RoutedMessage = OutgoingMessage & {
 export type Delivery = {
   outcome: SendOutcome | { kind: 'deferred'; error: string; retryAfterMs: number };
   provider: string | null;
+  /** the longest a retry should wait (null: no cap): short while the provider asked last is failing as a whole, so that sending resumes soon after it recovers */
+  retryCapMs: number | null;
 };
 
 export type RoutedSending = { written: Promise<void>; delivery: Promise<Delivery> };
@@ -79,13 +83,11 @@ export type RoutedSending = { written: Promise<void>; delivery: Promise<Delivery
  * The engine does not know which providers, or which kinds of them, there are.
  */
 export interface Outbox {
-  /** how many of `wanted` messages may start now, over every provider that can take one */
-  permits(wanted: number, now: number): number;
+  /** how many of `wanted` messages of this mailing may start now, over the providers its messages go to */
+  permits(wanted: number, now: number, mailingId?: number): number;
   /** ms until a message may start again, when none may now */
   waitMs(now: number): number;
   send(message: RoutedMessage, deadline: number): RoutedSending;
-  /** the longest a retry through this provider (null: any) should wait: short while it is failing as a whole, so that sending resumes soon after it recovers */
-  retryCapMs(provider: string | null): number | null;
   /** null when sending works; else why it cannot, for /readyz */
   problem(): string | null;
   close(): Promise<void>;
