@@ -77,8 +77,6 @@ const SMPP_SAMPLE = SMPP ? Number(flag('smpp-clients') ?? Math.min(100_000, CLIE
 const SMPP_BINDS = Number(flag('smpp-binds') ?? 2);
 const SMPP_WINDOW = Number(flag('smpp-window') ?? 100);
 const SMSC = { systemId: 'herald-bench', password: 'bench-pw' };
-// Until Herald reads PROVIDERS_FILE (issue 18's wiring), step 8 has nothing to run: the ceiling alone is measured.
-const PROVIDERS_WIRED = ['src/config.ts', 'src/main.ts'].some((f) => readFileSync(path.join(fileURLToPath(new URL('..', import.meta.url)), f), 'utf8').includes('PROVIDERS_FILE'));
 const TOKEN = 'bench-admin-token-0123456789';
 const GATEWAY_TOKEN = 'bench-gateway-token-0123456789';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -383,8 +381,7 @@ async function main() {
 
     // 8. Herald over SMPP: the dispatching process restarted with one SMPP provider.
     let smppHerald: { messagesPerSecond: number; seconds: number; cpuPerMessageUs: Record<string, number> } | null = null;
-    if (smsc && !PROVIDERS_WIRED) say('smpp: Herald does not read PROVIDERS_FILE yet: the ceiling alone');
-    if (smsc && PROVIDERS_WIRED) {
+    if (smsc) {
       say(`smpp: Herald (${SMPP_SAMPLE.toLocaleString('en')} clients, ${SMPP_BINDS} binds, window ${SMPP_WINDOW})…`);
       const providersFile = path.join(dataDir, 'providers.json');
       // The password through ${NAME}, as a deploy gives it.
@@ -452,7 +449,7 @@ async function main() {
     // 9. The SMPP ceiling.
     let smppResult: Record<string, unknown> | null = null;
     let smppRatio: number | null = null;
-    if (smsc) {
+    if (smsc && smppHerald) {
       say('smpp: ceiling…');
       // A warm-up of each first, so that neither is measured while V8 is still compiling it.
       const warmUp = Math.min(5_000, SMPP_SAMPLE);
@@ -476,17 +473,17 @@ async function main() {
         clients: SMPP_SAMPLE,
         binds: SMPP_BINDS,
         window: SMPP_WINDOW,
-        messagesPerSecond: smppHerald?.messagesPerSecond ?? null,
-        seconds: smppHerald?.seconds ?? null,
+        messagesPerSecond: smppHerald.messagesPerSecond,
+        seconds: smppHerald.seconds,
         ceilingMessagesPerSecond: Math.round(rate),
         adapterAloneMessagesPerSecond: Math.round(adapterRate),
         cpuPerMessageUs: {
-          dispatch: smppHerald?.cpuPerMessageUs ?? null,
+          dispatch: smppHerald.cpuPerMessageUs,
           ceiling: { client: perMessage((clientCpu.user + clientCpu.system) / 1e6), smsc: perMessage(smscCpu) },
           adapterAlone: perMessage((adapterCpu.user + adapterCpu.system) / 1e6),
         },
       };
-      smppRatio = smppHerald ? round(smppHerald.messagesPerSecond / rate, 2) : null;
+      smppRatio = round(smppHerald.messagesPerSecond / rate, 2);
       say(`  ${Math.round(rate)} msg/s; the adapter alone ${Math.round(adapterRate)} msg/s`);
     }
 
@@ -847,10 +844,10 @@ function printTable(r: any) {
   if (r.smpp) {
     const s = r.smpp;
     process.stderr.write(
-      `SMPP (${s.clients.toLocaleString('en')} messages, ${s.binds} binds, window ${s.window}): Herald ${s.messagesPerSecond === null ? 'not measured (no PROVIDERS_FILE in this Herald)' : `${s.messagesPerSecond.toLocaleString('en')} msg/s`}, ` +
+      `SMPP (${s.clients.toLocaleString('en')} messages, ${s.binds} binds, window ${s.window}): Herald ${s.messagesPerSecond.toLocaleString('en')} msg/s, ` +
         `ceiling (smpp package) ${s.ceilingMessagesPerSecond.toLocaleString('en')} msg/s, Herald/ceiling ${r.ratio.smppCeiling}; target ≥ 0.6; ` +
         `SmppSender alone ${s.adapterAloneMessagesPerSecond.toLocaleString('en')} msg/s\n` +
-        `  CPU µs per message: dispatch: ${s.cpuPerMessageUs.dispatch ? cpu(s.cpuPerMessageUs.dispatch) : '-'}; ceiling: ${cpu(s.cpuPerMessageUs.ceiling)}; SmppSender alone: ${s.cpuPerMessageUs.adapterAlone}\n`,
+        `  CPU µs per message: dispatch: ${cpu(s.cpuPerMessageUs.dispatch)}; ceiling: ${cpu(s.cpuPerMessageUs.ceiling)}; SmppSender alone: ${s.cpuPerMessageUs.adapterAlone}\n`,
     );
   }
   process.stderr.write('\n');
