@@ -15,7 +15,17 @@
 //      with the dispatching process restarted with METRICS_ENABLED=false and =true in turn
 //      (off, on, three times each), fast gateway; the best run of each compared: rate and
 //      the dispatching process's CPU time per message.
-// Herald, the simulator and PostgreSQL (embedded) each run in their own process.
+// With --smpp [--smpp-clients S] [--smpp-binds B] [--smpp-window W] (defaults: 100,000 or N,
+// 2 binds, a window of 100), also over SMPP, against the SMPP simulator in fast mode (its own
+// process, `npm run gateway -- --smpp`):
+//   8. Herald: a mailing to S more clients, the dispatching process restarted with a
+//      PROVIDERS_FILE of one SMPP provider (B binds, window W) and no SENDER_URL;
+//   9. the ceiling: S submit_sm straight from the `smpp` package's client (B binds, at most W
+//      unacknowledged on each), no database; then Herald's SMPP adapter (SmppSender) alone in
+//      this process, the same S with B × W in flight: what the adapter costs apart from the
+//      dispatcher and the database.
+// Each checks what the SMSC saw: S submit_sm to S distinct numbers, no window overrun.
+// Herald, the simulators and PostgreSQL (embedded) each run in their own process.
 //
 // `npm run bench -- --load [--clients N] [--graphql-clients 200] [--subscribers 500]
 // [--think-ms 1000]` measures instead Herald under load: a mailing to N (default 100,000)
@@ -24,18 +34,20 @@
 // subscribers follow its progress; prints p50/p99 per operation and both dispatch rates.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
 import { createClient as createWsClient } from 'graphql-ws';
+import smpp from 'smpp';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { createLogger } from '../src/logger';
 import { Metrics } from '../src/metrics/metrics';
+import { SmppSender } from '../src/providers/smpp.client';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -60,6 +72,11 @@ const SINGLE = args.includes('--single');
 const KEEP = args.includes('--keep');
 const BASELINE_SAMPLE = Math.min(50_000, CLIENTS);
 const METRICS_SAMPLE = Number(flag('metrics-sample') ?? Math.min(20_000, Math.ceil(CLIENTS / 2)));
+const SMPP = args.includes('--smpp');
+const SMPP_SAMPLE = SMPP ? Number(flag('smpp-clients') ?? Math.min(100_000, CLIENTS)) : 0;
+const SMPP_BINDS = Number(flag('smpp-binds') ?? 2);
+const SMPP_WINDOW = Number(flag('smpp-window') ?? 100);
+const SMSC = { systemId: 'herald-bench', password: 'bench-pw' };
 const TOKEN = 'bench-admin-token-0123456789';
 const GATEWAY_TOKEN = 'bench-gateway-token-0123456789';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -79,8 +96,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-function spawnTs(script: string, env: Record<string, string>, logFile?: number, nodeArgs: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+function spawnTs(script: string, env: Record<string, string>, logFile?: number, nodeArgs: string[] = [], scriptArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...scriptArgs], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', logFile ?? 'pipe', logFile ?? 'pipe'],
@@ -141,12 +158,44 @@ async function startDatabaseAndGateway(dataDir: string, cleanups: (() => Promise
   return { pg, simulator, senderUrl: `http://127.0.0.1:${gatewayPort}` };
 }
 
+/** The SMPP simulator in its own process (`npm run gateway -- --smpp`), fast and not recording. */
+async function startSmsc(cleanups: (() => Promise<unknown> | void)[]) {
+  const [port, controlPort] = [await freePort(), await freePort()];
+  const env = { SMPP_PORT: String(port), SMPP_CONTROL_PORT: String(controlPort), SMPP_RECORD: 'false', SMPP_SYSTEM_ID: SMSC.systemId, SMPP_PASSWORD: SMSC.password };
+  const child = spawnTs('scripts/gateway.ts', env, undefined, [], ['--smpp']);
+  cleanups.push(() => void child.kill('SIGTERM'));
+  await waitForOutput(child, 'smpp simulator at');
+  const control = `http://127.0.0.1:${controlPort}/_sim`;
+  return {
+    child,
+    host: '127.0.0.1',
+    port,
+    reset: async () => void (await fetch(`${control}/reset`, { method: 'POST' })).body?.cancel(),
+    stats: async () => (await (await fetch(`${control}/stats`)).json()) as SmscStats,
+  };
+}
+type SmscStats = { submits: number; accepted: number; destinations: number; bound: number; binds: { index: number; maxUnacknowledged: number; closed: boolean }[] };
+
+/** What the SMSC must have seen of n messages sent through `binds` sessions with `window`: throws otherwise. */
+function checkSmsc(what: string, stats: SmscStats, n: number, binds: number | null, window: number): void {
+  const problems: string[] = [];
+  if (stats.submits !== n) problems.push(`${stats.submits} submit_sm for ${n} messages`);
+  if (stats.accepted !== n) problems.push(`${stats.accepted} accepted of ${n}`);
+  if (stats.destinations !== n) problems.push(`${stats.destinations} distinct destinations for ${n} clients`);
+  const open = stats.binds.filter((b) => !b.closed);
+  if (binds !== null && open.length !== binds) problems.push(`${open.length} sessions bound, not ${binds}`);
+  const overrun = stats.binds.filter((b) => b.maxUnacknowledged > window);
+  if (overrun.length > 0) problems.push(`a window of ${window} overrun: ${overrun.map((b) => b.maxUnacknowledged).join(', ')} unacknowledged at most`);
+  if (problems.length > 0) throw new Error(`${what}: the SMSC saw ${problems.join('; ')}`);
+}
+
 async function main() {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'herald-bench-'));
   const cleanups: (() => Promise<unknown> | void)[] = [];
   try {
     say(`bench: ${CLIENTS.toLocaleString('en')} clients, concurrency ${CONCURRENCY}, ${cpus().length} cores`);
     const { pg, simulator, senderUrl } = await startDatabaseAndGateway(dataDir, cleanups, PG_STATS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {});
+    const smsc = SMPP ? await startSmsc(cleanups) : null;
 
     const port = await freePort();
     const heraldUrl = `http://127.0.0.1:${port}`;
@@ -162,9 +211,11 @@ async function main() {
     };
     const nodeArgs = flag('node-args')?.split(' ') ?? []; // e.g. --node-args --cpu-prof
     // Herald's logs go to files: a million attempt lines cost the bench nothing to read.
-    const startHeraldProcess = async (name: string, env: Record<string, string>) => {
+    // `without`: variables of heraldEnv this process must not have (SENDER_URL beside a PROVIDERS_FILE).
+    const startHeraldProcess = async (name: string, env: Record<string, string>, without: string[] = []) => {
       const logFile = path.join(dataDir, `${name}.log`);
-      const child = spawnTs('src/main.ts', { ...heraldEnv, ...env }, openSync(logFile, 'w'), nodeArgs);
+      const own = Object.fromEntries(Object.entries({ ...heraldEnv, ...env }).filter(([k]) => !without.includes(k)));
+      const child = spawnTs('src/main.ts', own, openSync(logFile, 'w'), nodeArgs);
       cleanups.push(() => void child.kill('SIGTERM'));
       await waitForLog(logFile, '"msg":"Herald is listening"');
       return { name, child, logFile };
@@ -194,11 +245,11 @@ async function main() {
     const zones = ['Europe/Moscow', 'Asia/Yekaterinburg', 'Asia/Novosibirsk', 'Asia/Vladivostok', 'Europe/Kaliningrad'];
     let imported = 0;
     const inFlight = new Set<Promise<void>>();
-    const TOTAL = CLIENTS + REALISTIC + METRICS_SAMPLE;
+    const TOTAL = CLIENTS + REALISTIC + METRICS_SAMPLE + SMPP_SAMPLE;
     for (let from = 0; from < TOTAL; from += 10_000) {
       const input = Array.from({ length: Math.min(10_000, TOTAL - from) }, (_, j) => {
         const i = from + j;
-        const tags = i >= CLIENTS + REALISTIC ? ['metrics'] : i >= CLIENTS ? ['realistic'] : i % 2 ? ['odd'] : ['even'];
+        const tags = i >= CLIENTS + REALISTIC + METRICS_SAMPLE ? ['smpp'] : i >= CLIENTS + REALISTIC ? ['metrics'] : i >= CLIENTS ? ['realistic'] : i % 2 ? ['odd'] : ['even'];
         return { phone: `79${String(i).padStart(9, '0')}`, timezone: zones[i % zones.length], tags };
       });
       const job = gql(IMPORT, { input }).then((d) => void (imported += d.importClients.imported));
@@ -328,6 +379,44 @@ async function main() {
     };
     say(`  off ${metricsCost.offMessagesPerSecond}/s ${metricsCost.offCpuUsPerMessage} µs CPU a message, on ${metricsCost.onMessagesPerSecond}/s ${metricsCost.onCpuUsPerMessage} µs`);
 
+    // 8. Herald over SMPP: the dispatching process restarted with one SMPP provider.
+    let smppHerald: { messagesPerSecond: number; seconds: number; cpuPerMessageUs: Record<string, number> } | null = null;
+    if (smsc) {
+      say(`smpp: Herald (${SMPP_SAMPLE.toLocaleString('en')} clients, ${SMPP_BINDS} binds, window ${SMPP_WINDOW})…`);
+      const providersFile = path.join(dataDir, 'providers.json');
+      // The password through ${NAME}, as a deploy gives it.
+      const smscProvider = { name: 'smsc', type: 'smpp', host: smsc.host, port: smsc.port, systemId: SMSC.systemId, password: '${BENCH_SMSC_PASSWORD}', sourceAddr: 'Herald', binds: SMPP_BINDS, window: SMPP_WINDOW };
+      await writeFile(providersFile, JSON.stringify({ providers: [smscProvider], routes: [{ providers: ['smsc'] }] }));
+      const old = heralds[dispatching];
+      old.child.kill('SIGTERM');
+      await new Promise((r) => old.child.once('exit', r));
+      const rolePort = SINGLE ? { HERALD_ROLE: 'all', PORT: String(port) } : { HERALD_ROLE: 'worker', PORT: String(await freePort()) };
+      heralds[dispatching] = await startHeraldProcess(`${old.name.split('-')[0]}-smpp`, { ...rolePort, PROVIDERS_FILE: providersFile, BENCH_SMSC_PASSWORD: SMSC.password }, ['SENDER_URL', 'SENDER_TOKEN']);
+      await smsc.reset();
+      const processes = () => ({ ...Object.fromEntries(heralds.map((h) => [h.name.split('-')[0], [h.child.pid!]])), smsc: [smsc.child.pid!], postgres: pgPids() });
+      const before = cpuSeconds(processes());
+      const run = await gql(CREATE, {
+        input: { text: 'Bench message', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 3 * 3600_000).toISOString(), filter: { tags: ['smpp'] } },
+      });
+      for (let state = 'RUNNING'; state !== 'COMPLETED'; await sleep(100)) state = (await gql(STATS, { id: run.createMailing.id })).mailing.status;
+      const after = cpuSeconds(processes());
+      const t = await dispatchTiming(sql, run.createMailing.id);
+      const [counts] = await sql<{ total: number; sent: number; bySmsc: number }[]>`
+        select count(*)::int as total, count(*) filter (where status = 'SENT')::int as sent,
+               count(*) filter (where provider = 'smsc' and provider_message_id is not null)::int as "bySmsc"
+        from messages where mailing_id = ${run.createMailing.id}`;
+      if (counts.total !== SMPP_SAMPLE || counts.sent !== SMPP_SAMPLE || counts.bySmsc !== SMPP_SAMPLE) {
+        throw new Error(`smpp: of ${SMPP_SAMPLE} clients, ${counts.total} messages, ${counts.sent} SENT, ${counts.bySmsc} sent by the SMSC with its message_id`);
+      }
+      checkSmsc('smpp, Herald', await smsc.stats(), SMPP_SAMPLE, SMPP_BINDS, SMPP_WINDOW);
+      smppHerald = {
+        messagesPerSecond: Math.round(t.sent / t.dispatch),
+        seconds: round(t.dispatch),
+        cpuPerMessageUs: Object.fromEntries(Object.keys(after).map((k) => [k, round(((after[k] - before[k]) / SMPP_SAMPLE) * 1e6, 1)])),
+      };
+      say(`  ${t.sent} sent in ${t.dispatch.toFixed(1)} s: ${smppHerald.messagesPerSecond} msg/s`);
+    }
+
     // Herald is done; the ceilings and baseline get the machine without it.
     for (const h of heralds) {
       h.child.kill('SIGTERM');
@@ -356,6 +445,47 @@ async function main() {
     // 6. Baseline.
     say('baseline…');
     const baselineRate = await baseline(pg.url, senderUrl, sql, Number(mailingId), BASELINE_SAMPLE, CONCURRENCY);
+
+    // 9. The SMPP ceiling.
+    let smppResult: Record<string, unknown> | null = null;
+    let smppRatio: number | null = null;
+    if (smsc && smppHerald) {
+      say('smpp: ceiling…');
+      // A warm-up of each first, so that neither is measured while V8 is still compiling it.
+      const warmUp = Math.min(5_000, SMPP_SAMPLE);
+      await smppCeiling(smsc.host, smsc.port, warmUp, SMPP_BINDS, SMPP_WINDOW);
+      await smppAdapterAlone(smsc.host, smsc.port, warmUp, SMPP_BINDS, SMPP_WINDOW);
+      await smsc.reset();
+      const smscBefore = cpuSeconds({ smsc: [smsc.child.pid!] }).smsc;
+      const clientBefore = process.cpuUsage();
+      const rate = await smppCeiling(smsc.host, smsc.port, SMPP_SAMPLE, SMPP_BINDS, SMPP_WINDOW);
+      const clientCpu = process.cpuUsage(clientBefore);
+      const smscCpu = cpuSeconds({ smsc: [smsc.child.pid!] }).smsc - smscBefore;
+      // (its sessions have just unbound: the count of open ones is not the ceiling's to check)
+      checkSmsc('smpp, ceiling', await smsc.stats(), SMPP_SAMPLE, null, SMPP_WINDOW);
+      await smsc.reset();
+      const adapterBefore = process.cpuUsage();
+      const adapterRate = await smppAdapterAlone(smsc.host, smsc.port, SMPP_SAMPLE, SMPP_BINDS, SMPP_WINDOW);
+      const adapterCpu = process.cpuUsage(adapterBefore);
+      checkSmsc('smpp, adapter alone', await smsc.stats(), SMPP_SAMPLE, null, SMPP_WINDOW);
+      const perMessage = (seconds: number) => round((seconds / SMPP_SAMPLE) * 1e6, 1);
+      smppResult = {
+        clients: SMPP_SAMPLE,
+        binds: SMPP_BINDS,
+        window: SMPP_WINDOW,
+        messagesPerSecond: smppHerald.messagesPerSecond,
+        seconds: smppHerald.seconds,
+        ceilingMessagesPerSecond: Math.round(rate),
+        adapterAloneMessagesPerSecond: Math.round(adapterRate),
+        cpuPerMessageUs: {
+          dispatch: smppHerald.cpuPerMessageUs,
+          ceiling: { client: perMessage((clientCpu.user + clientCpu.system) / 1e6), smsc: perMessage(smscCpu) },
+          adapterAlone: perMessage((adapterCpu.user + adapterCpu.system) / 1e6),
+        },
+      };
+      smppRatio = round(smppHerald.messagesPerSecond / rate, 2);
+      say(`  ${Math.round(rate)} msg/s; the adapter alone ${Math.round(adapterRate)} msg/s`);
+    }
 
     const result = {
       machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30), node: process.version },
@@ -391,7 +521,10 @@ async function main() {
         realistic: round(realisticRate / realisticCeilingRate, 2),
         metricsOnOff: round(rateOf(metricsRuns.on) / rateOf(metricsRuns.off), 3),
         metricsCpuOnOff: round(cpuUsOf(metricsRuns.on) / cpuUsOf(metricsRuns.off), 3),
+        ...(smsc ? { smppCeiling: smppRatio } : {}),
       },
+      // --smpp: Herald through a PROVIDERS_FILE of one SMPP provider, and the smpp package alone
+      ...(smppResult ? { smpp: smppResult } : {}),
       latency: {
         statsP50Ms: round(percentile(during.stats, 50)),
         statsP99Ms: round(percentile(during.stats, 99)),
@@ -427,6 +560,112 @@ function countingCostNs(): number {
   const started = process.hrtime.bigint();
   for (let i = 0; i < rounds; i++) batch();
   return Math.round(Number(process.hrtime.bigint() - started) / (rounds * rows.length));
+}
+
+/**
+ * n submit_sm straight from the `smpp` package's client to the SMSC: `binds` sessions, each
+ * with at most `window` unacknowledged, the same PDU Herald writes for a one-part GSM text.
+ * Every one must be accepted. The sessions unbind once done.
+ */
+async function smppCeiling(host: string, port: number, n: number, binds: number, window: number): Promise<number> {
+  const sessions = await Promise.all(
+    Array.from(
+      { length: binds },
+      () =>
+        new Promise<smpp.Session>((resolve, reject) => {
+          const session = smpp.connect({ host, port }, () => {
+            session.socket.setNoDelay(true); // as Herald's sessions
+            session.bind_transceiver({ system_id: SMSC.systemId, password: SMSC.password, interface_version: 0x34 }, (pdu) =>
+              pdu.command_status === 0 ? resolve(session) : reject(new Error(`smpp ceiling: bind refused (${pdu.command_status})`)),
+            );
+          });
+          session.on('error', reject);
+        }),
+    ),
+  );
+  let next = 0;
+  let refused = 0;
+  const started = performance.now();
+  await Promise.all(
+    sessions.map(
+      (session) =>
+        new Promise<void>((resolve, reject) => {
+          let unacknowledged = 0;
+          session.on('close', () => reject(new Error('smpp ceiling: the SMSC closed a session')));
+          const pump = () => {
+            while (unacknowledged < window && next < n) {
+              const i = next++;
+              unacknowledged++;
+              const pdu = new smpp.PDU('submit_sm', {
+                source_addr_ton: 5,
+                source_addr_npi: 0,
+                source_addr: 'Herald',
+                dest_addr_ton: 1,
+                dest_addr_npi: 1,
+                destination_addr: `79${String(i).padStart(9, '0')}`,
+                data_coding: 0,
+                short_message: { message: 'Bench message' },
+              });
+              session.send(pdu, (answer) => {
+                unacknowledged--;
+                if (answer.command_status !== 0) refused++;
+                pump();
+              });
+            }
+            if (next >= n && unacknowledged === 0) resolve();
+          };
+          pump();
+        }),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  for (const session of sessions) {
+    session.removeAllListeners('close');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1_000);
+      session.unbind({}, () => (clearTimeout(timer), resolve()));
+    });
+    session.destroy();
+  }
+  if (refused > 0) throw new Error(`smpp ceiling: ${refused} of ${n} submit_sm refused by the SMSC in fast mode`);
+  return n / seconds;
+}
+
+/** n messages through Herald's SmppSender in this process, binds × window of them in flight: every one must be sent. */
+async function smppAdapterAlone(host: string, port: number, n: number, binds: number, window: number): Promise<number> {
+  const sender = new SmppSender({
+    name: 'smsc',
+    host,
+    port,
+    systemId: SMSC.systemId,
+    password: SMSC.password,
+    sourceAddr: 'Herald',
+    binds,
+    window,
+    requestTimeoutMs: 10_000,
+    enquireLinkMs: 30_000,
+    reconnectMinMs: 100,
+    reconnectMaxMs: 1_000,
+    log: createLogger('silent'),
+  });
+  await sender.ready();
+  if (sender.state().state !== 'UP') throw new Error(`smpp adapter alone: ${sender.state().reason}`);
+  let next = 0;
+  let failed = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: binds * window }, async () => {
+      while (next < n) {
+        const i = next++;
+        const outcome = await sender.send({ id: i + 1, phone: `79${String(i).padStart(9, '0')}`, text: 'Bench message' }, Date.now() + 10_000).outcome;
+        if (outcome.kind !== 'sent') failed++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await sender.close();
+  if (failed > 0) throw new Error(`smpp adapter alone: ${failed} of ${n} not sent in fast mode`);
+  return n / seconds;
 }
 
 /** From a mailing's start to its last SENT, and how many were sent. */
@@ -601,7 +840,17 @@ function printTable(r: any) {
   process.stderr.write(`\n${r.machine.cores} cores, ${r.machine.cpu}, ${r.machine.memoryGb} GB, Node ${r.machine.node}\n`);
   for (const [a, b, c] of rows) process.stderr.write(`${a.padEnd(w[0])}  ${b.padStart(w[1])}  ${c}\n`);
   const cpu = (o: Record<string, number>) => Object.entries(o).map(([n, us]) => `${n} ${us}`).join(', ');
-  process.stderr.write(`CPU µs per message: dispatch: ${cpu(r.cpuPerMessageUs.dispatch)}; ceiling: ${cpu(r.cpuPerMessageUs.ceiling)}\n\n`);
+  process.stderr.write(`CPU µs per message: dispatch: ${cpu(r.cpuPerMessageUs.dispatch)}; ceiling: ${cpu(r.cpuPerMessageUs.ceiling)}\n`);
+  if (r.smpp) {
+    const s = r.smpp;
+    process.stderr.write(
+      `SMPP (${s.clients.toLocaleString('en')} messages, ${s.binds} binds, window ${s.window}): Herald ${s.messagesPerSecond.toLocaleString('en')} msg/s, ` +
+        `ceiling (smpp package) ${s.ceilingMessagesPerSecond.toLocaleString('en')} msg/s, Herald/ceiling ${r.ratio.smppCeiling}; target ≥ 0.6; ` +
+        `SmppSender alone ${s.adapterAloneMessagesPerSecond.toLocaleString('en')} msg/s\n` +
+        `  CPU µs per message: dispatch: ${cpu(s.cpuPerMessageUs.dispatch)}; ceiling: ${cpu(s.cpuPerMessageUs.ceiling)}; SmppSender alone: ${s.cpuPerMessageUs.adapterAlone}\n`,
+    );
+  }
+  process.stderr.write('\n');
 }
 
 /** The queries the load's GraphQL clients take turns at (viewers: no mutations). */

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import smpp from 'smpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedMigrations, migrateDatabase } from '../src/db/migrate';
 import { createTestDatabase, ADMIN_TOKEN } from './support/herald';
@@ -255,6 +256,52 @@ describe('npm run gateway', () => {
       const stats = (await (await fetch(`http://127.0.0.1:${port}/_sim/stats`)).json()) as { requests: number; accepted: number };
       expect(stats).toMatchObject({ requests: 2, accepted: 1 });
     } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('should run the SMPP simulator with --smpp: its credentials, its submits, and its behaviour changed through the control port', async () => {
+    const { spawn } = await import('node:child_process');
+    const [port, controlPort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/gateway.ts', '--smpp'], {
+      cwd: new URL('..', import.meta.url),
+      env: { PATH: process.env.PATH ?? '', SMPP_PORT: String(port), SMPP_CONTROL_PORT: String(controlPort), SMPP_PASSWORD: 'sim-pw' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const sessions: smpp.Session[] = [];
+    try {
+      let output = '';
+      child.stdout.on('data', (c) => (output += c));
+      await waitFor(() => output.includes('smpp simulator at'), 20_000, 'the SMPP simulator to start');
+      expect(output).not.toContain('gateway simulator at'); // --smpp: the SMPP one alone
+      expect(output).not.toContain('sim-pw');
+      const bind = (password: string) =>
+        new Promise<{ session: smpp.Session; status: number }>((resolve) => {
+          const session = smpp.connect({ host: '127.0.0.1', port }, () =>
+            session.bind_transceiver({ system_id: 'herald', password }, (pdu) => resolve({ session, status: pdu.command_status })),
+          );
+          session.on('error', () => {});
+          sessions.push(session);
+        });
+      expect((await bind('wrong')).status).toBe(smpp.errors.ESME_RBINDFAIL);
+      const { session, status } = await bind('sim-pw');
+      expect(status).toBe(0);
+      const submit = (destination: string) =>
+        new Promise<smpp.PDU>((resolve) => session.send(new smpp.PDU('submit_sm', { destination_addr: destination, short_message: { message: 'hi' } }), resolve));
+      const accepted = await submit('79161234567');
+      expect(accepted.command_status).toBe(0);
+      expect(accepted.message_id).toMatch(/^[0-9a-f]+$/);
+      const control = `http://127.0.0.1:${controlPort}/_sim`;
+      const behaviour = await fetch(`${control}/behaviour`, { method: 'POST', body: JSON.stringify({ forceStatus: smpp.errors.ESME_RTHROTTLED }) });
+      expect(behaviour.status).toBe(200);
+      expect((await submit('79161234568')).command_status).toBe(smpp.errors.ESME_RTHROTTLED);
+      expect((await fetch(`${control}/behaviour`, { method: 'POST', body: JSON.stringify({ forceStatuss: 0 }) })).status).toBe(400);
+      const stats = (await (await fetch(`${control}/stats`)).json()) as Record<string, unknown>;
+      expect(stats).toMatchObject({ submits: 2, accepted: 1, destinations: 2, bound: 1, refusedBinds: 1 });
+      await fetch(`${control}/reset`, { method: 'POST' });
+      expect(await (await fetch(`${control}/stats`)).json()).toMatchObject({ submits: 0, destinations: 0, bound: 1 });
+    } finally {
+      for (const session of sessions) session.destroy();
       child.kill('SIGTERM');
     }
   });

@@ -273,6 +273,7 @@ class Bind {
   private stepTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private enquirePendingSince: number | null = null;
+  private corked = false;
   private lastEnquireAt = 0;
   private onClosed: (() => void) | null = null;
   readonly firstAttempt: Promise<void>;
@@ -388,6 +389,7 @@ class Bind {
       // The package sets esm_class's UDH indicator (0x40) itself when a header is given.
       short_message: total > 1 ? { udh: concatenationHeader(job.reference, total, part + 1), message: text } : { message: text },
     });
+    this.cork(session);
     const written = session.send(pdu, undefined, part === 0 ? () => job.markWritten() : undefined);
     if (!written) {
       // The socket is going away; its close answers what is in flight. A message none of
@@ -402,6 +404,20 @@ class Bind {
     job.next++;
     this.inFlight.set(pdu.sequence_number, { job, part, sentAt: Date.now() });
     return true;
+  }
+
+  /**
+   * The PDUs written in one turn of the event loop (a burst of answers frees a burst of window)
+   * go out in one write instead of a system call each.
+   */
+  private cork(session: smpp.Session): void {
+    if (this.corked) return;
+    this.corked = true;
+    session.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      session.socket.uncork();
+    });
   }
 
   private onAnswer(session: smpp.Session, pdu: smpp.PDU): void {

@@ -118,12 +118,24 @@ export class SmppSimulator {
   bindAttempts = 0;
   refusedBinds = 0;
   unbinds = 0;
+  /** submit_sm received and accepted (status 0), counted whether or not they are recorded */
+  submitCount = 0;
+  acceptedCount = 0;
+  /** the destination_addr of every submit_sm received: how many numbers it was asked to reach */
+  readonly destinations = new Set<string>();
+  /** when the first submit_sm arrived (ms) */
+  firstSubmitAt: number | null = null;
   private messageIds = 0;
   /** parts of longer texts, by destination and reference, until the last one arrives */
   private readonly partial = new Map<string, SmscSubmit[]>();
   private readonly partialBinds = new Map<string, Set<number>>();
 
-  constructor(private readonly options: { systemId: string; password: string; behaviour?: Partial<SmscBehaviour> }) {
+  /**
+   * `record: false` keeps the counts (submitCount, destinations, per-second and per-bind
+   * figures) and drops the submits and reassembled messages, so that a standalone simulator
+   * sent millions does not grow by an object each.
+   */
+  constructor(private readonly options: { systemId: string; password: string; behaviour?: Partial<SmscBehaviour>; record?: boolean }) {
     this.behaviour = { ...DEFAULT_SMSC_BEHAVIOUR, ...options.behaviour };
   }
 
@@ -167,6 +179,22 @@ export class SmppSimulator {
   async accept(): Promise<void> {
     if (this.server || !this.address) return;
     await this.listen(this.address.port, this.address.host);
+  }
+
+  /** Forgets what was received and counted; the binds stay listed, their figures start again. */
+  resetCounts(): void {
+    this.messages.length = 0;
+    this.perSecond.clear();
+    this.destinations.clear();
+    this.partial.clear();
+    this.partialBinds.clear();
+    this.submitCount = this.acceptedCount = 0;
+    this.firstSubmitAt = null;
+    for (const bind of this.binds) {
+      bind.submits.length = 0;
+      bind.perSecond.clear();
+      bind.maxUnacknowledged = bind.unacknowledged;
+    }
   }
 
   /** Breaks every open connection at once, answered or not, as an SMSC that falls over would. */
@@ -268,10 +296,16 @@ export class SmppSimulator {
       status,
       messageId: status === 0 ? (++this.messageIds).toString(16).padStart(10, '0') : null,
     };
-    bind.submits.push(submit);
+    this.submitCount++;
+    if (status === 0) this.acceptedCount++;
+    this.firstSubmitAt ??= now;
+    this.destinations.add(submit.destination);
     bind.unacknowledged++;
     bind.maxUnacknowledged = Math.max(bind.maxUnacknowledged, bind.unacknowledged);
-    this.reassemble(submit, bind.index);
+    if (this.options.record !== false) {
+      bind.submits.push(submit);
+      this.reassemble(submit, bind.index);
+    }
 
     const b = this.behaviour;
     if (b.hang) return;

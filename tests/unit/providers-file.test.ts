@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseProvidersFile, providersFor, ProvidersFileError } from '../../src/providers/providers.file';
 
@@ -59,5 +60,18 @@ describe('the providers file', () => {
     expect(problem(withProvider(0, { type: 'carrier-pigeon' }))).toMatch(/^providers\.json: providers\[0\]\.type: /);
     expect(problem('not an object')).toMatch(/^providers\.json: /);
     expect(() => parseProvidersFile('{', ENV, 'providers.json')).toThrow(/^providers\.json is not JSON/);
+  });
+
+  it('should read examples/providers.json as it stands, pointing at what `npm run gateway -- --both` starts', () => {
+    const text = readFileSync(new URL('../../examples/providers.json', import.meta.url), 'utf8');
+    // No variables in it: the credentials are the simulators' own, so nothing comes from the environment.
+    const { providers, routes } = parseProvidersFile(text, {}, 'examples/providers.json');
+    expect(providers).toEqual([
+      expect.objectContaining({ name: 'gateway', type: 'http', url: 'http://127.0.0.1:4010', token: 'simulator-token' }),
+      expect.objectContaining({ name: 'smsc', type: 'smpp', host: '127.0.0.1', port: 2775, systemId: 'herald', password: 'secret' }),
+    ]);
+    expect(providersFor(routes, '916')).toEqual(['smsc', 'gateway']);
+    expect(providersFor(routes, '917')).toEqual(['smsc', 'gateway']);
+    expect(providersFor(routes, '903')).toEqual(['gateway']);
   });
 });
