@@ -419,7 +419,7 @@ function countingCostNs(): number {
   const metrics = new Metrics(createLogger('silent'), { queue: async () => ({ mailingsByStatus: new Map(), messagesDue: 0, running: [] }), cacheMs: 0 });
   const rows = Array.from({ length: 500 }, (_, i) => ({ status: i % 10 ? 'SENT' : 'PENDING', attempted: true }));
   const batch = () => {
-    for (let i = 0; i < rows.length; i++) metrics.gatewayRequest()(i % 10 ? 'sent' : 'retryable');
+    for (let i = 0; i < rows.length; i++) metrics.gatewayRequest('default')(i % 10 ? 'sent' : 'retryable');
     metrics.messageResults(rows);
   };
   for (let i = 0; i < 200; i++) batch(); // warm-up

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseFrequencyCap } from './mailings/frequency-cap';
+import { loadProvidersFile, ProvidersFileError, type ProvidersConfig } from './providers/providers.file';
 import { checkCron, isTimeZone } from './reports/report.schedule';
 
 /**
@@ -74,6 +75,8 @@ export const variables = {
   API_TOKENS: apiTokens.optional(),
   SENDER_URL: z.url({ protocol: /^https?$/ }).optional(),
   SENDER_TOKEN: z.string().min(1).optional(),
+  PROVIDERS_FILE: z.string().min(1).optional(),
+  SENDER_SIMULATOR: flag.optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: port.default(54329),
@@ -156,6 +159,10 @@ function toConfig(e: Env) {
     apiTokens: e.API_TOKENS,
     senderUrl: e.SENDER_URL,
     senderToken: e.SENDER_TOKEN,
+    /** the providers and routes of PROVIDERS_FILE (loadConfig reads it), or null: SENDER_URL or the simulator as `default` */
+    providers: null as ProvidersConfig | null,
+    /** send to the built-in simulator: asked for (SENDER_SIMULATOR), or by default outside production with no provider */
+    simulator: e.SENDER_SIMULATOR ?? (!e.PROVIDERS_FILE && !e.SENDER_URL && e.NODE_ENV !== 'production'),
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
@@ -262,7 +269,8 @@ export type Config = ReturnType<typeof toConfig>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem is one line; several, one line each under the heading.
+    super(problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
 
@@ -281,6 +289,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('API_TOKENS: required when NODE_ENV=production (comma-separated role:token), unless OIDC_ISSUER is set');
   }
   if (e.SENDER_URL && !e.SENDER_TOKEN) problems.push('SENDER_TOKEN: required when SENDER_URL is set');
+  if (e.PROVIDERS_FILE && e.SENDER_URL) problems.push('SENDER_URL: set PROVIDERS_FILE or SENDER_URL, not both (a file names every provider)');
+  if (e.PROVIDERS_FILE && !e.SENDER_URL) {
+    try {
+      config.providers = loadProvidersFile(e.PROVIDERS_FILE, env);
+    } catch (error) {
+      if (!(error instanceof ProvidersFileError)) throw error;
+      problems.push(`PROVIDERS_FILE: ${error.message}`);
+    }
+  }
+  // One missing variable in a deploy must not make a campaign "succeed" into the simulator.
+  if (e.NODE_ENV === 'production' && !e.PROVIDERS_FILE && !e.SENDER_URL && e.SENDER_SIMULATOR !== true) {
+    problems.push('PROVIDERS_FILE or SENDER_URL: required when NODE_ENV=production (no provider is configured); SENDER_SIMULATOR=true sends to the built-in simulator instead');
+  }
+  if (e.SENDER_SIMULATOR === true && (e.PROVIDERS_FILE || e.SENDER_URL)) problems.push('SENDER_SIMULATOR: the simulator is not used with PROVIDERS_FILE or SENDER_URL; unset one');
   if (e.RETRY_MAX_MS < e.RETRY_BASE_MS) problems.push('RETRY_MAX_MS: must not be below RETRY_BASE_MS');
   if (e.BREAKER_MAX_OPEN_MS < e.BREAKER_OPEN_MS) problems.push('BREAKER_MAX_OPEN_MS: must not be below BREAKER_OPEN_MS');
   if (e.BREAKER_MIN_CALLS > e.BREAKER_WINDOW) problems.push('BREAKER_MIN_CALLS: must not exceed BREAKER_WINDOW');

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
 import type { Services } from './api/services';
 import { Authenticator } from './auth/authenticator';
 import { OidcVerifier } from './auth/oidc';
@@ -17,8 +16,6 @@ import { PgClaimStore } from './dispatch/claim.store';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EventBus } from './events/event.bus';
 import type { OperationObserver } from './graphql/gate';
-import { HttpGateway } from './gateway/gateway.client';
-import { GatewaySimulator } from './gateway/simulator';
 import { DatabaseMonitor } from './health/database.monitor';
 import { createHttpServer, type GraphqlMount } from './http/server';
 import { createLogger, type Logger } from './logger';
@@ -34,6 +31,11 @@ import { Metrics } from './metrics/metrics';
 import { metricsRoutes } from './metrics/metrics.routes';
 import { readQueueFigures } from './metrics/metrics.store';
 import { REPORT_QUEUE, reportQueue, reportQueueOptions, startReports } from './reports/report.jobs';
+import { PgProviderDirectory } from './providers/provider.directory';
+import { ProviderStateReporter } from './providers/provider-state.reporter';
+import { buildProviders, describeProviders, LazyOutbox, providersOf, type ProviderListing } from './providers/providers.build';
+import type { ProviderRouter } from './providers/provider.router';
+import type { Outbox } from './dispatch/dispatch.ports';
 
 export type Herald = {
   /** e.g. http://127.0.0.1:4000 */
@@ -48,7 +50,14 @@ type ProcessParts = {
   config: Config;
   databaseUrl: string;
   db: Db;
-  gateway: HttpGateway;
+  /** the providers this process sends through: the dispatcher's, and the api's for test sends */
+  outbox: Outbox;
+  /** the router behind it, built at once in a worker process */
+  router: ProviderRouter | undefined;
+  /** every configured provider (no secrets), for the providers query */
+  providerListing: ProviderListing[];
+  /** messages this process may have in flight at most, over every provider */
+  sendConcurrency: number;
   timers: PgBossTimers;
   bus: EventBus;
   monitor: DatabaseMonitor;
@@ -117,19 +126,20 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     // to look for work at once when a mailing starts or resumes anywhere.
     const bus = await EventBus.start(databaseUrl, log);
     started.push({ name: 'event channel', stop: () => bus.stop() });
-    // One gateway client per process: the dispatcher's, and the api's for test sends.
-    const sender = await senderOf(config, log, started);
-    const d = config.dispatch;
-    const gateway = new HttpGateway({
-      url: sender.url,
-      token: sender.token,
-      connections: d.concurrency,
-      requestTimeoutMs: d.requestTimeoutMs,
-      observe: metrics && (() => metrics.gatewayRequest()),
-    });
-    started.push({ name: 'gateway client', stop: () => gateway.close() });
+    // The providers of this process: the dispatcher's, and the api's for test sends. An api
+    // process builds them at its first test send only: an SMPP provider's binds are often
+    // limited by account, and an api process that never test-sends should hold none.
+    const simulated = await providersOf(config, log);
+    started.push({ name: 'gateway simulator', stop: simulated.stop });
+    const build = () => buildProviders(simulated.providers, config, db, log, metrics && ((name) => () => metrics.gatewayRequest(name)));
+    const built = config.role === 'api' ? undefined : build();
+    const outbox: Outbox = built ? built.router : new LazyOutbox(() => build().router);
+    started.push({ name: 'providers', stop: () => outbox.close() });
+    const { listing: providerListing, concurrency: sendConcurrency } = describeProviders(simulated.providers);
     const onSettled: SettledObserver | undefined = metrics && ((settled) => metrics.messagesSettled(settled));
-    const parts: ProcessParts = { config, databaseUrl, db, gateway, timers, bus, monitor, log, started, metrics, onSettled };
+    const parts: ProcessParts = {
+      config, databaseUrl, db, outbox, router: built?.router, providerListing, sendConcurrency, timers, bus, monitor, log, started, metrics, onSettled,
+    };
     const dispatcher = config.role === 'api' ? undefined : await startWorker(parts);
     if (dispatcher) {
       // Claims that failed while the database was away back off; it being back is worth a look at once.
@@ -177,7 +187,8 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
 
 /** The worker role: the dispatcher and the mailing timers. */
 async function startWorker(parts: ProcessParts) {
-  const { config, db, gateway, timers, bus, log, started, metrics } = parts;
+  const { config, db, timers, bus, log, started, metrics } = parts;
+  const router = parts.router!;
   const d = config.dispatch;
   // Its own pool, so that sending never queues behind (or delays) the API's queries. A claim
   // holds its mailing's lock until its requests are written out; should this process hang
@@ -203,18 +214,22 @@ async function startWorker(parts: ProcessParts) {
     autoPause: (id: number, reason: string) => autoPause(dispatchDb.db, log, id, reason),
     completeFinished: (ids: readonly number[]) => completeFinished(dispatchDb.db, log, ids),
   };
-  const dispatcher = new Dispatcher({ store, sender: gateway, mailings, clock, log }, {
-    concurrency: d.concurrency,
+  const dispatcher = new Dispatcher({ store, outbox: router, mailings, clock, log }, {
+    concurrency: parts.sendConcurrency,
     batchSize: d.batchSize,
     pollMs: d.pollMs,
     flushMs: d.flushMs,
     requestTimeoutMs: d.requestTimeoutMs,
     retry: { retryBaseMs: d.retryBaseMs, retryMaxMs: d.retryMaxMs, authProbeMs: d.authProbeMs },
-    flow: { breaker: d.breaker, rateLimit: d.rateLimit, authProbeMs: d.authProbeMs },
     rules: config.campaign,
     onResults: metrics && ((rows) => metrics.messageResults(rows)),
   });
-  metrics?.watchBreaker(() => dispatcher.breakerState());
+  metrics?.watchBreakers(() => router.breakers());
+  // The providers' states for the api processes. Pushed before the dispatcher, so stopped
+  // after it (in reverse): its rows go when sending has.
+  const reporter = new ProviderStateReporter(db, store.owner, router, log);
+  started.push({ name: "providers' states", stop: () => reporter.stop() });
+  reporter.start();
   dispatcher.start();
   started.push({ name: 'dispatcher', stop: () => dispatcher.stop() });
   const unsubscribe = bus.subscribe((event) => {
@@ -246,6 +261,9 @@ async function graphqlParts(parts: ProcessParts) {
   ]);
   const live = new LiveUpdates(parts.bus, db, log, config.live);
   started.push({ name: 'live updates', stop: async () => live.stop() });
+  // Every configured provider, as the workers report it.
+  const providers = new PgProviderDirectory(db, parts.bus, log, parts.providerListing);
+  started.push({ name: 'providers directory', stop: async () => providers.stop() });
   const failedAuth = new FailedAuthLimiter(config.limits.authFailuresPerMinute, log);
   started.push({ name: 'failed-authentication limiter', stop: async () => failedAuth.stop() });
   const services: Services = {
@@ -254,8 +272,8 @@ async function graphqlParts(parts: ProcessParts) {
     timers: parts.timers,
     live,
     campaign: config.campaign,
-    testSender: { gateway: parts.gateway, requestTimeoutMs: config.dispatch.requestTimeoutMs },
-    providers: { list: async () => [], changes: async function* () {} },
+    testSender: { outbox: parts.outbox, requestTimeoutMs: config.dispatch.requestTimeoutMs },
+    providers,
     reports: reportQueue(parts.timers),
     onSettled: parts.onSettled,
     budgets: {
@@ -276,22 +294,6 @@ async function graphqlParts(parts: ProcessParts) {
     mount: ((app, server) =>
       mountGraphql(app, server, { schema, services, auth, maxDepth: config.graphqlMaxDepth, limits: config.limits, corsOrigins: config.corsOrigins, observer })) satisfies GraphqlMount,
   };
-}
-
-/**
- * The gateway Herald sends through: SENDER_URL, or else a simulator in this process on
- * loopback, so that a newcomer sees messages flow with no setup. Said loudly: nothing sent
- * to the simulator reaches a phone.
- */
-async function senderOf(config: Config, log: Logger, started: Stoppable[]): Promise<{ url: string; token: string }> {
-  if (config.senderUrl && config.senderToken) return { url: config.senderUrl, token: config.senderToken };
-  const token = randomBytes(24).toString('base64url');
-  const simulator = new GatewaySimulator({ token, record: false });
-  const url = await simulator.start(0, '127.0.0.1');
-  started.push({ name: 'gateway simulator', stop: () => simulator.stop() });
-  log.warn({ senderUrl: url }, 'SENDER_URL is not set: sending to the built-in gateway SIMULATOR; no message reaches a phone');
-  process.stderr.write(`\nNo SENDER_URL set: messages go to a built-in gateway simulator at ${url}, not to real phones.\n\n`);
-  return { url, token };
 }
 
 /** Without API_TOKENS (never in production: config refuses), one admin token kept on disk. */

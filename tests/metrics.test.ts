@@ -55,18 +55,19 @@ describe('GET /metrics', () => {
     const received = gateway.received;
     const byStatus = (s: number) => received.filter((r) => r.status === s).length;
     expect(received).toHaveLength(16 + 6 + 8 * 3);
-    expect(delta('herald_gateway_requests_total', { result: 'sent' })).toBe(byStatus(200));
-    expect(delta('herald_gateway_requests_total', { result: 'rejected' })).toBe(byStatus(400));
-    expect(delta('herald_gateway_requests_total', { result: 'retryable' })).toBe(byStatus(503));
-    expect(delta('herald_gateway_request_duration_seconds_count')).toBe(received.length);
-    expect(valueOf(after, 'herald_gateway_in_flight')).toBe(0);
+    expect(delta('herald_gateway_requests_total', { provider: 'default', result: 'sent' })).toBe(byStatus(200));
+    expect(delta('herald_gateway_requests_total', { provider: 'default', result: 'rejected' })).toBe(byStatus(400));
+    expect(delta('herald_gateway_requests_total', { provider: 'default', result: 'retryable' })).toBe(byStatus(503));
+    expect(delta('herald_gateway_request_duration_seconds_count', { provider: 'default' })).toBe(received.length);
+    expect(valueOf(after, 'herald_gateway_in_flight', { provider: 'default' })).toBe(0);
 
     expect(delta('herald_messages_total', { outcome: 'sent' })).toBe(24);
     expect(delta('herald_messages_total', { outcome: 'failed' })).toBe(6);
     expect(delta('herald_messages_total', { outcome: 'retried' })).toBe(byStatus(503));
     expect(delta('herald_messages_total', { outcome: 'expired' })).toBe(0);
 
-    expect(valueOf(after, 'herald_gateway_breaker_state')).toBe(0);
+    expect(after.some((s) => s.name === 'herald_gateway_breaker_state' && s.labels.provider === 'default')).toBe(true);
+    expect(valueOf(after, 'herald_gateway_breaker_state', { provider: 'default' })).toBe(0);
     expect(valueOf(after, 'herald_mailings', { status: 'COMPLETED' })).toBeGreaterThanOrEqual(1);
     expect(valueOf(after, 'herald_messages_due')).toBe(0);
   });
@@ -171,7 +172,7 @@ describe('GET /metrics', () => {
     const worker = await startTestHerald({ role: 'worker', metrics: { enabled: true, token: null, cacheMs: 0 } });
     try {
       const samples = await scrape(worker.url, null);
-      expect(samples.some((s) => s.name === 'herald_gateway_breaker_state')).toBe(true);
+      expect(samples.some((s) => s.name === 'herald_gateway_breaker_state' && s.labels.provider === 'default')).toBe(true);
       expect(samples.some((s) => s.name === 'herald_messages_due')).toBe(true);
       expect((await fetch(`${worker.url}/graphql`, { method: 'POST' })).status).toBe(404);
     } finally {

@@ -69,6 +69,8 @@ export type RoutedMessage = OutgoingMessage & {
 export type Delivery = {
   outcome: SendOutcome | { kind: 'deferred'; error: string; retryAfterMs: number };
   provider: string | null;
+  /** the longest a retry should wait (null: no cap): short while the provider asked last is failing as a whole, so that sending resumes soon after it recovers */
+  retryCapMs: number | null;
 };
 
 export type RoutedSending = { written: Promise<void>; delivery: Promise<Delivery> };
@@ -84,8 +86,6 @@ export interface Outbox {
   /** ms until a message may start again, when none may now */
   waitMs(now: number): number;
   send(message: RoutedMessage, deadline: number): RoutedSending;
-  /** the longest a retry through this provider (null: any) should wait: short while it is failing as a whole, so that sending resumes soon after it recovers */
-  retryCapMs(provider: string | null): number | null;
   /** null when sending works; else why it cannot, for /readyz */
   problem(): string | null;
   close(): Promise<void>;

@@ -2,15 +2,14 @@ import { logRepeated, type Logger } from '../logger';
 import { requestDeadline } from '../mailings/end-time';
 import { capOf, FAILURE_MIN_RESULTS, FAILURE_WINDOW, type CampaignRules } from '../mailings/campaign.rules';
 import { parseTemplate, render, type Template } from '../mailings/mailing.template';
-import type { Claimed, ClaimStore, ClaimTx, Clock, FailingMailing, MailingControl, MailingForClaim, ResultRow, Sender, SendOutcome } from './dispatch.ports';
-import { FlowControl, type FlowOptions, type FlowTicket } from './flow-control';
+import type { Claimed, ClaimStore, ClaimTx, Clock, Delivery, FailingMailing, MailingControl, MailingForClaim, Outbox, ResultRow } from './dispatch.ports';
 import { fateAfter, fateBeforeSending, SKIPPED_OVER_CAP, type Fate, type RetryPolicy } from './message.fate';
 import { ResultWriter } from './result-writer';
 
 /** What the dispatcher works with: main.ts plugs the adapters into these ports. */
 export type DispatcherPorts = {
   store: ClaimStore;
-  sender: Sender;
+  outbox: Outbox;
   mailings: MailingControl;
   clock: Clock;
   log: Logger;
@@ -27,7 +26,6 @@ export type DispatcherOptions = {
   flushMs: number;
   requestTimeoutMs: number;
   retry: RetryPolicy;
-  flow: FlowOptions;
   /** the configured frequency cap and failure threshold, for mailings without their own */
   rules: CampaignRules;
   /** told each committed result once (metrics) */
@@ -60,11 +58,10 @@ const ORPHAN_SCAN_MS = 1_000;
  */
 export class Dispatcher {
   private readonly store: ClaimStore;
-  private readonly sender: Sender;
+  private readonly outbox: Outbox;
   private readonly mailings: MailingControl;
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly flow: FlowControl;
   private readonly writer: ResultWriter;
   private inFlight = 0;
   /** retries in flight, whose lease (next_attempt_at) is given back at a stop */
@@ -85,8 +82,7 @@ export class Dispatcher {
     ports: DispatcherPorts,
     private readonly options: DispatcherOptions,
   ) {
-    ({ store: this.store, sender: this.sender, mailings: this.mailings, clock: this.clock, log: this.log } = ports);
-    this.flow = new FlowControl(options.flow, ports.log);
+    ({ store: this.store, outbox: this.outbox, mailings: this.mailings, clock: this.clock, log: this.log } = ports);
     const failureRate = { window: FAILURE_WINDOW, minResults: FAILURE_MIN_RESULTS, defaultRate: options.rules.maxFailureRate };
     this.writer = new ResultWriter(this.store, ports.log, options.flushMs, failureRate, (ids, failing) => void this.afterCommit(ids, failing), options.onResults);
   }
@@ -102,14 +98,9 @@ export class Dispatcher {
     this.wakeLoop?.();
   }
 
-  /** The circuit breaker's state (metrics). */
-  breakerState(): 'closed' | 'half-open' | 'open' {
-    return this.flow.breakerState;
-  }
-
   /** null when sending works; else why not, for /readyz. */
   problem(): string | null {
-    return this.flow.problem();
+    return this.outbox.problem();
   }
 
   /**
@@ -145,14 +136,17 @@ export class Dispatcher {
           continue;
         }
         const now = Date.now();
-        const allowed = this.flow.permits(Math.min(free, this.options.batchSize), now);
-        if (allowed <= 0) {
-          await this.sleep(Math.max(1, Math.min(this.flow.waitMs(now), this.options.pollMs)));
-          continue;
-        }
+        // A mailing with work first, then the providers: asking them what they can take is
+        // what makes a shared rate reserve its parts, which an idle process must not do.
         const mailingId = await this.nextMailing(now);
         if (mailingId === null) {
           await this.sleep(this.options.pollMs);
+          continue;
+        }
+        const allowed = this.outbox.permits(Math.min(free, this.options.batchSize), Date.now());
+        if (allowed <= 0) {
+          this.turn = (this.turn + this.running.length - 1) % Math.max(1, this.running.length); // its turn is not used up
+          await this.sleep(Math.max(1, Math.min(this.outbox.waitMs(Date.now()), this.options.pollMs)));
           continue;
         }
         await this.claim(mailingId, allowed);
@@ -261,37 +255,43 @@ export class Dispatcher {
   /** Starts one message's request; resolves once it is on the wire. */
   private launch(work: Work, mailing: MailingForClaim, text: string): Promise<void> {
     const now = this.clock.now();
-    const ticket = this.flow.take(Date.now());
     this.inFlight++;
     if (work.leaseId === null) this.inFlightRetries.add(work.id);
     const started = performance.now();
     // The deadline is judged on the database's clock and handed to the gateway client on ours.
     const deadline = requestDeadline(mailing.endAt, now, this.options.requestTimeoutMs) - (now - Date.now());
-    const sending = this.sender.send({ id: work.id, phone: work.phone, text }, deadline);
-    sending.outcome.then(
-      (outcome) => this.finish(work, mailing.endAt, ticket, outcome, started, text),
-      (err) => this.finish(work, mailing.endAt, ticket, { kind: 'retryable', error: `request failed: ${String(err)}` }, started, text),
+    const sending = this.outbox.send({ id: work.id, phone: work.phone, text, operatorCode: work.operatorCode, provider: work.provider }, deadline);
+    sending.delivery.then(
+      (delivery) => this.finish(work, mailing.endAt, delivery, started, text),
+      (err) => this.finish(work, mailing.endAt, { outcome: { kind: 'retryable', error: `request failed: ${String(err)}` }, provider: null, retryCapMs: null }, started, text),
     );
     return sending.written;
   }
 
-  private finish(work: Work, endAt: number, ticket: FlowTicket, outcome: SendOutcome, started: number, text: string): void {
+  private finish(work: Work, endAt: number, delivery: Delivery, started: number, text: string): void {
     this.inFlight--;
     this.inFlightRetries.delete(work.id);
     const now = this.clock.now();
-    const attempt = work.attempts + 1;
-    const { fate, retryAfterMs } = fateAfter(outcome, attempt, now, endAt, this.options.retry, this.flow.retryCapMs());
-    this.flow.record(ticket, outcome, retryAfterMs, Date.now());
+    const { outcome } = delivery;
+    // A message no provider could take now was not attempted: its attempts stay as they are.
+    const attempted = outcome.kind !== 'deferred';
+    const attempt = work.attempts + (attempted ? 1 : 0);
+    const fate = fateAfter(outcome, attempt, now, endAt, this.options.retry, delivery.retryCapMs);
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
     // The ids go into each line as plain fields: a child logger per message cost more than the line.
-    const ids = { mailingId: work.mailingId, messageId: work.id, clientId: work.clientId };
+    const ids = { mailingId: work.mailingId, messageId: work.id, clientId: work.clientId, provider: delivery.provider ?? work.provider ?? undefined };
     if (outcome.kind === 'sent') {
       this.log.info({ ...ids, attempt, outcome: outcome.kind, durationMs }, 'message sent');
     } else {
       const retryAt = fate.nextAttemptAt === null ? undefined : new Date(fate.nextAttemptAt).toISOString();
-      this.log.warn({ ...ids, attempt, outcome: outcome.kind, durationMs, error: outcome.error, status: fate.status, retryAt }, 'message not sent');
+      const line = { ...ids, attempt, outcome: outcome.kind, durationMs, error: outcome.error, status: fate.status, retryAt };
+      if (attempted) this.log.warn(line, 'message not sent');
+      else this.log.debug(line, 'message waits for a provider');
     }
-    this.writer.add(this.resultOf(work, fate, true, now, text), work.leaseId, work.capped);
+    const row = this.resultOf(work, fate, attempted, now, text);
+    row.provider = delivery.provider;
+    row.providerMessageId = outcome.kind === 'sent' ? (outcome.providerMessageId ?? null) : null;
+    this.writer.add(row, work.leaseId, work.capped);
     if (this.inFlight === 0) this.idle?.();
     this.wakeLoop?.();
   }

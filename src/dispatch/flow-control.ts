@@ -105,6 +105,11 @@ export class FlowControl {
     return this.breaker.state;
   }
 
+  /** ms left of a pause the provider asked for (throttling), 0 when none */
+  throttledFor(now: number): number {
+    return Math.max(0, this.throttledUntil - now);
+  }
+
   /** null when sending works; else why not, for /readyz. */
   problem(): string | null {
     if (this.refusedSince === null) return null;

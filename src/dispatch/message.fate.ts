@@ -1,4 +1,4 @@
-import type { SendOutcome } from './dispatch.ports';
+import type { Delivery } from './dispatch.ports';
 import { canTryAt, ENDED_UNSENT, isOpen } from '../mailings/end-time';
 import { nextOpening, type SendWindow } from '../mailings/send-window';
 import { retryDelay } from './backoff';
@@ -38,32 +38,32 @@ export function fateBeforeSending(now: number, endAt: number, timezone: string, 
 }
 
 /**
- * After attempt number `attempt` ended at `now` with `outcome`. `retryCapMs` (from flow
- * control, while the gateway as a whole fails) caps the backoff. Returns the fate and the
- * wait a 429 asks of everyone.
+ * After attempt number `attempt` ended at `now` with `outcome` (or no provider could take the
+ * message now: `deferred`, not an attempt). `retryCapMs` (from the provider's flow control,
+ * while it fails as a whole) caps the backoff.
  */
 export function fateAfter(
-  outcome: SendOutcome,
+  outcome: Delivery['outcome'],
   attempt: number,
   now: number,
   endAt: number,
   policy: RetryPolicy,
   retryCapMs: number | null,
   random: () => number = Math.random,
-): { fate: Fate; retryAfterMs: number } {
+): Fate {
   switch (outcome.kind) {
     case 'sent':
-      return { fate: SENT, retryAfterMs: 0 };
+      return SENT;
     case 'rejected':
-      return { fate: { status: 'FAILED', error: outcome.error, nextAttemptAt: null }, retryAfterMs: 0 };
+      return { status: 'FAILED', error: outcome.error, nextAttemptAt: null };
     case 'unauthorized':
-      return { fate: retry(outcome.error, now + policy.authProbeMs, endAt), retryAfterMs: 0 };
-    case 'throttled': {
-      const wait = outcome.retryAfterMs ?? backoff(attempt, policy, retryCapMs, random);
-      return { fate: retry(outcome.error, now + wait, endAt), retryAfterMs: wait };
-    }
+      return retry(outcome.error, now + policy.authProbeMs, endAt);
+    case 'throttled':
+      return retry(outcome.error, now + (outcome.retryAfterMs ?? backoff(attempt, policy, retryCapMs, random)), endAt);
     case 'retryable':
-      return { fate: retry(outcome.error, now + backoff(attempt, policy, retryCapMs, random), endAt), retryAfterMs: 0 };
+      return retry(outcome.error, now + backoff(attempt, policy, retryCapMs, random), endAt);
+    case 'deferred':
+      return retry(outcome.error, now + outcome.retryAfterMs, endAt);
   }
 }
 

@@ -16,7 +16,9 @@ export type HeraldEvent =
   /** messages of a mailing changed through sending; at most MESSAGE_IDS_PER_EVENT ids */
   | { t: 'messages'; m: number; ids: number[] }
   /** the client directory changed (created, updated, deleted, imported): counts may differ */
-  | { t: 'clients' };
+  | { t: 'clients' }
+  /** a worker process saw a provider's state, reason or binds change (or stopped): re-read provider_states */
+  | { t: 'providers' };
 
 export const MESSAGE_IDS_PER_EVENT = 300;
 
@@ -30,6 +32,11 @@ export function notifyMailing(mailingId: number, kind: MailingEventKind, status:
 /** The NOTIFY for a change of the client directory, to run inside the transaction that made it. */
 export function notifyClients(): SQL {
   return notify({ t: 'clients' });
+}
+
+/** The NOTIFY announcing that provider_states changed, to run with (or after) the write. */
+export function notifyProviders(): SQL {
+  return notify({ t: 'providers' });
 }
 
 /**
@@ -51,7 +58,7 @@ export function notifyMessages(changed: ReadonlyMap<number, readonly number[]>):
 export function parseEvent(payload: string): HeraldEvent | undefined {
   try {
     const e = JSON.parse(payload) as HeraldEvent;
-    if (e?.t === 'clients') return e;
+    if (e?.t === 'clients' || e?.t === 'providers') return e;
     return e && (e.t === 'mailing' || e.t === 'messages') && typeof e.m === 'number' ? e : undefined;
   } catch {
     return undefined;

@@ -84,6 +84,8 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   private timer: NodeJS.Timeout | undefined;
   private abort: ((err?: Error) => void) | undefined;
   private overdue = false;
+  /** whether the whole request went out: a failure after that may have been delivered */
+  private sent = false;
 
   constructor(
     private readonly budgetMs: number,
@@ -108,6 +110,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   }
 
   onRequestSent(): void {
+    this.sent = true;
     this.markWritten();
   }
 
@@ -142,7 +145,10 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     clearTimeout(this.timer);
     this.markWritten();
     this.observe('retryable');
-    this.settle({ kind: 'retryable', error: describeFailure(error, this.budgetMs) });
+    // Refused or cut before the request was out: not delivered, any provider may take it.
+    // After: the gateway may have accepted it, so only this provider may try it again.
+    const failure = describeFailure(error, this.budgetMs);
+    this.settle(this.sent ? { kind: 'retryable', error: `${failure} (it may have been delivered)`, ambiguous: true } : { kind: 'retryable', error: failure });
   }
 
   private observe(kind: SendOutcome['kind']): void {

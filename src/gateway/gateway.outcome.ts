@@ -8,7 +8,9 @@ import type { SendOutcome } from '../dispatch/dispatch.ports';
  * - unauthorized: 401/403, the gateway refuses Herald itself; stop everywhere until it works;
  * - throttled: 429, wait as long as Retry-After says;
  * - retryable: 5xx, 408, timeouts, refused or dropped connections, bodies that are not the
- *   documented JSON, or JSON with a non-zero code.
+ *   documented JSON, or JSON with a non-zero code. A 200 whose body cannot be read is
+ *   ambiguous (the gateway may have accepted it), as is a timeout or a connection lost
+ *   after the request went out (gateway.client.ts).
  */
 export function classifyResponse(status: number, body: string, retryAfter: string | undefined, now = Date.now()): SendOutcome {
   if (status === 200) {
@@ -16,10 +18,10 @@ export function classifyResponse(status: number, body: string, retryAfter: strin
     try {
       parsed = JSON.parse(body);
     } catch {
-      return { kind: 'retryable', error: `200 with a body that is not JSON: ${snippet(body)}` };
+      return { kind: 'retryable', error: `200 with a body that is not JSON: ${snippet(body)}`, ambiguous: true };
     }
     if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { code?: unknown }).code !== 'number') {
-      return { kind: 'retryable', error: `200 without a numeric code: ${snippet(body)}` };
+      return { kind: 'retryable', error: `200 without a numeric code: ${snippet(body)}`, ambiguous: true };
     }
     const code = (parsed as { code: number }).code;
     return code === 0 ? { kind: 'sent' } : { kind: 'retryable', error: `200 with code ${code}` };

@@ -70,6 +70,8 @@ export class LiveUpdates {
   ) {
     this.unsubscribe = [
       bus.subscribe((event) => {
+        // The providers' directory hears its own events; they move none of these.
+        if (event.t === 'providers') return;
         // Every event may move the overall figures.
         this.statisticsWatch?.changed('changed');
         if (event.t === 'mailing') {

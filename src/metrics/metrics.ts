@@ -15,9 +15,12 @@ export type MetricsSources = {
   /** the mailings and the queue depth, read from the database (cached `cacheMs`) */
   queue: () => Promise<QueueFigures>;
   cacheMs: number;
-  /** the dispatcher's circuit breaker; absent on an api process */
-  breaker?: () => BreakerState;
+  /** each provider's circuit breaker; absent on an api process */
+  breakers?: () => { provider: string; state: BreakerState }[];
 };
+
+/** One provider's request figures: plain numbers and a histogram bound to its label once. */
+type ProviderRequests = { results: Record<SendOutcome['kind'], number>; inFlight: number; duration: { observe: (seconds: number) => void } };
 
 /**
  * Every metric a Herald process exposes, in a registry of its own (several Heralds in one
@@ -30,9 +33,9 @@ export class Metrics {
   // The dispatch path's counts are plain numbers, read by prom-client at a scrape: counting a
   // message is an addition, not a label lookup.
   private readonly messages = Object.fromEntries(MESSAGE_OUTCOMES.map((o) => [o, 0])) as Record<MessageOutcome, number>;
-  private readonly gatewayResults = Object.fromEntries(GATEWAY_RESULTS.map((r) => [r, 0])) as Record<SendOutcome['kind'], number>;
-  private inFlight = 0;
-  private readonly gatewayDuration: Histogram<never>;
+  /** per provider, made at its first request */
+  private readonly providers = new Map<string, ProviderRequests>();
+  private readonly gatewayDuration: Histogram<'provider'>;
   private readonly graphqlOperations: Counter<'type' | 'outcome'>;
   private readonly graphqlDuration: Histogram<'type'>;
   private readonly subscriptions: Gauge<never>;
@@ -55,34 +58,39 @@ export class Metrics {
     });
     new Counter({
       name: 'herald_gateway_requests_total',
-      help: 'Requests to the SMS gateway, by result class',
-      labelNames: ['result'] as const,
+      help: 'Requests to the SMS providers (HTTP requests, SMPP submits), by provider and result class',
+      labelNames: ['provider', 'result'] as const,
       registers,
       collect() {
         this.reset();
-        for (const r of GATEWAY_RESULTS) this.labels(r).inc(self.gatewayResults[r]);
+        for (const [provider, p] of self.providers) for (const r of GATEWAY_RESULTS) this.labels(provider, r).inc(p.results[r]);
       },
     });
     this.gatewayDuration = new Histogram({
       name: 'herald_gateway_request_duration_seconds',
-      help: 'Time from sending a request to the gateway to its answer (or failure)',
+      help: 'Time from sending a request to a provider to its answer (or failure), by provider',
+      labelNames: ['provider'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
     new Gauge({
       name: 'herald_gateway_in_flight',
-      help: 'Requests to the gateway under way in this process',
+      help: 'Requests to the providers under way in this process, by provider',
+      labelNames: ['provider'] as const,
       registers,
       collect() {
-        this.set(self.inFlight);
+        this.reset();
+        for (const [provider, p] of self.providers) this.labels(provider).set(p.inFlight);
       },
     });
     new Gauge({
       name: 'herald_gateway_breaker_state',
-      help: "The dispatcher's circuit breaker: 0 closed, 1 half-open, 2 open (worker processes only)",
+      help: "Each provider's circuit breaker: 0 closed, 1 half-open, 2 open (worker processes only)",
+      labelNames: ['provider'] as const,
       registers,
       collect() {
-        if (self.sources.breaker) this.set(BREAKER_VALUES[self.sources.breaker()]);
+        this.reset();
+        for (const b of self.sources.breakers?.() ?? []) this.labels(b.provider).set(BREAKER_VALUES[b.state]);
       },
     });
     new Gauge({
@@ -145,9 +153,9 @@ export class Metrics {
     this.subscriptions = new Gauge({ name: 'herald_subscriptions_active', help: 'GraphQL subscriptions open on this process', registers });
   }
 
-  /** The dispatcher's breaker, once the worker has one. */
-  watchBreaker(breaker: () => BreakerState): void {
-    this.sources = { ...this.sources, breaker };
+  /** The providers' breakers, once the worker has them. */
+  watchBreakers(breakers: () => { provider: string; state: BreakerState }[]): void {
+    this.sources = { ...this.sources, breakers };
   }
 
   /** Results committed by the dispatcher (counted once, after their transaction). */
@@ -166,14 +174,15 @@ export class Metrics {
     }
   }
 
-  /** A request to the gateway starts; the returned function records its result. */
-  gatewayRequest(): (result: SendOutcome['kind']) => void {
+  /** A request to this provider starts; the returned function records its result. */
+  gatewayRequest(provider: string): (result: SendOutcome['kind']) => void {
+    const p = this.providers.get(provider) ?? this.addProvider(provider);
     const started = performance.now();
-    this.inFlight++;
+    p.inFlight++;
     return (result) => {
-      this.inFlight--;
-      this.gatewayDuration.observe((performance.now() - started) / 1000);
-      this.gatewayResults[result]++;
+      p.inFlight--;
+      p.duration.observe((performance.now() - started) / 1000);
+      p.results[result]++;
     };
   }
 
@@ -186,6 +195,16 @@ export class Metrics {
     if (wasStarted && t === 'subscription') this.subscriptions.dec();
     this.graphqlOperations.labels(t, outcome).inc();
     this.graphqlDuration.labels(t).observe(seconds);
+  }
+
+  private addProvider(provider: string): ProviderRequests {
+    const p = {
+      results: Object.fromEntries(GATEWAY_RESULTS.map((r) => [r, 0])) as Record<SendOutcome['kind'], number>,
+      inFlight: 0,
+      duration: this.gatewayDuration.labels(provider),
+    };
+    this.providers.set(provider, p);
+    return p;
   }
 
   /** The database figures, read at most once per cacheMs whatever scrapes and gauges ask; null when the read failed. */

@@ -10,6 +10,8 @@ export type SmppSenderOptions = {
   name: string;
   host: string;
   port: number;
+  /** SMPP over TLS (the server's certificate is checked against the system's CAs) */
+  tls?: boolean;
   systemId: string;
   password: string;
   systemType?: string;
@@ -219,7 +221,7 @@ class Submission {
       this.finish(
         this.next === 0
           ? { kind: 'retryable', error: `the deadline passed while queued for a window (never sent)` }
-          : { kind: 'retryable', error: `timeout: no submit_sm_resp within ${Math.round(budgetMs)} ms (it may have been delivered)` },
+          : { kind: 'retryable', error: `timeout: no submit_sm_resp within ${Math.round(budgetMs)} ms (it may have been delivered)`, ambiguous: true },
       );
     }, budgetMs);
   }
@@ -290,12 +292,12 @@ class Bind {
   }
 
   connect(): void {
-    const { host, port, requestTimeoutMs } = this.sender.options;
+    const { host, port, tls, requestTimeoutMs } = this.sender.options;
     this.phase = 'connecting';
     this.failure = null;
     let session: smpp.Session;
     try {
-      session = smpp.connect({ host, port });
+      session = smpp.connect({ host, port, tls: tls === true, servername: host });
     } catch (error) {
       // net.connect throws at once on an impossible address (a port out of range): a reason, not a crash.
       this.session = null;
@@ -304,7 +306,8 @@ class Bind {
     }
     this.session = session;
     this.stepTimer = setTimeout(() => this.drop(session, `no connection within ${requestTimeoutMs} ms`), requestTimeoutMs);
-    session.on('connect', () => this.bind(session));
+    // Over TLS the session is usable once the handshake is done, not at the TCP connect.
+    session.on(tls ? 'secureConnect' : 'connect', () => this.bind(session));
     // A socket error is followed by close; a PDU the package cannot parse leaves its reader
     // stuck (smpp 0.5.1 returns without clearing its busy flag): drop the session either way.
     session.on('error', (error: Error) => this.drop(session, describeSocketError(error)));
@@ -453,9 +456,12 @@ class Bind {
     const reason = this.failure ?? (wasBound ? 'connection lost' : 'connection closed before the bind completed');
     // A PDU written and not answered may have reached the SMSC: ambiguous, never "not sent".
     const lost = `connection lost before submit_sm_resp (${reason}; it may have been delivered)`;
-    for (const { job } of this.inFlight.values()) job.finish({ kind: 'retryable', error: lost });
+    for (const { job } of this.inFlight.values()) job.finish({ kind: 'retryable', error: lost, ambiguous: true });
     this.inFlight.clear();
-    this.current?.finish({ kind: 'retryable', error: lost });
+    // The message whose parts were going out: ambiguous once its first part was written.
+    if (this.current && this.current.next > 0) this.current.finish({ kind: 'retryable', error: lost, ambiguous: true });
+    else if (this.current && this.phase === 'closing') this.current.finish({ kind: 'retryable', error: `${reason} (never sent)` });
+    else if (this.current) this.sender.giveBack(this.current);
     this.current = null;
     if (this.phase === 'closing') {
       this.attempted();

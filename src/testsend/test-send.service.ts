@@ -2,19 +2,19 @@ import { findClientByPhone } from '../clients/client.store';
 import { validatePhone } from '../clients/client.validation';
 import { isOptedOut } from '../clients/opt-out.store';
 import type { Db } from '../db/connection';
-import type { Sender } from '../dispatch/dispatch.ports';
+import type { Outbox } from '../dispatch/dispatch.ports';
 import type { Logger } from '../logger';
 import { render } from '../mailings/mailing.template';
 import { validateTemplate } from '../mailings/mailing.validation';
 import { nextTestSendId, recordTestSend } from './test-send.store';
 
-/** What a test send goes through: the gateway client the dispatcher uses, and its timeout. */
-export type TestSender = { gateway: Sender; requestTimeoutMs: number };
+/** What a test send goes through: the providers the dispatcher uses (routed alike), and the timeout. */
+export type TestSender = { outbox: Outbox; requestTimeoutMs: number };
 
 export type TestSendValue = {
   id: number;
   status: 'SENT' | 'FAILED' | 'SKIPPED';
-  /** the gateway's answer as Herald classes it: sent, rejected, unauthorized, throttled, retryable; or opted-out */
+  /** the provider's answer as Herald classes it: sent, rejected, unauthorized, throttled, retryable; deferred (no provider could take it now); or opted-out */
   outcome: string;
   error: string | null;
   text: string;
@@ -36,10 +36,11 @@ export async function testSend(db: Db, log: Logger, sender: TestSender, maxSegme
     result = { id: messageId, status: 'SKIPPED', outcome: 'opted-out', error: 'opted out', text };
   } else {
     const started = performance.now();
-    const outcome = await sender.gateway.send({ id: messageId, phone, text }, Date.now() + sender.requestTimeoutMs).outcome;
+    const message = { id: messageId, phone, text, operatorCode: client?.operatorCode ?? null, provider: null };
+    const { outcome, provider } = await sender.outbox.send(message, Date.now() + sender.requestTimeoutMs).delivery;
     const error = outcome.kind === 'sent' ? null : outcome.error;
     result = { id: messageId, status: outcome.kind === 'sent' ? 'SENT' : 'FAILED', outcome: outcome.kind, error, text };
-    log.info({ messageId, clientId: client?.id, outcome: outcome.kind, error, durationMs: Math.round(performance.now() - started) }, 'test message sent');
+    log.info({ messageId, clientId: client?.id, provider: provider ?? undefined, outcome: outcome.kind, error, durationMs: Math.round(performance.now() - started) }, 'test message sent');
   }
   await recordTestSend(db, { id: messageId, phone, text, status: result.status, error: result.error });
   return result;

@@ -141,13 +141,15 @@ describe('a message\'s fate', () => {
     [{ kind: 'retryable', error: '503: busy' } as const, { status: 'PENDING', error: '503: busy', nextAttemptAt: 1_000 + 3_000 }],
     [{ kind: 'unauthorized', error: '401' } as const, { status: 'PENDING', error: '401', nextAttemptAt: 1_000 + 5_000 }],
     [{ kind: 'throttled', error: '429', retryAfterMs: 7_000 } as const, { status: 'PENDING', error: '429', nextAttemptAt: 1_000 + 7_000 }],
+    // No provider could take it now: looked at again when one may, whatever its attempts.
+    [{ kind: 'deferred', error: 'no provider of its route can take it now', retryAfterMs: 50 } as const, { status: 'PENDING', error: 'no provider of its route can take it now', nextAttemptAt: 1_000 + 50 }],
   ])('should turn %j into %j', (outcome, fate) => {
     // attempt 3: backoff 4 s, equal jitter at 0.5 → 3 s
-    expect(fateAfter(outcome, 3, 1_000, END, policy, null, half).fate).toEqual(fate);
+    expect(fateAfter(outcome, 3, 1_000, END, policy, null, half)).toEqual(fate);
   });
 
   it('should expire a message whose next attempt would come at or after the end', () => {
-    expect(fateAfter({ kind: 'retryable', error: 'timeout' }, 1, END - 100, END, policy, null, () => 1).fate).toEqual({
+    expect(fateAfter({ kind: 'retryable', error: 'timeout' }, 1, END - 100, END, policy, null, () => 1)).toEqual({
       status: 'EXPIRED',
       error: 'timeout',
       nextAttemptAt: null,
@@ -155,8 +157,8 @@ describe('a message\'s fate', () => {
   });
 
   it('should cap the backoff while the gateway as a whole fails', () => {
-    expect(fateAfter({ kind: 'retryable', error: '503' }, 10, 0, END, policy, 2_000, () => 1).fate.nextAttemptAt).toBe(2_000);
-    expect(fateAfter({ kind: 'retryable', error: '503' }, 10, 0, 10 * END, policy, null, () => 1).fate.nextAttemptAt).toBe(60_000);
+    expect(fateAfter({ kind: 'retryable', error: '503' }, 10, 0, END, policy, 2_000, () => 1).nextAttemptAt).toBe(2_000);
+    expect(fateAfter({ kind: 'retryable', error: '503' }, 10, 0, 10 * END, policy, null, () => 1).nextAttemptAt).toBe(60_000);
   });
 
   it('should send now, wait for the send window, or expire, before any request', () => {

@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../config';
+import type { Db } from '../db/connection';
+import type { Outbox, RoutedMessage, RoutedSending, SendOutcome, Sender } from '../dispatch/dispatch.ports';
+import { HttpGateway } from '../gateway/gateway.client';
+import { GatewaySimulator } from '../gateway/simulator';
+import type { Logger } from '../logger';
+import { SharedRate } from './provider-rate';
+import { ProviderRouter, type ProviderSpec } from './provider.router';
+import type { ProviderKind } from './provider.type';
+import type { ProviderConfig, ProvidersConfig } from './providers.file';
+import { SmppSender } from './smpp.client';
+
+/** How an SMPP provider rebinds after a loss: quickly at first, never slower than this (so its traffic returns within seconds). */
+const SMPP_RECONNECT_MIN_MS = 200;
+const SMPP_RECONNECT_MAX_MS = 3_000;
+
+/** A configured provider, as an api process names it (no secrets). */
+export type ProviderListing = { name: string; type: ProviderKind; partsPerSecond: number };
+
+export type BuiltProviders = {
+  router: ProviderRouter;
+  /** every provider in the order configured */
+  listing: ProviderListing[];
+  /** requests and unacknowledged submits this process may have in flight at most, over every provider */
+  concurrency: number;
+};
+
+/**
+ * The providers and routes this process sends through: PROVIDERS_FILE; else SENDER_URL and
+ * SENDER_TOKEN as one HTTP provider named `default`; else (asked for, or outside production)
+ * a gateway simulator in this process on loopback as `default`, said loudly since nothing
+ * sent to it reaches a phone. config.ts has refused every other case.
+ */
+export async function providersOf(config: Config, log: Logger): Promise<{ providers: ProvidersConfig; stop: () => Promise<void> }> {
+  if (config.providers) return { providers: config.providers, stop: async () => {} };
+  const d = config.dispatch;
+  const single = (url: string, token: string): ProvidersConfig => ({
+    providers: [{ name: 'default', type: 'http', url, token, concurrency: d.concurrency, partsPerSecond: d.rateLimit }],
+    routes: [{ operatorCodes: null, providers: ['default'] }],
+  });
+  if (config.senderUrl && config.senderToken) return { providers: single(config.senderUrl, config.senderToken), stop: async () => {} };
+  const token = randomBytes(24).toString('base64url');
+  const simulator = new GatewaySimulator({ token, record: false });
+  const url = await simulator.start(0, '127.0.0.1');
+  log.warn({ senderUrl: url, provider: 'default' }, 'no provider configured: sending to the built-in gateway SIMULATOR; no message reaches a phone');
+  process.stderr.write(`\nNo SENDER_URL set: messages go to a built-in gateway simulator at ${url}, not to real phones.\n\n`);
+  return { providers: single(url, token), stop: () => simulator.stop() };
+}
+
+/**
+ * One provider adapter per configured provider, each with its shared rate when it has a
+ * limit, behind one router. `observe` is told each request as it starts (metrics).
+ */
+export function buildProviders(
+  providers: ProvidersConfig,
+  config: Config,
+  db: Db,
+  log: Logger,
+  observe?: (provider: string) => () => (result: SendOutcome['kind']) => void,
+): BuiltProviders {
+  const d = config.dispatch;
+  let router: ProviderRouter | undefined;
+  const specs = providers.providers.map((p): ProviderSpec => {
+    const rate = p.partsPerSecond > 0 ? new SharedRate(db, { provider: p.name, partsPerSecond: p.partsPerSecond, log: log.child({ provider: p.name }) }) : null;
+    const { sender, concurrency, link } = adapterOf(p, config, log, observe, () => router?.linkChanged(p.name));
+    return { name: p.name, type: p.type === 'http' ? 'HTTP' : 'SMPP', sender, concurrency, partsPerSecond: p.partsPerSecond, rate, link };
+  });
+  router = new ProviderRouter(specs, providers.routes, {
+    flow: { breaker: d.breaker, authProbeMs: d.authProbeMs },
+    throttleBaseMs: Math.min(d.retryBaseMs, 250),
+    throttleMaxMs: Math.max(d.breaker.maxOpenMs, 1_000),
+  }, log);
+  for (const s of specs) (s.rate as SharedRate | null)?.start();
+  return { router, ...describeProviders(providers) };
+}
+
+/** The providers as listed to operators (no secrets), and how many messages may be in flight over all of them. */
+export function describeProviders(providers: ProvidersConfig): { listing: ProviderListing[]; concurrency: number } {
+  return {
+    listing: providers.providers.map((p) => ({ name: p.name, type: p.type === 'http' ? 'HTTP' : 'SMPP', partsPerSecond: p.partsPerSecond })),
+    concurrency: providers.providers.reduce((n, p) => n + concurrencyOf(p), 0),
+  };
+}
+
+/** Requests (HTTP) or unacknowledged messages (SMPP: binds × window unless set lower) in flight at most, per process. */
+function concurrencyOf(p: ProviderConfig): number {
+  return p.type === 'http' ? p.concurrency : (p.concurrency ?? p.binds * p.window);
+}
+
+/**
+ * An outbox built at its first use (an api process's first test send), so that a process
+ * that never sends holds no connection to any provider.
+ */
+export class LazyOutbox implements Outbox {
+  private inner: Outbox | undefined;
+  private closed = false;
+
+  constructor(private readonly build: () => Outbox) {}
+
+  private get outbox(): Outbox {
+    if (this.closed) throw new Error('the providers are closed');
+    return (this.inner ??= this.build());
+  }
+
+  permits(wanted: number, now: number): number {
+    return this.outbox.permits(wanted, now);
+  }
+
+  waitMs(now: number): number {
+    return this.outbox.waitMs(now);
+  }
+
+  send(message: RoutedMessage, deadline: number): RoutedSending {
+    return this.outbox.send(message, deadline);
+  }
+
+  problem(): string | null {
+    return this.inner?.problem() ?? null;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.inner?.close();
+  }
+}
+
+function adapterOf(
+  p: ProviderConfig,
+  config: Config,
+  log: Logger,
+  observe: ((provider: string) => () => (result: SendOutcome['kind']) => void) | undefined,
+  linkChanged: () => void,
+): { sender: Sender; concurrency: number; link?: ProviderSpec['link'] } {
+  const d = config.dispatch;
+  // A provider's own timeout, never past SENDER_TIMEOUT_MS (which leases are sized by).
+  const requestTimeoutMs = Math.min(p.timeoutMs ?? d.requestTimeoutMs, d.requestTimeoutMs);
+  if (p.type === 'http') {
+    const sender = new HttpGateway({ url: p.url, token: p.token, connections: p.concurrency, requestTimeoutMs, observe: observe?.(p.name) });
+    return { sender, concurrency: concurrencyOf(p) };
+  }
+  const binds = p.binds;
+  const sender = new SmppSender({
+    name: p.name,
+    host: p.host,
+    port: p.port,
+    tls: p.tls,
+    systemId: p.systemId,
+    password: p.password,
+    systemType: p.systemType,
+    sourceAddr: p.sourceAddr,
+    binds,
+    window: p.window,
+    requestTimeoutMs,
+    enquireLinkMs: p.enquireLinkMs,
+    reconnectMinMs: SMPP_RECONNECT_MIN_MS,
+    reconnectMaxMs: SMPP_RECONNECT_MAX_MS,
+    log,
+    observe: observe?.(p.name),
+    onStateChange: linkChanged,
+  });
+  const link = () => {
+    const s = sender.state();
+    return { state: s.state, reason: s.reason, bindsUp: s.bindsUp, binds };
+  };
+  return { sender, concurrency: concurrencyOf(p), link };
+}
