@@ -531,3 +531,90 @@ describe.runIf(chromiumAvailable)('the console on campaign features', { timeout:
     await page.context().close();
   });
 });
+
+describe.runIf(chromiumAvailable)('the console on providers', { timeout: 90_000 }, () => {
+  const card = (page: Page, name: string) => page.locator(`[data-provider="${name}"]`);
+  const figure = (page: Page, name: string, label: string) => card(page, name).locator(`[data-figure="${label}"]`);
+  const settled = async () => {
+    const { mailings } = await herald.ok(`{ mailings(status: RUNNING) { totalCount } }`);
+    return mailings.totalCount;
+  };
+
+  it('should show the default provider UP on the overview, its rate and requests in flight live', async () => {
+    gateway.set({ latencyMs: 300 });
+    // What earlier tests sent is over: the provider idles.
+    await expect.poll(settled, { timeout: 15_000 }).toBe(0);
+    const page = await signedIn(ADMIN_TOKEN);
+    const provider = card(page, 'default');
+    await provider.waitFor();
+    expect(await page.locator('[data-provider]').count()).toBe(1);
+    expect(await provider.locator('.provider-type').textContent()).toBe('HTTP');
+    expect(await provider.locator('.provider-state').textContent()).toBe('UP');
+    expect(await provider.locator('.provider-reason').count()).toBe(0);
+    // SENDER_RATE_LIMIT is not set.
+    expect(await figure(page, 'default', 'limit').textContent()).toBe('no limit');
+    expect(await figure(page, 'default', 'binds up').count()).toBe(0);
+    await expect.poll(() => figure(page, 'default', 'in flight').textContent(), { timeout: 15_000 }).toBe('0');
+    await expect.poll(() => figure(page, 'default', 'sent per second').textContent(), { timeout: 15_000 }).toBe('0.0 msg/s');
+
+    // A mailing going out (two requests in flight at 300 ms: some 6 a second), seen without a reload.
+    const seen = await recordTexts(page, '[data-provider="default"] dd');
+    const tag = await clientsTagged(30);
+    const { id } = await createMailing(herald, { text: 'Through the default provider', filter: { tags: [tag] } });
+    await expect.poll(async () => Number.parseFloat((await figure(page, 'default', 'sent per second').textContent())!), { timeout: 10_000 }).toBeGreaterThan(1);
+    await page.locator(`tr[data-mailing="${id}"]`).waitFor();
+    await snap(page, 'providers', false);
+    await expect.poll(async () => (await herald.ok(`query($id: ID!) { mailing(id: $id) { status } }`, { id })).mailing.status, { timeout: 30_000 }).toBe('COMPLETED');
+    const texts = await seen();
+    const rates = texts.filter((t) => t.endsWith(' msg/s')).map((t) => Number.parseFloat(t));
+    expect(Math.max(...rates)).toBeLessThan(12);
+    const inFlight = texts.filter((t) => /^\d+$/.test(t)).map(Number);
+    expect(inFlight).toContain(0);
+    expect(Math.max(...inFlight)).toBeGreaterThan(0);
+    expect(Math.max(...inFlight)).toBeLessThanOrEqual(2);
+    expect(await provider.locator('.provider-state').textContent()).toBe('UP');
+    // And idle again once it is over.
+    await expect.poll(() => figure(page, 'default', 'in flight').textContent(), { timeout: 10_000 }).toBe('0');
+    await expect.poll(() => figure(page, 'default', 'sent per second').textContent(), { timeout: 15_000 }).toBe('0.0 msg/s');
+    await page.context().close();
+  });
+
+  it('should show the provider that took each message of a mailing, and its id there', async () => {
+    const tag = await clientsTagged(5);
+    const { id } = await createMailing(herald, { text: 'Which provider?', filter: { tags: [tag] } });
+    const page = await signedIn(ADMIN_TOKEN);
+    await page.goto(`${herald.url}/mailings/${id}`);
+    await expect.poll(() => badge(page).textContent(), { timeout: 15_000 }).toBe('completed');
+    const rows = page.locator('table.sent tbody tr');
+    await expect.poll(() => rows.count()).toBe(5);
+    expect(await page.locator('table.sent th').allTextContents()).toEqual(['Message', 'Phone', 'Provider', 'Sent at']);
+    expect(await rows.locator('td.provider-cell').allTextContents()).toEqual(Array(5).fill('default'));
+    // The provider's own id of each, where it gave one, as the cell's title.
+    const stored = await herald.sql<{ id: string; provider_message_id: string | null }[]>`
+      select id, provider_message_id from messages where mailing_id = ${id} order by id`;
+    const titles = await rows.locator('td.provider-cell').evaluateAll((cells) => cells.map((c) => c.getAttribute('title')));
+    expect(titles).toEqual(stored.map((m) => (m.provider_message_id === null ? null : `its id at default: ${m.provider_message_id}`)));
+    await page.context().close();
+  });
+
+  it('should show a provider no worker process reports as DOWN, with why', async () => {
+    // An api process alone, on a database of its own: no worker sends, none reports.
+    const gw = await startTestGateway();
+    const api = await startTestHerald({ ...gw.config, role: 'api' });
+    try {
+      const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+      const page = await context.newPage();
+      await page.goto(`${api.url}/`);
+      await page.getByLabel('API token').fill(VIEWER_TOKEN);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const provider = card(page, 'default');
+      await expect.poll(() => provider.locator('.provider-state').textContent(), { timeout: 15_000 }).toBe('DOWN');
+      expect(await provider.locator('.provider-reason').textContent()).toMatch(/no worker process reports it/);
+      await snap(page, 'providers-phone', false);
+      await context.close();
+    } finally {
+      await api.stop();
+      await gw.simulator.stop();
+    }
+  });
+});

@@ -49,6 +49,35 @@ export const STATISTICS_CHANGED = graphql(`
   }
 `);
 
+export const PROVIDER_FIGURES = graphql(`
+  fragment ProviderFigures on Provider {
+    name
+    type
+    state
+    reason
+    inFlight
+    partsPerSecond
+    sentPerSecond
+    bindsUp
+  }
+`);
+
+export const PROVIDERS = graphql(`
+  query Providers {
+    providers {
+      ...ProviderFigures
+    }
+  }
+`);
+
+export const PROVIDERS_CHANGED = graphql(`
+  subscription ProvidersChanged {
+    providersChanged {
+      ...ProviderFigures
+    }
+  }
+`);
+
 export const MAILING_CARD = graphql(`
   fragment MailingCard on Mailing {
     id
@@ -170,6 +199,9 @@ export const LISTED_MESSAGE = graphql(`
       id
       phone
     }
+    sentAt
+    provider
+    providerMessageId
   }
 `);
 

@@ -2,6 +2,7 @@ import { useQuery, useSubscription } from '@apollo/client/react';
 import { Figure } from '../components';
 import { STATISTICS, STATISTICS_CHANGED } from '../operations';
 import { MailingsTable } from './MailingsTable';
+import { ProvidersPanel } from './ProvidersPanel';
 
 export function HomePage() {
   const { data } = useQuery(STATISTICS);
@@ -23,6 +24,8 @@ export function HomePage() {
           <Figure label="skipped" value={s.messages.skipped} />
         </section>
       )}
+      <h2>Providers</h2>
+      <ProvidersPanel />
       <h2>Sending now</h2>
       <MailingsTable filter={{ status: 'RUNNING' }} pageSize={10} empty="No mailing is sending right now." />
     </>

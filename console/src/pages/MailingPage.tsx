@@ -47,6 +47,7 @@ export function MailingPage({ id }: { id: string }) {
   const mailing = data?.mailing;
   const failures = useListed(id, 'FAILED', mailing?.stats.failed);
   const skips = useListed(id, 'SKIPPED', mailing?.stats.skipped);
+  const sent = useListed(id, 'SENT', mailing?.stats.sent);
 
   // Events carry the mailing's card (status, stats, text); what is derived from the rest
   // (segments after another operator's edit, the audience before the start as the directory
@@ -148,6 +149,12 @@ export function MailingPage({ id }: { id: string }) {
           <MessageList className="skipped" messages={skips} total={stats.skipped} personalised={false} />
         </>
       )}
+      {(stats.sent > 0 || sent.length > 0) && (
+        <>
+          <h2>Sent messages</h2>
+          <MessageList className="sent" messages={sent} total={stats.sent} personalised={false} />
+        </>
+      )}
     </>
   );
 }
@@ -165,20 +172,30 @@ function useListed(id: string, status: MessageStatus, live: number | undefined):
   return data?.mailing?.messages.edges.map((e) => e.node) ?? [];
 }
 
-/** Failed or skipped messages; a personalised text's failures show the text each went out with. */
-function MessageList({ className, messages, total, personalised }: { className: string; messages: ListedMessageFragment[]; total: number; personalised: boolean }) {
+/**
+ * Failed, skipped or sent messages, each with the provider that took it (its id there as the
+ * cell's title); a personalised text's failures show the text each went out with.
+ */
+function MessageList({ className, messages, total, personalised }: { className: 'failed' | 'skipped' | 'sent'; messages: ListedMessageFragment[]; total: number; personalised: boolean }) {
   if (messages.length === 0) return <p className="muted">None.</p>;
-  const skipped = className === 'skipped';
+  const columns: Record<typeof className, string[]> = {
+    skipped: ['Why'],
+    sent: ['Sent at'],
+    failed: ['Attempts', 'Last error', ...(personalised ? ['Text sent'] : [])],
+  };
   return (
     <>
-      <Table className={className} headers={['Message', 'Phone', ...(skipped ? ['Why'] : ['Attempts', 'Last error', ...(personalised ? ['Text sent'] : [])])]}>
+      <Table className={className} headers={['Message', 'Phone', 'Provider', ...columns[className]]}>
         {messages.map((m) => (
-          <tr key={m.id}>
+          <tr key={m.id} data-message={m.id}>
             <td>{m.id}</td>
             <td>{m.client?.phone ?? `client ${m.clientId} (deleted)`}</td>
-            {skipped ? (
-              <td>{m.lastError}</td>
-            ) : (
+            <td className="provider-cell" title={m.providerMessageId ? `its id at ${m.provider}: ${m.providerMessageId}` : undefined}>
+              {m.provider ?? '—'}
+            </td>
+            {className === 'skipped' && <td>{m.lastError}</td>}
+            {className === 'sent' && <td className="nowrap">{m.sentAt ? when(m.sentAt) : ''}</td>}
+            {className === 'failed' && (
               <>
                 <td>{m.attempts}</td>
                 <td className="error-text">{m.lastError}</td>
