@@ -71,6 +71,8 @@ export type RoutedMessage = OutgoingMessage & {
 export type Delivery = {
   outcome: SendOutcome | { kind: 'deferred'; error: string; retryAfterMs: number };
   provider: string | null;
+  /** the last provider asked (or waited for), for the log line; null when none was */
+  via: string | null;
   /** the longest a retry should wait (null: no cap): short while the provider asked last is failing as a whole, so that sending resumes soon after it recovers */
   retryCapMs: number | null;
 };

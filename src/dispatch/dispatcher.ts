@@ -263,7 +263,7 @@ export class Dispatcher {
     const sending = this.outbox.send({ id: work.id, phone: work.phone, text, operatorCode: work.operatorCode, provider: work.provider, mailingId: work.mailingId }, deadline);
     sending.delivery.then(
       (delivery) => this.finish(work, mailing.endAt, delivery, started, text),
-      (err) => this.finish(work, mailing.endAt, { outcome: { kind: 'retryable', error: `request failed: ${String(err)}` }, provider: null, retryCapMs: null }, started, text),
+      (err) => this.finish(work, mailing.endAt, { outcome: { kind: 'retryable', error: `request failed: ${String(err)}` }, provider: null, via: null, retryCapMs: null }, started, text),
     );
     return sending.written;
   }
@@ -279,7 +279,7 @@ export class Dispatcher {
     const fate = fateAfter(outcome, attempt, now, endAt, this.options.retry, delivery.retryCapMs);
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
     // The ids go into each line as plain fields: a child logger per message cost more than the line.
-    const ids = { mailingId: work.mailingId, messageId: work.id, clientId: work.clientId, provider: delivery.provider ?? work.provider ?? undefined };
+    const ids = { mailingId: work.mailingId, messageId: work.id, clientId: work.clientId, provider: delivery.via ?? delivery.provider ?? work.provider ?? undefined };
     if (outcome.kind === 'sent') {
       this.log.info({ ...ids, attempt, outcome: outcome.kind, durationMs }, 'message sent');
     } else {

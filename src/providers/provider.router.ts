@@ -203,23 +203,23 @@ export class ProviderRouter implements Outbox {
       }
       lane.finish(ticket, outcome, Date.now());
       if (outcome.kind === 'sent' || outcome.kind === 'rejected' || (outcome.kind === 'retryable' && outcome.ambiguous)) {
-        return { outcome, provider: lane.spec.name, retryCapMs: lane.retryCapMs() };
+        return { outcome, provider: lane.spec.name, via: lane.spec.name, retryCapMs: lane.retryCapMs() };
       }
       if (last !== null || candidates.length > 1) {
         lane.log.info({ messageId: message.id, outcome: outcome.kind, error: outcome.error }, 'provider did not take the message: trying the next of its route');
       }
       last = { outcome, lane };
     }
-    if (last) return { outcome: last.outcome, provider: null, retryCapMs: last.lane.retryCapMs() };
+    if (last) return { outcome: last.outcome, provider: null, via: last.lane.spec.name, retryCapMs: last.lane.retryCapMs() };
     const now = Date.now();
     if (busy) {
       const retryAfterMs = Math.max(DEFER_MIN_MS, Math.min(BUSY_MAX_MS, busy.waitMs(now, true)));
-      return { outcome: { kind: 'deferred', error: `waits for ${busy.spec.name}: ${busy.whyNot(parts, now)}`, retryAfterMs }, provider: null, retryCapMs: null };
+      return { outcome: { kind: 'deferred', error: `waits for ${busy.spec.name}: ${busy.whyNot(parts, now)}`, retryAfterMs }, provider: null, via: busy.spec.name, retryCapMs: null };
     }
     const why = candidates.map((l) => `${l.spec.name}: ${l.whyNot(parts, now)}`).join('; ');
     const wait = Math.min(...candidates.map((l) => l.waitMs(now)));
     const retryAfterMs = Math.max(DEFER_MIN_MS, Math.min(DEFER_MAX_MS, Number.isFinite(wait) ? wait : DEFER_MAX_MS));
-    return { outcome: { kind: 'deferred', error: `no provider of its route can take it now (${why})`, retryAfterMs }, provider: null, retryCapMs: null };
+    return { outcome: { kind: 'deferred', error: `no provider of its route can take it now (${why})`, retryAfterMs }, provider: null, via: null, retryCapMs: null };
   }
 
   problem(): string | null {

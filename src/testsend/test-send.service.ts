@@ -37,10 +37,10 @@ export async function testSend(db: Db, log: Logger, sender: TestSender, maxSegme
   } else {
     const started = performance.now();
     const message = { id: messageId, phone, text, operatorCode: client?.operatorCode ?? null, provider: null };
-    const { outcome, provider } = await sender.outbox.send(message, Date.now() + sender.requestTimeoutMs).delivery;
+    const { outcome, via } = await sender.outbox.send(message, Date.now() + sender.requestTimeoutMs).delivery;
     const error = outcome.kind === 'sent' ? null : outcome.error;
     result = { id: messageId, status: outcome.kind === 'sent' ? 'SENT' : 'FAILED', outcome: outcome.kind, error, text };
-    log.info({ messageId, clientId: client?.id, provider: provider ?? undefined, outcome: outcome.kind, error, durationMs: Math.round(performance.now() - started) }, 'test message sent');
+    log.info({ messageId, clientId: client?.id, provider: via ?? undefined, outcome: outcome.kind, error, durationMs: Math.round(performance.now() - started) }, 'test message sent');
   }
   await recordTestSend(db, { id: messageId, phone, text, status: result.status, error: result.error });
   return result;
