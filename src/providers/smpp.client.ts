@@ -24,6 +24,8 @@ export type SmppSenderOptions = {
   binds?: number;
   /** unacknowledged submit_sm per session at most (default 10) */
   window?: number;
+  /** unacknowledged submit_sm over every session at most (default binds × window) */
+  maxUnacknowledged?: number;
   /** for a connection, a bind, a submit_sm_resp, an enquire_link_resp */
   requestTimeoutMs: number;
   /** how often each session sends enquire_link */
@@ -91,6 +93,15 @@ export class SmppSender implements Sender {
 
   get window(): number {
     return Math.max(1, this.options.window ?? 10);
+  }
+
+  /** Whether every session together may have one more submit_sm unacknowledged. */
+  hasRoom(): boolean {
+    const limit = this.options.maxUnacknowledged;
+    if (limit === undefined) return true;
+    let n = 0;
+    for (const b of this.binds) n += b.inFlight.size;
+    return n < limit;
   }
 
   send(message: OutgoingMessage, deadline: number): Sending {
@@ -363,7 +374,7 @@ class Bind {
   pump(): void {
     const session = this.session;
     if (this.phase !== 'bound' || !session) return;
-    while (this.inFlight.size < this.sender.window) {
+    while (this.inFlight.size < this.sender.window && this.sender.hasRoom()) {
       if (!this.current || this.current.settled || this.current.next >= this.current.parts.length) {
         this.current = this.sender.takeNext();
         if (!this.current) return;
