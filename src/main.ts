@@ -146,13 +146,13 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       return providersPool;
     };
     const build = () => buildProviders(simulated.providers, config, providersDb, log, metrics && ((name) => () => metrics.gatewayRequest(name)));
-    const built = config.role === 'api' ? undefined : build();
-    const outbox: Outbox = built ? built.router : new LazyOutbox(() => build().router);
+    const router = config.role === 'api' ? undefined : build();
+    const outbox: Outbox = router ?? new LazyOutbox(build);
     started.push({ name: 'providers', stop: () => outbox.close() });
     const { listing: providerListing, concurrency: sendConcurrency } = describeProviders(simulated.providers);
     const onSettled: SettledObserver | undefined = metrics && ((settled) => metrics.messagesSettled(settled));
     const parts: ProcessParts = {
-      config, databaseUrl, db, outbox, router: built?.router, providerListing, sendConcurrency, providersDb, timers, bus, monitor, log, started, metrics, onSettled,
+      config, databaseUrl, db, outbox, router, providerListing, sendConcurrency, providersDb, timers, bus, monitor, log, started, metrics, onSettled,
     };
     const dispatcher = config.role === 'api' ? undefined : await startWorker(parts);
     if (dispatcher) {

@@ -138,18 +138,19 @@ export class Dispatcher {
         const now = Date.now();
         // A mailing with work first, then the providers: asking them what they can take is
         // what makes a shared rate reserve its parts, which an idle process must not do.
-        const mailingId = await this.nextMailing(now);
-        if (mailingId === null) {
+        const next = await this.nextMailing(now);
+        if (next === null) {
           await this.sleep(this.options.pollMs);
           continue;
         }
-        const allowed = this.outbox.permits(Math.min(free, this.options.batchSize), Date.now(), mailingId);
+        const allowed = this.outbox.permits(Math.min(free, this.options.batchSize), Date.now(), next.id);
         if (allowed <= 0) {
-          this.turn = (this.turn + this.running.length - 1) % Math.max(1, this.running.length); // its turn is not used up
+          // Its turn is not used up: the same mailing comes first once a provider has room.
           await this.sleep(Math.max(1, Math.min(this.outbox.waitMs(Date.now()), this.options.pollMs)));
           continue;
         }
-        await this.claim(mailingId, allowed);
+        this.turn = next.turnAfter;
+        await this.claim(next.id, allowed);
       } catch (err) {
         logRepeated(this.log, 'error', { err }, 'a dispatch claim failed');
         await this.sleep(1_000);
@@ -157,8 +158,8 @@ export class Dispatcher {
     }
   }
 
-  /** The next running mailing in turn that may have work. */
-  private async nextMailing(now: number): Promise<number | null> {
+  /** The next running mailing in turn that may have work, and where the turn goes once it is claimed from. */
+  private async nextMailing(now: number): Promise<{ id: number; turnAfter: number } | null> {
     if (now - this.runningReadAt >= this.options.pollMs) {
       this.running = await this.store.runningMailings();
       this.runningReadAt = now;
@@ -167,10 +168,7 @@ export class Dispatcher {
     }
     for (let i = 0; i < this.running.length; i++) {
       const id = this.running[(this.turn + i) % this.running.length];
-      if ((this.notBefore.get(id) ?? 0) <= now) {
-        this.turn = (this.turn + i + 1) % this.running.length;
-        return id;
-      }
+      if ((this.notBefore.get(id) ?? 0) <= now) return { id, turnAfter: (this.turn + i + 1) % this.running.length };
     }
     return null;
   }

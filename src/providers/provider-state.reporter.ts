@@ -2,20 +2,9 @@ import { answerWithin } from '../db/answer-within';
 import type { Db } from '../db/connection';
 import { logRepeated, type Logger } from '../logger';
 import { deleteProviderStates, sweepProviderStates, writeProviderStates, type ProviderStateRow } from './provider-state.store';
-import type { ProviderKind, ProviderStateName } from './provider.type';
+import type { ProviderSnapshot } from './provider.type';
 
-/** What a worker process knows of one provider now (the router's snapshot; it holds no secret). */
-export type ProviderSnapshot = {
-  name: string;
-  type: ProviderKind;
-  state: ProviderStateName;
-  reason: string | null;
-  inFlight: number;
-  partsPerSecond: number;
-  sentPerSecond: number;
-  bindsUp: number | null;
-  binds: number | null;
-};
+export type { ProviderSnapshot };
 
 /** Where the reporter reads the providers of this process from (the router, in main.ts). */
 export interface ProviderSnapshotSource {

@@ -3,7 +3,7 @@ import { FlowControl, type FlowOptions, type FlowTicket } from '../dispatch/flow
 import type { Logger } from '../logger';
 import { segmentsOf } from '../mailings/segments';
 import { providersFor, type RouteConfig } from './providers.file';
-import type { ProviderKind, ProviderStateName } from './provider.type';
+import type { ProviderKind, ProviderSnapshot, ProviderStateName } from './provider.type';
 
 /** A provider's share of a rate shared by every worker (provider-rate.ts), in SMS parts. */
 export interface PartsRate {
@@ -32,19 +32,6 @@ export type ProviderSpec = {
   rate: PartsRate | null;
   /** the link's own state, for providers that hold connections (SMPP) */
   link?: () => LinkState;
-};
-
-/** A provider as this process sees it (the providers query, through provider_states). */
-export type ProviderSnapshot = {
-  name: string;
-  type: ProviderKind;
-  state: ProviderStateName;
-  reason: string | null;
-  inFlight: number;
-  partsPerSecond: number;
-  sentPerSecond: number;
-  bindsUp: number | null;
-  binds: number | null;
 };
 
 export type RouterOptions = {
@@ -205,7 +192,7 @@ export class ProviderRouter implements Outbox {
       if (outcome.kind === 'sent' || outcome.kind === 'rejected' || (outcome.kind === 'retryable' && outcome.ambiguous)) {
         return { outcome, provider: lane.spec.name, via: lane.spec.name, retryCapMs: lane.retryCapMs() };
       }
-      if (last !== null || candidates.length > 1) {
+      if (candidates.length > 1) {
         lane.log.info({ messageId: message.id, outcome: outcome.kind, error: outcome.error }, 'provider did not take the message: trying the next of its route');
       }
       last = { outcome, lane };

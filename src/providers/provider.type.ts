@@ -28,6 +28,12 @@ export type ProviderValue = {
   bindsUp: number | null;
 };
 
+/** What one worker process knows of a provider now (the router's snapshot, reported to provider_states; no secret in it). */
+export type ProviderSnapshot = ProviderValue & {
+  /** SMPP: sessions held open when all are up; null for HTTP */
+  binds: number | null;
+};
+
 @ObjectType({ description: 'An SMS provider Herald sends through (PROVIDERS_FILE, or SENDER_URL as the one named "default"), as its worker processes see it.' })
 export class Provider {
   @Field(() => String) name!: string;

@@ -18,14 +18,6 @@ const SMPP_RECONNECT_MAX_MS = 3_000;
 /** A configured provider, as an api process names it (no secrets). */
 export type ProviderListing = { name: string; type: ProviderKind; partsPerSecond: number };
 
-export type BuiltProviders = {
-  router: ProviderRouter;
-  /** every provider in the order configured */
-  listing: ProviderListing[];
-  /** requests and unacknowledged submits this process may have in flight at most, over every provider */
-  concurrency: number;
-};
-
 /**
  * The providers and routes this process sends through: PROVIDERS_FILE; else SENDER_URL and
  * SENDER_TOKEN as one HTTP provider named `default`; else (asked for, or outside production)
@@ -59,30 +51,32 @@ export function buildProviders(
   db: () => Db,
   log: Logger,
   observe?: (provider: string) => () => (result: SendOutcome['kind']) => void,
-): BuiltProviders {
+): ProviderRouter {
   const d = config.dispatch;
   let router: ProviderRouter | undefined;
   const specs = providers.providers.map((p): ProviderSpec => {
     const rate = p.partsPerSecond > 0 ? new SharedRate(db(), { provider: p.name, partsPerSecond: p.partsPerSecond, log: log.child({ provider: p.name }) }) : null;
+    rate?.start();
     const { sender, concurrency, link } = adapterOf(p, config, log, observe, () => router?.linkChanged(p.name));
-    return { name: p.name, type: p.type === 'http' ? 'HTTP' : 'SMPP', sender, concurrency, partsPerSecond: p.partsPerSecond, rate, link };
+    return { name: p.name, type: kindOf(p), sender, concurrency, partsPerSecond: p.partsPerSecond, rate, link };
   });
   router = new ProviderRouter(specs, providers.routes, {
     flow: { breaker: d.breaker, authProbeMs: d.authProbeMs },
     throttleBaseMs: Math.min(d.retryBaseMs, 250),
     throttleMaxMs: Math.max(d.breaker.maxOpenMs, 1_000),
   }, log);
-  for (const s of specs) (s.rate as SharedRate | null)?.start();
-  return { router, ...describeProviders(providers) };
+  return router;
 }
 
 /** The providers as listed to operators (no secrets), and how many messages may be in flight over all of them. */
 export function describeProviders(providers: ProvidersConfig): { listing: ProviderListing[]; concurrency: number } {
   return {
-    listing: providers.providers.map((p) => ({ name: p.name, type: p.type === 'http' ? 'HTTP' : 'SMPP', partsPerSecond: p.partsPerSecond })),
+    listing: providers.providers.map((p) => ({ name: p.name, type: kindOf(p), partsPerSecond: p.partsPerSecond })),
     concurrency: providers.providers.reduce((n, p) => n + admissionOf(p), 0),
   };
 }
+
+const kindOf = (p: ProviderConfig): ProviderKind => (p.type === 'http' ? 'HTTP' : 'SMPP');
 
 /** Requests (HTTP) or unacknowledged submits (SMPP: binds × window unless set lower) in flight at most, per process. */
 function concurrencyOf(p: ProviderConfig): number {
