@@ -203,7 +203,10 @@ describe('migrations', () => {
       const tables = await sql`select tablename from pg_tables where schemaname = 'public' order by 1`;
       await sql.end();
       expect(n).toBe(expectedMigrations);
-      expect(tables.map((t) => t.tablename)).toEqual(['audiences', 'clients', 'cost_windows', 'dispatch_leases', 'frequency_ledger', 'mailing_stats', 'mailings', 'messages', 'opt_outs', 'provider_budgets', 'provider_states', 'test_sends']);
+      expect(tables.map((t) => t.tablename)).toEqual([
+        'audiences', 'clients', 'cost_windows', 'dispatch_leases', 'frequency_ledger', 'inbound_messages', 'mailing_stats', 'mailings', 'messages', 'opt_outs',
+        'parked_receipts', 'provider_budgets', 'provider_states', 'test_sends', 'webhook_deliveries', 'webhook_events', 'webhooks',
+      ]);
     } finally {
       await database.drop();
     }

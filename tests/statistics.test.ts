@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHerald, VIEWER_TOKEN, type TestHerald } from './support/herald';
 
-const STATS = `total pending sent failed expired cancelled skipped byStatus { status count }`;
+const STATS = `total pending sent failed expired cancelled skipped delivered undelivered awaitingReceipt deliveryRate byStatus { status count }`;
 const STATISTICS = `query { statistics { mailingCount messages { ${STATS} } } }`;
 
 let herald: TestHerald;
@@ -17,7 +17,7 @@ afterAll(() => herald?.stop());
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-const STATUSES = ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED', 'SKIPPED'] as const;
+const STATUSES = ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED', 'SKIPPED', 'DELIVERED', 'UNDELIVERED'] as const;
 type Status = (typeof STATUSES)[number];
 type Counts = Partial<Record<Status, number>>;
 
@@ -27,11 +27,16 @@ function expectedStats(counts: Counts) {
   return {
     total: STATUSES.reduce((sum, s) => sum + n(s), 0),
     pending: n('PENDING'),
-    sent: n('SENT'),
+    // every message a provider accepted, whatever its receipt said since
+    sent: n('SENT') + n('DELIVERED') + n('UNDELIVERED'),
     failed: n('FAILED'),
     expired: n('EXPIRED'),
     cancelled: n('CANCELLED'),
     skipped: n('SKIPPED'),
+    delivered: n('DELIVERED'),
+    undelivered: n('UNDELIVERED'),
+    awaitingReceipt: n('SENT'),
+    deliveryRate: n('DELIVERED') + n('UNDELIVERED') === 0 ? null : n('DELIVERED') / (n('DELIVERED') + n('UNDELIVERED')),
     byStatus: STATUSES.map((status) => ({ status, count: n(status) })),
   };
 }
@@ -101,19 +106,23 @@ async function mailingWithMessages(counts: Counts): Promise<string> {
 
 describe('Mailing.stats', () => {
   it('should count exactly the mailing\'s messages by status, listing every status in order with zeros', async () => {
-    const counts = { PENDING: 3, SENT: 2, FAILED: 1, CANCELLED: 4, SKIPPED: 2 };
+    const counts = { PENDING: 3, SENT: 2, FAILED: 1, CANCELLED: 4, SKIPPED: 2, DELIVERED: 3, UNDELIVERED: 1 };
     const id = await mailingWithMessages(counts);
-    await mailingWithMessages({ PENDING: 5, EXPIRED: 2 }); // another mailing's messages must not count
+    await mailingWithMessages({ PENDING: 5, EXPIRED: 2, DELIVERED: 1 }); // another mailing's messages must not count
 
     const stats = await mailingStats(id);
     expect(stats).toEqual({
-      total: 12,
+      total: 16,
       pending: 3,
-      sent: 2,
+      sent: 6,
       failed: 1,
       expired: 0,
       cancelled: 4,
       skipped: 2,
+      delivered: 3,
+      undelivered: 1,
+      awaitingReceipt: 2,
+      deliveryRate: 0.75,
       byStatus: [
         { status: 'PENDING', count: 3 },
         { status: 'SENT', count: 2 },
@@ -121,6 +130,8 @@ describe('Mailing.stats', () => {
         { status: 'EXPIRED', count: 0 },
         { status: 'CANCELLED', count: 4 },
         { status: 'SKIPPED', count: 2 },
+        { status: 'DELIVERED', count: 3 },
+        { status: 'UNDELIVERED', count: 1 },
       ],
     });
     expect(stats).toEqual(expectedStats(await countsInDb(id)));

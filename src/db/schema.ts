@@ -11,3 +11,6 @@ export * from '../mailings/frequency-ledger.table';
 export * from '../testsend/test-send.table';
 export * from '../ratelimit/cost-window.table';
 export * from '../providers/provider.table';
+export * from '../receipts/receipt.table';
+export * from '../inbound/inbound.table';
+export * from '../webhooks/webhook.table';

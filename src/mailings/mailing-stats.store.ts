@@ -12,6 +12,8 @@ export const COUNTERS = {
   expired: mailingStats.expired,
   cancelled: mailingStats.cancelled,
   skipped: mailingStats.skipped,
+  delivered: mailingStats.delivered,
+  undelivered: mailingStats.undelivered,
   queued: mailingStats.queued,
 };
 
@@ -33,6 +35,8 @@ export async function countByStatus(db: Db): Promise<StatusCounts> {
       expired: sql<number>`coalesce(sum(${mailingStats.expired}), 0)::bigint`.mapWith(Number),
       cancelled: sql<number>`coalesce(sum(${mailingStats.cancelled}), 0)::bigint`.mapWith(Number),
       skipped: sql<number>`coalesce(sum(${mailingStats.skipped}), 0)::bigint`.mapWith(Number),
+      delivered: sql<number>`coalesce(sum(${mailingStats.delivered}), 0)::bigint`.mapWith(Number),
+      undelivered: sql<number>`coalesce(sum(${mailingStats.undelivered}), 0)::bigint`.mapWith(Number),
       queued: sql<number>`coalesce(sum(${mailingStats.queued}), 0)::bigint`.mapWith(Number),
     })
     .from(mailingStats);
@@ -43,8 +47,13 @@ export async function countByStatus(db: Db): Promise<StatusCounts> {
  * A counter row as counts by status. Audience members without a message row yet (`queued`)
  * are pending: their message exists for the statistics from the mailing's start.
  */
-export function countsOf(c: { pending: number; sent: number; failed: number; expired: number; cancelled: number; skipped: number; queued: number }): StatusCounts {
-  return { PENDING: c.pending + c.queued, SENT: c.sent, FAILED: c.failed, EXPIRED: c.expired, CANCELLED: c.cancelled, SKIPPED: c.skipped };
+export function countsOf(c: {
+  pending: number; sent: number; failed: number; expired: number; cancelled: number; skipped: number; delivered: number; undelivered: number; queued: number;
+}): StatusCounts {
+  return {
+    PENDING: c.pending + c.queued, SENT: c.sent, FAILED: c.failed, EXPIRED: c.expired, CANCELLED: c.cancelled, SKIPPED: c.skipped,
+    DELIVERED: c.delivered, UNDELIVERED: c.undelivered,
+  };
 }
 
 

@@ -17,6 +17,8 @@ export const mailingStats = pgTable('mailing_stats', {
   expired: bigint('expired', { mode: 'number' }).notNull().default(0),
   cancelled: bigint('cancelled', { mode: 'number' }).notNull().default(0),
   skipped: bigint('skipped', { mode: 'number' }).notNull().default(0),
+  delivered: bigint('delivered', { mode: 'number' }).notNull().default(0),
+  undelivered: bigint('undelivered', { mode: 'number' }).notNull().default(0),
   // Audience members without a message row yet (not yet handed out, or in flight): pending
   // too. Set at start; each message row written takes one off (drizzle/0007).
   queued: bigint('queued', { mode: 'number' }).notNull().default(0),

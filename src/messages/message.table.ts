@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { bigint, index, integer, pgEnum, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
 
-export const MESSAGE_STATUSES = ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED', 'SKIPPED'] as const;
+// DELIVERED and UNDELIVERED are a SENT message's receipt (issue 19): they come last so that the
+// enum's order (and byStatus's) keeps the older values where they were.
+export const MESSAGE_STATUSES = ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED', 'SKIPPED', 'DELIVERED', 'UNDELIVERED'] as const;
 export const messageStatus = pgEnum('message_status', MESSAGE_STATUSES);
 
 export const messages = pgTable(
@@ -34,6 +36,8 @@ export const messages = pgTable(
     providerMessageId: text('provider_message_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     sentAt: timestamp('sent_at', { withTimezone: true }),
+    // When its receipt says it reached the phone or not (the receipt's time, else when it came).
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     // The send queue: a PENDING message is due at next_attempt_at (retries and send windows
     // move it on). A dispatcher claims it with a row lock held until its result is written
@@ -51,6 +55,9 @@ export const messages = pgTable(
     // What a dispatcher's claim of a mailing's retries walks: its due pending messages in
     // (next_attempt_at, id) order. First attempts come from the audience and have no row
     // yet, so only retries and send-window waits are in it.
+    // Receipts are matched by the provider's id of a message (SMPP's message_id); only
+    // messages a provider gave an id have an entry.
+    index('messages_provider_message_idx').on(t.provider, t.providerMessageId).where(sql`${t.providerMessageId} is not null`),
     index('messages_due_idx').on(t.mailingId, t.nextAttemptAt, t.id).where(sql`${t.status} = 'PENDING'`),
   ],
 );

@@ -9,6 +9,7 @@ import { MESSAGE_STATUSES, type MessageStatus } from './message.table';
  * creates the row); a request's answer, its mailing's end or cancellation, and an operator's
  * retry move it on. message.store.ts applies these events, and nothing else writes a
  * message's status (the SQL it runs is generated from this table, see `mayBecomeSql`).
+ * A provider's receipt moves a SENT message on to DELIVERED or UNDELIVERED, and nothing else does.
  *
  * What may still change once a mailing has ended is in here too: SENT is always written,
  * since the gateway accepted the message and the history must say so even if the mailing
@@ -28,7 +29,11 @@ export type MessageEvent =
   /** its mailing was cancelled */
   | 'cancel'
   /** an operator queued its mailing's FAILED messages once more (retryFailed) */
-  | 'requeue';
+  | 'requeue'
+  /** the provider's receipt: it reached the phone */
+  | 'deliver'
+  /** the provider's receipt: it did not (undelivered, expired at the SMSC, rejected, deleted, unknown) */
+  | 'undeliver';
 
 type Rule = { from: readonly MessageStatus[]; to: MessageStatus };
 
@@ -40,6 +45,10 @@ export const MESSAGE_TRANSITIONS: Record<MessageEvent, Rule> = {
   expire: { from: ['PENDING'], to: 'EXPIRED' },
   cancel: { from: ['PENDING'], to: 'CANCELLED' },
   requeue: { from: ['FAILED'], to: 'PENDING' },
+  // A receipt moves only a SENT message, once: a second receipt for a final status changes
+  // nothing, and a mailing's end or cancellation does not stop receipts of what it sent.
+  deliver: { from: ['SENT'], to: 'DELIVERED' },
+  undeliver: { from: ['SENT'], to: 'UNDELIVERED' },
 };
 
 /** The statuses a message is in once its story is told (nothing of its own mailing moves it on). */
@@ -53,6 +62,8 @@ const EVENT_OF_RESULT: Record<Exclude<MessageStatus, never>, MessageEvent> = {
   SKIPPED: 'skip',
   EXPIRED: 'expire',
   CANCELLED: 'cancel',
+  DELIVERED: 'deliver',
+  UNDELIVERED: 'undeliver',
 };
 
 /** Whether a message now `from` may be written `to` by a result. */

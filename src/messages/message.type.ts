@@ -1,5 +1,5 @@
 import { GraphQLDateTime } from 'graphql-scalars';
-import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Client } from '../clients/client.type';
 import { connectionType } from '../api/connection';
 import { MESSAGE_STATUSES, type MessageStatus as Status } from './message.table';
@@ -9,7 +9,8 @@ registerEnumType(MessageStatus, {
   name: 'MessageStatus',
   description: 'PENDING: not yet accepted by the gateway. SENT: accepted. FAILED: refused as invalid. ' +
     'EXPIRED: the mailing ended before it could be sent. CANCELLED: its mailing was cancelled. ' +
-    'SKIPPED: left out as the mailing ran (its phone opted out after the start, or a frequency cap), with the reason in lastError.',
+    'SKIPPED: left out as the mailing ran (its phone opted out after the start, or a frequency cap), with the reason in lastError. ' +
+    'DELIVERED: SENT, and the provider\'s receipt says it reached the phone. UNDELIVERED: SENT, and the receipt says it did not (the reason in lastError, e.g. "UNDELIV err:034").',
 });
 
 @ObjectType({ description: 'One message to one client within one mailing.' })
@@ -18,6 +19,8 @@ export class Message {
   @Field(() => MessageStatus) status!: Status;
   @Field(() => GraphQLDateTime) createdAt!: Date;
   @Field(() => GraphQLDateTime, { nullable: true }) sentAt!: Date | null;
+  @Field(() => GraphQLDateTime, { nullable: true, description: "when its receipt says it was delivered or not (the receipt's time, else when the receipt came); null without one" })
+  deliveredAt!: Date | null;
   @Field(() => Int, { description: 'requests made to the gateway for it' }) attempts!: number;
   @Field(() => String, { nullable: true, description: 'the last failure, or why it was skipped' }) lastError!: string | null;
   @Field(() => String, { nullable: true, description: 'the text it went out with, personalised; null until it did' }) text!: string | null;
@@ -40,11 +43,15 @@ export class MessageStatusCount {
 export class MessageStats {
   @Field(() => Int) total!: number;
   @Field(() => Int) pending!: number;
-  @Field(() => Int) sent!: number;
+  @Field(() => Int, { description: 'every message a provider accepted: SENT, DELIVERED and UNDELIVERED (receipts never make it go down)' }) sent!: number;
   @Field(() => Int) failed!: number;
   @Field(() => Int) expired!: number;
   @Field(() => Int) cancelled!: number;
   @Field(() => Int, { description: 'left out as the mailing ran: opted out since its start, or over a frequency cap' }) skipped!: number;
+  @Field(() => Int, { description: "the provider's receipt says it reached the phone" }) delivered!: number;
+  @Field(() => Int, { description: "the provider's receipt says it did not reach the phone" }) undelivered!: number;
+  @Field(() => Int, { description: 'SENT with no receipt yet (a provider that never sends receipts leaves them here)' }) awaitingReceipt!: number;
+  @Field(() => Float, { nullable: true, description: 'delivered / (delivered + undelivered); null while neither' }) deliveryRate!: number | null;
   @Field(() => [MessageStatusCount], { description: 'every status, zeros included, in a fixed order' })
   byStatus!: MessageStatusCount[];
 }

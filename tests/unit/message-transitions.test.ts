@@ -3,10 +3,13 @@ import { MESSAGE_STATUSES } from '../../src/messages/message.table';
 import { FINAL_MESSAGE_STATUSES, MESSAGE_TRANSITIONS, mayBecome, settleForMailing } from '../../src/messages/message.transitions';
 
 describe('a message’s transitions', () => {
-  it('should let a result change only a PENDING message, except that SENT also overwrites EXPIRED and CANCELLED', () => {
+  it('should let a result change only a PENDING message, except that SENT also overwrites EXPIRED and CANCELLED, and a receipt moves only SENT', () => {
+    const receipt = (s: string) => s === 'DELIVERED' || s === 'UNDELIVERED';
     for (const from of MESSAGE_STATUSES) {
       for (const to of MESSAGE_STATUSES) {
-        const expected = from === 'PENDING' || (to === 'SENT' && (from === 'EXPIRED' || from === 'CANCELLED'));
+        const expected = receipt(to)
+          ? from === 'SENT'
+          : from === 'PENDING' || (to === 'SENT' && (from === 'EXPIRED' || from === 'CANCELLED'));
         expect(mayBecome(from, to), `${from} → ${to}`).toBe(expected);
       }
     }
@@ -14,9 +17,11 @@ describe('a message’s transitions', () => {
 
   it('should queue again only FAILED messages, and leave every final status final for its own mailing', () => {
     expect(MESSAGE_TRANSITIONS.requeue).toEqual({ from: ['FAILED'], to: 'PENDING' });
-    expect(FINAL_MESSAGE_STATUSES).toEqual(['SENT', 'FAILED', 'EXPIRED', 'CANCELLED', 'SKIPPED']);
+    expect(FINAL_MESSAGE_STATUSES).toEqual(['SENT', 'FAILED', 'EXPIRED', 'CANCELLED', 'SKIPPED', 'DELIVERED', 'UNDELIVERED']);
+    expect(MESSAGE_TRANSITIONS.deliver).toEqual({ from: ['SENT'], to: 'DELIVERED' });
+    expect(MESSAGE_TRANSITIONS.undeliver).toEqual({ from: ['SENT'], to: 'UNDELIVERED' });
     for (const [event, rule] of Object.entries(MESSAGE_TRANSITIONS)) {
-      if (event !== 'send' && event !== 'requeue') expect(rule.from, event).toEqual(['PENDING']);
+      if (!['send', 'requeue', 'deliver', 'undeliver'].includes(event)) expect(rule.from, event).toEqual(['PENDING']);
     }
   });
 
