@@ -55,7 +55,7 @@ const ZERO_STATS = {
   failed: 0,
   expired: 0,
   cancelled: 0,
-  byStatus: ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED', 'SKIPPED'].map((status) => ({ status, count: 0 })),
+  byStatus: ['PENDING', 'SENT', 'FAILED', 'EXPIRED', 'CANCELLED', 'SKIPPED', 'DELIVERED', 'UNDELIVERED'].map((status) => ({ status, count: 0 })),
 };
 
 /** An instant `ms` from now, whole seconds, as ISO-8601 UTC. */
