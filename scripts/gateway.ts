@@ -54,7 +54,7 @@ if (mode !== 'smpp') {
     record: env.GATEWAY_RECORD !== 'false',
     receiptsUrl,
     inboundUrl: env.GATEWAY_INBOUND_URL || undefined,
-    receiptToken: env.GATEWAY_RECEIPT_TOKEN || undefined,
+    receiptToken: env.GATEWAY_RECEIPT_TOKEN || 'simulator-receipt-token',
     behaviour: {
       ...receiptOptions,
       receipts: receiptsUrl !== undefined && !noReceipts,
