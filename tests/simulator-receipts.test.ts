@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import smpp from 'smpp';
@@ -7,6 +8,7 @@ import { createLogger } from '../src/logger';
 import { providersOf } from '../src/providers/providers.build';
 import { SmppSimulator, type SmscBehaviour } from '../src/providers/smpp.simulator';
 import { testConfig } from './support/herald';
+import { freePort } from './support/ports';
 import { sleep, waitFor } from './support/wait';
 
 // The simulators' sending side of receipts and replies, against real sockets: a node:http
@@ -384,4 +386,56 @@ describe('the SMPP simulator sends receipts and replies', () => {
     expect(cyrillic.data_coding).toBe(8);
     expect((cyrillic.short_message as { message: string }).message).toBe('СТОП');
   });
+});
+
+describe('npm run gateway -- --both, with receipts', () => {
+  it('should take the receipt flags, post HTTP receipts and replies to GATEWAY_RECEIPTS_URL / GATEWAY_INBOUND_URL, and send SMPP receipts and replies', async () => {
+    const herald = await receiver();
+    const [httpPort, smppPort, controlPort] = [await freePort(), await freePort(), await freePort()];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/gateway.ts', '--both', '--delivered-rate=0', '--receipt-delay=0'], {
+      cwd: new URL('..', import.meta.url),
+      env: {
+        PATH: process.env.PATH ?? '',
+        GATEWAY_PORT: String(httpPort),
+        GATEWAY_TOKEN: GATEWAY_TOKEN,
+        GATEWAY_RECEIPTS_URL: herald.receiptsUrl,
+        GATEWAY_INBOUND_URL: herald.inboundUrl,
+        SMPP_PORT: String(smppPort),
+        SMPP_CONTROL_PORT: String(controlPort),
+        SMPP_PASSWORD: PASSWORD,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => child.kill('SIGTERM'));
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    await waitFor(() => output.includes('smpp simulator at') && output.includes('gateway simulator at'), 20_000, 'both simulators to start');
+    expect(output).toContain(`receipts to ${herald.receiptsUrl}`);
+
+    const url = `http://127.0.0.1:${httpPort}`;
+    expect((await send(url, 42)).status).toBe(200);
+    await waitFor(() => herald.receipts().length === 1, 5_000, 'the HTTP receipt');
+    const [receipt] = herald.receipts();
+    expect(receipt.id).toBe('42');
+    expect(receipt.status).not.toBe('delivered'); // --delivered-rate=0
+    expect(herald.posts[0].authorization).toBe('Bearer simulator-receipt-token'); // the example file's receiptToken
+    const reply = await fetch(`${url}/_sim/reply`, { method: 'POST', body: JSON.stringify({ from: '79001234567', text: 'STOP' }) });
+    expect(await reply.json()).toMatchObject({ heraldStatus: 200 });
+    expect(herald.posts.at(-1)).toMatchObject({ path: '/providers/sim/inbound', body: { from: '79001234567', text: 'STOP' } });
+
+    const control = `http://127.0.0.1:${controlPort}/_sim`;
+    expect((await fetch(`${control}/reply`, { method: 'POST', body: JSON.stringify({ from: '79001234567', text: 'STOP' }) })).status).toBe(409); // nobody bound
+    const client = await esme({ host: '127.0.0.1', port: smppPort });
+    const id = await client.submit({ destination_addr: '79600000001', short_message: 'Hello' });
+    await waitFor(() => client.delivers.length === 1, 5_000, 'the SMPP receipt');
+    expect(client.delivers[0].pdu).toMatchObject({ esm_class: 0x04, receipted_message_id: id });
+    expect(client.delivers[0].pdu.message_state).not.toBe(2);
+    const smppReply = await fetch(`${control}/reply`, { method: 'POST', body: JSON.stringify({ from: '79001234567', text: 'START' }) });
+    expect(await smppReply.json()).toEqual({ deliverSmRespStatus: 0 });
+    expect(client.delivers[1].pdu).toMatchObject({ esm_class: 0, source_addr: '79001234567', destination_addr: 'Herald' });
+    expect(textOf(client.delivers[1].pdu)).toBe('START');
+    const stats = await (await fetch(`${control}/stats`)).json();
+    expect(stats.receipts).toMatchObject({ delivered: 0, answered: 2 });
+    expect((await fetch(`${control}/behaviour`, { method: 'POST', body: JSON.stringify({ receiptDelayMs: [5, 1] }) })).status).toBe(400);
+  }, 40_000);
 });
