@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDelay } from './gateway/simulator.receipts';
 import { parseFrequencyCap } from './mailings/frequency-cap';
 import { loadProvidersFile, ProvidersFileError, type ProvidersConfig } from './providers/providers.file';
 import { checkCron, isTimeZone } from './reports/report.schedule';
@@ -77,6 +78,12 @@ export const variables = {
   SENDER_TOKEN: z.string().min(1).optional(),
   PROVIDERS_FILE: z.string().min(1).optional(),
   SENDER_SIMULATOR: flag.optional(),
+  SENDER_SIMULATOR_RECEIPTS: flag.default(true),
+  SENDER_SIMULATOR_DELIVERED_RATE: z.coerce.number().min(0).max(1).default(0.9),
+  SENDER_SIMULATOR_RECEIPT_DELAY_MS: z
+    .string()
+    .transform((raw, ctx) => parseDelay(raw) ?? (ctx.addIssue({ code: 'custom', message: 'must be ms, or min-max ms such as 200-2000' }), z.NEVER))
+    .default([200, 2_000]),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: port.default(54329),
@@ -163,6 +170,8 @@ function toConfig(e: Env) {
     providers: null as ProvidersConfig | null,
     /** send to the built-in simulator: asked for (SENDER_SIMULATOR), or by default outside production with no provider */
     simulator: e.SENDER_SIMULATOR ?? (!e.PROVIDERS_FILE && !e.SENDER_URL && e.NODE_ENV !== 'production'),
+    /** what the built-in simulator reports back: receipts on or off, the share delivered, their delay (ms, or a uniform range) */
+    simulatorReceipts: { receipts: e.SENDER_SIMULATOR_RECEIPTS, deliveredRate: e.SENDER_SIMULATOR_DELIVERED_RATE, receiptDelayMs: e.SENDER_SIMULATOR_RECEIPT_DELAY_MS },
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,

@@ -190,6 +190,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     const { port } = http.server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log.info({ url: `${url}/graphql`, role: config.role }, 'Herald is listening');
+    simulated.listening(url);
 
     let stopping: Promise<void> | undefined;
     return { url, stop: () => (stopping ??= stopAll()) };

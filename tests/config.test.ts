@@ -25,6 +25,7 @@ describe('configuration', () => {
       senderToken: undefined,
       providers: null,
       simulator: true,
+      simulatorReceipts: { receipts: true, deliveredRate: 0.9, receiptDelayMs: [200, 2_000] },
       logLevel: 'info',
       dataDir: '.data',
       embeddedPgPort: 54329,
@@ -155,6 +156,20 @@ describe('configuration', () => {
   it('should refuse a cost budget per minute below the cost of one operation', () => {
     expect(problemsOf({ GRAPHQL_MAX_COST: '1000', RATE_LIMIT_COST_PER_MINUTE: '999' })).toEqual([expect.stringMatching(/^RATE_LIMIT_COST_PER_MINUTE:/)]);
     expect(loadConfig({ GRAPHQL_MAX_COST: '1000', RATE_LIMIT_COST_PER_MINUTE: '0' }).limits.costPerMinute).toBe(0);
+  });
+
+  it("should take the built-in simulator's receipt settings, and refuse a delay or share that is not one", () => {
+    expect(loadConfig({}).simulatorReceipts).toEqual({ receipts: true, deliveredRate: 0.9, receiptDelayMs: [200, 2_000] });
+    expect(loadConfig({ SENDER_SIMULATOR_RECEIPTS: 'false', SENDER_SIMULATOR_DELIVERED_RATE: '0.5', SENDER_SIMULATOR_RECEIPT_DELAY_MS: '0' }).simulatorReceipts).toEqual({
+      receipts: false,
+      deliveredRate: 0.5,
+      receiptDelayMs: 0,
+    });
+    expect(loadConfig({ SENDER_SIMULATOR_RECEIPT_DELAY_MS: '10-20' }).simulatorReceipts.receiptDelayMs).toEqual([10, 20]);
+    expect(problemsOf({ SENDER_SIMULATOR_RECEIPT_DELAY_MS: '20-10', SENDER_SIMULATOR_DELIVERED_RATE: '1.5' })).toEqual([
+      expect.stringMatching(/^SENDER_SIMULATOR_DELIVERED_RATE:/),
+      expect.stringMatching(/^SENDER_SIMULATOR_RECEIPT_DELAY_MS: must be ms, or min-max ms/),
+    ]);
   });
 
   it('should require SENDER_TOKEN with SENDER_URL', () => {

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { CallbackPoster, type CallbackTargets } from './simulator.callbacks';
+import { DEFAULT_RECEIPT_BEHAVIOUR, pickOutcome, receiptDelay, receiptError, receiptProblem, type ReceiptBehaviour, type ReceiptOutcome } from './simulator.receipts';
 
 /**
  * How the simulated gateway behaves; change it at any time with `set()` (or, for a
@@ -27,7 +29,7 @@ export type GatewayBehaviour = {
   tailMs: number;
   /** per phone, answers of their own; the first rule naming a phone decides */
   rules: PhoneRule[];
-};
+} & ReceiptBehaviour;
 
 /**
  * How requests for some phones are answered, whatever the rest of the behaviour says:
@@ -57,6 +59,7 @@ export const DEFAULT_BEHAVIOUR: GatewayBehaviour = {
   tailRate: 0,
   tailMs: 0,
   rules: [],
+  ...DEFAULT_RECEIPT_BEHAVIOUR,
 };
 
 /**
@@ -83,11 +86,44 @@ export class GatewaySimulator {
   private address: { port: number; host: string } | undefined;
   /** requests per phone, for rules that fail a phone's first requests */
   private readonly perPhone = new Map<number, number>();
+  private readonly callbacks: CallbackPoster;
+  private readonly receiptTimers = new Set<NodeJS.Timeout>();
+  /** receipts drawn, by outcome (whether or not Herald has taken them yet) */
+  readonly receiptOutcomes: Record<ReceiptOutcome, number> = { delivered: 0, expired: 0, rejected: 0, undelivered: 0 };
 
+  /**
+   * Receipts are sent when `behaviour.receipts` is on; it is on by default only when a
+   * `receiptsUrl` is given (a URL learnt later goes through `setCallbacks`).
+   */
   constructor(
-    private readonly options: { token: string; record?: boolean; behaviour?: Partial<GatewayBehaviour> },
+    private readonly options: {
+      token: string;
+      record?: boolean;
+      behaviour?: Partial<GatewayBehaviour>;
+      /** Herald's `…/providers/<name>/receipts` and `…/inbound`, and the bearer token it expects there */
+      receiptsUrl?: string;
+      inboundUrl?: string;
+      receiptToken?: string;
+    },
   ) {
-    this.behaviour = { ...DEFAULT_BEHAVIOUR, ...options.behaviour };
+    this.behaviour = { ...DEFAULT_BEHAVIOUR, receipts: options.receiptsUrl !== undefined, ...options.behaviour };
+    this.callbacks = new CallbackPoster({ receiptsUrl: options.receiptsUrl, inboundUrl: options.inboundUrl, token: options.receiptToken });
+  }
+
+  /** Where receipts and replies go, once known (Herald on port 0 learns its own port only when it listens). */
+  setCallbacks(targets: CallbackTargets): void {
+    this.callbacks.set(targets);
+  }
+
+  /** receipts figures: drawn, answered 2xx, refused (4xx), given up on, waiting */
+  get receiptStats() {
+    const c = this.callbacks;
+    return { ...this.receiptOutcomes, posted: c.receiptsDelivered, refused: c.receiptsRefused, failed: c.receiptsFailed, pending: c.pending, scheduled: this.receiptTimers.size, posts: c.posts, lastStatus: c.lastStatus };
+  }
+
+  /** Sends a reply from a phone to Herald's inbound URL; resolves with Herald's answer. */
+  reply(from: string, text: string): Promise<{ status: number; body: string }> {
+    return this.callbacks.reply({ from, text, at: new Date().toISOString() });
   }
 
   set(change: Partial<GatewayBehaviour>): void {
@@ -137,6 +173,9 @@ export class GatewaySimulator {
   }
 
   async stop(): Promise<void> {
+    for (const t of this.receiptTimers) clearTimeout(t);
+    this.receiptTimers.clear();
+    this.callbacks.close();
     this.releaseHanging();
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -202,10 +241,27 @@ export class GatewaySimulator {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Service Temporarily Unavailable</html>');
       return;
     }
-    if (status === 200) this.accepted.add(msgId);
+    if (status === 200) {
+      this.accepted.add(msgId);
+      if (b.receipts) this.scheduleReceipt(msgId);
+    }
     const headers: Record<string, string> =
       status === 429 && b.retryAfterSeconds !== null ? { 'retry-after': String(b.retryAfterSeconds) } : {};
     reply(res, status, status === 200 ? { code: 0, message: 'OK' } : { code: status, message: 'error' }, headers);
+  }
+
+  // A receipt per accepted request, a retried msgId included: a gateway reports what it
+  // accepted, and Herald's receipts are idempotent.
+  private scheduleReceipt(msgId: number): void {
+    const b = this.behaviour;
+    const outcome = pickOutcome(b);
+    this.receiptOutcomes[outcome]++;
+    const timer = setTimeout(() => {
+      this.receiptTimers.delete(timer);
+      const error = receiptError(outcome);
+      this.callbacks.receipt({ id: String(msgId), status: outcome, ...(error ? { error } : {}), at: new Date().toISOString() });
+    }, receiptDelay(b));
+    this.receiptTimers.add(timer);
   }
 
   private authorised(req: IncomingMessage): boolean {
@@ -240,6 +296,7 @@ export class GatewaySimulator {
         accepted: this.accepted.size,
         inFlight: this.inFlight,
         firstRequestAt: this.firstRequestAt,
+        receipts: this.receiptStats,
         behaviour: this.behaviour,
       });
     }
@@ -247,12 +304,31 @@ export class GatewaySimulator {
       return reply(res, 200, this.received.slice(-1000));
     }
     if (req.method === 'POST' && req.url === '/_sim/behaviour') {
+      let change: unknown;
       try {
-        this.set(JSON.parse(await readBody(req)));
-        return reply(res, 200, this.behaviour);
+        change = JSON.parse(await readBody(req));
       } catch {
-        return reply(res, 400, { message: 'body must be a JSON object of behaviour fields' });
+        change = null;
       }
+      if (change === null || typeof change !== 'object' || Array.isArray(change)) return reply(res, 400, { message: 'body must be a JSON object of behaviour fields' });
+      const problem = receiptProblem(change as Partial<ReceiptBehaviour>);
+      if (problem) return reply(res, 400, { message: problem });
+      this.set(change as Partial<GatewayBehaviour>);
+      return reply(res, 200, this.behaviour);
+    }
+    if (req.method === 'POST' && req.url === '/_sim/reply') {
+      const problem = 'body must be {"from": "7XXXXXXXXXX", "text": "…"}';
+      let body: { from?: unknown; text?: unknown };
+      try {
+        body = JSON.parse(await readBody(req));
+      } catch {
+        return reply(res, 400, { message: problem });
+      }
+      const from = typeof body?.from === 'number' ? String(body.from) : body?.from;
+      if (typeof from !== 'string' || !/^7\d{10}$/.test(from) || typeof body.text !== 'string' || body.text.length === 0) return reply(res, 400, { message: problem });
+      const answer = await this.reply(from, body.text);
+      // Herald's answer passed on, so that whoever asked sees whether it took the reply
+      return reply(res, answer.status === 0 ? 502 : 200, { heraldStatus: answer.status, heraldBody: answer.body.slice(0, 1000) });
     }
     reply(res, 404, { message: 'not found' });
   }

@@ -24,20 +24,51 @@ export type ProviderListing = { name: string; type: ProviderKind; partsPerSecond
  * a gateway simulator in this process on loopback as `default`, said loudly since nothing
  * sent to it reaches a phone. config.ts has refused every other case.
  */
-export async function providersOf(config: Config, log: Logger): Promise<{ providers: ProvidersConfig; stop: () => Promise<void> }> {
-  if (config.providers) return { providers: config.providers, stop: async () => {} };
+export async function providersOf(
+  config: Config,
+  log: Logger,
+): Promise<{ providers: ProvidersConfig; stop: () => Promise<void>; /** told Herald's own URL once it listens */ listening: (url: string) => void }> {
+  const none = { stop: async () => {}, listening: () => {} };
+  if (config.providers) return { providers: config.providers, ...none };
   const d = config.dispatch;
-  const single = (url: string, token: string): ProvidersConfig => ({
-    providers: [{ name: 'default', type: 'http', url, token, concurrency: d.concurrency, partsPerSecond: d.rateLimit }],
+  const single = (url: string, token: string, receiptToken?: string): ProvidersConfig => ({
+    providers: [{ name: 'default', type: 'http', url, token, concurrency: d.concurrency, partsPerSecond: d.rateLimit, ...(receiptToken ? { receiptToken } : {}) }],
     routes: [{ operatorCodes: null, providers: ['default'] }],
   });
-  if (config.senderUrl && config.senderToken) return { providers: single(config.senderUrl, config.senderToken), stop: async () => {} };
+  if (config.senderUrl && config.senderToken) return { providers: single(config.senderUrl, config.senderToken), ...none };
   const token = randomBytes(24).toString('base64url');
-  const simulator = new GatewaySimulator({ token, record: false });
+  // The simulator posts receipts and replies back to this Herald as the `default` provider,
+  // with a token of its own, so that delivery rates show with no configuration.
+  const receiptToken = randomBytes(24).toString('base64url');
+  const r = config.simulatorReceipts;
+  const simulator = new GatewaySimulator({
+    token,
+    record: false,
+    receiptToken,
+    behaviour: { receipts: r.receipts, deliveredRate: r.deliveredRate, receiptDelayMs: r.receiptDelayMs },
+  });
+  const callbacksAt = (base: string) => simulator.setCallbacks({ receiptsUrl: `${base}/providers/default/receipts`, inboundUrl: `${base}/providers/default/inbound` });
+  // Herald's port is known now unless it is 0 (any port): then from `listening`. Until then receipts wait.
+  if (config.port !== 0) callbacksAt(`http://${loopbackOf(config.host)}:${config.port}`);
   const url = await simulator.start(0, '127.0.0.1');
-  log.warn({ senderUrl: url, provider: 'default' }, 'no provider configured: sending to the built-in gateway SIMULATOR; no message reaches a phone');
+  log.warn({ senderUrl: url, provider: 'default', receipts: r.receipts }, 'no provider configured: sending to the built-in gateway SIMULATOR; no message reaches a phone');
   process.stderr.write(`\nNo SENDER_URL set: messages go to a built-in gateway simulator at ${url}, not to real phones.\n\n`);
-  return { providers: single(url, token), stop: () => simulator.stop() };
+  return {
+    providers: single(url, token, receiptToken),
+    stop: () => simulator.stop(),
+    listening: (heraldUrl) => {
+      const { hostname, port } = new URL(heraldUrl);
+      callbacksAt(`http://${loopbackOf(hostname)}:${port}`);
+    },
+  };
+}
+
+/** Where this process reaches itself: a wildcard address is listened on at loopback too. */
+function loopbackOf(host: string): string {
+  const h = host.replace(/^\[|\]$/g, '');
+  if (h === '0.0.0.0' || h === '') return '127.0.0.1';
+  if (h === '::') return '[::1]';
+  return h.includes(':') ? `[${h}]` : h;
 }
 
 /**

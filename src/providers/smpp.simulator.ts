@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import smpp from 'smpp';
+import { DEFAULT_RECEIPT_BEHAVIOUR, pickOutcome, RECEIPT_CODES, receiptDelay, type ReceiptBehaviour, type ReceiptOutcome } from '../gateway/simulator.receipts';
 import { readConcatenation } from './smpp.parts';
 
 /**
@@ -29,7 +30,16 @@ export type SmscBehaviour = {
   /** a share of submit_sm answered after `tailMs` instead of `latencyMs`: a long tail */
   tailRate: number;
   tailMs: number;
-};
+  /**
+   * one receipt per part, each with that part's message_id (as many SMSCs do), instead of one
+   * per message with its first part's message_id (the id Herald keeps), sent once the last
+   * part has arrived
+   */
+  receiptPerPart: boolean;
+  /** a receipt's deliver_sm not answered this long is sent again, at most `receiptAttempts` times in all */
+  receiptResendMs: number;
+  receiptAttempts: number;
+} & ReceiptBehaviour;
 
 export const DEFAULT_SMSC_BEHAVIOUR: SmscBehaviour = {
   latencyMs: 0,
@@ -43,6 +53,26 @@ export const DEFAULT_SMSC_BEHAVIOUR: SmscBehaviour = {
   hang: false,
   tailRate: 0,
   tailMs: 0,
+  receiptPerPart: false,
+  receiptResendMs: 5_000,
+  receiptAttempts: 3,
+  ...DEFAULT_RECEIPT_BEHAVIOUR,
+};
+
+/** One deliver_sm the SMSC sent: a receipt or a reply, and how it went. */
+export type SmscDeliver = {
+  kind: 'receipt' | 'reply';
+  /** the message_id a receipt is for */
+  messageId: string | null;
+  outcome: ReceiptOutcome | null;
+  source: string;
+  destination: string;
+  text: string;
+  attempts: number;
+  /** the deliver_sm_resp's command_status, null while unanswered (and for good when given up on) */
+  status: number | null;
+  sentAt: number;
+  answeredAt: number | null;
 };
 
 /** One submit_sm as the SMSC received it. */
@@ -129,6 +159,17 @@ export class SmppSimulator {
   /** parts of longer texts, by destination and reference, until the last one arrives */
   private readonly partial = new Map<string, SmscSubmit[]>();
   private readonly partialBinds = new Map<string, Set<number>>();
+  /** deliver_sm sent (receipts and replies), in order, when recording */
+  readonly delivers: SmscDeliver[] = [];
+  /** receipts drawn by outcome; receipts and replies answered, and given up on after every attempt */
+  readonly receiptOutcomes: Record<ReceiptOutcome, number> = { delivered: 0, expired: 0, rejected: 0, undelivered: 0 };
+  deliversAnswered = 0;
+  deliversFailed = 0;
+  private readonly deliverTimers = new Set<NodeJS.Timeout>();
+  /** accepted parts of longer texts waiting for the rest, for a receipt per message */
+  private readonly receiptParts = new Map<string, { ids: (string | null)[]; left: number }>();
+  /** the source_addr of the last submit_sm: where a reply goes when none is named */
+  private lastSource: string | null = null;
 
   /**
    * `record: false` keeps the counts (submitCount, destinations, per-second and per-bind
@@ -164,6 +205,8 @@ export class SmppSimulator {
   }
 
   async stop(): Promise<void> {
+    for (const t of this.deliverTimers) clearTimeout(t);
+    this.deliverTimers.clear();
     await this.refuse();
   }
 
@@ -189,6 +232,10 @@ export class SmppSimulator {
     this.partial.clear();
     this.partialBinds.clear();
     this.submitCount = this.acceptedCount = 0;
+    this.delivers.length = 0;
+    this.receiptParts.clear();
+    this.deliversAnswered = this.deliversFailed = 0;
+    for (const k of Object.keys(this.receiptOutcomes) as ReceiptOutcome[]) this.receiptOutcomes[k] = 0;
     this.firstSubmitAt = null;
     for (const bind of this.binds) {
       bind.submits.length = 0;
@@ -299,6 +346,7 @@ export class SmppSimulator {
     this.submitCount++;
     if (status === 0) this.acceptedCount++;
     this.firstSubmitAt ??= now;
+    this.lastSource = submit.source;
     this.destinations.add(submit.destination);
     bind.unacknowledged++;
     bind.maxUnacknowledged = Math.max(bind.maxUnacknowledged, bind.unacknowledged);
@@ -320,9 +368,114 @@ export class SmppSimulator {
       bind.unacknowledged--;
       submit.answeredAt = Date.now();
       session.send(pdu.response(status === 0 ? { message_id: submit.messageId } : { command_status: status }));
+      if (status === 0 && this.behaviour.receipts) this.receiptFor(session, submit);
     };
     if (latency > 0) setTimeout(answer, latency);
     else answer();
+  }
+
+  /**
+   * Sends a reply from a phone: a deliver_sm with esm_class 0 on a bound session, to `to`
+   * (by default the source_addr of the last submit_sm). Resolves with the deliver_sm_resp's
+   * command_status, or null when no session is bound or none answered.
+   */
+  reply(from: string, text: string, to?: string): Promise<number | null> {
+    return this.deliver(null, {
+      kind: 'reply',
+      messageId: null,
+      outcome: null,
+      source: from,
+      destination: to ?? this.lastSource ?? 'Herald',
+      text,
+      attempts: 0,
+      status: null,
+      sentAt: 0,
+      answeredAt: null,
+    }, { esm_class: 0 });
+  }
+
+  // A receipt per message waits for the message's last accepted part; a part refused by the
+  // SMSC leaves its message without one (the SMSC never took it whole).
+  private receiptFor(session: smpp.Session, submit: SmscSubmit): void {
+    const c = submit.concatenation;
+    if (this.behaviour.receiptPerPart || !c || c.total <= 1) return this.scheduleReceipt(session, submit, submit.messageId!);
+    const key = `${submit.destination}|${c.reference}|${c.total}`;
+    const entry = this.receiptParts.get(key) ?? { ids: new Array<string | null>(c.total).fill(null), left: c.total };
+    if (entry.ids[c.sequence - 1] === null) entry.left--;
+    entry.ids[c.sequence - 1] = submit.messageId;
+    this.receiptParts.set(key, entry);
+    if (entry.left > 0) return;
+    this.receiptParts.delete(key);
+    this.scheduleReceipt(session, submit, entry.ids[0]!);
+  }
+
+  private scheduleReceipt(session: smpp.Session, submit: SmscSubmit, messageId: string): void {
+    const b = this.behaviour;
+    const outcome = pickOutcome(b);
+    this.receiptOutcomes[outcome]++;
+    const timer = setTimeout(() => {
+      this.deliverTimers.delete(timer);
+      const code = RECEIPT_CODES[outcome];
+      const date = smppDate(new Date(submit.at));
+      const text =
+        `id:${messageId} sub:001 dlvrd:${outcome === 'delivered' ? '001' : '000'} submit date:${date} done date:${smppDate(new Date())} ` +
+        `stat:${code.stat} err:${code.err} text:${asciiOf(submit.text).slice(0, 20)}`;
+      void this.deliver(
+        session,
+        { kind: 'receipt', messageId, outcome, source: submit.destination, destination: submit.source, text, attempts: 0, status: null, sentAt: 0, answeredAt: null },
+        { esm_class: 0x04, receipted_message_id: messageId, message_state: code.messageState },
+      );
+    }, receiptDelay(b));
+    this.deliverTimers.add(timer);
+  }
+
+  /**
+   * Sends a deliver_sm on `preferred` while it is bound, else on any bound session (the SMSC
+   * delivers to the account, not to a connection), and again after `receiptResendMs` without
+   * an answer, `receiptAttempts` times at most.
+   */
+  private deliver(preferred: smpp.Session | null, record: SmscDeliver, fields: Record<string, unknown>): Promise<number | null> {
+    if (this.options.record !== false) this.delivers.push(record);
+    return new Promise((resolve) => {
+      const attempt = () => {
+        const b = this.behaviour;
+        const session = preferred && this.sessions.get(preferred) ? preferred : this.bound.length > 0 ? [...this.sessions].find(([, bind]) => bind)![0] : null;
+        if (!session || record.attempts >= b.receiptAttempts) {
+          this.deliversFailed++;
+          return resolve(null);
+        }
+        record.attempts++;
+        record.sentAt = Date.now();
+        let answered = false;
+        const pdu = new smpp.PDU('deliver_sm', {
+          service_type: '',
+          source_addr_ton: 1,
+          source_addr_npi: 1,
+          source_addr: record.source,
+          dest_addr_ton: 0,
+          dest_addr_npi: 0,
+          destination_addr: record.destination,
+          short_message: record.text,
+          ...fields,
+        });
+        const timer = setTimeout(() => {
+          this.deliverTimers.delete(timer);
+          if (!answered) attempt();
+        }, b.receiptResendMs);
+        this.deliverTimers.add(timer);
+        session.send(pdu, (resp) => {
+          if (answered) return;
+          answered = true;
+          clearTimeout(timer);
+          this.deliverTimers.delete(timer);
+          record.status = resp.command_status;
+          record.answeredAt = Date.now();
+          this.deliversAnswered++;
+          resolve(resp.command_status);
+        });
+      };
+      attempt();
+    });
   }
 
   private decide(thisSecond: number): number {
@@ -371,3 +524,12 @@ export class SmppSimulator {
     });
   }
 }
+
+/** YYMMDDhhmm, as receipts write their dates (UTC). */
+function smppDate(d: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getUTCFullYear() % 100)}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}`;
+}
+
+/** A receipt's text is ASCII: whatever else the message held reads as `?`. */
+const asciiOf = (text: string): string => text.replace(/[^\x20-\x7e]/g, '?');

@@ -47,6 +47,8 @@ export function testConfig(overrides: TestConfigOverrides = {}): Config {
       { role: 'admin', token: ADMIN_TOKEN },
       { role: 'viewer', token: VIEWER_TOKEN },
     ],
+    // A test Herald's built-in simulator sends no receipts unless the test asks: its messages stay SENT.
+    simulatorReceipts: { ...defaults.simulatorReceipts, receipts: false },
     ...overrides,
     dispatch: {
       ...defaults.dispatch,

@@ -67,7 +67,7 @@ describe('the providers file', () => {
     // No variables in it: the credentials are the simulators' own, so nothing comes from the environment.
     const { providers, routes } = parseProvidersFile(text, {}, 'examples/providers.json');
     expect(providers).toEqual([
-      expect.objectContaining({ name: 'gateway', type: 'http', url: 'http://127.0.0.1:4010', token: 'simulator-token' }),
+      expect.objectContaining({ name: 'gateway', type: 'http', url: 'http://127.0.0.1:4010', token: 'simulator-token', receiptToken: 'simulator-receipt-token' }),
       expect.objectContaining({ name: 'smsc', type: 'smpp', host: '127.0.0.1', port: 2775, systemId: 'herald', password: 'secret' }),
     ]);
     expect(providersFor(routes, '916')).toEqual(['smsc', 'gateway']);
