@@ -36,6 +36,9 @@ import { ProviderStateReporter } from './providers/provider-state.reporter';
 import { buildProviders, describeProviders, LazyOutbox, providersOf, type ProviderListing } from './providers/providers.build';
 import type { ProviderRouter } from './providers/provider.router';
 import type { Outbox } from './dispatch/dispatch.ports';
+import { InboundService } from './inbound/inbound.service';
+import { inboundRoutes } from './inbound/inbound.routes';
+import { ProviderCallbackGuard } from './providers/provider-callback.guard';
 
 export type Herald = {
   /** e.g. http://127.0.0.1:4000 */
@@ -164,6 +167,10 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
 
     const routes: Router[] = [];
     if (metrics) routes.push(metricsRoutes(metrics, config.metrics.token, log));
+    // Providers' posts (replies) are taken by every process that serves HTTP: they need the database only.
+    const callbacks = new ProviderCallbackGuard(simulated.providers);
+    const inbound = new InboundService(db, log, config.inbound);
+    routes.push(inboundRoutes(callbacks, inbound, log));
     if (graphql) {
       // Its own small pool: a long export holds a connection for its cursor, and raw SQL
       // wants postgres.js without drizzle's type parsers.
