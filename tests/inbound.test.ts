@@ -83,6 +83,10 @@ describe('replies over HTTP', () => {
     expect(listed.edges[0].node).toMatchObject({ from: client.phone, text, provider: 'web', action: 'OPTED_OUT', client: { id: String(client.id), phone: client.phone } });
     const opted = (await herald.ok(`query($p: String) { optOuts(phone: $p) { edges { node { phone reason } } } }`, { p: client.phone })).optOuts;
     expect(opted.edges.map((e: any) => e.node)).toEqual([{ phone: client.phone, reason: 'STOP by SMS' }]);
+    // Logged with the provider and the client, never with the phone (a contact, not an id).
+    const line = herald.logs.find((l) => l.msg === 'reply opted its phone out' && l.clientId === client.id);
+    expect(line).toMatchObject({ provider: 'web', inboundId: Number(listed.edges[0].node.id), action: 'OPTED_OUT' });
+    expect(herald.rawLog.filter((l) => l.includes(client.phone.slice(1)))).toEqual([]);
   });
 
   it('should lift the opt-out on START (OPTED_IN), and do nothing on a START with no opt-out', async () => {
