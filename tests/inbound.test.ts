@@ -114,6 +114,20 @@ describe('replies over HTTP', () => {
     expect(await herald.sql`select 1 from opt_outs where phone = ${odd}`).toEqual([]);
   });
 
+  it('should show as `client` the client with the phone now: one added after the reply, none once deleted', async () => {
+    const [spare] = await insertClients(herald, 1);
+    const phone = String([...(await phonesOf(herald, [spare]))][0]);
+    await herald.ok(`mutation($id: ID!) { deleteClient(id: $id) }`, { id: String(spare) });
+    expect((await post({ from: phone, text: 'who is this?' })).status).toBe(200);
+    expect((await inbound(phone)).edges[0].node.client).toBeNull();
+    const created = (await herald.ok(`mutation($p: String!) { createClient(input: { phone: $p, timezone: "UTC" }) { id } }`, { p: phone })).createClient;
+    expect((await inbound(phone)).edges[0].node.client).toEqual({ id: created.id, phone });
+    // Kept as it came: no client then.
+    expect((await herald.sql`select client_id from inbound_messages where from_phone = ${phone}`)[0]).toEqual({ client_id: null });
+    await herald.ok(`mutation($id: ID!) { deleteClient(id: $id) }`, { id: created.id });
+    expect((await inbound(phone)).edges[0].node.client).toBeNull();
+  });
+
   it('should take a batch, one result per reply in order, and the provider time `at`', async () => {
     const a = await newClient();
     const b = await newClient();

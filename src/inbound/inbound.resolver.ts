@@ -34,6 +34,8 @@ export class InboundResolver {
 
   @FieldResolver(() => Client, { nullable: true })
   client(@Root() row: InboundMessageRow, @Ctx() ctx: Context) {
-    return row.clientId === null ? null : ctx.loaders.get(clientLoaders).clientById.load(row.clientId);
+    // The client with the phone now (the contract's): one added after the reply shows, a
+    // deleted one does not. `client_id` keeps who it was when it came, for the history.
+    return ctx.loaders.get(clientLoaders).clientByPhone.load(row.fromPhone);
   }
 }

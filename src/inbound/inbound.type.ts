@@ -19,7 +19,7 @@ export class InboundMessage {
   @Field(() => String) text!: string;
   @Field(() => GraphQLDateTime, { description: "the provider's time of it when it gave one, else when it came" }) receivedAt!: Date;
   @Field(() => String, { description: 'the provider it came through' }) provider!: string;
-  @Field(() => Client, { nullable: true, description: 'the client that had this phone when it came, while it exists; null when none' }) client!: unknown;
+  @Field(() => Client, { nullable: true, description: 'the client with this phone now; null when none' }) client!: unknown;
   @Field(() => InboundAction, { nullable: true, description: 'null: kept, nothing done' }) action!: InboundAction | null;
 }
 
