@@ -3,6 +3,7 @@ import { parseDelay } from './gateway/simulator.receipts';
 import { parseFrequencyCap } from './mailings/frequency-cap';
 import { loadProvidersFile, ProvidersFileError, type ProvidersConfig } from './providers/providers.file';
 import { checkCron, isTimeZone } from './reports/report.schedule';
+import { DEFAULT_OPT_IN_KEYWORDS, DEFAULT_OPT_OUT_KEYWORDS, normalizeKeyword } from './inbound/inbound.keywords';
 
 /**
  * Herald's whole configuration, read from the environment once at start-up. Each variable
@@ -60,6 +61,16 @@ const origins = z.string().transform((raw, ctx) => {
       list.push(url.origin);
     }
   }
+  return list;
+});
+
+/**
+ * Reply keywords, comma-separated: each trimmed, inner whitespace collapsed, upper-cased (as
+ * replies are compared: src/inbound/inbound.keywords.ts), deduplicated; at least one.
+ */
+const keywords = z.string().transform((raw, ctx) => {
+  const list = [...new Set(raw.split(',').map(normalizeKeyword).filter((k) => k !== ''))];
+  if (list.length === 0) ctx.addIssue({ code: 'custom', message: 'must name at least one keyword (comma-separated)' });
   return list;
 });
 
@@ -144,6 +155,9 @@ export const variables = {
   WS_INIT_TIMEOUT_MS: ms(100).default(3_000),
   WS_MAX_MESSAGES_PER_SECOND: count(1).default(50),
   WS_MAX_PAYLOAD_BYTES: count(4_096).default(1024 * 1024),
+  // Replies (issue 19): a reply that is exactly one of these opts its phone out, or back in.
+  OPT_OUT_KEYWORDS: keywords.default(DEFAULT_OPT_OUT_KEYWORDS),
+  OPT_IN_KEYWORDS: keywords.default(DEFAULT_OPT_IN_KEYWORDS),
   // Hardening (issue 10): the database going away, timeouts, repeated log lines.
   DB_CONNECT_TIMEOUT_MS: ms(100).default(5_000),
   DB_STATEMENT_TIMEOUT_MS: ms(0).default(30_000),
@@ -239,6 +253,12 @@ function toConfig(e: Env) {
           jwksCooldownMs: e.OIDC_JWKS_COOLDOWN_MS,
         }
       : null,
+    inbound: {
+      /** a reply that is one of these (normalised) opts its phone out */
+      optOutKeywords: e.OPT_OUT_KEYWORDS,
+      /** and one of these lifts its opt-out */
+      optInKeywords: e.OPT_IN_KEYWORDS,
+    },
     /** what one GraphQL request may ask for, checked before it runs (HTTP and websocket) */
     limits: {
       maxCost: e.GRAPHQL_MAX_COST,
@@ -329,6 +349,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.RATE_LIMIT_COST_PER_MINUTE > 0 && e.RATE_LIMIT_COST_PER_MINUTE < e.GRAPHQL_MAX_COST) {
     problems.push('RATE_LIMIT_COST_PER_MINUTE: must be 0 (no budget) or at least GRAPHQL_MAX_COST');
   }
+  const both = e.OPT_IN_KEYWORDS.filter((k) => e.OPT_OUT_KEYWORDS.includes(k));
+  if (both.length > 0) problems.push(`OPT_IN_KEYWORDS: ${both.join(', ')} is in OPT_OUT_KEYWORDS too; a keyword does one thing`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -36,6 +36,9 @@ import { ProviderStateReporter } from './providers/provider-state.reporter';
 import { buildProviders, describeProviders, LazyOutbox, providersOf, type ProviderListing } from './providers/providers.build';
 import type { ProviderRouter } from './providers/provider.router';
 import type { Outbox } from './dispatch/dispatch.ports';
+import { InboundService } from './inbound/inbound.service';
+import { inboundRoutes } from './inbound/inbound.routes';
+import { ProviderCallbackGuard } from './providers/provider-callback.guard';
 
 export type Herald = {
   /** e.g. http://127.0.0.1:4000 */
@@ -133,6 +136,8 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     // limited by account, and an api process that never test-sends should hold none.
     const simulated = await providersOf(config, log);
     started.push({ name: 'gateway simulator', stop: simulated.stop });
+    // Replies, from the inbound route and from SMPP binds (ProviderInbox.reply): kept, keywords acted on.
+    const inbound = new InboundService(db, log, config.inbound);
     // The providers' shared rates and the reports of their states go through a pool of their
     // own: their statements must neither wait behind the API's queries nor, while the
     // database is away, hold the connections the API answers SERVICE_UNAVAILABLE with.
@@ -164,6 +169,8 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
 
     const routes: Router[] = [];
     if (metrics) routes.push(metricsRoutes(metrics, config.metrics.token, log));
+    // Providers' posts (replies) are taken by every process that serves HTTP: they need the database only.
+    routes.push(inboundRoutes(new ProviderCallbackGuard(simulated.providers), inbound, log));
     if (graphql) {
       // Its own small pool: a long export holds a connection for its cursor, and raw SQL
       // wants postgres.js without drizzle's type parsers.

@@ -51,6 +51,10 @@ describe('configuration', () => {
         sweepMs: 10_000,
       },
       oidc: null,
+      inbound: {
+        optOutKeywords: ['STOP', 'STOP ALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'СТОП', 'ОТПИСАТЬСЯ'],
+        optInKeywords: ['START', 'UNSTOP', 'СТАРТ'],
+      },
       limits: {
         maxCost: 25_000,
         maxAliases: 50,
@@ -78,6 +82,12 @@ describe('configuration', () => {
       { role: 'admin', token: 'aaaaaaaaaaaaaaaa1' },
       { role: 'viewer', token: 'bbbbbbbbbbbbbbbb2' },
     ]);
+  });
+
+  it('should read OPT_OUT_KEYWORDS and OPT_IN_KEYWORDS as normalised lists, refusing an empty one and a keyword in both', () => {
+    expect(loadConfig({ OPT_OUT_KEYWORDS: ' stop ,  Хватит  уже,STOP', OPT_IN_KEYWORDS: 'go' }).inbound).toEqual({ optOutKeywords: ['STOP', 'ХВАТИТ УЖЕ'], optInKeywords: ['GO'] });
+    expect(problemsOf({ OPT_OUT_KEYWORDS: ' , ' })).toEqual(['OPT_OUT_KEYWORDS: must name at least one keyword (comma-separated)']);
+    expect(problemsOf({ OPT_IN_KEYWORDS: 'start,стоп' })).toEqual(['OPT_IN_KEYWORDS: СТОП is in OPT_OUT_KEYWORDS too; a keyword does one thing']);
   });
 
   it('should report every problem at once', () => {

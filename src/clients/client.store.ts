@@ -36,6 +36,10 @@ export async function findClientByPhone(db: Db, phone: string): Promise<ClientRo
   return row;
 }
 
+export function findClientsByPhones(db: Db, phones: readonly string[]): Promise<ClientRow[]> {
+  return db.select().from(clients).where(inArray(clients.phone, [...phones]));
+}
+
 export function findClientsByIds(db: Db, ids: readonly number[]): Promise<ClientRow[]> {
   return db.select().from(clients).where(inArray(clients.id, [...ids]));
 }

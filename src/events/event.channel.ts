@@ -18,7 +18,9 @@ export type HeraldEvent =
   /** the client directory changed (created, updated, deleted, imported): counts may differ */
   | { t: 'clients' }
   /** a worker process saw a provider's state, reason or binds change (or stopped): re-read provider_states */
-  | { t: 'providers' };
+  | { t: 'providers' }
+  /** a reply was kept (inbound_messages.id): subscribers read the row */
+  | { t: 'inbound'; id: number };
 
 export const MESSAGE_IDS_PER_EVENT = 300;
 
@@ -37,6 +39,11 @@ export function notifyClients(): SQL {
 /** The NOTIFY announcing that provider_states changed, to run with (or after) the write. */
 export function notifyProviders(): SQL {
   return notify({ t: 'providers' });
+}
+
+/** The NOTIFY for a kept reply, to run inside the transaction that inserted it. */
+export function notifyInbound(id: number): SQL {
+  return notify({ t: 'inbound', id });
 }
 
 /**
@@ -59,6 +66,7 @@ export function parseEvent(payload: string): HeraldEvent | undefined {
   try {
     const e = JSON.parse(payload) as HeraldEvent;
     if (e?.t === 'clients' || e?.t === 'providers') return e;
+    if (e?.t === 'inbound') return typeof e.id === 'number' ? e : undefined;
     return e && (e.t === 'mailing' || e.t === 'messages') && typeof e.m === 'number' ? e : undefined;
   } catch {
     return undefined;

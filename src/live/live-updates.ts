@@ -12,6 +12,8 @@ import { readStatistics, type StatisticsValue } from '../statistics/statistics.s
 import { BoundedQueue } from './bounded-queue';
 import type { EventBus } from '../events/event.bus';
 import type { MailingEventKind } from '../events/event.channel';
+import { findInbound } from '../inbound/inbound.store';
+import type { InboundMessageRow } from '../inbound/inbound.table';
 
 export type MailingProgressValue = {
   mailingId: number;
@@ -60,6 +62,8 @@ export class LiveUpdates {
   private readonly feeds = new Map<number, Set<BoundedQueue<MessageChangeValue[]>>>();
   private readonly lists = new Set<BoundedQueue<MailingChangeValue>>();
   private readonly directories = new Set<BoundedQueue<DirectoryChangeValue>>();
+  private readonly replies = new Set<BoundedQueue<InboundMessageRow>>();
+  private inboundReads: Promise<void> = Promise.resolve();
   private readonly unsubscribe: (() => void)[];
 
   constructor(
@@ -72,6 +76,12 @@ export class LiveUpdates {
       bus.subscribe((event) => {
         // The providers' directory hears its own events; they move none of these.
         if (event.t === 'providers') return;
+        // A reply moves no figure; its opt-out, if any, comes as a clients event of its own.
+        if (event.t === 'inbound') {
+          // One read after another: subscribers see replies in the order they were kept.
+          if (this.replies.size > 0) this.inboundReads = this.inboundReads.then(() => this.publishInbound(event.id));
+          return;
+        }
         // Every event may move the overall figures.
         this.statisticsWatch?.changed('changed');
         if (event.t === 'mailing') {
@@ -157,12 +167,32 @@ export class LiveUpdates {
     return queue;
   }
 
+  /** Each reply as it is kept; a slow subscriber loses the oldest beyond FEED_CAPACITY. */
+  inboundReceived(): AsyncIterable<InboundMessageRow> {
+    const queue: BoundedQueue<InboundMessageRow> = new BoundedQueue(
+      FEED_CAPACITY,
+      () => this.replies.delete(queue),
+      () => logRepeated(this.log, 'warn', { capacity: FEED_CAPACITY }, 'slow subscriber: dropping its oldest replies'),
+    );
+    this.replies.add(queue);
+    return queue;
+  }
+
   stop(): void {
     for (const u of this.unsubscribe) u();
     for (const watch of [...this.watches.values()]) watch.close();
     this.statisticsWatch?.close();
     for (const set of [...this.feeds.values()]) for (const q of set) q.end();
-    for (const q of [...this.lists, ...this.directories]) q.end();
+    for (const q of [...this.lists, ...this.directories, ...this.replies]) q.end();
+  }
+
+  private async publishInbound(id: number): Promise<void> {
+    try {
+      const row = await findInbound(this.db, id);
+      if (row) for (const queue of this.replies) queue.push(row);
+    } catch (err) {
+      logRepeated(this.log, 'error', { err, inboundId: id }, 'reading a kept reply for subscribers failed');
+    }
   }
 
   private async publishMessages(mailingId: number, ids: number[]): Promise<void> {
