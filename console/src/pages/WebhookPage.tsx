@@ -53,7 +53,7 @@ export function WebhookPage({ id }: { id: string }) {
       <p className="muted">
         <Link to="/webhooks">Webhooks</Link> /
       </p>
-      <div className="page-head">
+      <div className="page-head webhook-head">
         <div className="title">
           <h1 className="webhook-url">{webhook.url}</h1>
           <WebhookState webhook={webhook} />
@@ -107,7 +107,7 @@ function DeliveryRow({ delivery: d, highlight }: { delivery: DeliveryRowFragment
       <td className="event-id" title={d.payload}>
         {d.eventId}
       </td>
-      <td>{d.type === 'TEST' ? 'test' : eventName(d.type)}</td>
+      <td className="nowrap">{d.type === 'TEST' ? 'test' : eventName(d.type)}</td>
       <td>
         <DeliveryStatus status={d.status} />
       </td>
