@@ -5,7 +5,10 @@ import { HomePage } from './pages/HomePage';
 import { MailingForm } from './pages/MailingForm';
 import { MailingPage } from './pages/MailingPage';
 import { MailingsPage } from './pages/MailingsPage';
+import { InboundPage } from './pages/InboundPage';
 import { OptOutsPage } from './pages/OptOutsPage';
+import { WebhookPage } from './pages/WebhookPage';
+import { WebhooksPage } from './pages/WebhooksPage';
 
 function page(path: string) {
   if (path === '/') return <HomePage />;
@@ -14,6 +17,10 @@ function page(path: string) {
   if (path === '/clients') return <ClientsPage />;
   // Under /clients: Herald answers a reload of /clients/* with the app (console.routes.ts), not one of /opt-outs.
   if (path === '/clients/opt-outs') return <OptOutsPage />;
+  if (path === '/inbound') return <InboundPage />;
+  if (path === '/webhooks') return <WebhooksPage />;
+  const webhook = /^\/webhooks\/([1-9][0-9]*)$/.exec(path);
+  if (webhook) return <WebhookPage key={webhook[1]} id={webhook[1]} />;
   const mailing = /^\/mailings\/([1-9][0-9]*)(\/edit)?$/.exec(path);
   if (mailing) return mailing[2] ? <MailingForm key={mailing[1]} id={mailing[1]} /> : <MailingPage key={mailing[1]} id={mailing[1]} />;
   return <p>There is no page at {path}.</p>;
@@ -39,6 +46,12 @@ export function Layout() {
           </Link>
           <Link to="/clients/opt-outs" className={section('/clients/opt-outs')}>
             Opt-outs
+          </Link>
+          <Link to="/inbound" className={section('/inbound')}>
+            Replies
+          </Link>
+          <Link to="/webhooks" className={section('/webhooks')}>
+            Webhooks
           </Link>
           <a href="/graphql" target="_blank" rel="noreferrer">
             GraphiQL

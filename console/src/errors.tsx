@@ -4,13 +4,19 @@ import { CombinedGraphQLErrors } from '@apollo/client';
 export const withoutField = (field: string | null | undefined, message: string) =>
   field && message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
 
-/** Errors by the field they name (`extensions.field`, e.g. `phone`, `filter.tags`); '' for the rest. */
+/** Errors by the field they name (`extensions.field` or `extensions.fields`, e.g. `phone`, `filter.tags`); '' for the rest. */
 export type FieldErrors = Record<string, string>;
 
 export function fieldErrorsOf(error: unknown): FieldErrors {
   const errors: FieldErrors = {};
   if (CombinedGraphQLErrors.is(error)) {
     for (const e of error.errors) {
+      // Several fields at fault at once (`extensions.fields`: field → message), or the one `field`.
+      const fields = e.extensions?.fields;
+      if (fields && typeof fields === 'object' && !Array.isArray(fields)) {
+        for (const [field, message] of Object.entries(fields)) if (typeof message === 'string') errors[field] = withoutField(field, message);
+        continue;
+      }
       const field = typeof e.extensions?.field === 'string' ? e.extensions.field : '';
       errors[field] = withoutField(field, e.message);
     }

@@ -42,5 +42,6 @@ export function usePages(resetKey: string) {
     page: cursors.length,
     next: (endCursor: string | null | undefined) => endCursor && setCursors((c) => [...c, endCursor]),
     previous: () => setCursors((c) => (c.length > 1 ? c.slice(0, -1) : c)),
+    reset: () => setCursors([null]),
   };
 }

@@ -427,3 +427,134 @@ export const IMPORT_CLIENTS = graphql(`
     }
   }
 `);
+
+export const INBOUND_ROW = graphql(`
+  fragment InboundRow on InboundMessage {
+    id
+    from
+    text
+    receivedAt
+    provider
+    action
+    client {
+      id
+      phone
+      name
+    }
+  }
+`);
+
+export const INBOUND_MESSAGES = graphql(`
+  query InboundMessages($first: Int, $after: String, $phone: String) {
+    inboundMessages(first: $first, after: $after, phone: $phone) {
+      totalCount
+      edges {
+        node {
+          ...InboundRow
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const INBOUND_RECEIVED = graphql(`
+  subscription InboundReceived {
+    inboundReceived {
+      ...InboundRow
+    }
+  }
+`);
+
+export const WEBHOOK_ROW = graphql(`
+  fragment WebhookRow on Webhook {
+    id
+    url
+    events
+    description
+    enabled
+    disabledReason
+    createdAt
+    updatedAt
+    pendingDeliveries
+    failedDeliveries
+  }
+`);
+
+export const DELIVERY_ROW = graphql(`
+  fragment DeliveryRow on WebhookDelivery {
+    eventId
+    type
+    status
+    attempts
+    lastError
+    createdAt
+    nextAttemptAt
+    deliveredAt
+    payload
+  }
+`);
+
+export const WEBHOOKS = graphql(`
+  query Webhooks {
+    webhooks {
+      ...WebhookRow
+    }
+  }
+`);
+
+export const WEBHOOK = graphql(`
+  query Webhook($id: ID!, $first: Int, $after: String) {
+    webhook(id: $id) {
+      ...WebhookRow
+      deliveries(first: $first, after: $after) {
+        totalCount
+        edges {
+          node {
+            ...DeliveryRow
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+export const CREATE_WEBHOOK = graphql(`
+  mutation CreateWebhook($input: CreateWebhookInput!) {
+    createWebhook(input: $input) {
+      secret
+      webhook {
+        ...WebhookRow
+      }
+    }
+  }
+`);
+
+export const UPDATE_WEBHOOK = graphql(`
+  mutation UpdateWebhook($id: ID!, $input: UpdateWebhookInput!) {
+    updateWebhook(id: $id, input: $input) {
+      ...WebhookRow
+    }
+  }
+`);
+
+export const DELETE_WEBHOOK = graphql(`
+  mutation DeleteWebhook($id: ID!) {
+    deleteWebhook(id: $id)
+  }
+`);
+
+export const TEST_WEBHOOK = graphql(`
+  mutation TestWebhook($id: ID!) {
+    testWebhook(id: $id) {
+      ...DeliveryRow
+    }
+  }
+`);

@@ -34,7 +34,8 @@ function parseAttributes(text: string): Record<string, string> | { problem: stri
 
 export function ClientsPage() {
   const canWrite = useCanWrite();
-  const [phone, setPhone] = useState('');
+  // /clients?phone=… (a reply's client link) opens the list found by that phone.
+  const [phone, setPhone] = useState(() => new URLSearchParams(location.search).get('phone') ?? '');
   const [codes, setCodes] = useState('');
   const [tags, setTags] = useState('');
   const [tagMatch, setTagMatch] = useState<TagMatch>('ANY');
