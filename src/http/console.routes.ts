@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 export const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
 // The console's own routes: a reload or a shared link on one of them gets the app.
-const APP_PATHS = ['/mailings', '/mailings/*rest', '/clients', '/clients/*rest'];
+const APP_PATHS = ['/mailings', '/mailings/*rest', '/clients', '/clients/*rest', '/inbound', '/webhooks', '/webhooks/*rest'];
 
 /**
  * The operator console at `/`: its built files, from this process, so that it works on a
