@@ -5,6 +5,7 @@ import type { Outbox, RoutedMessage, RoutedSending, SendOutcome, Sender } from '
 import { HttpGateway } from '../gateway/gateway.client';
 import { GatewaySimulator } from '../gateway/simulator';
 import type { Logger } from '../logger';
+import type { ProviderInbox } from './provider-inbox';
 import { SharedRate } from './provider-rate';
 import { ProviderRouter, type ProviderSpec } from './provider.router';
 import type { ProviderKind } from './provider.type';
@@ -28,7 +29,9 @@ export async function providersOf(config: Config, log: Logger): Promise<{ provid
   if (config.providers) return { providers: config.providers, stop: async () => {} };
   const d = config.dispatch;
   const single = (url: string, token: string): ProvidersConfig => ({
-    providers: [{ name: 'default', type: 'http', url, token, concurrency: d.concurrency, partsPerSecond: d.rateLimit }],
+    providers: [
+      { name: 'default', type: 'http', url, token, concurrency: d.concurrency, partsPerSecond: d.rateLimit, ...(config.senderReceiptToken ? { receiptToken: config.senderReceiptToken } : {}) },
+    ],
     routes: [{ operatorCodes: null, providers: ['default'] }],
   });
   if (config.senderUrl && config.senderToken) return { providers: single(config.senderUrl, config.senderToken), stop: async () => {} };
@@ -51,13 +54,15 @@ export function buildProviders(
   db: () => Db,
   log: Logger,
   observe?: (provider: string) => () => (result: SendOutcome['kind']) => void,
+  /** where SMPP providers hand the receipts and replies their SMSCs deliver */
+  inbox?: ProviderInbox,
 ): ProviderRouter {
   const d = config.dispatch;
   let router: ProviderRouter | undefined;
   const specs = providers.providers.map((p): ProviderSpec => {
     const rate = p.partsPerSecond > 0 ? new SharedRate(db(), { provider: p.name, partsPerSecond: p.partsPerSecond, log: log.child({ provider: p.name }) }) : null;
     rate?.start();
-    const { sender, concurrency, link } = adapterOf(p, config, log, observe, () => router?.linkChanged(p.name));
+    const { sender, concurrency, link } = adapterOf(p, config, log, observe, () => router?.linkChanged(p.name), inbox);
     return { name: p.name, type: kindOf(p), sender, concurrency, partsPerSecond: p.partsPerSecond, rate, link };
   });
   router = new ProviderRouter(specs, providers.routes, {
@@ -140,6 +145,7 @@ function adapterOf(
   log: Logger,
   observe: ((provider: string) => () => (result: SendOutcome['kind']) => void) | undefined,
   linkChanged: () => void,
+  inbox: ProviderInbox | undefined,
 ): { sender: Sender; concurrency: number; link?: ProviderSpec['link'] } {
   const d = config.dispatch;
   // A provider's own timeout, never past SENDER_TIMEOUT_MS (which leases are sized by).
@@ -168,6 +174,7 @@ function adapterOf(
     log,
     observe: observe?.(p.name),
     onStateChange: linkChanged,
+    inbox,
   });
   const link = () => {
     const s = sender.state();
