@@ -34,7 +34,7 @@ export function readDeliver(pdu: DeliverPdu): Deliver {
   // The done date has no time zone (it is the SMSC's local time): the receipt counts as of when it came.
   if (providerMessageId !== null && state === 'DELIVRD') receipt = { providerMessageId, status: 'DELIVERED', error: null, at: null };
   else if (providerMessageId !== null && UNDELIVERED_STATES.has(state)) {
-    receipt = { providerMessageId, status: 'UNDELIVERED', error: fields.err ? `${state} err:${fields.err}` : state, at: null };
+    receipt = { providerMessageId, status: 'UNDELIVERED', error: fields.err && !/^0+$/.test(fields.err) ? `${state} err:${fields.err}` : state, at: null };
   }
   return { kind: 'receipt', providerMessageId, state, receipt };
 }

@@ -17,7 +17,7 @@ const receiptBody = z.object({
   error: z.string().max(500).optional(),
   at: z.iso.datetime({ offset: true }).optional(),
 });
-const body = z.union([receiptBody, z.array(receiptBody).min(1, 'an empty batch').max(MAX_RECEIPTS_PER_REQUEST, `at most ${MAX_RECEIPTS_PER_REQUEST} receipts in one request`)]);
+const batchBody = z.array(receiptBody).min(1, 'an empty batch').max(MAX_RECEIPTS_PER_REQUEST, `at most ${MAX_RECEIPTS_PER_REQUEST} receipts in one request`);
 
 type ReceiptBody = z.infer<typeof receiptBody>;
 
@@ -54,7 +54,8 @@ export function receiptRoutes(guard: ProviderCallbackGuard, inbox: Pick<Provider
     express.json({ limit: BODY_LIMIT, type: () => true, strict: true }),
     async (req: Request, res: Response) => {
       const provider = String(req.params.name);
-      const parsed = body.safeParse(req.body);
+      // Checked as one or as a batch by its shape, so that the reason names the field, not "one of two shapes".
+      const parsed = Array.isArray(req.body) ? batchBody.safeParse(req.body) : receiptBody.safeParse(req.body);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
