@@ -316,6 +316,19 @@ describe('HTTP receipts: POST /providers/<name>/receipts', () => {
     expect(tooMany.body.error).toContain('at most 1000');
   });
 
+  it('should apply a batch of 1,000 receipts in one request, and the stats follow', async () => {
+    const id = await mailingTo(1_000, '925');
+    const all = await rows(id);
+    const started = performance.now();
+    const res = await postReceipts('web', all.map((r, i) => ({ id: r.id, status: i % 4 === 0 ? 'undelivered' : 'delivered', error: i % 4 === 0 ? 'absent subscriber' : undefined })));
+    const ms = Math.round(performance.now() - started);
+    console.log(`1,000 receipts in one request: ${ms} ms`);
+    expect(res.status).toBe(200);
+    expect(res.body.results.every((r: { result: string }) => r.result === 'applied')).toBe(true);
+    await waitFor(async () => (await statsOf(id)).stats.delivered === 750 && true, 5_000, 'stats delivered 750');
+    expect((await statsOf(id)).stats).toEqual({ sent: 1_000, delivered: 750, undelivered: 250, deliveryRate: 0.75, awaitingReceipt: 0 });
+  });
+
   it('should park a receipt posted before the gateway answered the send (202) and apply it within 2 s', async () => {
     web.receiptFirst = true;
     try {

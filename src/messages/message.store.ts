@@ -328,7 +328,7 @@ export async function applyReceipts(
         last_error = case when v.status = ${MESSAGE_TRANSITIONS.undeliver.to} then v.error else m.last_error end,
         updated_at = now()
       from v
-      where m.provider = ${provider} and m.provider_message_id = v.pmid
+      where m.provider = ${provider} and m.provider_message_id = v.pmid and m.provider_message_id is not null
         and ((v.status = ${MESSAGE_TRANSITIONS.deliver.to} and m.status in (${statusListSql(fromOf('deliver'))}))
           or (v.status = ${MESSAGE_TRANSITIONS.undeliver.to} and m.status in (${statusListSql(fromOf('undeliver'))})))
       returning v.i, m.id, m.mailing_id
@@ -336,7 +336,7 @@ export async function applyReceipts(
     select i, id, mailing_id, true as changed from updated
     union all
     select v.i, m.id, m.mailing_id, false from v
-    join messages m on m.provider = ${provider} and m.provider_message_id = v.pmid
+    join messages m on m.provider = ${provider} and m.provider_message_id = v.pmid and m.provider_message_id is not null
       and m.status in (${statusListSql([MESSAGE_TRANSITIONS.deliver.to, MESSAGE_TRANSITIONS.undeliver.to])})
     where not exists (select 1 from updated u where u.i = v.i)`);
   const byIndex = new Map(found.map((r) => [r.i, r]));

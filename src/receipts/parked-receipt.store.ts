@@ -35,7 +35,7 @@ export async function takeMatchedParked(tx: Db, limit: number): Promise<ParkedRe
     delete from parked_receipts p
     where p.id in (
       select p.id from parked_receipts p
-      where exists (select 1 from messages m where m.provider = p.provider and m.provider_message_id = p.provider_message_id)
+      where exists (select 1 from messages m where m.provider = p.provider and m.provider_message_id = p.provider_message_id and m.provider_message_id is not null)
       order by p.id limit ${limit}
       for update of p skip locked)
     returning p.provider, p.provider_message_id, p.status, p.error, p.at`);
