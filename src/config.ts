@@ -87,6 +87,8 @@ export const variables = {
   API_TOKENS: apiTokens.optional(),
   SENDER_URL: z.url({ protocol: /^https?$/ }).optional(),
   SENDER_TOKEN: z.string().min(1).optional(),
+  SENDER_RECEIPT_TOKEN: z.string().min(16).optional(),
+  RECEIPT_PARK_MS: ms(100).default(600_000),
   PROVIDERS_FILE: z.string().min(1).optional(),
   SENDER_SIMULATOR: flag.optional(),
   SENDER_SIMULATOR_RECEIPTS: flag.default(true),
@@ -180,6 +182,10 @@ function toConfig(e: Env) {
     apiTokens: e.API_TOKENS,
     senderUrl: e.SENDER_URL,
     senderToken: e.SENDER_TOKEN,
+    /** the bearer token the default provider posts receipts and replies with (its receiptToken) */
+    senderReceiptToken: e.SENDER_RECEIPT_TOKEN,
+    /** a receipt no message matched is kept this long (it may have come before its SENT), then dropped as unknown */
+    receiptParkMs: e.RECEIPT_PARK_MS,
     /** the providers and routes of PROVIDERS_FILE (loadConfig reads it), or null: SENDER_URL or the simulator as `default` */
     providers: null as ProvidersConfig | null,
     /** send to the built-in simulator: asked for (SENDER_SIMULATOR), or by default outside production with no provider */

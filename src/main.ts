@@ -29,6 +29,11 @@ import type { Router } from 'express';
 import { messageExportRoutes } from './export/message-export.routes';
 import { Metrics } from './metrics/metrics';
 import { metricsRoutes } from './metrics/metrics.routes';
+import { InboundService } from './inbound/inbound.service';
+import { ProviderCallbackGuard } from './providers/provider-callback.guard';
+import type { ProviderInbox } from './providers/provider-inbox';
+import { receiptRoutes } from './receipts/receipt.routes';
+import { ReceiptService } from './receipts/receipt.service';
 import { readQueueFigures } from './metrics/metrics.store';
 import { REPORT_QUEUE, reportQueue, reportQueueOptions, startReports } from './reports/report.jobs';
 import { PgProviderDirectory } from './providers/provider.directory';
@@ -36,9 +41,7 @@ import { ProviderStateReporter } from './providers/provider-state.reporter';
 import { buildProviders, describeProviders, LazyOutbox, providersOf, type ProviderListing } from './providers/providers.build';
 import type { ProviderRouter } from './providers/provider.router';
 import type { Outbox } from './dispatch/dispatch.ports';
-import { InboundService } from './inbound/inbound.service';
 import { inboundRoutes } from './inbound/inbound.routes';
-import { ProviderCallbackGuard } from './providers/provider-callback.guard';
 
 export type Herald = {
   /** e.g. http://127.0.0.1:4000 */
@@ -72,6 +75,8 @@ type ProcessParts = {
   metrics: Metrics | undefined;
   /** told of messages a cancellation or a mailing's end settles at once (metrics) */
   onSettled: SettledObserver | undefined;
+  /** providers' receipts: applied, parked, swept (by the processes that dispatch) */
+  receipts: ReceiptService;
 };
 
 /**
@@ -150,14 +155,18 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       }
       return providersPool;
     };
-    const build = () => buildProviders(simulated.providers, config, providersDb, log, metrics && ((name) => () => metrics.gatewayRequest(name)));
+    // What providers hand Herald besides answers: receipts (and replies), from SMSCs' deliver_sm and HTTP posts.
+    const kinds = new Map(simulated.providers.providers.map((p) => [p.name, p.type] as const));
+    const receipts = new ReceiptService(db, log, { kinds, parkMs: config.receiptParkMs });
+    const inbox: ProviderInbox = { receipts: (p, r) => receipts.receipts(p, r), reply: (p, r) => inbound.receive(p, r) };
+    const build = () => buildProviders(simulated.providers, config, providersDb, log, metrics && ((name) => () => metrics.gatewayRequest(name)), inbox);
     const router = config.role === 'api' ? undefined : build();
     const outbox: Outbox = router ?? new LazyOutbox(build);
     started.push({ name: 'providers', stop: () => outbox.close() });
     const { listing: providerListing, concurrency: sendConcurrency } = describeProviders(simulated.providers);
     const onSettled: SettledObserver | undefined = metrics && ((settled) => metrics.messagesSettled(settled));
     const parts: ProcessParts = {
-      config, databaseUrl, db, outbox, router, providerListing, sendConcurrency, providersDb, timers, bus, monitor, log, started, metrics, onSettled,
+      config, databaseUrl, db, outbox, router, providerListing, sendConcurrency, providersDb, timers, bus, monitor, log, started, metrics, onSettled, receipts,
     };
     const dispatcher = config.role === 'api' ? undefined : await startWorker(parts);
     if (dispatcher) {
@@ -169,8 +178,11 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
 
     const routes: Router[] = [];
     if (metrics) routes.push(metricsRoutes(metrics, config.metrics.token, log));
-    // Providers' posts (replies) are taken by every process that serves HTTP: they need the database only.
-    routes.push(inboundRoutes(new ProviderCallbackGuard(simulated.providers), inbound, log));
+    // Providers' posts (receipts, replies) are taken by every process that serves HTTP: they
+    // need the database only, and a worker's built-in simulator posts to its own process.
+    const callbackGuard = new ProviderCallbackGuard(simulated.providers);
+    routes.push(receiptRoutes(callbackGuard, receipts, log));
+    routes.push(inboundRoutes(callbackGuard, inbound, log));
     if (graphql) {
       // Its own small pool: a long export holds a connection for its cursor, and raw SQL
       // wants postgres.js without drizzle's type parsers.
@@ -252,6 +264,9 @@ async function startWorker(parts: ProcessParts) {
   const reporter = new ProviderStateReporter(parts.providersDb(), store.owner, router, log);
   started.push({ name: "providers' states", stop: () => reporter.stop() });
   reporter.start();
+  // Receipts that came before their SENT was committed are applied here, about a second later.
+  parts.receipts.start();
+  started.push({ name: 'parked receipts', stop: () => parts.receipts.stop() });
   dispatcher.start();
   started.push({ name: 'dispatcher', stop: () => dispatcher.stop() });
   const unsubscribe = bus.subscribe((event) => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, variables } from '../src/config';
+import { createLogger } from '../src/logger';
+import { providersOf } from '../src/providers/providers.build';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -23,6 +25,8 @@ describe('configuration', () => {
       apiTokens: undefined,
       senderUrl: undefined,
       senderToken: undefined,
+      senderReceiptToken: undefined,
+      receiptParkMs: 600_000,
       providers: null,
       simulator: true,
       simulatorReceipts: { receipts: true, deliveredRate: 0.9, receiptDelayMs: [200, 2_000] },
@@ -184,6 +188,17 @@ describe('configuration', () => {
 
   it('should require SENDER_TOKEN with SENDER_URL', () => {
     expect(problemsOf({ SENDER_URL: 'http://gateway.example' })).toEqual([expect.stringMatching(/^SENDER_TOKEN:/)]);
+  });
+
+  it('should give the default provider SENDER_RECEIPT_TOKEN as its receiptToken, at least 16 characters', async () => {
+    expect(problemsOf({ SENDER_RECEIPT_TOKEN: 'short' })).toEqual([expect.stringMatching(/^SENDER_RECEIPT_TOKEN:/)]);
+    expect(problemsOf({ RECEIPT_PARK_MS: '10' })).toEqual([expect.stringMatching(/^RECEIPT_PARK_MS:/)]);
+    const config = loadConfig({ SENDER_URL: 'http://gateway.example', SENDER_TOKEN: 'gateway-token', SENDER_RECEIPT_TOKEN: 'receipt-token-0123456789', RECEIPT_PARK_MS: '5000' });
+    expect(config.receiptParkMs).toBe(5_000);
+    const { providers } = await providersOf(config, createLogger('silent'));
+    expect(providers.providers[0]).toMatchObject({ name: 'default', receiptToken: 'receipt-token-0123456789' });
+    const without = await providersOf(loadConfig({ SENDER_URL: 'http://gateway.example', SENDER_TOKEN: 'gateway-token' }), createLogger('silent'));
+    expect(without.providers.providers[0]).not.toHaveProperty('receiptToken');
   });
 
   it('should refuse production with no provider unless the simulator is asked for, and never both a file and SENDER_URL', () => {

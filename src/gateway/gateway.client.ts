@@ -59,7 +59,11 @@ export class HttpGateway implements Sender {
       },
       handler,
     );
-    return { written: handler.written, outcome: handler.outcome };
+    // The gateway knows the message by the id it was sent under (its path and body): that is
+    // the id its receipts name, so it is recorded as the provider's id and receipts match on
+    // (provider, provider_message_id) alone, as SMPP's do.
+    const outcome = handler.outcome.then((o): SendOutcome => (o.kind === 'sent' ? { ...o, providerMessageId: o.providerMessageId ?? String(message.id) } : o));
+    return { written: handler.written, outcome };
   }
 
   close(): Promise<void> {

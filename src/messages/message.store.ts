@@ -290,3 +290,82 @@ export type HandedOutEntry = { id: number; clientId: number; phone: string; time
 export async function deleteMessagesOf(tx: Db, mailingId: number): Promise<void> {
   await tx.delete(messages).where(eq(messages.mailingId, mailingId));
 }
+
+// ---- receipts ----------------------------------------------------------------------------
+
+/** A provider's receipt as the store applies it: the message it names by the provider's id, and the status it gives. */
+export type ReceiptWrite = { providerMessageId: string; status: 'DELIVERED' | 'UNDELIVERED'; error: string | null; at: Date | null };
+
+/** What a receipt found: `changed` moved its message; `final` found it DELIVERED or UNDELIVERED already; `unmatched` found no SENT message. */
+export type ReceiptMatch = { result: 'changed' | 'final' | 'unmatched'; messageId: number | null; mailingId: number | null };
+
+/**
+ * Applies receipts of one provider (`deliver` or `undeliver` of the transitions table) to
+ * the messages it sent under those ids, in one statement: delivered_at is the receipt's time
+ * or now, last_error says why for UNDELIVERED. A message already final stays as it is.
+ * Returns one match per receipt, in order, and the messages that changed, by mailing.
+ */
+export async function applyReceipts(
+  tx: Db,
+  provider: string,
+  receipts: readonly ReceiptWrite[],
+): Promise<{ matches: ReceiptMatch[]; changed: Map<number, number[]> }> {
+  if (receipts.length === 0) return { matches: [], changed: new Map() };
+  // One receipt per id into the statement (two rows of v for one message would update it by either).
+  const firstOf = new Map<string, number>();
+  receipts.forEach((r, i) => firstOf.has(r.providerMessageId) || firstOf.set(r.providerMessageId, i));
+  const rows = JSON.stringify(
+    [...firstOf.values()].map((i) => ({ i, pmid: receipts[i].providerMessageId, status: receipts[i].status, error: receipts[i].error, at: receipts[i].at?.toISOString() ?? null })),
+  );
+  const found = await tx.execute<{ i: number; id: string; mailing_id: string; changed: boolean }>(sql`
+    with v as (
+      select * from jsonb_to_recordset(${rows}::jsonb) as v(i int, pmid text, status text, error text, at timestamptz)
+    ),
+    updated as (
+      update messages m set
+        status = v.status::message_status,
+        delivered_at = coalesce(v.at, now()),
+        last_error = case when v.status = ${MESSAGE_TRANSITIONS.undeliver.to} then v.error else m.last_error end,
+        updated_at = now()
+      from v
+      where m.provider = ${provider} and m.provider_message_id = v.pmid and m.provider_message_id is not null
+        and ((v.status = ${MESSAGE_TRANSITIONS.deliver.to} and m.status in (${statusListSql(fromOf('deliver'))}))
+          or (v.status = ${MESSAGE_TRANSITIONS.undeliver.to} and m.status in (${statusListSql(fromOf('undeliver'))})))
+      returning v.i, m.id, m.mailing_id
+    )
+    select i, id, mailing_id, true as changed from updated
+    union all
+    select v.i, m.id, m.mailing_id, false from v
+    join messages m on m.provider = ${provider} and m.provider_message_id = v.pmid and m.provider_message_id is not null
+      and m.status in (${statusListSql([MESSAGE_TRANSITIONS.deliver.to, MESSAGE_TRANSITIONS.undeliver.to])})
+    where not exists (select 1 from updated u where u.i = v.i)`);
+  const byIndex = new Map(found.map((r) => [r.i, r]));
+  const changed = new Map<number, number[]>();
+  const matchOf = new Map<string, ReceiptMatch>();
+  for (const [pmid, i] of firstOf) {
+    const r = byIndex.get(i);
+    if (!r) {
+      matchOf.set(pmid, { result: 'unmatched', messageId: null, mailingId: null });
+      continue;
+    }
+    const match: ReceiptMatch = { result: r.changed ? 'changed' : 'final', messageId: Number(r.id), mailingId: Number(r.mailing_id) };
+    matchOf.set(pmid, match);
+    if (r.changed) {
+      let ids = changed.get(match.mailingId!);
+      if (!ids) changed.set(match.mailingId!, (ids = []));
+      ids.push(match.messageId!);
+    }
+  }
+  // A second receipt for the same id in one batch finds what the first made of it.
+  const matches = receipts.map((r, i) => {
+    const m = matchOf.get(r.providerMessageId)!;
+    return firstOf.get(r.providerMessageId) === i || m.result !== 'changed' ? m : { ...m, result: 'final' as const };
+  });
+  return { matches, changed };
+}
+
+/** The last message id handed out (the messages id sequence's last value), 0 before the first. */
+export async function lastHandedOutId(tx: Db): Promise<number> {
+  const [row] = await tx.execute<{ n: string | null }>(sql`select pg_sequence_last_value(pg_get_serial_sequence('messages', 'id')::regclass) as n`);
+  return Number(row?.n ?? 0);
+}

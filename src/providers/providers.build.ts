@@ -5,6 +5,7 @@ import type { Outbox, RoutedMessage, RoutedSending, SendOutcome, Sender } from '
 import { HttpGateway } from '../gateway/gateway.client';
 import { GatewaySimulator } from '../gateway/simulator';
 import type { Logger } from '../logger';
+import type { ProviderInbox } from './provider-inbox';
 import { SharedRate } from './provider-rate';
 import { ProviderRouter, type ProviderSpec } from './provider.router';
 import type { ProviderKind } from './provider.type';
@@ -31,7 +32,8 @@ export async function providersOf(
   const none = { stop: async () => {}, listening: () => {} };
   if (config.providers) return { providers: config.providers, ...none };
   const d = config.dispatch;
-  const single = (url: string, token: string, receiptToken?: string): ProvidersConfig => ({
+  // The default provider's receipt token: SENDER_RECEIPT_TOKEN, or the built-in simulator's own.
+  const single = (url: string, token: string, receiptToken = config.senderReceiptToken): ProvidersConfig => ({
     providers: [{ name: 'default', type: 'http', url, token, concurrency: d.concurrency, partsPerSecond: d.rateLimit, ...(receiptToken ? { receiptToken } : {}) }],
     routes: [{ operatorCodes: null, providers: ['default'] }],
   });
@@ -82,13 +84,15 @@ export function buildProviders(
   db: () => Db,
   log: Logger,
   observe?: (provider: string) => () => (result: SendOutcome['kind']) => void,
+  /** where SMPP providers hand the receipts and replies their SMSCs deliver */
+  inbox?: ProviderInbox,
 ): ProviderRouter {
   const d = config.dispatch;
   let router: ProviderRouter | undefined;
   const specs = providers.providers.map((p): ProviderSpec => {
     const rate = p.partsPerSecond > 0 ? new SharedRate(db(), { provider: p.name, partsPerSecond: p.partsPerSecond, log: log.child({ provider: p.name }) }) : null;
     rate?.start();
-    const { sender, concurrency, link } = adapterOf(p, config, log, observe, () => router?.linkChanged(p.name));
+    const { sender, concurrency, link } = adapterOf(p, config, log, observe, () => router?.linkChanged(p.name), inbox);
     return { name: p.name, type: kindOf(p), sender, concurrency, partsPerSecond: p.partsPerSecond, rate, link };
   });
   router = new ProviderRouter(specs, providers.routes, {
@@ -171,6 +175,7 @@ function adapterOf(
   log: Logger,
   observe: ((provider: string) => () => (result: SendOutcome['kind']) => void) | undefined,
   linkChanged: () => void,
+  inbox: ProviderInbox | undefined,
 ): { sender: Sender; concurrency: number; link?: ProviderSpec['link'] } {
   const d = config.dispatch;
   // A provider's own timeout, never past SENDER_TIMEOUT_MS (which leases are sized by).
@@ -199,6 +204,7 @@ function adapterOf(
     log,
     observe: observe?.(p.name),
     onStateChange: linkChanged,
+    inbox,
   });
   const link = () => {
     const s = sender.state();

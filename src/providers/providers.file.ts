@@ -53,6 +53,8 @@ const smppProvider = z.strictObject({
   timeoutMs: positive.min(100).optional(),
   /** enquire_link every this long on an idle bind (ms) */
   enquireLinkMs: positive.min(1_000).default(30_000),
+  /** the bearer token the provider presents when it posts replies (or receipts) to Herald over HTTP */
+  receiptToken: z.string().min(16).optional(),
 });
 
 const provider = z.discriminatedUnion('type', [httpProvider, smppProvider]);

@@ -2,6 +2,8 @@ import smpp from 'smpp';
 import { retryDelay } from '../dispatch/backoff';
 import type { OutgoingMessage, Sender, Sending, SendOutcome } from '../dispatch/dispatch.ports';
 import type { Logger } from '../logger';
+import type { ProviderInbox, Receipt } from './provider-inbox';
+import { readDeliver } from './smpp.receipt';
 import { classifySubmitStatus, statusName } from './smpp.outcome';
 import { concatenationHeader, MAX_PARTS, splitForSmpp, type DataCoding } from './smpp.parts';
 
@@ -38,6 +40,8 @@ export type SmppSenderOptions = {
   observe?: () => (result: SendOutcome['kind']) => void;
   /** called whenever state() changes (bindsUp, state or reason) */
   onStateChange?: (state: SmppState) => void;
+  /** where the SMSC's deliver_sm go (receipts and replies); without it they are only acknowledged */
+  inbox?: ProviderInbox;
 };
 
 export type SmppState = {
@@ -49,6 +53,15 @@ export type SmppState = {
   /** submit_sm PDUs written and not yet answered, over every session */
   inFlight: number;
 };
+
+/** deliver_sm_resp status asking the SMSC to deliver the PDU again later (Herald could not keep it) */
+const ESME_RX_T_APPN = 0x64;
+/** receipts handed to the inbox in one transaction at most */
+const RECEIPT_BATCH = 500;
+/** message ids of later parts remembered (their receipts are recognised and ignored) */
+const LATER_PARTS_KEPT = 100_000;
+
+type PendingReceipt = { receipt: Receipt; answer: (status: number) => void };
 
 /** SMPP 3.4 (bind_transceiver's interface_version) */
 const INTERFACE_VERSION = 0x34;
@@ -75,6 +88,10 @@ export class SmppSender implements Sender {
   private reference = 0;
   private closed = false;
   private lastState = '';
+  private receiptQueue: PendingReceipt[] = [];
+  private receiptFlush: NodeJS.Immediate | undefined;
+  /** message_ids the SMSC gave the second and later parts of messages (Herald keeps the first part's) */
+  private readonly laterParts = new Set<string>();
   readonly log: Logger;
   readonly source: { ton: number; npi: number };
 
@@ -84,6 +101,66 @@ export class SmppSender implements Sender {
     this.source = { ton: options.sourceAddrTon ?? derived.ton, npi: options.sourceAddrNpi ?? derived.npi };
     this.binds = Array.from({ length: Math.max(1, options.binds ?? 1) }, (_, i) => new Bind(this, i));
     for (const bind of this.binds) bind.connect();
+  }
+
+  /** A later part's message_id: its receipt is the first part's business, and is ignored. */
+  noteLaterPart(messageId: string): void {
+    if (this.laterParts.size >= LATER_PARTS_KEPT) this.laterParts.delete(this.laterParts.values().next().value as string);
+    this.laterParts.add(messageId);
+  }
+
+  /**
+   * A deliver_sm from a session: a receipt or a reply, handed to the inbox; `answer` sends
+   * its deliver_sm_resp with a status: 0 once it is kept, ESME_RX_T_APPN when keeping it
+   * failed (the SMSC delivers it again). Every deliver_sm is answered exactly once.
+   */
+  deliver(pdu: smpp.PDU, answer: (status: number) => void): void {
+    const inbox = this.options.inbox;
+    if (!inbox) return answer(0);
+    let read: ReturnType<typeof readDeliver>;
+    try {
+      read = readDeliver(pdu as Parameters<typeof readDeliver>[0]);
+    } catch (err) {
+      this.log.warn({ err }, 'a deliver_sm Herald cannot read; acknowledged');
+      return answer(0);
+    }
+    if (read.kind === 'reply') {
+      inbox.reply(this.options.name, read.reply).then(
+        () => answer(0),
+        (err: unknown) => {
+          this.log.warn({ err, phone: read.reply.from }, 'keeping a reply failed; the SMSC is asked to deliver it again');
+          answer(ESME_RX_T_APPN);
+        },
+      );
+      return;
+    }
+    if (!read.receipt) {
+      this.log.debug({ providerMessageId: read.providerMessageId ?? undefined, state: read.state }, 'smpp receipt of a state that is not final: nothing changes');
+      return answer(0);
+    }
+    if (this.laterParts.has(read.receipt.providerMessageId)) {
+      this.log.debug({ providerMessageId: read.receipt.providerMessageId, state: read.state }, "smpp receipt of a message's later part: the first part's decides");
+      return answer(0);
+    }
+    this.receiptQueue.push({ receipt: read.receipt, answer });
+    if (this.receiptQueue.length >= RECEIPT_BATCH) this.flushReceipts();
+    else this.receiptFlush ??= setImmediate(() => this.flushReceipts());
+  }
+
+  /** The receipts that came in one turn of the event loop, in one transaction. */
+  private flushReceipts(): void {
+    clearImmediate(this.receiptFlush);
+    this.receiptFlush = undefined;
+    const batch = this.receiptQueue;
+    this.receiptQueue = [];
+    if (batch.length === 0) return;
+    this.options.inbox!.receipts(this.options.name, batch.map((p) => p.receipt)).then(
+      () => batch.forEach((p) => p.answer(0)),
+      (err: unknown) => {
+        this.log.warn({ err, receipts: batch.length }, 'applying receipts failed; the SMSC is asked to deliver them again');
+        batch.forEach((p) => p.answer(ESME_RX_T_APPN));
+      },
+    );
   }
 
   /** Resolves once every session has made its first attempt to bind (bound or not): never rejects. */
@@ -329,9 +406,8 @@ class Bind {
     session.on('generic_nack', (pdu: smpp.PDU) => this.onAnswer(session, pdu));
     session.on('enquire_link', (pdu: smpp.PDU) => session.send(pdu.response()));
     session.on('enquire_link_resp', () => (this.enquirePendingSince = null));
-    // Receipts and replies come in the next issue; until then every deliver_sm is acknowledged
-    // so that the SMSC does not redeliver it or hold its own window.
-    session.on('deliver_sm', (pdu: smpp.PDU) => session.send(pdu.response()));
+    // Receipts and replies: answered once kept (or refused for redelivery), never left unanswered.
+    session.on('deliver_sm', (pdu: smpp.PDU) => this.sender.deliver(pdu, (status) => void session.send(pdu.response({ command_status: status }))));
     session.on('unbind', (pdu: smpp.PDU) => {
       this.failure ??= 'the SMSC unbound';
       session.send(pdu.response(), () => session.destroy());
@@ -441,6 +517,7 @@ class Bind {
     } else {
       unanswered.job.answer(unanswered.part, pdu.command_status, pdu.message_id);
     }
+    if (unanswered.part > 0 && pdu.command_status === 0 && typeof pdu.message_id === 'string' && pdu.message_id !== '') this.sender.noteLaterPart(pdu.message_id);
     this.pump();
   }
 
