@@ -252,6 +252,8 @@ class SharedWatch<T> {
       if (this.subscribers.size === 0) this.close();
     } else {
       this.subscribers.add(queue);
+      // The first subscriber has this reading: the next refresh sends only what differs from it.
+      this.last ??= snapshot;
     }
     return snapshot;
   }
