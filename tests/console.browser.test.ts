@@ -621,8 +621,9 @@ describe.runIf(chromiumAvailable)('the console on providers', { timeout: 90_000 
     await receipt('DELIVERED', 12, null);
     await receipt('UNDELIVERED', 3, 'UNDELIV err:034');
     // Seen without a reload, the mailing COMPLETED all along.
-    await expect.poll(() => value('delivered'), { timeout: 10_000 }).toBe('12');
-    expect(await value('undelivered')).toBe('3');
+    // (The two batches may show in one event or in two.)
+    await expect.poll(() => value('undelivered'), { timeout: 10_000 }).toBe('3');
+    expect(await value('delivered')).toBe('12');
     expect(await value('delivery rate')).toBe('80.0%');
     expect(await value('awaiting receipt')).toBe('1');
     expect(await value('sent')).toBe('16');
@@ -645,8 +646,11 @@ describe.runIf(chromiumAvailable)('the console on providers', { timeout: 90_000 
     const colour = (selector: string) => page.locator(selector).first().evaluate((e) => getComputedStyle(e).backgroundColor);
     expect(await colour('.badge-message-delivered')).not.toBe(await colour('.badge-message-undelivered'));
     await snap(page, 'mailing-receipts');
+    // At phone width, from the receipts down (the header's links overflow a phone on their own:
+    // the navigation, Layout.tsx, is not this page's).
     await page.setViewportSize({ width: 390, height: 844 });
-    await snap(page, 'mailing-receipts-phone');
+    await page.locator('[aria-label="receipts"]').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+    await snap(page, 'mailing-receipts-phone', false);
 
     // The overview: the figures over every mailing.
     await page.setViewportSize({ width: 1400, height: 900 });

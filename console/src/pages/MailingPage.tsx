@@ -239,6 +239,8 @@ function MessageList({ className, messages, total, personalised }: { className: 
   };
   return (
     <>
+      {/* On a phone the table scrolls sideways inside its box; the page keeps the screen's width. */}
+      <div className="table-scroll">
       <Table className={`messages ${className}`} headers={['Message', 'Status', 'Phone', 'Provider', ...columns[className]]}>
         {messages.map((m) => (
           <tr key={m.id} data-message={m.id}>
@@ -264,6 +266,7 @@ function MessageList({ className, messages, total, personalised }: { className: 
           </tr>
         ))}
       </Table>
+      </div>
       {messages.length === LISTED && total > LISTED && (
         <p className="muted">
           The first {LISTED} of {count(total)}.
