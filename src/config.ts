@@ -110,6 +110,7 @@ export const variables = {
   MAX_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
   LIVE_INTERVAL_MS: ms(50).default(250),
   LIVE_HEARTBEAT_MS: ms(100).default(1_000),
+  LIVE_RECEIPT_IDLE_MS: ms(100).default(600_000),
   SENDER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
   SENDER_RATE_LIMIT: z.coerce.number().min(0).default(0),
   SENDER_TIMEOUT_MS: ms(100).default(10_000),
@@ -198,7 +199,7 @@ function toConfig(e: Env) {
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     /** origins other than Herald's own that browsers may call it from (HTTP and websocket) */
     corsOrigins: e.CORS_ORIGINS,
-    live: { progressIntervalMs: e.LIVE_INTERVAL_MS, heartbeatMs: e.LIVE_HEARTBEAT_MS },
+    live: { progressIntervalMs: e.LIVE_INTERVAL_MS, heartbeatMs: e.LIVE_HEARTBEAT_MS, receiptIdleMs: e.LIVE_RECEIPT_IDLE_MS },
     campaign: {
       /** texts billed as more parts than this are refused */
       maxSegments: e.MAX_SEGMENTS,

@@ -35,7 +35,7 @@ describe('configuration', () => {
       embeddedPgPort: 54329,
       graphqlMaxDepth: 12,
       corsOrigins: [],
-      live: { progressIntervalMs: 250, heartbeatMs: 1_000 },
+      live: { progressIntervalMs: 250, heartbeatMs: 1_000, receiptIdleMs: 600_000 },
       campaign: { maxSegments: 6, frequencyCap: null, maxFailureRate: 0.5 },
       metrics: { enabled: true, token: null, cacheMs: 5_000 },
       report: { cron: '0 8 * * *', timezone: 'UTC', to: null, from: 'Herald <herald@localhost>', smtpUrl: null, retryDelayS: 60 },

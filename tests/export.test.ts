@@ -39,11 +39,13 @@ beforeAll(async () => {
   await untilMailingStatus(clientOf(herald.url), mailing.id, 'COMPLETED', 10_000);
   big = mailing.id;
   await sql`
-    insert into messages (mailing_id, client_id, phone, status, attempts, last_error, sent_at)
+    insert into messages (mailing_id, client_id, phone, status, attempts, last_error, sent_at, delivered_at)
     select ${big}, 10000000 + i, (79000000000 + i)::text,
-           (case when i % 2 = 0 then 'SENT' else 'FAILED' end)::message_status, 1 + i % 3,
+           (case when i % 4 = 0 then 'DELIVERED' when i % 2 = 0 then 'SENT' else 'FAILED' end)::message_status, 1 + i % 3,
            case when i <= ${TRICKY.length} then (${TRICKY}::text[])[i] when i % 2 = 1 then ${LONG_ERROR} end,
-           case when i % 2 = 0 then timestamptz '2026-01-02 03:04:05.678+00' end
+           case when i % 2 = 0 then timestamptz '2026-01-02 03:04:05.678+00' end,
+           -- a receipt's time, as the receipts part of issue 19 writes it (here by SQL)
+           case when i % 4 = 0 then timestamptz '2026-01-02 03:05:06.789+00' end
     from generate_series(1, ${ROWS - 3}) as i`;
 }, 120_000);
 
@@ -124,7 +126,7 @@ describe('GET /mailings/{id}/messages.csv', () => {
       expect(res.headers.get('content-disposition')).toBe(`attachment; filename="mailing-${big}-messages.csv"`);
       const feed = csvReader((r) => {
         if (count < 20 || TRICKY.includes(r[6])) records.push(r);
-        expect(r).toHaveLength(7);
+        expect(r).toHaveLength(8);
         count++;
       });
       const decoder = new TextDecoder();
@@ -137,13 +139,16 @@ describe('GET /mailings/{id}/messages.csv', () => {
       clearInterval(sampler);
     }
     expect(count).toBe(ROWS + 1);
-    expect(records[0]).toEqual(['id', 'clientId', 'phone', 'status', 'attempts', 'sentAt', 'lastError']);
+    expect(records[0]).toEqual(['id', 'clientId', 'phone', 'status', 'attempts', 'sentAt', 'lastError', 'deliveredAt']);
     // The first rows are the table's, in id order, field for field.
     const first = await sql`
       select id::text, client_id::text, phone, status::text, attempts::text,
-             coalesce(to_char(sent_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '') as sent_at, coalesce(last_error, '') as last_error
+             coalesce(to_char(sent_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '') as sent_at, coalesce(last_error, '') as last_error,
+             coalesce(to_char(delivered_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '') as delivered_at
       from messages where mailing_id = ${big} order by id limit 19`;
-    expect(records.slice(1, 20)).toEqual(first.map((r) => [r.id, r.client_id, r.phone, r.status, r.attempts, r.sent_at, r.last_error]));
+    expect(records.slice(1, 20)).toEqual(first.map((r) => [r.id, r.client_id, r.phone, r.status, r.attempts, r.sent_at, r.last_error, r.delivered_at]));
+    expect(records.slice(1, 20).some((r) => r[3] === 'DELIVERED' && r[7] === '2026-01-02T03:05:06.789Z')).toBe(true);
+    expect(records.slice(1, 20).some((r) => r[3] === 'SENT' && r[7] === '')).toBe(true);
     expect(records.slice(1, 20).some((r) => r[5] === '2026-01-02T03:04:05.678Z')).toBe(true);
     expect(records.slice(1, 20).some((r) => r[3] === 'FAILED' && r[6] === LONG_ERROR)).toBe(true);
     // Quotes, commas and line breaks came back as they were.

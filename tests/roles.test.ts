@@ -26,6 +26,9 @@ beforeAll(async () => {
     SENDER_CONCURRENCY: '8',
     DISPATCH_POLL_MS: '20',
     LOG_LEVEL: 'info',
+    // A finished mailing's progress stays open while receipts may come: briefly here, so the
+    // subscriber below sees it end soon after COMPLETED (no receipts come in this test).
+    LIVE_RECEIPT_IDLE_MS: '500',
   };
   processes.push(spawnHerald({ ...common, HERALD_ROLE: 'api', PORT: String(ports.api), API_TOKENS: `admin:${ADMIN_TOKEN}` }));
   processes.push(spawnHerald({ ...common, HERALD_ROLE: 'worker', PORT: String(ports.worker1) }));

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import { FieldError, type FieldErrors } from './errors';
-import { clock, count, percent } from './format';
-import type { MailingStatus } from './gql/graphql';
+import { clock, count, percent, rate } from './format';
+import type { MailingStatus, MessageStatus } from './gql/graphql';
 import type { Pages } from './hooks';
 import type { SmsEncoding } from './gql/graphql';
 
@@ -22,6 +22,28 @@ export function ProgressBar({ sent, failed, total, label }: { sent: number; fail
 
 export function StatusBadge({ status }: { status: MailingStatus }) {
   return <span className={`badge badge-${status.toLowerCase()}`}>{status.toLowerCase()}</span>;
+}
+
+export function MessageStatusBadge({ status }: { status: MessageStatus }) {
+  return <span className={`badge badge-message badge-message-${status.toLowerCase()}`}>{status.toLowerCase()}</span>;
+}
+
+type ReceiptCounts = { sent: number; delivered: number; undelivered: number; awaitingReceipt: number; deliveryRate?: number | null };
+
+/**
+ * What the receipts said of the sent messages: delivered, undelivered, the delivery rate ("—"
+ * while no receipt came) and those still awaiting one (a provider that never sends receipts
+ * leaves them there).
+ */
+export function ReceiptFigures({ stats }: { stats: ReceiptCounts }) {
+  return (
+    <section className="figures figures-receipts" aria-label="receipts">
+      <Figure label="delivered" value={stats.delivered} tone="sent" />
+      <Figure label="undelivered" value={stats.undelivered} tone="failed" />
+      <Figure label="delivery rate" value={rate(stats.deliveryRate)} tone="rate" />
+      <Figure label="awaiting receipt" value={stats.awaitingReceipt} tone="pending" />
+    </section>
+  );
 }
 
 export function Figure({ label, value, tone }: { label: string; value: number | string; tone?: string }) {

@@ -4,6 +4,9 @@ export const count = (n: number) => integer.format(n);
 
 export const percent = (part: number, whole: number) => (whole === 0 ? 0 : Math.round((part / whole) * 1000) / 10);
 
+/** A share 0–1 as "96.3%"; "—" while there is none (no receipt yet). */
+export const rate = (share: number | null | undefined) => (share === null || share === undefined ? '—' : `${(share * 100).toFixed(1)}%`);
+
 /** The operator's own time zone, in which the console shows and takes times. */
 export const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 

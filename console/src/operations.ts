@@ -30,6 +30,10 @@ export const COUNTS = graphql(`
     expired
     cancelled
     skipped
+    delivered
+    undelivered
+    awaitingReceipt
+    deliveryRate
   }
 `);
 
@@ -200,8 +204,22 @@ export const LISTED_MESSAGE = graphql(`
       phone
     }
     sentAt
+    deliveredAt
     provider
     providerMessageId
+  }
+`);
+
+export const FAILURE_REASONS = graphql(`
+  query FailureReasons($id: ID!) {
+    mailing(id: $id) {
+      id
+      failureReasons(first: 10) {
+        status
+        reason
+        count
+      }
+    }
   }
 `);
 

@@ -10,7 +10,8 @@ import { mailingExists, messagesForExport } from './message-export.store';
 
 const BATCH = 200;
 const CHUNK_CHARS = 16 * 1024;
-const HEADER = ['id', 'clientId', 'phone', 'status', 'attempts', 'sentAt', 'lastError'];
+// deliveredAt last: the columns before it keep their places for readers written before it came.
+const HEADER = ['id', 'clientId', 'phone', 'status', 'attempts', 'sentAt', 'lastError', 'deliveredAt'];
 
 /**
  * GET /mailings/{id}/messages.csv: every message of a mailing as CSV, streamed from a
@@ -45,7 +46,7 @@ export function messageExportRoutes(sql: Sql, auth: Authenticator, log: Logger):
       for await (const batch of messagesForExport(sql, mailingId, BATCH)) {
         let chunk = '';
         for (const m of batch) {
-          chunk += csvRecord([m.id, m.client_id, m.phone, m.status, m.attempts, m.sent_at, m.last_error]);
+          chunk += csvRecord([m.id, m.client_id, m.phone, m.status, m.attempts, m.sent_at, m.last_error, m.delivered_at]);
           // Written in small pieces: a string this size dies young, where a batch's worth would
           // be a large object that only a full collection frees.
           if (chunk.length >= CHUNK_CHARS) {

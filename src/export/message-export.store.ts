@@ -8,6 +8,7 @@ export type ExportRow = {
   attempts: number;
   sent_at: string | null;
   last_error: string | null;
+  delivered_at: string | null;
 };
 
 /**
@@ -18,7 +19,8 @@ export type ExportRow = {
 export function messagesForExport(sql: Sql, mailingId: number, batch: number): AsyncIterable<ExportRow[]> {
   return sql<ExportRow[]>`
     select id::text, client_id::text, phone, status::text, attempts,
-           to_char(sent_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as sent_at, last_error
+           to_char(sent_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as sent_at, last_error,
+           to_char(delivered_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as delivered_at
     from messages where mailing_id = ${mailingId}
     order by id`.cursor(batch);
 }

@@ -25,6 +25,8 @@ export type MailingProgressValue = {
   etaSeconds: number | null;
   atRisk: boolean;
   at: Date;
+  /** nothing more will come: a terminal status with no receipt awaited (or none for a while) */
+  settled: boolean;
 };
 export type MessageChangeValue = {
   messageId: number;
@@ -43,6 +45,12 @@ export type LiveOptions = {
   progressIntervalMs: number;
   /** and at least this often while it runs, so rate and risk stay current */
   heartbeatMs: number;
+  /**
+   * A finished mailing's progress stays open while messages await a receipt (receipts keep
+   * moving its counts), until its counts have not moved for this long: a provider that never
+   * sends receipts must not hold subscriptions open for ever.
+   */
+  receiptIdleMs: number;
 };
 
 const RATE_WINDOW_MS = 5_000;
@@ -105,11 +113,14 @@ export class LiveUpdates {
     ];
   }
 
-  /** A snapshot at once, then coalesced changes, then a final event at a terminal status. */
+  /**
+   * A snapshot at once, then coalesced changes; at a terminal status it ends when no message
+   * awaits a receipt, or once receipts have not moved the counts for `receiptIdleMs`.
+   */
   async mailingProgress(mailingId: number): Promise<AsyncIterable<MailingProgressValue>> {
     let watch = this.watches.get(mailingId);
     if (!watch) {
-      const created: SharedWatch<MailingProgressValue> = new SharedWatch(progressSource(this.db, mailingId), this.log, this.options, () => {
+      const created: SharedWatch<MailingProgressValue> = new SharedWatch(progressSource(this.db, mailingId, this.options.receiptIdleMs), this.log, this.options, () => {
         if (this.watches.get(mailingId) === created) this.watches.delete(mailingId);
       });
       this.watches.set(mailingId, (watch = created));
@@ -271,6 +282,8 @@ class SharedWatch<T> {
       if (this.subscribers.size === 0) this.close();
     } else {
       this.subscribers.add(queue);
+      // The first subscriber has this reading: the next refresh sends only what differs from it.
+      this.last ??= snapshot;
     }
     return snapshot;
   }
@@ -329,11 +342,15 @@ class SharedWatch<T> {
 }
 
 /** A mailing's progress: its row and counts, with a rate over the last RATE_WINDOW_MS of readings. */
-function progressSource(db: Db, mailingId: number): WatchSource<MailingProgressValue> {
+function progressSource(db: Db, mailingId: number, receiptIdleMs: number): WatchSource<MailingProgressValue> {
   const samples: { at: number; done: number }[] = [];
+  // When this watch last saw the status or a count move (from its start: a subscriber to a
+  // mailing finished long ago still sees the receipts that come while it watches).
+  let movedAt = Date.now();
+  let previous: { status: MailingStatus; stats: MessageStatsValue } | null = null;
   return {
     names: { mailingId },
-    isFinal: (progress) => isFinal(progress.status),
+    isFinal: (progress) => progress.settled,
     same: (a, b) => a.status === b.status && a.atRisk === b.atRisk && sameCounts(a.stats, b.stats),
     read: async () => {
       // The row and its counters in one query, one snapshot.
@@ -355,7 +372,10 @@ function progressSource(db: Db, mailingId: number): WatchSource<MailingProgressV
         isUnderWay(mailing.status) &&
         stats.pending > 0 &&
         (etaSeconds !== null ? now + etaSeconds * 1000 > mailing.endAt.getTime() : span * 1000 >= RATE_WINDOW_MS || now >= mailing.endAt.getTime());
-      return { mailingId, mailing, status: mailing.status, stats, ratePerSecond, etaSeconds, atRisk, at: new Date(now) };
+      if (previous && (previous.status !== mailing.status || !sameCounts(previous.stats, stats))) movedAt = now;
+      previous = { status: mailing.status, stats };
+      const settled = isFinal(mailing.status) && (stats.awaitingReceipt === 0 || now - movedAt >= receiptIdleMs);
+      return { mailingId, mailing, status: mailing.status, stats, ratePerSecond, etaSeconds, atRisk, at: new Date(now), settled };
     },
   };
 }

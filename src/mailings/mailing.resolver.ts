@@ -8,9 +8,10 @@ import { ClientFilter } from '../clients/client.type';
 import { pageRequest, toPage } from '../common/page';
 import type { Context } from '../api/context';
 import { requireRowId, toRowId } from '../common/ids';
-import { countMailingMessages, listMailingMessages } from '../messages/message.store';
+import { countMailingMessages, failureReasons, listMailingMessages } from '../messages/message.store';
+import { UserInputError } from '../common/errors';
 import type { MessageStatus as MessageStatusValue } from '../messages/message.table';
-import { MessageConnection, MessageStats, MessageStatus } from '../messages/message.type';
+import { FailureReason, MessageConnection, MessageStats, MessageStatus } from '../messages/message.type';
 import { CreateMailingInput, UpdateMailingInput } from './mailing.input';
 import { mailingLoaders } from './mailing.loaders';
 import * as service from './mailing.service';
@@ -171,6 +172,16 @@ export class MailingResolver {
   @FieldResolver(() => Float)
   maxFailureRate(@Root() mailing: MailingRow, @Ctx() ctx: Context): number {
     return maxFailureRateOf(mailing, ctx.campaign);
+  }
+
+  @FieldResolver(() => [FailureReason], { description: 'FAILED, UNDELIVERED and EXPIRED messages grouped by status and lastError, most frequent first; `first` is 1 to 100' })
+  failureReasons(
+    @Root() mailing: MailingRow,
+    @Arg('first', () => Int, { defaultValue: 10 }) first: number,
+    @Ctx() ctx: Context,
+  ) {
+    if (!Number.isInteger(first) || first < 1 || first > 100) throw new UserInputError('first', 'must be between 1 and 100');
+    return failureReasons(ctx.db, mailing.id, first);
   }
 
   @FieldResolver(() => MessageConnection, { description: 'Its messages in id order; `first` is at most 500 (default 50).' })

@@ -10,7 +10,7 @@ import { Mailing, MailingChange, MailingProgress } from './mailing.type';
 export class MailingSubscriptionResolver {
   @Subscription(() => MailingProgress, {
     description:
-      'A snapshot at once, then an event whenever the mailing changes (a few a second at most), and a final one at a terminal status.',
+      'A snapshot at once, then an event whenever the mailing changes (a few a second at most). At a terminal status it completes when no message awaits a receipt; until then receipts keep it going, and it completes once its counts have not moved for LIVE_RECEIPT_IDLE_MS.',
     subscribe: ({ args, context }) => (context as Context).live.mailingProgress(requireRowId(args.mailingId, 'mailingId')),
   })
   mailingProgress(

@@ -36,6 +36,24 @@ export async function countMailingMessages(db: Db, mailingId: number, status: Me
   return row.n;
 }
 
+export const NO_REASON = '(no reason given)';
+
+/**
+ * A mailing's failed, undelivered and expired messages grouped by (status, last_error), most
+ * frequent first: three ranges of messages_mailing_status_id_idx (mailing, status), each row
+ * read from the heap for its last_error (not in the index).
+ */
+export async function failureReasons(db: Db, mailingId: number, limit: number): Promise<{ status: MessageStatus; reason: string; count: number }[]> {
+  const rows = await db.execute<{ status: MessageStatus; reason: string | null; n: number }>(sql`
+    select status::text as status, last_error as reason, count(*)::int as n
+    from messages
+    where mailing_id = ${mailingId} and status in ('FAILED', 'UNDELIVERED', 'EXPIRED')
+    group by status, last_error
+    order by n desc, status, last_error nulls last
+    limit ${limit}`);
+  return [...rows].map((r) => ({ status: r.status, reason: r.reason ?? NO_REASON, count: r.n }));
+}
+
 /** When the mailing's next message with a row comes due, if any (ms, database clock). */
 export async function nextDueAt(tx: Db, mailingId: number): Promise<number | null> {
   const [row] = await tx.execute<{ at: number | null }>(sql`

@@ -8,7 +8,7 @@ import { MessageChange } from './message.type';
 export class MessageSubscriptionResolver {
   @Subscription(() => [MessageChange], {
     description:
-      'Batches of messages of one mailing whose status, attempts or error changed through sending. Bulk changes (expiry at the end, cancellation) show in mailingProgress instead.',
+      'Batches of messages of one mailing whose status, attempts or error changed through sending or a receipt (DELIVERED, UNDELIVERED; also after the mailing completed). Bulk changes (expiry at the end, cancellation) show in mailingProgress instead.',
     subscribe: ({ args, context }) => (context as Context).live.messageChanges(requireRowId(args.mailingId, 'mailingId')),
   })
   messageStatusChanged(@Root() batch: MessageChangeValue[], @Arg('mailingId', () => ID) _mailingId: string): MessageChangeValue[] {

@@ -58,6 +58,13 @@ export class MessageStats {
 
 export const MessageConnection = connectionType(Message, 'Message');
 
+@ObjectType({ description: "Messages that did not reach the phone (FAILED, UNDELIVERED, EXPIRED) with one status and one lastError, and how many." })
+export class FailureReason {
+  @Field(() => MessageStatus) status!: Status;
+  @Field(() => String, { description: 'their lastError, e.g. "UNDELIV err:034"; "(no reason given)" when they have none' }) reason!: string;
+  @Field(() => Int) count!: number;
+}
+
 @ObjectType({ description: 'A message whose status, attempts or error changed, as sent to messageStatusChanged subscribers.' })
 export class MessageChange {
   @Field(() => ID) messageId!: string;

@@ -4,8 +4,16 @@ import type { Logger } from '../logger';
 import type { QueueFigures } from './metrics.store';
 
 /** The outcomes herald_messages_total counts: what a written result did to its message. */
-export const MESSAGE_OUTCOMES = ['sent', 'failed', 'retried', 'expired', 'cancelled', 'skipped'] as const;
+export const MESSAGE_OUTCOMES = ['sent', 'failed', 'retried', 'expired', 'cancelled', 'skipped', 'delivered', 'undelivered'] as const;
 export type MessageOutcome = (typeof MESSAGE_OUTCOMES)[number];
+
+/**
+ * What a receipt did: moved its message to DELIVERED or UNDELIVERED, was kept for a message
+ * not recorded yet (parked), named no message Herald knows (unknown), or repeated a final
+ * status (duplicate, nothing changed).
+ */
+export const RECEIPT_RESULTS = ['delivered', 'undelivered', 'parked', 'unknown', 'duplicate'] as const;
+export type ReceiptResult = (typeof RECEIPT_RESULTS)[number];
 
 const GATEWAY_RESULTS: readonly SendOutcome['kind'][] = ['sent', 'rejected', 'unauthorized', 'throttled', 'retryable'];
 const BREAKER_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -35,6 +43,8 @@ export class Metrics {
   private readonly messages = Object.fromEntries(MESSAGE_OUTCOMES.map((o) => [o, 0])) as Record<MessageOutcome, number>;
   /** per provider, made at its first request */
   private readonly providers = new Map<string, ProviderRequests>();
+  /** per provider, made at its first receipt */
+  private readonly receiptCounts = new Map<string, Record<ReceiptResult, number>>();
   private readonly gatewayDuration: Histogram<'provider'>;
   private readonly graphqlOperations: Counter<'type' | 'outcome'>;
   private readonly graphqlDuration: Histogram<'type'>;
@@ -54,6 +64,16 @@ export class Metrics {
       collect() {
         this.reset();
         for (const o of MESSAGE_OUTCOMES) this.labels(o).inc(self.messages[o]);
+      },
+    });
+    new Counter({
+      name: 'herald_receipts_total',
+      help: "Delivery receipts the providers sent, by provider and what they did (delivered, undelivered, parked, unknown, duplicate)",
+      labelNames: ['provider', 'result'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [provider, counts] of self.receiptCounts) for (const r of RECEIPT_RESULTS) this.labels(provider, r).inc(counts[r]);
       },
     });
     new Counter({
@@ -174,6 +194,19 @@ export class Metrics {
     }
   }
 
+  /**
+   * Receipts handled (counted once, after their transaction): the receipts service's observer.
+   * A delivered or undelivered one is a message result too (herald_messages_total); a parked
+   * one is counted again as such when it is applied.
+   */
+  receipts(provider: string, result: ReceiptResult, n: number): void {
+    if (n <= 0) return;
+    let counts = this.receiptCounts.get(provider);
+    if (!counts) this.receiptCounts.set(provider, (counts = Object.fromEntries(RECEIPT_RESULTS.map((r) => [r, 0])) as Record<ReceiptResult, number>));
+    counts[result] += n;
+    if (result === 'delivered' || result === 'undelivered') this.messages[result] += n;
+  }
+
   /** A request to this provider starts; the returned function records its result. */
   gatewayRequest(provider: string): (result: SendOutcome['kind']) => void {
     const p = this.providers.get(provider) ?? this.addProvider(provider);
@@ -238,6 +271,10 @@ function outcomeOf(status: string, attempted: boolean): MessageOutcome | null {
       return 'cancelled';
     case 'SKIPPED':
       return 'skipped';
+    case 'DELIVERED':
+      return 'delivered';
+    case 'UNDELIVERED':
+      return 'undelivered';
     default:
       return null;
   }

@@ -50,6 +50,9 @@ export function testConfig(overrides: TestConfigOverrides = {}): Config {
     // A test Herald's built-in simulator sends no receipts unless the test asks: its messages stay SENT.
     simulatorReceipts: { ...defaults.simulatorReceipts, receipts: false },
     ...overrides,
+    // A finished mailing's progress stays open while receipts may come (LIVE_RECEIPT_IDLE_MS):
+    // short here, so that tests waiting for a subscription's end do not wait ten minutes.
+    live: { ...defaults.live, receiptIdleMs: 500, ...overrides.live },
     dispatch: {
       ...defaults.dispatch,
       requestTimeoutMs: 2_000,

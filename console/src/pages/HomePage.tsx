@@ -1,5 +1,5 @@
 import { useQuery, useSubscription } from '@apollo/client/react';
-import { Figure } from '../components';
+import { Figure, ReceiptFigures } from '../components';
 import { STATISTICS, STATISTICS_CHANGED } from '../operations';
 import { MailingsTable } from './MailingsTable';
 import { ProvidersPanel } from './ProvidersPanel';
@@ -24,6 +24,7 @@ export function HomePage() {
           <Figure label="skipped" value={s.messages.skipped} />
         </section>
       )}
+      {s && <ReceiptFigures stats={s.messages} />}
       <h2>Providers</h2>
       <ProvidersPanel />
       <h2>Sending now</h2>

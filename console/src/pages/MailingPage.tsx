@@ -1,6 +1,6 @@
 import { useApolloClient, useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useEffect, useRef, useState, type MouseEvent } from 'react';
-import { Figure, ProgressBar, SegmentsLine, StatusBadge, Table, ThroughputChart, type Sample } from '../components';
+import { Figure, MessageStatusBadge, ProgressBar, ReceiptFigures, SegmentsLine, StatusBadge, Table, ThroughputChart, type Sample } from '../components';
 import { messageOf } from '../errors';
 import { count, duration, when } from '../format';
 import type { ListedMessageFragment, MailingAction, MailingDetailsFragment, MessageStatus } from '../gql/graphql';
@@ -10,6 +10,7 @@ import {
   CLIENTS_CHANGED,
   DELETE_MAILING,
   DUPLICATE_MAILING,
+  FAILURE_REASONS,
   MAILING,
   MAILING_PROGRESS,
   MAILINGS_CHANGED,
@@ -47,7 +48,10 @@ export function MailingPage({ id }: { id: string }) {
   const mailing = data?.mailing;
   const failures = useListed(id, 'FAILED', mailing?.stats.failed);
   const skips = useListed(id, 'SKIPPED', mailing?.stats.skipped);
-  const sent = useListed(id, 'SENT', mailing?.stats.sent);
+  const sent = useListed(id, 'SENT', mailing?.stats.awaitingReceipt);
+  const delivered = useListed(id, 'DELIVERED', mailing?.stats.delivered);
+  const undelivered = useListed(id, 'UNDELIVERED', mailing?.stats.undelivered);
+  const reasons = useFailureReasons(id, mailing ? mailing.stats.failed + mailing.stats.undelivered + mailing.stats.expired : undefined);
 
   // Events carry the mailing's card (status, stats, text); what is derived from the rest
   // (segments after another operator's edit, the audience before the start as the directory
@@ -127,6 +131,7 @@ export function MailingPage({ id }: { id: string }) {
         <Figure label="cancelled" value={stats.cancelled} />
         <Figure label="skipped" value={stats.skipped} />
       </section>
+      <ReceiptFigures stats={stats} />
       <section className="figures" aria-label="pace">
         <Figure label="msg/s" value={progress ? progress.ratePerSecond.toFixed(1) : '—'} />
         <Figure label="ETA" value={final ? 'done' : duration(progress?.etaSeconds)} />
@@ -141,6 +146,9 @@ export function MailingPage({ id }: { id: string }) {
       <h2>Throughput</h2>
       <ThroughputChart samples={samples} />
 
+      <h2>Failure reasons</h2>
+      <FailureReasons reasons={reasons} />
+
       <h2>Failed messages</h2>
       <MessageList className="failed" messages={failures} total={stats.failed} personalised={mailing.text.includes('{{')} />
       {(stats.skipped > 0 || skips.length > 0) && (
@@ -149,10 +157,22 @@ export function MailingPage({ id }: { id: string }) {
           <MessageList className="skipped" messages={skips} total={stats.skipped} personalised={false} />
         </>
       )}
-      {(stats.sent > 0 || sent.length > 0) && (
+      {(stats.undelivered > 0 || undelivered.length > 0) && (
         <>
-          <h2>Sent messages</h2>
-          <MessageList className="sent" messages={sent} total={stats.sent} personalised={false} />
+          <h2>Undelivered messages</h2>
+          <MessageList className="undelivered" messages={undelivered} total={stats.undelivered} personalised={false} />
+        </>
+      )}
+      {(stats.delivered > 0 || delivered.length > 0) && (
+        <>
+          <h2>Delivered messages</h2>
+          <MessageList className="delivered" messages={delivered} total={stats.delivered} personalised={false} />
+        </>
+      )}
+      {(stats.awaitingReceipt > 0 || sent.length > 0) && (
+        <>
+          <h2>Sent messages, awaiting a receipt</h2>
+          <MessageList className="sent" messages={sent} total={stats.awaitingReceipt} personalised={false} />
         </>
       )}
     </>
@@ -172,29 +192,70 @@ function useListed(id: string, status: MessageStatus, live: number | undefined):
   return data?.mailing?.messages.edges.map((e) => e.node) ?? [];
 }
 
+/** A mailing's failure reasons, most frequent first, read again (at most every 2 s) as the failures' count moves. */
+function useFailureReasons(id: string, live: number | undefined) {
+  const { data, refetch } = useQuery(FAILURE_REASONS, { variables: { id } });
+  const reread = useThrottled(() => void refetch(), 2_000);
+  const seen = useRef<number | null>(null);
+  useEffect(() => {
+    if (live === undefined) return;
+    if (seen.current !== null && live !== seen.current) reread();
+    seen.current = live;
+  }, [live, reread]);
+  return data?.mailing?.failureReasons ?? [];
+}
+
+/** "undelivered  UNDELIV err:034 × 120": failed, undelivered and expired messages by reason. */
+function FailureReasons({ reasons }: { reasons: { status: MessageStatus; reason: string; count: number }[] }) {
+  if (reasons.length === 0) return <p className="muted">None.</p>;
+  return (
+    <ul className="failure-reasons" aria-label="failure reasons">
+      {reasons.map((r) => (
+        <li key={`${r.status} ${r.reason}`} data-reason={r.reason} data-status={r.status}>
+          <MessageStatusBadge status={r.status} />
+          <span className="reason">{r.reason}</span>
+          <span className="times">× {count(r.count)}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+type Listed = 'failed' | 'skipped' | 'sent' | 'delivered' | 'undelivered';
+
 /**
- * Failed, skipped or sent messages, each with the provider that took it (its id there as the
- * cell's title); a personalised text's failures show the text each went out with.
+ * Failed, skipped, sent, delivered or undelivered messages, each with its status, the
+ * provider that took it (its id there as the cell's title); a personalised text's failures
+ * show the text each went out with; receipted ones when the receipt says it happened.
  */
-function MessageList({ className, messages, total, personalised }: { className: 'failed' | 'skipped' | 'sent'; messages: ListedMessageFragment[]; total: number; personalised: boolean }) {
+function MessageList({ className, messages, total, personalised }: { className: Listed; messages: ListedMessageFragment[]; total: number; personalised: boolean }) {
   if (messages.length === 0) return <p className="muted">None.</p>;
-  const columns: Record<typeof className, string[]> = {
+  const columns: Record<Listed, string[]> = {
     skipped: ['Why'],
     sent: ['Sent at'],
+    delivered: ['Sent at', 'Delivered at'],
+    undelivered: ['Sent at', 'Receipt at', 'Receipt'],
     failed: ['Attempts', 'Last error', ...(personalised ? ['Text sent'] : [])],
   };
   return (
     <>
-      <Table className={className} headers={['Message', 'Phone', 'Provider', ...columns[className]]}>
+      {/* On a phone the table scrolls sideways inside its box; the page keeps the screen's width. */}
+      <div className="table-scroll">
+      <Table className={`messages ${className}`} headers={['Message', 'Status', 'Phone', 'Provider', ...columns[className]]}>
         {messages.map((m) => (
           <tr key={m.id} data-message={m.id}>
             <td>{m.id}</td>
+            <td>
+              <MessageStatusBadge status={m.status} />
+            </td>
             <td>{m.client?.phone ?? `client ${m.clientId} (deleted)`}</td>
             <td className="provider-cell" title={m.providerMessageId ? `its id at ${m.provider}: ${m.providerMessageId}` : undefined}>
               {m.provider ?? '—'}
             </td>
             {className === 'skipped' && <td>{m.lastError}</td>}
-            {className === 'sent' && <td className="nowrap">{m.sentAt ? when(m.sentAt) : ''}</td>}
+            {className !== 'skipped' && className !== 'failed' && <td className="nowrap">{m.sentAt ? when(m.sentAt) : ''}</td>}
+            {(className === 'delivered' || className === 'undelivered') && <td className="nowrap delivered-at">{m.deliveredAt ? when(m.deliveredAt) : ''}</td>}
+            {className === 'undelivered' && <td className="error-text">{m.lastError}</td>}
             {className === 'failed' && (
               <>
                 <td>{m.attempts}</td>
@@ -205,6 +266,7 @@ function MessageList({ className, messages, total, personalised }: { className: 
           </tr>
         ))}
       </Table>
+      </div>
       {messages.length === LISTED && total > LISTED && (
         <p className="muted">
           The first {LISTED} of {count(total)}.
