@@ -157,7 +157,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     };
     // What providers hand Herald besides answers: receipts (and replies), from SMSCs' deliver_sm and HTTP posts.
     const kinds = new Map(simulated.providers.providers.map((p) => [p.name, p.type] as const));
-    const receipts = new ReceiptService(db, log, { kinds, parkMs: config.receiptParkMs });
+    const receipts = new ReceiptService(db, log, { kinds, parkMs: config.receiptParkMs, ...(metrics ? { observe: (p, result, n) => metrics.receipts(p, result, n) } : {}) });
     const inbox: ProviderInbox = { receipts: (p, r) => receipts.receipts(p, r), reply: (p, r) => inbound.receive(p, r) };
     const build = () => buildProviders(simulated.providers, config, providersDb, log, metrics && ((name) => () => metrics.gatewayRequest(name)), inbox);
     const router = config.role === 'api' ? undefined : build();

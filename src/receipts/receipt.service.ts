@@ -6,7 +6,7 @@ import type { ProviderInbox, Receipt, ReceiptResult } from '../providers/provide
 import { anyParked, dropExpiredParked, parkReceipts, takeMatchedParked } from './parked-receipt.store';
 
 /** What became of receipts, for metrics: moved a message on, found it final already (duplicate), or matched nothing (unknown). */
-export type ReceiptObserver = (provider: string, result: 'delivered' | 'undelivered' | 'unknown' | 'duplicate', n: number) => void;
+export type ReceiptObserver = (provider: string, result: 'delivered' | 'undelivered' | 'parked' | 'unknown' | 'duplicate', n: number) => void;
 
 export type ReceiptServiceOptions = {
   /** each provider's kind: an HTTP provider's ids are Herald's own message ids, an SMPP provider's are the SMSC's */
@@ -119,7 +119,7 @@ export class ReceiptService implements Pick<ProviderInbox, 'receipts'> {
 
   /** Logs and counts what receipts did. */
   private told(provider: string, receipts: readonly ReceiptWrite[], matches: readonly ReceiptMatch[], results: readonly ReceiptResult[], parked = false): void {
-    const counts = { delivered: 0, undelivered: 0, unknown: 0, duplicate: 0 };
+    const counts = { delivered: 0, undelivered: 0, parked: 0, unknown: 0, duplicate: 0 };
     for (const [i, m] of matches.entries()) {
       const r = receipts[i];
       const ids = { provider, messageId: m.messageId ?? undefined, mailingId: m.mailingId ?? undefined, providerMessageId: r.providerMessageId };
@@ -133,6 +133,7 @@ export class ReceiptService implements Pick<ProviderInbox, 'receipts'> {
         counts.unknown++;
         this.log.warn(ids, 'receipt for an id no message of this provider has');
       } else {
+        counts.parked++;
         this.log.info({ ...ids, status: r.status }, 'receipt parked: its message is not recorded as sent yet');
       }
     }
