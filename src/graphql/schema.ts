@@ -16,6 +16,7 @@ import { TestSendResolver } from '../testsend/test-send.resolver';
 import { ReportResolver } from '../reports/report.resolver';
 import { StatisticsSubscriptionResolver } from '../statistics/statistics.subscription';
 import { ProviderResolver } from '../providers/provider.resolver';
+import { WebhookResolver } from '../webhooks/webhook.resolver';
 
 /**
  * The executable schema, built from the type-graphql classes. `schema.graphql` at the top of
@@ -39,6 +40,7 @@ export function buildHeraldSchema(): Promise<GraphQLSchema> {
       TestSendResolver,
       ReportResolver,
       ProviderResolver,
+      WebhookResolver,
     ],
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     emitSchemaFile: false,
