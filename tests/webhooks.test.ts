@@ -253,6 +253,10 @@ describe('webhooks', () => {
     cleanups.push(rx.stop);
     const env = { DATABASE_URL: db.url, NODE_ENV: 'test', LOG_LEVEL: 'info', WEBHOOK_POLL_MS: '20', WEBHOOK_WINDOW: '4' };
     const first = await spawnReady(env);
+    cleanups.push(async () => {
+      first.proc.child.kill('SIGKILL');
+      await first.proc.exited;
+    });
     const api = clientOf(first.url);
     const { createWebhook } = await api.ok(CREATE, { input: { url: rx.url, events: ['OPT_OUT'] } });
     rx.setSecret(createWebhook.secret);
