@@ -209,13 +209,13 @@ class WebhookLoop {
         path: `${this.target.pathname}${this.target.search}`,
         headers,
         body,
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
+        // headersTimeout and bodyTimeout (the pool's) bound the wait: no timer per request.
       });
       await res.body.dump().catch(() => {});
       return res.statusCode >= 200 && res.statusCode < 300 ? null : `HTTP ${res.statusCode}`;
     } catch (err) {
       const e = err as { name?: string; code?: string; message?: string };
-      if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
+      if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT') {
         return `no answer in ${this.opts.timeoutMs} ms`;
       }
       return e.code ?? e.message ?? 'request failed';
