@@ -139,10 +139,22 @@ describe('webhooks', () => {
     expect(rx.all[0].body).toBe(test.testWebhook.payload);
     const after = await waitFor(async () => {
       const w = (await herald.ok(DELIVERIES, { id })).webhook;
-      return w.deliveries.edges[0]?.node.status === 'DELIVERED' && w;
+      // Both read afresh: the count and the page are separate statements.
+      return w.deliveries.edges[0]?.node.status === 'DELIVERED' && w.pendingDeliveries === 0 && w;
     });
     expect(after.deliveries.edges[0].node).toMatchObject({ eventId: test.testWebhook.eventId, attempts: 1, lastError: null, nextAttemptAt: null });
-    expect(after.pendingDeliveries).toBe(0);
+
+    // INBOUND (now its only event): a reply as the inbound service keeps it, a row of inbound_messages.
+    await herald.sql`insert into inbound_messages (provider, from_phone, text, client_id, action) values ('smsc', '79990003344', 'STOP', 42, 'OPTED_OUT')`;
+    await waitFor(() => rx.all.some((r) => r.payload.type === 'INBOUND'), 10_000, 'the INBOUND event');
+    expect(rx.all.find((r) => r.payload.type === 'INBOUND')!.payload.data).toMatchObject({
+      id: expect.any(String), from: '79990003344', text: 'STOP', provider: 'smsc', clientId: '42', action: 'OPTED_OUT',
+    });
+    // Not subscribed any more: an opt-out is not sent.
+    await herald.ok(`mutation { optOut(phone: "79990003355") }`);
+    await sleep(300);
+    expect(rx.all.filter((r) => r.payload.type === 'OPT_OUT')).toEqual([]);
+    expect(rx.badSignatures).toEqual([]);
 
     expect((await herald.ok(`mutation($id: ID!) { deleteWebhook(id: $id) }`, { id })).deleteWebhook).toBe(true);
     expect((await herald.ok(`{ webhooks { id } }`)).webhooks).toEqual([]);
