@@ -2,11 +2,12 @@
 -- change they tell of, so every code path that changes a message, a mailing, an inbound
 -- message or an opt-out is covered and an event exists exactly when its change committed.
 -- Each trigger first asks, once per statement, whether any enabled webhook wants its type:
--- with none, that `exists` is all it costs. Then it writes the events (in row order, so
--- their ids follow it) and one PENDING delivery per enabled webhook subscribing to them,
--- and wakes the senders (NOTIFY herald_webhooks; repeated payloads in one transaction are
--- folded into one by PostgreSQL). Statuses are compared as text (values added by ALTER TYPE
--- in 0011). Ids are JSON strings: they are 64-bit.
+-- with none, that `exists` is all it costs. Then one statement writes the events (in row
+-- order, so their ids follow it) and one PENDING delivery per enabled webhook subscribing
+-- to them. No NOTIFY: it would serialise every committing transaction that changes
+-- messages on PostgreSQL's notification queue lock; the senders poll (WEBHOOK_POLL_MS).
+-- Statuses are compared as text (values added by ALTER TYPE in 0011). Ids are JSON
+-- strings: they are 64-bit.
 
 CREATE FUNCTION herald_webhook_wanted(kind text) RETURNS boolean LANGUAGE sql STABLE AS $$
   SELECT EXISTS (SELECT 1 FROM webhooks WHERE enabled AND kind = ANY (events))
@@ -43,7 +44,6 @@ BEGIN
     INSERT INTO webhook_deliveries (webhook_id, event_id)
     SELECT w.id, ev.id FROM ev CROSS JOIN webhooks w WHERE w.enabled AND 'MESSAGE_STATUS' = ANY (w.events) ORDER BY ev.id, w.id;
   END IF;
-  IF FOUND THEN PERFORM pg_notify('herald_webhooks', ''); END IF;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
@@ -71,7 +71,6 @@ BEGIN
     INSERT INTO webhook_deliveries (webhook_id, event_id)
     SELECT w.id, ev.id FROM ev CROSS JOIN webhooks w WHERE w.enabled AND 'MAILING_STATUS' = ANY (w.events) ORDER BY ev.id, w.id;
   END IF;
-  IF FOUND THEN PERFORM pg_notify('herald_webhooks', ''); END IF;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
@@ -87,7 +86,6 @@ BEGIN
   )
   INSERT INTO webhook_deliveries (webhook_id, event_id)
   SELECT w.id, ev.id FROM ev CROSS JOIN webhooks w WHERE w.enabled AND 'INBOUND' = ANY (w.events) ORDER BY ev.id, w.id;
-  IF FOUND THEN PERFORM pg_notify('herald_webhooks', ''); END IF;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
@@ -114,7 +112,6 @@ BEGIN
     INSERT INTO webhook_deliveries (webhook_id, event_id)
     SELECT w.id, ev.id FROM ev CROSS JOIN webhooks w WHERE w.enabled AND 'OPT_OUT' = ANY (w.events) ORDER BY ev.id, w.id;
   END IF;
-  IF FOUND THEN PERFORM pg_notify('herald_webhooks', ''); END IF;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
