@@ -252,8 +252,9 @@ async function startWorker(parts: ProcessParts) {
   });
   started.push({ name: 'dispatcher wake-ups', stop: async () => unsubscribe() });
 
-  // Webhooks go out from a pool of their own: a slow receiver holds its round's connection,
-  // never one of dispatch's or the API's. A round's transaction lasts a few seconds at most.
+  // Webhooks go out from a pool of their own, never queueing behind (or delaying) dispatch's
+  // or the API's statements. A round holds a connection only to claim and to write, never
+  // while its requests are out, so a slow receiver holds none.
   const webhookDb = connectDatabase(parts.databaseUrl, {
     max: 8,
     name: 'herald-webhooks',

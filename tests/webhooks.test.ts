@@ -263,7 +263,8 @@ describe('webhooks', () => {
     // Slow answers: the process is killed with events owed and requests in flight.
     const rx = await receiver({ delayMs: 50 });
     cleanups.push(rx.stop);
-    const env = { DATABASE_URL: db.url, NODE_ENV: 'test', LOG_LEVEL: 'info', WEBHOOK_POLL_MS: '20', WEBHOOK_WINDOW: '4' };
+    const env = { DATABASE_URL: db.url, NODE_ENV: 'test', LOG_LEVEL: 'info', WEBHOOK_POLL_MS: '20', WEBHOOK_WINDOW: '4', WEBHOOK_TIMEOUT_MS: '1000' };
+    // What the killed process had leased is due again when its lease ends (ROUND_MS + timeout + 5 s: 11 s).
     const first = await spawnReady(env);
     cleanups.push(async () => {
       first.proc.child.kill('SIGKILL');

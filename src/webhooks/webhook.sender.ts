@@ -28,9 +28,10 @@ export function retryDelayMs(attempt: number, baseMs: number, maxMs: number): nu
  * Sends the outbox's deliveries (worker processes). One loop per enabled webhook, each with
  * its own connection pool and a window of requests in flight, so a slow or failing webhook
  * holds only its own loop: never another webhook's, never dispatch (its own database pool).
- * A round runs in one transaction holding the webhook's advisory lock: claims its oldest
- * PENDING deliveries in event order, sends them, writes the outcomes, commits. Killed in
- * between, nothing is written: the round is sent again (at least once).
+ * A round claims the webhook's oldest due PENDING deliveries in event order and leases them
+ * (the lease at the head of the line also holds off every other worker), sends them, and
+ * writes the outcomes. Killed in between, nothing is written: the leased deliveries are
+ * due again when the lease ends, and sent again (at least once).
  */
 export class WebhookSender {
   private readonly loops = new Map<number, WebhookLoop>();
@@ -142,57 +143,67 @@ class WebhookLoop {
     }
   }
 
-  /** One round; returns how many deliveries it attempted. */
-  private round(): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      if (!(await store.lockWebhook(tx, this.id))) return 0;
+  /**
+   * One round; returns how many deliveries it attempted. Three steps, no transaction held
+   * while requests are out: claim (a short transaction: the webhook's advisory lock, its
+   * oldest due deliveries, leased), send, write the outcomes.
+   */
+  private async round(): Promise<number> {
+    const leaseMs = ROUND_MS + this.opts.timeoutMs + 5_000;
+    const due = await this.db.transaction(async (tx) => {
+      if (!(await store.lockWebhook(tx, this.id))) return [];
       const pending = await store.pendingDeliveries(tx, this.id, this.opts.batchSize);
       // Head of line: a webhook's events go in the order they happened, so nothing passes
-      // an event waiting for its retry.
-      const due: store.Claimed[] = [];
+      // an event waiting for its retry (or leased to a round under way, here or elsewhere).
+      const claimed: store.Claimed[] = [];
       for (const p of pending) {
         if (!p.due) break;
-        due.push(p);
+        claimed.push(p);
       }
-      if (due.length === 0) return 0;
-      const outcomes: store.Outcome[] = [];
-      let failed: string | null = null;
-      let next = 0;
-      // A round's transaction stays short (it holds a connection and the webhook's lock):
-      // no request starts after ROUND_MS; the rest waits for the next round.
-      const until = Date.now() + ROUND_MS;
-      // A window of requests in flight, started in event order; after a failure no later
-      // one starts (those in flight finish), so the failed event keeps its place.
-      const worker = async () => {
-        while (failed === null && next < due.length && !this.stopped && Date.now() < until) {
-          const d = due[next++];
-          const error = await this.post(d);
-          if (error === null) outcomes.push({ eventId: d.eventId, status: 'DELIVERED', error: null, retryInMs: 0 });
-          else {
-            failed ??= error;
-            const giveUp = d.ageMs >= this.opts.retryForMs;
-            outcomes.push({
-              eventId: d.eventId,
-              status: giveUp ? 'FAILED' : 'PENDING',
-              error,
-              retryInMs: retryDelayMs(d.attempts + 1, this.opts.retryBaseMs, this.opts.retryMaxMs),
-            });
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.opts.window, due.length) }, worker));
-      await store.recordOutcomes(tx, this.id, outcomes);
-      const reason = `deliveries failed for ${Math.round(this.opts.retryForMs / 60_000)} min (last: ${failed})`;
-      const disabled = await store.recordHealth(tx, this.id, failed !== null, this.opts.retryForMs, reason);
-      if (disabled) {
-        this.log.warn({ webhookId: this.id, reason }, 'webhook disabled');
-        this.stopped = true;
-        this.onDisabled();
-      } else if (failed !== null) {
-        this.log.info({ webhookId: this.id, error: failed }, 'webhook delivery failed; will retry');
-      }
-      return outcomes.length;
+      await store.leaseDeliveries(tx, this.id, claimed.map((c) => c.eventId), leaseMs);
+      return claimed;
     });
+    if (due.length === 0) return 0;
+    const outcomes: store.Outcome[] = [];
+    let failed: string | null = null;
+    let next = 0;
+    // The lease must outlast the round: no request starts after ROUND_MS; the rest is due
+    // again at once, for the next round.
+    const until = Date.now() + ROUND_MS;
+    // A window of requests in flight, started in event order; after a failure no later
+    // one starts (those in flight finish), so the failed event keeps its place.
+    const worker = async () => {
+      while (failed === null && next < due.length && !this.stopped && Date.now() < until) {
+        const d = due[next++];
+        const error = await this.post(d);
+        if (error === null) outcomes.push({ eventId: d.eventId, status: 'DELIVERED', error: null, retryInMs: 0 });
+        else {
+          failed ??= error;
+          const giveUp = d.ageMs >= this.opts.retryForMs;
+          outcomes.push({
+            eventId: d.eventId,
+            status: giveUp ? 'FAILED' : 'PENDING',
+            error,
+            retryInMs: retryDelayMs(d.attempts + 1, this.opts.retryBaseMs, this.opts.retryMaxMs),
+          });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.opts.window, due.length) }, worker));
+    const unattempted = due.slice(next).map((d) => d.eventId);
+    const reason = `deliveries failed for ${Math.round(this.opts.retryForMs / 60_000)} min (last: ${failed})`;
+    const disabled = await this.db.transaction(async (tx) => {
+      await store.recordOutcomes(tx, this.id, outcomes, unattempted);
+      return store.recordHealth(tx, this.id, failed !== null, this.opts.retryForMs, reason);
+    });
+    if (disabled) {
+      this.log.warn({ webhookId: this.id, reason }, 'webhook disabled');
+      this.stopped = true;
+      this.onDisabled();
+    } else if (failed !== null) {
+      this.log.info({ webhookId: this.id, error: failed }, 'webhook delivery failed; will retry');
+    }
+    return outcomes.length;
   }
 
   /** POSTs one event; null when answered 2xx, else what went wrong. */

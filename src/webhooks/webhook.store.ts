@@ -110,14 +110,23 @@ export function enabledWebhooks(db: Db): Promise<Pick<WebhookRow, 'id' | 'url' |
   return db.select({ id: webhooks.id, url: webhooks.url, secret: webhooks.secret, updatedAt: webhooks.updatedAt }).from(webhooks).where(eq(webhooks.enabled, true));
 }
 
-/** Two-key advisory locks of this class are one webhook's sender (drizzle/0012 takes no others). */
+/**
+ * Leases these deliveries to the round that claimed them: not due until `leaseMs` from now.
+ * With head-of-line order, a leased delivery at the front holds back every other claim of
+ * that webhook, so the lease is also what keeps a second worker from interleaving it. A
+ * process killed mid-round leaves them leased: they are due, and sent again, when it ends.
+ */
+export async function leaseDeliveries(tx: Db, webhookId: number, eventIds: number[], leaseMs: number): Promise<void> {
+  if (eventIds.length === 0) return;
+  await tx.execute(sql`
+    update webhook_deliveries set next_attempt_at = clock_timestamp() + ${leaseMs} * interval '1 millisecond'
+    where webhook_id = ${webhookId} and status = 'PENDING' and event_id = any(${`{${eventIds.join(',')}}`}::bigint[])`);
+}
+
+/** Two-key advisory locks of this class are one webhook's claim (drizzle/0012 takes no others). */
 const SENDER_LOCK_CLASS = 1_912_004;
 
-/**
- * This transaction becomes the webhook's only sender until it ends (another worker's round
- * is skipped), so that two workers never interleave one webhook's events. A process killed
- * mid-round loses the lock with its connection; the round's deliveries stay PENDING.
- */
+/** This transaction is the webhook's only claim until it ends (another worker's is skipped). */
 export async function lockWebhook(tx: Db, webhookId: number): Promise<boolean> {
   const rows = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${SENDER_LOCK_CLASS}, ${webhookId}::int) as locked`);
   return rows[0].locked;
@@ -141,8 +150,16 @@ export async function pendingDeliveries(tx: Db, webhookId: number, limit: number
 
 export type Outcome = { eventId: number; status: 'PENDING' | 'DELIVERED' | 'FAILED'; error: string | null; retryInMs: number };
 
-/** The round's outcomes, in one statement: each counts one attempt. */
-export async function recordOutcomes(tx: Db, webhookId: number, outcomes: Outcome[]): Promise<void> {
+/**
+ * The round's outcomes, in one statement: each counts one attempt. Deliveries the round
+ * claimed but did not attempt (after a failure, or past its time) are due again at once.
+ */
+export async function recordOutcomes(tx: Db, webhookId: number, outcomes: Outcome[], unattempted: number[]): Promise<void> {
+  if (unattempted.length > 0) {
+    await tx.execute(sql`
+      update webhook_deliveries set next_attempt_at = clock_timestamp()
+      where webhook_id = ${webhookId} and status = 'PENDING' and event_id = any(${`{${unattempted.join(',')}}`}::bigint[])`);
+  }
   if (outcomes.length === 0) return;
   const json = JSON.stringify(outcomes.map((o) => ({ event_id: o.eventId, status: o.status, error: o.error, retry_ms: Math.round(o.retryInMs) })));
   await tx.execute(sql`
