@@ -167,6 +167,16 @@ export const variables = {
   DB_PROBE_MS: ms(100).default(1_000),
   GRAPHQL_REQUEST_TIMEOUT_MS: ms(100).default(15_000),
   LOG_REPEAT_INTERVAL_MS: ms(100).default(10_000),
+  // Webhooks (issue 19): signed events to other systems, from the outbox in PostgreSQL.
+  WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+  WEBHOOK_TIMEOUT_MS: ms(100).default(5_000),
+  WEBHOOK_RETRY_BASE_MS: ms(1).default(1_000),
+  WEBHOOK_RETRY_MAX_MS: ms(1).default(3_600_000),
+  WEBHOOK_RETRY_FOR_MS: ms(100).default(86_400_000),
+  WEBHOOK_POLL_MS: ms(5).default(200),
+  WEBHOOK_WINDOW: count(1, 256).default(32),
+  WEBHOOK_BATCH_SIZE: count(1, 10_000).default(500),
+  WEBHOOK_RETENTION_DAYS: count(1).default(7),
 };
 
 const envSchema = z.object(variables);
@@ -298,6 +308,22 @@ function toConfig(e: Env) {
     graphqlRequestTimeoutMs: e.GRAPHQL_REQUEST_TIMEOUT_MS,
     /** a repeated warning is written once per kind per this interval, with a count of those left out */
     logRepeatIntervalMs: e.LOG_REPEAT_INTERVAL_MS,
+    webhooks: {
+      /** loopback, private and link-local URLs allowed in production too (outside production they always are) */
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      /** a delivery not answered 2xx within this is retried */
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
+      /** an event is retried this long after it happened, then FAILED; a webhook failing this long is disabled */
+      retryForMs: e.WEBHOOK_RETRY_FOR_MS,
+      pollMs: e.WEBHOOK_POLL_MS,
+      /** requests in flight per webhook at most */
+      window: e.WEBHOOK_WINDOW,
+      /** deliveries one webhook's round claims at most */
+      batchSize: e.WEBHOOK_BATCH_SIZE,
+      retentionDays: e.WEBHOOK_RETENTION_DAYS,
+    },
   };
 }
 

@@ -42,6 +42,7 @@ import { buildProviders, describeProviders, LazyOutbox, providersOf, type Provid
 import type { ProviderRouter } from './providers/provider.router';
 import type { Outbox } from './dispatch/dispatch.ports';
 import { inboundRoutes } from './inbound/inbound.routes';
+import { WebhookSender } from './webhooks/webhook.sender';
 
 export type Herald = {
   /** e.g. http://127.0.0.1:4000 */
@@ -274,6 +275,24 @@ async function startWorker(parts: ProcessParts) {
   });
   started.push({ name: 'dispatcher wake-ups', stop: async () => unsubscribe() });
 
+  // Webhooks go out from a pool of their own, never queueing behind (or delaying) dispatch's
+  // or the API's statements. A round holds a connection only to claim and to write, never
+  // while its requests are out, so a slow receiver holds none.
+  const webhookDb = connectDatabase(parts.databaseUrl, {
+    max: 8,
+    name: 'herald-webhooks',
+    idleInTransactionMs: config.webhooks.timeoutMs + 30_000,
+    connectTimeoutMs: config.database.connectTimeoutMs,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+  });
+  started.push({ name: 'webhooks database pool', stop: webhookDb.close });
+  const webhookSender = new WebhookSender(webhookDb.db, log, {
+    ...config.webhooks,
+    allowPrivate: config.webhooks.allowPrivate || config.nodeEnv !== 'production',
+  });
+  webhookSender.start();
+  started.push({ name: 'webhook sender', stop: () => webhookSender.stop() });
+
   await timers.work(mailingTimerHandlers(db, log, () => dispatcher.nudge(), parts.onSettled), { pollMs: d.timerPollMs, sweepMs: d.sweepMs });
   // The statistics e-mail runs beside dispatch, never in its way: its own pg-boss jobs.
   const stopReports = await startReports(config, db, timers, log, d.timerPollMs);
@@ -313,6 +332,7 @@ async function graphqlParts(parts: ProcessParts) {
     providers,
     reports: reportQueue(parts.timers),
     onSettled: parts.onSettled,
+    webhookPolicy: { production: config.nodeEnv === 'production', allowPrivate: config.webhooks.allowPrivate },
     budgets: {
       cost: new CostBudget(db, config.limits.costPerMinute, log, () => monitor.problem() != null, (listener) => monitor.onDown(listener)),
       failedAuth,

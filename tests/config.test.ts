@@ -73,6 +73,7 @@ describe('configuration', () => {
       database: { connectTimeoutMs: 5_000, statementTimeoutMs: 30_000, probeMs: 1_000 },
       graphqlRequestTimeoutMs: 15_000,
       logRepeatIntervalMs: 10_000,
+      webhooks: { allowPrivate: false, timeoutMs: 5_000, retryBaseMs: 1_000, retryMaxMs: 3_600_000, retryForMs: 86_400_000, pollMs: 200, window: 32, batchSize: 500, retentionDays: 7 },
     });
   });
 

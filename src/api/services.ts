@@ -9,6 +9,7 @@ import type { FailedAuthLimiter } from '../ratelimit/failed-auth';
 import type { ProviderDirectory } from '../providers/provider.directory';
 import type { ReportQueue } from '../reports/report.service';
 import type { TestSender } from '../testsend/test-send.service';
+import type { WebhookPolicy } from '../webhooks/webhook.service';
 
 /**
  * What an api process serves requests with, built once in main.ts and shared by every
@@ -32,6 +33,8 @@ export type Services = {
   testSender: TestSender;
   /** where sendStatisticsReport queues its job */
   reports: ReportQueue;
+  /** which webhook URLs are allowed (NODE_ENV, WEBHOOK_ALLOW_PRIVATE) */
+  webhookPolicy: WebhookPolicy;
   /** told of messages a cancellation settles at once (metrics) */
   onSettled?: SettledObserver;
   /** what the gate spends and counts before an operation runs */

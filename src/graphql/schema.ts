@@ -17,6 +17,7 @@ import { ReportResolver } from '../reports/report.resolver';
 import { StatisticsSubscriptionResolver } from '../statistics/statistics.subscription';
 import { ProviderResolver } from '../providers/provider.resolver';
 import { InboundResolver } from '../inbound/inbound.resolver';
+import { WebhookResolver } from '../webhooks/webhook.resolver';
 
 /**
  * The executable schema, built from the type-graphql classes. `schema.graphql` at the top of
@@ -41,6 +42,7 @@ export function buildHeraldSchema(): Promise<GraphQLSchema> {
       ReportResolver,
       ProviderResolver,
       InboundResolver,
+      WebhookResolver,
     ],
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     emitSchemaFile: false,
