@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOneOptions } from 'node:dns';
 import { Pool } from 'undici';
 import type { Db } from '../db/connection';
-import type { Logger } from '../logger';
+import { logRepeated, type Logger } from '../logger';
 import { isPrivateAddress } from './webhook.address';
 import { eventIdOf, payloadOf, signedHeaders } from './webhook.payload';
 import * as store from './webhook.store';
@@ -77,7 +77,8 @@ export class WebhookSender {
         if (gone > 0) this.log.info({ events: gone }, 'old webhook events deleted');
       }
     } catch (err) {
-      this.log.warn({ err }, 'webhooks could not be read; trying again');
+      // A line per interval, not per look: the database may be away for a while (logger.ts).
+      logRepeated(this.log, 'warn', { err }, 'webhooks could not be read; trying again');
     }
     if (!this.stopped) this.timer = setTimeout(() => void this.refresh(), Math.max(this.opts.pollMs * 5, 250));
   }
@@ -136,7 +137,7 @@ class WebhookLoop {
       try {
         sent = await this.round();
       } catch (err) {
-        this.log.warn({ err, webhookId: this.id }, 'webhook round failed; trying again');
+        logRepeated(this.log, 'warn', { err, webhookId: this.id }, 'webhook round failed; trying again', `webhook round failed ${this.id}`);
       }
       if (this.stopped) break;
       if (sent === 0) await new Promise<void>((resolve) => ((this.wake = resolve), setTimeout(resolve, this.opts.pollMs)));
