@@ -44,7 +44,7 @@ describe.skipIf(!chromiumAvailable)("the console's mailing page", () => {
     expect(download.suggestedFilename()).toBe(`mailing-${mailing.id}-messages.csv`);
     const csv = await readFile((await download.path())!, 'utf8');
     const lines = csv.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('id,clientId,phone,status,attempts,sentAt,lastError');
+    expect(lines[0]).toBe('id,clientId,phone,status,attempts,sentAt,lastError,deliveredAt');
     expect(lines.slice(1).filter((l) => /,SENT,1,/.test(l))).toHaveLength(4);
     expect(urls.some((u) => u.includes(VIEWER_TOKEN))).toBe(false);
     const exportLine = herald.logs.find((l) => l.msg === 'messages exported' && l.mailingId === Number(mailing.id));
