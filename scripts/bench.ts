@@ -402,7 +402,7 @@ async function main() {
       const after = cpuSeconds(processes());
       const t = await dispatchTiming(sql, run.createMailing.id);
       const [counts] = await sql<{ total: number; sent: number; bySmsc: number }[]>`
-        select count(*)::int as total, count(*) filter (where status = 'SENT')::int as sent,
+        select count(*)::int as total, count(*) filter (where status in ('SENT', 'DELIVERED', 'UNDELIVERED'))::int as sent,
                count(*) filter (where provider = 'smsc' and provider_message_id is not null)::int as "bySmsc"
         from messages where mailing_id = ${run.createMailing.id}`;
       if (counts.total !== SMPP_SAMPLE || counts.sent !== SMPP_SAMPLE || counts.bySmsc !== SMPP_SAMPLE) {
@@ -668,11 +668,11 @@ async function smppAdapterAlone(host: string, port: number, n: number, binds: nu
   return n / seconds;
 }
 
-/** From a mailing's start to its last SENT, and how many were sent. */
+/** From a mailing's start to its last SENT, and how many were sent (a receipt since, DELIVERED or UNDELIVERED, was sent too). */
 async function dispatchTiming(sql: postgres.Sql, mailingId: string) {
   const [timing] = await sql<{ dispatch: number; sent: number }[]>`
     select extract(epoch from max(m.sent_at) - g.started_at)::float8 as dispatch,
-           count(*) filter (where m.status = 'SENT')::int as sent
+           count(*) filter (where m.status in ('SENT', 'DELIVERED', 'UNDELIVERED'))::int as sent
     from mailings g join messages m on m.mailing_id = g.id where g.id = ${mailingId} group by g.id`;
   return timing;
 }
