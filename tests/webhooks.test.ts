@@ -229,7 +229,7 @@ describe('webhooks', () => {
     expect(good.badSignatures).toEqual([]);
 
     // Polled with a cheap query: 500 deliveries a poll every 25 ms spends the token's cost budget (RATE_LIMITED).
-    await waitFor(async () => !(await herald.ok(`query($id: ID!) { webhook(id: $id) { enabled } }`, { id: badHook.webhook.id })).webhook.enabled, 15_000, 'the failing webhook to be disabled');
+    await waitFor(async () => !(await herald.ok(`query($id: ID!) { webhook(id: $id) { enabled } }`, { id: badHook.webhook.id })).webhook.enabled, 30_000, 'the failing webhook to be disabled');
     const disabled = (await herald.ok(DELIVERIES, { id: badHook.webhook.id })).webhook;
     expect(disabled.enabled).toBe(false);
     expect(disabled.disabledReason).toMatch(/failed .*(no answer in 500 ms|HTTP 503)/);
