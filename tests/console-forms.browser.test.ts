@@ -1,4 +1,6 @@
 /// <reference lib="dom" />
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -171,5 +173,28 @@ describe.skipIf(!chromiumAvailable)('console forms', () => {
     expect(await page.locator('form').count()).toBe(0);
     await snap(page, 'viewer-new-mailing');
     await page.context().close();
+  });
+
+  it('should import the phones people type as 7XXXXXXXXXX, say so, and download the rejected rows with their values', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'herald-forms-csv-'));
+    try {
+      const file = path.join(dir, 'typed.csv');
+      await writeFile(file, ['phone,timezone,name', '+7 916 555-00-01,Europe/Moscow,Ann', '8 (916) 555-00-02,UTC,', '89165550003,UTC,', '12345,UTC,Bob', ''].join('\n'));
+      const page = await signedIn(ADMIN_TOKEN);
+      await page.getByRole('link', { name: 'Clients' }).click();
+      await page.getByLabel('CSV file').setInputFiles(file);
+      await page.getByRole('button', { name: 'Import', exact: true }).click();
+      await expect.poll(() => page.locator('.import-summary').textContent()).toBe('Done: 3 imported, 1 rejected; 3 phones written as 7XXXXXXXXXX');
+      expect(await page.locator('table.rejected tbody tr td.rejected-value').allTextContents()).toEqual(['12345']);
+      await snap(page, 'import-typed-phones');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download rejected rows (CSV)' }).click()]);
+      expect(download.suggestedFilename()).toBe('typed-rejected.csv');
+      expect(await readFile((await download.path())!, 'utf8')).toBe('phone,timezone,name,problem\n12345,UTC,Bob,"phone: must be 7 followed by 10 digits, e.g. 79161234567"\n');
+      const rows = await herald.sql`select phone from clients where phone like '791655500__' order by phone`;
+      expect(rows.map((r) => r.phone)).toEqual(['79165550001', '79165550002', '79165550003']);
+      await page.context().close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -42,7 +42,10 @@ export const hasError = (errors: FieldErrors, field: string) => about(errors, fi
  * startAt") becomes the label the operator sees ("must be after “Start”").
  */
 export function inLabelWords(errors: FieldErrors, labels: Record<string, string>): FieldErrors {
-  const names = Object.keys(labels).sort((a, b) => b.length - a.length);
+  // Only the API's own spellings (startAt, sendWindow.from): a plain word such as "name" is English too.
+  const names = Object.keys(labels)
+    .filter((n) => /[A-Z.]/.test(n))
+    .sort((a, b) => b.length - a.length);
   if (names.length === 0) return errors;
   const pattern = new RegExp(`\\b(${names.map((n) => n.replace(/[.[\]]/g, '\\$&')).join('|')})\\b`, 'g');
   return Object.fromEntries(Object.entries(errors).map(([field, message]) => [field, message.replace(pattern, (name) => `“${labels[name]}”`)]));
