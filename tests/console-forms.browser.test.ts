@@ -172,6 +172,13 @@ describe.skipIf(!chromiumAvailable)('console forms', () => {
     expect(await page.getByRole('note').textContent()).toContain('signed in as a viewer');
     expect(await page.locator('form').count()).toBe(0);
     await snap(page, 'viewer-new-mailing');
+    // And on a mailing's edit route.
+    const { createMailing } = await herald.ok(`mutation($input: CreateMailingInput!) { createMailing(input: $input) { id } }`, {
+      input: { text: 'Hi', startAt: new Date(Date.now() + 3_600_000).toISOString(), endAt: new Date(Date.now() + 7_200_000).toISOString() },
+    });
+    await page.goto(`${herald.url}/mailings/${createMailing.id}/edit`);
+    await expect.poll(() => page.getByRole('note').textContent()).toContain(`Mailing ${createMailing.id} is changed by an admin`);
+    expect(await page.locator('form').count()).toBe(0);
     await page.context().close();
   });
 
