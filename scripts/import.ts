@@ -4,7 +4,7 @@
 // comes from HERALD_TOKEN, else from .data/admin-token (development).
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ClientsCsvReader, MAX_IMPORT_ROWS, type CsvClient, type CsvRow } from '../src/clients/client.csv';
+import { ClientsCsvReader, csvValueOf, MAX_IMPORT_ROWS, type CsvClient, type CsvRow } from '../src/clients/client.csv';
 
 const IN_FLIGHT = 2;
 const SHOWN_ERRORS = 50;
@@ -22,6 +22,7 @@ const started = Date.now();
 let imported = 0;
 let failed = 0;
 let shown = 0;
+let rewritten = 0;
 const reader = new ClientsCsvReader();
 let batch: { line: number; client: CsvClient }[] = [];
 const inFlight = new Set<Promise<void>>();
@@ -40,7 +41,8 @@ async function send(rows: { line: number; client: CsvClient }[]): Promise<void> 
   const body = (await res.json()) as { data?: { importClients: { imported: number; errors: { index: number; field: string | null; message: string }[] } }; errors?: { message: string }[] };
   if (!body.data) fail(`Herald refused a batch (HTTP ${res.status}): ${body.errors?.map((e) => e.message).join('; ')}`);
   imported += body.data.importClients.imported;
-  for (const e of body.data.importClients.errors) report(rows[e.index].line, e.message);
+  // Each refusal with the value at fault, as the file wrote it.
+  for (const e of body.data.importClients.errors) report(rows[e.index].line, `${e.message}${shownValue(rows[e.index], e.field)}`);
 }
 
 async function flush(): Promise<void> {
@@ -60,7 +62,10 @@ for await (const line of createInterface({ input: createReadStream(file!), crlfD
   }
   if (!row) continue;
   if ('problem' in row) report(row.line, row.problem);
-  else batch.push(row);
+  else {
+    if (row.typedPhone !== undefined) rewritten++;
+    batch.push(row);
+  }
   if (batch.length >= MAX_IMPORT_ROWS) await flush();
 }
 await flush();
@@ -68,6 +73,13 @@ await Promise.all(inFlight);
 const seconds = (Date.now() - started) / 1000;
 if (shown > SHOWN_ERRORS) process.stderr.write(`… and ${shown - SHOWN_ERRORS} more bad rows\n`);
 console.log(`imported ${imported}, failed ${failed}, in ${seconds.toFixed(1)} s (${Math.round((imported + failed) / seconds)} rows/s)`);
+if (rewritten > 0) console.log(`${rewritten} ${rewritten === 1 ? 'phone' : 'phones'} written as 7XXXXXXXXXX`);
+
+/** ` (value: "…")` of the field a refusal names, as the file wrote it, or nothing. */
+function shownValue(row: { client: CsvClient; typedPhone?: string }, field: string | null): string {
+  const value = csvValueOf(row, field);
+  return value === undefined ? '' : ` (value: ${JSON.stringify(value.slice(0, 80))})`;
+}
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);

@@ -131,4 +131,28 @@ describe('npm run import', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('should write the phones people type (+7 916 555-44-33, 8 (916) 555-44-33, 89165554433) as 7XXXXXXXXXX, say so, and show a bad value', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'herald-csv-'));
+    try {
+      const file = path.join(dir, 'clients.csv');
+      await writeFile(file, [
+        'phone,timezone',
+        '+7 916 555-44-31,Europe/Moscow',
+        '"8 (916) 555-44-32",Europe/Moscow',
+        '89165554433,UTC',
+        '79165554434,UTC',
+        '+1 (916) 555-44-35,UTC', // line 6: not a Russian mobile, refused as written
+        '',
+      ].join('\n'));
+      const { stdout, stderr } = await runImport(file);
+      expect(stdout).toMatch(/^imported 4, failed 1/);
+      expect(stdout).toMatch(/^3 phones written as 7XXXXXXXXXX$/m);
+      expect(stderr).toMatch(/^line 6: phone: must be 7 followed by 10 digits, e\.g\. 79161234567 \(value: "\+1 \(916\) 555-44-35"\)$/m);
+      const rows = await herald.sql`select phone from clients where phone like '791655544__' order by phone`;
+      expect(rows.map((r) => r.phone)).toEqual(['79165554431', '79165554432', '79165554433', '79165554434']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -33,7 +33,7 @@ describe('control characters', () => {
   ])('should refuse %s with BAD_USER_INPUT naming the field, and write nothing', async (_case, fields, field) => {
     const before = await count('clients');
     const error = onlyError(await herald.gql(CREATE_CLIENT, { input: { phone: nextPhone(), timezone: 'UTC', ...fields } }));
-    expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field });
+    expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field, fields: [{ field, message: expect.any(String) }] });
     expect(error.message).toMatch(/control characters|valid Unicode/);
     expect(await count('clients')).toBe(before);
   });
@@ -42,11 +42,12 @@ describe('control characters', () => {
     const at = { startAt: new Date(Date.now() + 3_600_000).toISOString(), endAt: new Date(Date.now() + 7_200_000).toISOString() };
     const CREATE = `mutation($input: CreateMailingInput!) { createMailing(input: $input) { id text } }`;
     const before = await count('mailings');
-    expect(onlyError(await herald.gql(CREATE, { input: { text: 'Hi\u0000', ...at } })).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'text' });
-    expect(onlyError(await herald.gql(CREATE, { input: { text: 'Hi', name: 'two\nlines', ...at } })).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'name' });
+    expect(onlyError(await herald.gql(CREATE, { input: { text: 'Hi\u0000', ...at } })).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'text', fields: [{ field: 'text', message: expect.any(String) }] });
+    expect(onlyError(await herald.gql(CREATE, { input: { text: 'Hi', name: 'two\nlines', ...at } })).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'name', fields: [{ field: 'name', message: expect.any(String) }] });
     expect(onlyError(await herald.gql(CREATE, { input: { text: 'Hi', filter: { tags: ['a\u0000'] }, ...at } })).extensions).toEqual({
       code: 'BAD_USER_INPUT',
       field: 'filter.tags[0]',
+      fields: [{ field: 'filter.tags[0]', message: expect.any(String) }],
     });
     expect(await count('mailings')).toBe(before);
     const { createMailing } = await herald.ok(CREATE, { input: { text: 'Line one\nLine\ttwo', ...at } });
@@ -54,11 +55,11 @@ describe('control characters', () => {
   });
 
   it('should refuse control characters in query arguments and over the websocket alike', async () => {
-    expect(onlyError(await herald.gql(`query($p: String) { clients(phone: $p) { totalCount } }`, { p: '79\u0000' })).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'phone' });
+    expect(onlyError(await herald.gql(`query($p: String) { clients(phone: $p) { totalCount } }`, { p: '79\u0000' })).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'phone', fields: [{ field: 'phone', message: expect.any(String) }] });
     const ws = await wsOperation(herald.url, CREATE_CLIENT, { variables: { input: { phone: nextPhone(), timezone: 'UTC', tags: ['\u0000'] } } });
-    expect(ws.results[0].errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'tags[0]' });
+    expect(ws.results[0].errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'tags[0]', fields: [{ field: 'tags[0]', message: expect.any(String) }] });
     const reason = onlyError(await herald.gql(`mutation { optOut(phone: "${nextPhone()}", reason: "spam\\u0000") }`));
-    expect(reason.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'reason' });
+    expect(reason.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'reason', fields: [{ field: 'reason', message: expect.any(String) }] });
   });
 });
 

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { FieldError, type FieldErrors } from './errors';
+import { FieldError, hasError, type FieldErrors } from './errors';
 import { clock, count, percent, rate } from './format';
 import type { MailingStatus, MessageStatus } from './gql/graphql';
 import type { Pages } from './hooks';
@@ -83,12 +83,31 @@ export function ThroughputChart({ samples }: { samples: Sample[] }) {
   );
 }
 
-/** A labelled text input with the API's error about `field` under it. */
-export function TextField(props: { label: string; value: string; onChange: (value: string) => void; errors: FieldErrors; field: string; placeholder?: string }) {
+/** A labelled text input with the API's error about `field` under it (and marked aria-invalid); `list` names a <datalist> of suggestions. */
+export function TextField(props: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  errors: FieldErrors;
+  field: string;
+  placeholder?: string;
+  list?: string;
+  inputMode?: 'tel' | 'text';
+  hint?: ReactNode;
+}) {
   return (
     <label>
       {props.label}
-      <input value={props.value} placeholder={props.placeholder} onChange={(e) => props.onChange(e.target.value)} />
+      <input
+        value={props.value}
+        placeholder={props.placeholder}
+        list={props.list}
+        inputMode={props.inputMode}
+        autoComplete={props.list ? 'off' : undefined}
+        aria-invalid={hasError(props.errors, props.field) || undefined}
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+      {props.hint}
       <FieldError errors={props.errors} fields={[props.field]} />
     </label>
   );
@@ -136,6 +155,15 @@ export function SegmentsLine({ segments, live }: { segments: Segments; live?: bo
     <p className={`segments segments-${encoding.toLowerCase()}`} aria-live={live ? 'polite' : undefined} data-encoding={encoding} data-parts={parts}>
       <span className="encoding">{encodingName(encoding)}</span> · {count(characters)} characters · {count(parts)} SMS {parts === 1 ? 'part' : 'parts'}
       {live && parts > 0 && <span className="muted"> · {count(segments.charactersLeft)} left before the next part</span>}
+    </p>
+  );
+}
+
+/** What a viewer sees where a page would write (a form, a create button's page): nothing to change here. */
+export function ReadOnlyNotice({ children }: { children: ReactNode }) {
+  return (
+    <p className="notice" role="note">
+      {children}
     </p>
   );
 }

@@ -11,7 +11,8 @@
  * The console bundles this file: it must stay pure, importing nothing (a unit test checks).
  */
 export type CsvClient = { phone: string; operatorCode?: string; tags?: string[]; timezone: string; name?: string; attributes?: Record<string, string> };
-export type CsvRow = { line: number; client: CsvClient } | { line: number; problem: string };
+/** A line's client (with `typedPhone`, the phone as the file wrote it, when it was rewritten as 7XXXXXXXXXX), or its problem. */
+export type CsvRow = { line: number; client: CsvClient; typedPhone?: string } | { line: number; problem: string };
 type Column = keyof CsvClient;
 
 /**
@@ -51,15 +52,49 @@ export class ClientsCsvReader {
     }
     if (text.trim() === '') return null;
     const parsed = parseCsvClient(text, this.columns);
-    return typeof parsed === 'string' ? { line, problem: parsed } : { line, client: parsed };
+    if (typeof parsed === 'string') return { line, problem: parsed };
+    // A phone as people write it (+7 916 555-44-33, 8 (916) 555-44-33) goes in as Herald keeps
+    // it; importClients, like createClient, takes only 7XXXXXXXXXX.
+    const phone = normalizeTypedPhone(parsed.phone);
+    return phone === parsed.phone ? { line, client: parsed } : { line, client: { ...parsed, phone }, typedPhone: parsed.phone };
   }
 }
+
+/**
+ * A Russian mobile number as people type it, in the form Herald keeps (7 and 10 digits):
+ * `+7 916 555-44-33`, `8 (916) 555-44-33`, `89165554433` and `9165554433` become
+ * `79165554433`. Anything else is returned as given, for Herald to refuse in its own words.
+ * The console's client form uses it too.
+ */
+export function normalizeTypedPhone(typed: string): string {
+  const trimmed = typed.trim();
+  if (!/^\+?[0-9][0-9\s().-]*$/.test(trimmed)) return trimmed;
+  const digits = trimmed.replace(/[^0-9]/g, '');
+  if (digits.length === 11 && (digits[0] === '7' || (digits[0] === '8' && !trimmed.startsWith('+')))) return `7${digits.slice(1)}`;
+  if (digits.length === 10 && digits[0] === '9' && !trimmed.startsWith('+')) return `7${digits}`;
+  return trimmed;
+}
+
+/**
+ * The value a refusal's field names (`phone`, `tags[1]`, `attributes.city`) in a row, as the
+ * file wrote it; undefined when the row has none.
+ */
+export function csvValueOf(row: { client: CsvClient; typedPhone?: string }, field: string | null | undefined): string | undefined {
+  if (!field) return undefined;
+  const [base, key] = field.replace(/\[\d+\]$/, '').split('.');
+  const value: unknown = base === 'phone' ? (row.typedPhone ?? row.client.phone) : (row.client as Record<string, unknown>)[base];
+  const shown = key !== undefined && value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : Array.isArray(value) ? value.join(';') : value;
+  return typeof shown === 'string' ? shown : undefined;
+}
+
+/** A whole file's lines, split as parseClientsCsv (and node:readline) split them. */
+export const csvLines = (text: string): string[] => text.split(LINE_END);
 
 /** Every data line of a whole file as a client or as the problem it has; throws for a bad header. */
 export function parseClientsCsv(text: string): CsvRow[] {
   const reader = new ClientsCsvReader();
   const rows: CsvRow[] = [];
-  for (const line of text.split(LINE_END)) {
+  for (const line of csvLines(text)) {
     const row = reader.read(line);
     if (row) rows.push(row);
   }

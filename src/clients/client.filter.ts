@@ -1,4 +1,5 @@
 import { and, arrayContains, arrayOverlaps, inArray, type SQL } from 'drizzle-orm';
+import { InputProblems } from '../common/errors';
 import { clients, type TagMatch } from './client.table';
 import { normalizeOperatorCodes, normalizeTags } from './client.validation';
 
@@ -10,11 +11,12 @@ export function normalizeClientFilter(
   input: { operatorCodes?: string[] | null; tags?: string[] | null; tagMatch?: TagMatch | null } | null | undefined,
   field = 'filter',
 ): ClientFilter {
-  return {
-    operatorCodes: normalizeOperatorCodes(input?.operatorCodes ?? [], `${field}.operatorCodes`),
-    tags: normalizeTags(input?.tags ?? [], `${field}.tags`),
-    tagMatch: input?.tagMatch ?? 'ANY',
-  };
+  // Both lists' problems at once.
+  const problems = new InputProblems();
+  const operatorCodes = problems.check(() => normalizeOperatorCodes(input?.operatorCodes ?? [], `${field}.operatorCodes`));
+  const tags = problems.check(() => normalizeTags(input?.tags ?? [], `${field}.tags`));
+  problems.done();
+  return { operatorCodes: operatorCodes!, tags: tags!, tagMatch: input?.tagMatch ?? 'ANY' };
 }
 
 /**

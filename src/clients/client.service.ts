@@ -1,7 +1,7 @@
 import type { Db } from '../db/connection';
 import { isUniqueViolation, rejectedData } from '../db/errors';
 import { notifyClients } from '../events/event.channel';
-import { ConflictError, NotFoundError, UserInputError } from '../common/errors';
+import { ConflictError, InputProblems, NotFoundError, UserInputError } from '../common/errors';
 import { toPage, type Page, type PageRequest } from '../common/page';
 import type { Logger } from '../logger';
 import { MAX_IMPORT_ROWS } from './client.csv';
@@ -20,17 +20,22 @@ import {
   validateTimezone,
 } from './client.validation';
 
-/** A new client's values by the directory's rules; the operator code defaults from the phone. */
+/**
+ * A new client's values by the directory's rules; the operator code defaults from the phone.
+ * Every field is checked, and all their problems refused at once (extensions.fields).
+ */
 function newClientValues(input: CreateClientInput): store.ClientValues {
-  const phone = validatePhone(input.phone.trim());
-  return {
-    phone,
-    operatorCode: input.operatorCode == null ? operatorCodeOf(phone) : validateOperatorCode(input.operatorCode.trim()),
-    tags: normalizeTags(input.tags ?? []),
-    name: input.name == null ? null : validateName(input.name),
-    attributes: input.attributes == null ? {} : validateAttributes(input.attributes),
-    timezone: validateTimezone(input.timezone),
-  };
+  const problems = new InputProblems();
+  const phone = problems.check(() => validatePhone(input.phone.trim()));
+  const operatorCode = problems.check(() =>
+    input.operatorCode == null ? (phone === undefined ? '' : operatorCodeOf(phone)) : validateOperatorCode(input.operatorCode.trim()),
+  );
+  const tags = problems.check(() => normalizeTags(input.tags ?? []));
+  const name = problems.check(() => (input.name == null ? null : validateName(input.name)));
+  const attributes = problems.check(() => (input.attributes == null ? {} : validateAttributes(input.attributes)));
+  const timezone = problems.check(() => validateTimezone(input.timezone));
+  problems.done();
+  return { phone: phone!, operatorCode: operatorCode!, tags: tags!, name: name!, attributes: attributes!, timezone: timezone! };
 }
 
 export async function createClient(db: Db, log: Logger, input: CreateClientInput): Promise<ClientRow> {
@@ -53,12 +58,18 @@ export async function createClient(db: Db, log: Logger, input: CreateClientInput
  */
 export async function updateClient(db: Db, log: Logger, id: number, input: UpdateClientInput): Promise<ClientRow> {
   const patch: Partial<store.ClientValues> = {};
-  if (input.phone != null) patch.phone = validatePhone(input.phone.trim());
-  if (input.operatorCode != null) patch.operatorCode = validateOperatorCode(input.operatorCode.trim());
-  if (input.tags != null) patch.tags = normalizeTags(input.tags);
-  if (input.timezone != null) patch.timezone = validateTimezone(input.timezone);
-  if (input.name !== undefined) patch.name = input.name === null ? null : validateName(input.name);
-  if (input.attributes != null) patch.attributes = validateAttributes(input.attributes);
+  const problems = new InputProblems();
+  const take = <K extends keyof store.ClientValues>(key: K, validate: () => store.ClientValues[K]) => {
+    const value = problems.check(validate);
+    if (value !== undefined) patch[key] = value;
+  };
+  if (input.phone != null) take('phone', () => validatePhone(input.phone!.trim()));
+  if (input.operatorCode != null) take('operatorCode', () => validateOperatorCode(input.operatorCode!.trim()));
+  if (input.tags != null) take('tags', () => normalizeTags(input.tags!));
+  if (input.timezone != null) take('timezone', () => validateTimezone(input.timezone!));
+  if (input.name !== undefined) take('name', () => (input.name == null ? null : validateName(input.name)));
+  if (input.attributes != null) take('attributes', () => validateAttributes(input.attributes!));
+  problems.done();
 
   const row = await db.transaction(async (tx) => {
     const current = await store.findClientForUpdate(tx, id);

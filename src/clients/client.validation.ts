@@ -66,8 +66,51 @@ export function validateTimezone(timezone: string, field = 'timezone'): string {
     }
     if (resolvedZones.size < 10_000) resolvedZones.set(name, resolved);
   }
-  if (resolved === null) throw new UserInputError(field, 'must be an IANA time zone name, e.g. Europe/Moscow');
+  if (resolved === null) {
+    const closest = closestZone(name);
+    throw new UserInputError(
+      field,
+      closest ? `unknown time zone "${name}"; did you mean "${closest}"?` : 'must be an IANA time zone name, e.g. Europe/Moscow',
+    );
+  }
   return resolved;
+}
+
+let zoneNames: string[] | undefined;
+
+/**
+ * The IANA name nearest to a mistyped one (Europe/Moskow → Europe/Moscow), by edit distance
+ * ignoring case, when it is near enough to be a typo (at most a third of the name's letters
+ * apart); else none. Only asked once a name is refused.
+ */
+export function closestZone(name: string): string | null {
+  zoneNames ??= [...Intl.supportedValuesOf('timeZone'), 'UTC'];
+  const wanted = name.toLowerCase().slice(0, 64);
+  if (wanted === '') return null;
+  let best: string | null = null;
+  let bestDistance = Math.max(1, Math.floor(wanted.length / 3)) + 1;
+  for (const zone of zoneNames) {
+    const d = editDistance(wanted, zone.toLowerCase(), bestDistance);
+    if (d < bestDistance) [best, bestDistance] = [zone, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance of a and b, or `limit` once it is known to be at least that. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let rowBest = i;
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      rowBest = Math.min(rowBest, current[j]);
+    }
+    if (rowBest >= limit) return limit;
+    previous = current;
+  }
+  return Math.min(previous[b.length], limit);
 }
 
 export function normalizeOperatorCodes(codes: readonly string[], field: string): string[] {

@@ -35,10 +35,67 @@ export class CodedError extends Error {
   }
 }
 
-/** Bad input: `field` names the argument or input field at fault (e.g. `phone`, `first`). */
+/** One field's problem, as `extensions.fields` lists them: `message` without the field's name. */
+export type FieldProblem = { field: string; message: string };
+
+/**
+ * Bad input: `field` names the argument or input field at fault (e.g. `phone`, `first`), and
+ * the message is the first problem's; `fields` lists every problem found in the same input
+ * (the first included), so that a form shows them all after one submit.
+ */
 export class UserInputError extends CodedError {
-  constructor(field: string, message: string) {
+  constructor(field: string, message: string, more: readonly FieldProblem[] = []) {
     super('BAD_USER_INPUT', `${field}: ${message}`, { field });
+    this.extensions.fields = [{ field, message }, ...more];
+  }
+
+  get problems(): FieldProblem[] {
+    return this.extensions.fields as FieldProblem[];
+  }
+}
+
+/**
+ * Gathers the problems of one input across its checks, so that the answer names every field
+ * at fault at once rather than the first: `check` runs one field's validation and keeps its
+ * refusal (only a field's first problem: one message a field), `done` throws them together.
+ */
+export class InputProblems {
+  private readonly found: FieldProblem[] = [];
+
+  check<T>(validate: () => T): T | undefined {
+    try {
+      return validate();
+    } catch (error) {
+      if (!(error instanceof UserInputError)) throw error;
+      for (const p of error.problems) this.add(p.field, p.message);
+      return undefined;
+    }
+  }
+
+  /** check, for a validation that awaits (e.g. a webhook URL's host lookup). */
+  async checkAsync<T>(validate: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await validate();
+    } catch (error) {
+      return this.check(() => {
+        throw error;
+      });
+    }
+  }
+
+  add(field: string, message: string): void {
+    if (!this.found.some((p) => p.field === field)) this.found.push({ field, message });
+  }
+
+  has(field: string): boolean {
+    return this.found.some((p) => p.field === field);
+  }
+
+  /** Throws every problem found as one UserInputError (the first as `field` and message). */
+  done(): void {
+    if (this.found.length === 0) return;
+    const [first, ...more] = this.found;
+    throw new UserInputError(first.field, first.message, more);
   }
 }
 

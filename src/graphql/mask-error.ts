@@ -14,7 +14,7 @@ export function maskError(log: Logger, formatted: GraphQLFormattedError, error: 
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && PUBLIC_ERROR_CODES.has(code)) {
     const { http: _http, stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-    return { ...formatted, extensions };
+    return { ...formatted, extensions: code === 'BAD_USER_INPUT' && extensions.field === undefined ? { ...extensions, ...variableField(formatted.message) } : extensions };
   }
   const cause = unwrapResolverError(error);
   if (isDatabaseUnavailable(cause)) {
@@ -33,4 +33,20 @@ export function maskError(log: Logger, formatted: GraphQLFormattedError, error: 
     path: formatted.path,
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
   };
+}
+
+// graphql-js's refusal of a variable's value: 'Variable "$input" got invalid value "x" at
+// "input.startAt"; <why>'.
+const INVALID_VARIABLE = /^Variable "\$(\w+)" got invalid value .*?(?: at "([^"]+)")?; (.*)$/s;
+
+/**
+ * The field a refused variable names, as Herald's own refusals name it (`startAt` of the
+ * input, or the argument), so that a form shows a bad date next to its field too.
+ */
+function variableField(message: string): { field: string; fields: { field: string; message: string }[] } | Record<string, never> {
+  const match = INVALID_VARIABLE.exec(message);
+  if (!match) return {};
+  const [, variable, path, why] = match;
+  const field = path && path.startsWith(`${variable}.`) ? path.slice(variable.length + 1) : (path ?? variable);
+  return { field, fields: [{ field, message: why }] };
 }

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { GraphQLDateTime } from 'graphql-scalars';
+import { GraphQLDateTime } from './datetime.scalar';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { PrincipalResolver } from '../auth/principal.resolver';

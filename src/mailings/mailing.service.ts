@@ -2,7 +2,7 @@ import { normalizeClientFilter } from '../clients/client.filter';
 import type { Db } from '../db/connection';
 import { notifyMailing } from '../events/event.channel';
 import { toPage, type Page, type PageRequest } from '../common/page';
-import { ConflictError, NotFoundError, UserInputError } from '../common/errors';
+import { ConflictError, InputProblems, NotFoundError, UserInputError } from '../common/errors';
 import type { Logger } from '../logger';
 import { toMessageStats, type MessageStatsValue } from '../messages/message.stats';
 import { countsOf } from './mailing-stats.store';
@@ -29,17 +29,25 @@ export type MailingDeps = { db: Db; log: Logger; timers: MailingTimers; campaign
  * says RUNNING (COMPLETED when nobody matches), and its first messages go out at once.
  */
 export async function createMailing(deps: MailingDeps, input: CreateMailingInput, now = new Date()): Promise<MailingRow> {
-  const text = validateText(input.text, deps.campaign.maxSegments);
-  validatePeriod(input.startAt, input.endAt, now);
+  // Every field is checked, and all their problems answered at once (extensions.fields).
+  const problems = new InputProblems();
+  const text = problems.check(() => validateText(input.text, deps.campaign.maxSegments));
+  validatePeriod(input.startAt, input.endAt, now, problems);
+  const filter = problems.check(() => normalizeClientFilter(input.filter));
+  const sendWindow = problems.check(() => (input.sendWindow ? validateSendWindow(input.sendWindow) : null));
+  const frequencyCap = problems.check(() => (input.frequencyCap == null ? null : validateFrequencyCap(input.frequencyCap)));
+  const name = problems.check(() => (input.name == null ? null : validateMailingName(input.name)));
+  const maxFailureRate = problems.check(() => (input.maxFailureRate == null ? null : validateFailureRate(input.maxFailureRate)));
+  problems.done();
   const values: MailingValues = {
-    text,
+    text: text!,
     startAt: input.startAt,
     endAt: input.endAt,
-    filter: normalizeClientFilter(input.filter),
-    sendWindow: input.sendWindow ? validateSendWindow(input.sendWindow) : null,
-    frequencyCap: input.frequencyCap == null ? null : validateFrequencyCap(input.frequencyCap),
-    name: input.name == null ? null : validateMailingName(input.name),
-    maxFailureRate: input.maxFailureRate == null ? null : validateFailureRate(input.maxFailureRate),
+    filter: filter!,
+    sendWindow: sendWindow!,
+    frequencyCap: frequencyCap!,
+    name: name!,
+    maxFailureRate: maxFailureRate!,
   };
   return insertMailing(deps, values);
 }
@@ -70,14 +78,22 @@ async function insertMailing(deps: MailingDeps, values: MailingValues): Promise<
  */
 export async function updateMailing(deps: MailingDeps, id: number, input: UpdateMailingInput, now = new Date()): Promise<MailingRow> {
   const patch: Partial<MailingValues> = {};
-  if (input.name !== undefined) patch.name = input.name === null ? null : validateMailingName(input.name);
-  if (input.text != null) patch.text = validateText(input.text, deps.campaign.maxSegments);
-  if (input.frequencyCap !== undefined) patch.frequencyCap = input.frequencyCap === null ? null : validateFrequencyCap(input.frequencyCap);
-  if (input.maxFailureRate !== undefined) patch.maxFailureRate = input.maxFailureRate === null ? null : validateFailureRate(input.maxFailureRate);
+  const problems = new InputProblems();
+  const take = <K extends keyof MailingValues>(key: K, validate: () => MailingValues[K]) => {
+    const value = problems.check(validate);
+    if (value !== undefined) patch[key] = value;
+  };
+  if (input.name !== undefined) take('name', () => (input.name == null ? null : validateMailingName(input.name)));
+  if (input.text != null) take('text', () => validateText(input.text!, deps.campaign.maxSegments));
+  if (input.frequencyCap !== undefined) take('frequencyCap', () => (input.frequencyCap == null ? null : validateFrequencyCap(input.frequencyCap)));
+  if (input.maxFailureRate !== undefined) take('maxFailureRate', () => (input.maxFailureRate == null ? null : validateFailureRate(input.maxFailureRate)));
   if (input.startAt != null) patch.startAt = input.startAt;
   if (input.endAt != null) patch.endAt = input.endAt;
-  if (input.filter != null) patch.filter = normalizeClientFilter(input.filter);
-  if (input.sendWindow !== undefined) patch.sendWindow = input.sendWindow === null ? null : validateSendWindow(input.sendWindow);
+  if (input.filter != null) take('filter', () => normalizeClientFilter(input.filter));
+  if (input.sendWindow !== undefined) take('sendWindow', () => (input.sendWindow == null ? null : validateSendWindow(input.sendWindow)));
+  // The period needs the mailing's current values: judged below with these problems.
+  if (input.startAt != null && input.endAt != null) validatePeriod(input.startAt, input.endAt, now, problems);
+  problems.done();
 
   const row = await deps.db.transaction(async (tx) => {
     // Under the mailing's lock: once the edit returns, no claim hands out a message with the

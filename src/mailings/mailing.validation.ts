@@ -1,7 +1,7 @@
 import { longestRendering, parseTemplate, type Template } from './mailing.template';
 import { segmentsOf, type Segments } from './segments';
 import { parseTimeOfDay, type SendWindow } from './send-window';
-import { UserInputError } from '../common/errors';
+import { InputProblems, UserInputError } from '../common/errors';
 import { refuseControlCharacters } from '../common/text';
 
 export const MAX_TEXT_LENGTH = 1000;
@@ -71,12 +71,15 @@ export function clampInstant(at: Date): Date {
   return new Date(Math.min(LATEST, Math.max(EARLIEST, at.getTime())));
 }
 
-/** A mailing's period: endAt after startAt, and endAt still ahead (else it could never run). */
-export function validatePeriod(startAt: Date, endAt: Date, now: Date): void {
-  validateInstant(startAt, 'startAt');
-  validateInstant(endAt, 'endAt');
-  if (endAt.getTime() <= startAt.getTime()) throw new UserInputError('endAt', 'must be after startAt');
-  if (endAt.getTime() <= now.getTime()) throw new UserInputError('endAt', 'must be in the future');
+/** A mailing's period: endAt after startAt, and endAt still ahead (else it could never run); both fields' problems at once. */
+export function validatePeriod(startAt: Date, endAt: Date, now: Date, problems?: InputProblems): void {
+  const own = problems ?? new InputProblems();
+  own.check(() => validateInstant(startAt, 'startAt'));
+  own.check(() => validateInstant(endAt, 'endAt'));
+  if (!own.has('startAt') && !own.has('endAt') && endAt.getTime() <= startAt.getTime()) own.add('endAt', 'must be after startAt');
+  if (!own.has('endAt') && endAt.getTime() <= now.getTime()) own.add('endAt', 'must be in the future');
+  // With the caller's problems (the input's other fields), thrown by the caller with them.
+  if (!problems) own.done();
 }
 
 /** `{ from: "09:00", to: "21:00" }` in the client's local time; may wrap midnight. */

@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/tokens';
-import { ForbiddenError, NotFoundError, UserInputError } from '../common/errors';
+import { ForbiddenError, InputProblems, NotFoundError, UserInputError } from '../common/errors';
 import { toPage, type Page, type PageRequest } from '../common/page';
 import type { Db } from '../db/connection';
 import type { Logger } from '../logger';
@@ -47,9 +47,12 @@ export async function createWebhook(
   policy: WebhookPolicy,
   input: { url: string; events: string[]; description?: string | null },
 ): Promise<{ webhook: WebhookRow; secret: string }> {
-  const url = await checkUrl(input.url, policy);
-  const events = checkEvents(input.events);
-  const description = checkDescription(input.description);
+  // Every field's problem at once (extensions.fields).
+  const problems = new InputProblems();
+  const url = (await problems.checkAsync(() => checkUrl(input.url, policy)))!;
+  const events = problems.check(() => checkEvents(input.events))!;
+  const description = problems.check(() => checkDescription(input.description))!;
+  problems.done();
   const secret = newSecret();
   const webhook = await store.insertWebhook(db, { url, events, description, secret });
   // The URL may carry a token of the receiver's in its query: only the id and events are logged.
@@ -65,9 +68,11 @@ export async function updateWebhook(
   input: { url?: string | null; events?: string[] | null; description?: string | null; enabled?: boolean | null },
 ): Promise<WebhookRow> {
   const set: Parameters<typeof store.updateWebhook>[2] = {};
-  if (input.url != null) set.url = await checkUrl(input.url, policy);
-  if (input.events != null) set.events = checkEvents(input.events);
-  if (input.description !== undefined) set.description = checkDescription(input.description);
+  const problems = new InputProblems();
+  if (input.url != null) set.url = await problems.checkAsync(() => checkUrl(input.url!, policy));
+  if (input.events != null) set.events = problems.check(() => checkEvents(input.events!));
+  if (input.description !== undefined) set.description = problems.check(() => checkDescription(input.description));
+  problems.done();
   if (input.enabled != null) {
     set.enabled = input.enabled;
     // Re-enabled: a fresh start, its failures so far forgotten.

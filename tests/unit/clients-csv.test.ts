@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ClientsCsvReader, parseClientsCsv, splitCsvLine } from '../../src/clients/client.csv';
+import { ClientsCsvReader, csvValueOf, normalizeTypedPhone, parseClientsCsv, splitCsvLine } from '../../src/clients/client.csv';
 
 // The one reader of the clients CSV, used by `npm run import` and by the console's import.
 describe('the clients CSV reader', () => {
@@ -87,5 +87,19 @@ describe('the clients CSV reader', () => {
     const source = readFileSync(new URL('../../src/clients/client.csv.ts', import.meta.url), 'utf8');
     expect(source).not.toMatch(/^\s*import\s/m);
     expect(source).not.toMatch(/\brequire\(|\bimport\(/);
+  });
+
+  it('should read phones as people type them as 7XXXXXXXXXX, keeping what it cannot read as written', () => {
+    for (const typed of ['+7 916 555-44-33', '8 (916) 555-44-33', '89165554433', '+7 (916) 555-44-33', '9165554433', '79165554433']) {
+      expect(normalizeTypedPhone(typed)).toBe('79165554433');
+    }
+    for (const other of ['8916', '+8 916 555 44 33', '+1 (916) 555-44-35', 'not-a-phone', '']) expect(normalizeTypedPhone(other)).toBe(other.trim());
+    const rows = parseClientsCsv('phone,timezone,tags\n8 (916) 555-44-33,UTC,a;b\n79161112233,UTC,\n');
+    expect(rows).toEqual([
+      { line: 2, client: { phone: '79165554433', timezone: 'UTC', tags: ['a', 'b'] }, typedPhone: '8 (916) 555-44-33' },
+      { line: 3, client: { phone: '79161112233', timezone: 'UTC', tags: [] } },
+    ]);
+    const [first] = rows as { client: { phone: string; timezone: string; tags?: string[] }; typedPhone?: string }[];
+    expect([csvValueOf(first, 'phone'), csvValueOf(first, 'tags[1]'), csvValueOf(first, 'timezone'), csvValueOf(first, null)]).toEqual(['8 (916) 555-44-33', 'a;b', 'UTC', undefined]);
   });
 });

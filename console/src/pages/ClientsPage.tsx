@@ -1,7 +1,8 @@
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
 import { Pager, Table, TextField } from '../components';
-import { FieldError, type FieldErrors, fieldErrorsOf, messageOf } from '../errors';
+import { FieldError, type FieldErrors, fieldErrorsOf, inLabelWords, messageOf, useFirstErrorFocus, withoutErrors } from '../errors';
+import { normalizePhone } from '../phone';
 import { count, listOf, timeZone } from '../format';
 import type { ClientRowFragment, TagMatch } from '../gql/graphql';
 import { usePages, useSettled, useThrottled } from '../hooks';
@@ -127,15 +128,40 @@ function DeleteClient({ id, phone }: { id: string; phone: string }) {
   );
 }
 
+/** The client form's labels by the API's field names. */
+const CLIENT_LABELS: Record<string, string> = { phone: 'Phone', name: 'Name', operatorCode: 'Operator code', tags: 'Tags', timezone: 'Time zone', attributes: 'Attributes' };
+
+// Every IANA name this browser knows, for the time zone's picker (typed to search it).
+const TIME_ZONES: string[] = (() => {
+  try {
+    return Intl.supportedValuesOf('timeZone');
+  } catch {
+    return [];
+  }
+})();
+
 /** Creates a client, or edits one: only what changed is sent. */
 function ClientForm({ client, onDone }: { client: ClientRowFragment | null; onDone: () => void }) {
-  const [phone, setPhone] = useState(client?.phone ?? '');
-  const [operatorCode, setOperatorCode] = useState(client?.operatorCode ?? '');
-  const [tags, setTags] = useState(client?.tags.join(', ') ?? '');
-  const [timezone, setTimezone] = useState(client?.timezone ?? timeZone);
-  const [name, setName] = useState(client?.name ?? '');
-  const [attributes, setAttributes] = useState(attributeLines(client?.attributes ?? {}));
   const [errors, setErrors] = useState<FieldErrors>({});
+  // Each field's setter clears that field's errors: an edited field is judged again at the next submit.
+  const useField = (api: string, initial: string) => {
+    const [value, setValue] = useState(initial);
+    return [value, (v: string) => (setValue(v), setErrors((e) => withoutErrors(e, [api])))] as const;
+  };
+  const [phone, setPhone] = useField('phone', client?.phone ?? '');
+  const [operatorCode, setOperatorCode] = useField('operatorCode', client?.operatorCode ?? '');
+  const [tags, setTags] = useField('tags', client?.tags.join(', ') ?? '');
+  const [timezone, setTimezone] = useField('timezone', client?.timezone ?? timeZone);
+  const [name, setName] = useField('name', client?.name ?? '');
+  const [attributes, setAttributes] = useField('attributes', attributeLines(client?.attributes ?? {}));
+  const { ref: formRef, focusFirst } = useFirstErrorFocus();
+  const showErrors = (found: FieldErrors) => {
+    setErrors(inLabelWords(found, CLIENT_LABELS));
+    focusFirst();
+  };
+  // A phone as people write it (+7 916 555-44-33, 8 (916) …) is sent as 7XXXXXXXXXX, and the form says so.
+  const phoneToSend = normalizePhone(phone);
+  const rewritten = phoneToSend !== phone.trim() && phoneToSend !== (client?.phone ?? null);
   const [create, created] = useMutation(CREATE_CLIENT);
   const [update, updated] = useMutation(UPDATE_CLIENT);
 
@@ -143,7 +169,8 @@ function ClientForm({ client, onDone }: { client: ClientRowFragment | null; onDo
     event.preventDefault();
     setErrors({});
     const parsed = parseAttributes(attributes);
-    if ('problem' in parsed) return setErrors({ attributes: parsed.problem as string });
+    if ('problem' in parsed) return showErrors({ attributes: parsed.problem as string });
+    const phone = phoneToSend;
     try {
       if (!client) {
         const input = { phone, name: name.trim() || null, operatorCode: operatorCode.trim() || null, tags: listOf(tags), timezone, attributes: parsed };
@@ -160,26 +187,40 @@ function ClientForm({ client, onDone }: { client: ClientRowFragment | null; onDo
       }
       onDone();
     } catch (e) {
-      setErrors(fieldErrorsOf(e));
+      showErrors(fieldErrorsOf(e));
     }
   }
 
   return (
-    <form className="card form" onSubmit={submit} noValidate aria-label={client ? 'edit client' : 'new client'}>
+    <form ref={formRef} className="card form" onSubmit={submit} noValidate aria-label={client ? 'edit client' : 'new client'}>
       <h2>{client ? `Edit client ${client.phone}` : 'New client'}</h2>
       <div className="row">
-        <TextField label="Phone" value={phone} onChange={setPhone} placeholder="79161234567" errors={errors} field="phone" />
+        <TextField
+          label="Phone"
+          value={phone}
+          onChange={setPhone}
+          placeholder="79161234567 or +7 916 123-45-67"
+          inputMode="tel"
+          errors={errors}
+          field="phone"
+          hint={rewritten && <span className="hint phone-normalized" aria-live="polite">written as {phoneToSend}</span>}
+        />
         <TextField label="Name" value={name} onChange={setName} placeholder="for {{name}} (optional)" errors={errors} field="name" />
         <TextField label="Operator code" value={operatorCode} onChange={setOperatorCode} placeholder="from the phone" errors={errors} field="operatorCode" />
       </div>
       <div className="row">
         <TextField label="Tags" value={tags} onChange={setTags} placeholder="vip, moscow" errors={errors} field="tags" />
-        <TextField label="Time zone" value={timezone} onChange={setTimezone} errors={errors} field="timezone" />
+        <TextField label="Time zone" value={timezone} onChange={setTimezone} errors={errors} field="timezone" list="time-zones" placeholder="type to search, e.g. Moscow" />
+        <datalist id="time-zones">
+          {TIME_ZONES.map((z) => (
+            <option key={z} value={z} />
+          ))}
+        </datalist>
       </div>
       <div className="row">
         <label className="grow">
           Attributes
-          <textarea value={attributes} onChange={(e) => setAttributes(e.target.value)} rows={3} placeholder={'one key=value a line, for {{attributes.key}} in texts\ne.g. city=Moscow'} />
+          <textarea value={attributes} onChange={(e) => setAttributes(e.target.value)} rows={3} aria-invalid={Object.keys(errors).some((f) => f === 'attributes' || f.startsWith('attributes.')) || undefined} placeholder={'one key=value a line, for {{attributes.key}} in texts\ne.g. city=Moscow'} />
           <FieldError errors={errors} fields={Object.keys(errors).filter((f) => f === 'attributes' || f.startsWith('attributes.'))} />
         </label>
       </div>

@@ -1,13 +1,14 @@
 import { useMutation, useQuery, useSubscription } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
-import { SegmentsLine, TextField } from '../components';
-import { FieldError, fieldErrorsOf, type FieldErrors } from '../errors';
+import { ReadOnlyNotice, SegmentsLine, TextField } from '../components';
+import { FieldError, fieldErrorsOf, hasError, inLabelWords, useFirstErrorFocus, withoutErrors, type FieldErrors } from '../errors';
 import { count, fromLocalInput, listOf, timeZone, toLocalInput } from '../format';
 import type { MailingQuery, TagMatch } from '../gql/graphql';
 import { useSettled, useThrottled } from '../hooks';
 import type { MeasureTextQuery } from '../gql/graphql';
 import { AUDIENCE_PREVIEW, CLIENTS_CHANGED, CREATE_MAILING, MAILING, MEASURE_TEXT, UPDATE_MAILING } from '../operations';
 import { navigate } from '../router';
+import { useCanWrite } from '../session';
 import { TestSendBox } from './TestSendBox';
 
 const MAX_TEXT = 1000;
@@ -25,6 +26,31 @@ type Form = {
   to: string;
   frequencyCap: string;
   maxFailureRate: string;
+};
+
+/** The form's labels by the API's field names: its messages shown in the words on screen. */
+const LABELS: Record<string, string> = {
+  name: 'Name',
+  text: 'Text',
+  startAt: 'Start',
+  endAt: 'End',
+  'filter.operatorCodes': 'Operator codes',
+  'filter.tags': 'Tags',
+  frequencyCap: 'Frequency cap',
+  maxFailureRate: 'Max failure rate',
+  'sendWindow.from': 'From',
+  'sendWindow.to': 'To',
+  sendWindow: 'Send window',
+};
+
+/** The API fields a form value is sent as: editing it clears their errors. */
+const FIELDS_OF: Partial<Record<keyof Form, string[]>> = {
+  operatorCodes: ['filter.operatorCodes', 'filter'],
+  tags: ['filter.tags', 'filter'],
+  tagMatch: ['filter'],
+  windowed: ['sendWindow'],
+  from: ['sendWindow.from', 'sendWindow'],
+  to: ['sendWindow.to', 'sendWindow'],
 };
 
 const EMPTY: Form = { name: '', frequencyCap: '', maxFailureRate: '', text: '', startAt: '', endAt: '', operatorCodes: '', tags: '', tagMatch: 'ANY', windowed: false, from: '09:00', to: '21:00' };
@@ -48,7 +74,16 @@ function formOf(m: NonNullable<MailingQuery['mailing']>): Form {
 
 /** Creates a mailing, or edits one (`id`): only what changed is sent. */
 export function MailingForm({ id }: { id?: string }) {
-  const existing = useQuery(MAILING, { variables: { id: id ?? '' }, skip: !id });
+  const canWrite = useCanWrite();
+  const existing = useQuery(MAILING, { variables: { id: id ?? '' }, skip: !id || !canWrite });
+  // A viewer may not create or change a mailing: the route says so rather than show a form it would refuse.
+  if (!canWrite) {
+    return (
+      <ReadOnlyNotice>
+        {id ? `Mailing ${id} is changed by an admin` : 'Mailings are created by an admin'}: signed in as a viewer you can see mailings but not create or change them.
+      </ReadOnlyNotice>
+    );
+  }
   const mailing = existing.data?.mailing;
   if (id && !mailing) return existing.loading ? null : <p>There is no mailing {id}.</p>;
   return <MailingEditor mailing={mailing ?? undefined} />;
@@ -67,7 +102,15 @@ function MailingEditor({ mailing }: { mailing: NonNullable<MailingQuery['mailing
 
   // Herald lets a mailing under way change its text, end and window only (it says which is).
   const underWay = mailing?.underWay ?? false;
-  const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const { ref: formRef, focusFirst } = useFirstErrorFocus();
+  const set = <K extends keyof Form>(key: K, value: Form[K]) => {
+    setForm((f) => ({ ...f, [key]: value }));
+    setErrors((e) => withoutErrors(e, FIELDS_OF[key] ?? [key]));
+  };
+  const showErrors = (found: FieldErrors) => {
+    setErrors(inLabelWords(found, LABELS));
+    if (Object.keys(found).length > 0) focusFirst();
+  };
   const filter = { operatorCodes: listOf(form.operatorCodes), tags: listOf(form.tags), tagMatch: form.tagMatch };
 
   // The live count of the audience a start now would have (opted-out phones left out): as
@@ -78,7 +121,7 @@ function MailingEditor({ mailing }: { mailing: NonNullable<MailingQuery['mailing
   const recount = useThrottled(() => void matching.refetch(), 1_000);
   useSubscription(CLIENTS_CHANGED, { onData: recount, skip: underWay });
   const audience = underWay ? mailing?.stats.total : matching.data?.audiencePreview;
-  const shown = { ...(matching.error ? fieldErrorsOf(matching.error) : {}), ...errors };
+  const shown = { ...(matching.error ? inLabelWords(fieldErrorsOf(matching.error), LABELS) : {}), ...errors };
 
   // How the text will be billed, asked of Herald as it is typed (placeholders at their longest);
   // the last answer stays on screen while the next is on its way.
@@ -92,12 +135,16 @@ function MailingEditor({ mailing }: { mailing: NonNullable<MailingQuery['mailing
     event.preventDefault();
     const startAt = fromLocalInput(form.startAt);
     const endAt = fromLocalInput(form.endAt);
+    // What can be told here is told with the rest at once (the dates cannot be sent empty);
+    // the API judges the rest, all its fields at once too.
     const missing: FieldErrors = {};
+    if (form.text.trim() === '') missing.text = 'must not be empty';
     if (!startAt) missing.startAt = 'a date and time is needed';
     if (!endAt) missing.endAt = 'a date and time is needed';
+    else if (startAt && endAt <= startAt) missing.endAt = 'must be after startAt';
     const rate = form.maxFailureRate.trim() === '' ? null : Number(form.maxFailureRate.trim().replace(',', '.'));
     if (rate !== null && Number.isNaN(rate)) missing.maxFailureRate = 'must be a number such as 0.5';
-    setErrors(missing);
+    showErrors(missing);
     if (Object.keys(missing).length > 0 || !startAt || !endAt) return;
     const sendWindow = form.windowed ? { from: form.from, to: form.to } : null;
     const name = form.name.trim() || null;
@@ -122,18 +169,19 @@ function MailingEditor({ mailing }: { mailing: NonNullable<MailingQuery['mailing
       await update({ variables: { id: mailing.id, input } });
       navigate(`/mailings/${mailing.id}`);
     } catch (e) {
-      setErrors(fieldErrorsOf(e));
+      showErrors(fieldErrorsOf(e));
     }
   }
 
   return (
     <>
-    <form className="card form" onSubmit={submit} noValidate aria-label={mailing ? 'edit mailing' : 'new mailing'}>
+    <form ref={formRef} className="card form" onSubmit={submit} noValidate aria-label={mailing ? 'edit mailing' : 'new mailing'}>
       <h1>{mailing ? `Edit mailing ${mailing.id}` : 'New mailing'}</h1>
       <TextField label="Name" value={form.name} onChange={(v) => set('name', v)} placeholder="for operators, e.g. Spring sale (optional)" errors={shown} field="name" />
       <label>
         Text
-        <textarea value={form.text} onChange={(e) => set('text', e.target.value)} rows={4} />
+        <textarea value={form.text} onChange={(e) => set('text', e.target.value)} rows={4} aria-invalid={hasError(shown, 'text') || undefined} />
+        <FieldError errors={shown} fields={['text']} />
       </label>
       <p className="hint">
         {'{{name}}'} and {'{{attributes.key}}'} are replaced for each client; {'{{name|friend}}'} when a client has none.
@@ -142,24 +190,23 @@ function MailingEditor({ mailing }: { mailing: NonNullable<MailingQuery['mailing
         {form.text.trim().length}/{MAX_TEXT} characters
       </p>
       <TextSegments problem={textProblem} measure={textProblem ? undefined : measure} />
-      <FieldError errors={shown} fields={['text']} />
 
       <p className="hint">Times are in your time zone, {timeZone}.</p>
       <div className="row">
         <label>
           Start
-          <input type="datetime-local" step={1} value={form.startAt} disabled={underWay} onChange={(e) => set('startAt', e.target.value)} />
+          <input type="datetime-local" step={1} value={form.startAt} disabled={underWay} onChange={(e) => set('startAt', e.target.value)} aria-invalid={hasError(shown, 'startAt') || undefined} />
+          <FieldError errors={shown} fields={['startAt']} />
         </label>
         <button type="button" className="secondary" disabled={underWay} onClick={() => set('startAt', toLocalInput(new Date()))}>
           Now
         </button>
         <label>
           End
-          <input type="datetime-local" step={1} value={form.endAt} onChange={(e) => set('endAt', e.target.value)} />
+          <input type="datetime-local" step={1} value={form.endAt} onChange={(e) => set('endAt', e.target.value)} aria-invalid={hasError(shown, 'endAt') || undefined} />
+          <FieldError errors={shown} fields={['endAt']} />
         </label>
       </div>
-      <FieldError errors={shown} fields={['startAt']} />
-      <FieldError errors={shown} fields={['endAt']} />
 
       <fieldset disabled={underWay}>
         <legend>For the clients</legend>

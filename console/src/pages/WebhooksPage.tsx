@@ -1,7 +1,7 @@
 import { useMutation, useQuery } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
 import { Table, TextField } from '../components';
-import { FieldError, type FieldErrors, fieldErrorsOf } from '../errors';
+import { FieldError, type FieldErrors, fieldErrorsOf, useFirstErrorFocus, withoutErrors } from '../errors';
 import { count, when } from '../format';
 import type { WebhookEvent, WebhookRowFragment } from '../gql/graphql';
 import { CREATE_WEBHOOK, WEBHOOKS } from '../operations';
@@ -134,10 +134,15 @@ function SecretPanel({ secret, url, id, onClose }: { secret: string; url: string
 }
 
 function WebhookForm({ onCreated }: { onCreated: (created: { secret: string; url: string; id: string }) => void }) {
-  const [url, setUrl] = useState('');
-  const [events, setEvents] = useState<WebhookEvent[]>([]);
-  const [description, setDescription] = useState('');
+  const [url, setUrlValue] = useState('');
+  const [events, setEventsValue] = useState<WebhookEvent[]>([]);
+  const [description, setDescriptionValue] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
+  // Every field's error at once (extensions.fields); an edited field's clears; the first is focused.
+  const { ref: formRef, focusFirst } = useFirstErrorFocus();
+  const setUrl = (v: string) => (setUrlValue(v), setErrors((e) => withoutErrors(e, ['url', 'input.url'])));
+  const setEvents = (f: (list: WebhookEvent[]) => WebhookEvent[]) => (setEventsValue(f), setErrors((e) => withoutErrors(e, ['events', 'input.events'])));
+  const setDescription = (v: string) => (setDescriptionValue(v), setErrors((e) => withoutErrors(e, ['description', 'input.description'])));
   const [create, { loading }] = useMutation(CREATE_WEBHOOK, { refetchQueries: [WEBHOOKS] });
   const toggle = (event: WebhookEvent, on: boolean) => setEvents((list) => (on ? [...list, event] : list.filter((e) => e !== event)));
 
@@ -150,16 +155,17 @@ function WebhookForm({ onCreated }: { onCreated: (created: { secret: string; url
       onCreated({ secret: data.createWebhook.secret, url: data.createWebhook.webhook.url, id: data.createWebhook.webhook.id });
     } catch (err) {
       setErrors(fieldErrorsOf(err));
+      focusFirst();
     }
   }
 
   return (
-    <form className="card form" onSubmit={submit} noValidate aria-label="new webhook">
+    <form ref={formRef} className="card form" onSubmit={submit} noValidate aria-label="new webhook">
       <h2>New webhook</h2>
       <div className="row">
         <label className="grow">
           URL
-          <input value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/herald" inputMode="url" />
+          <input value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/herald" inputMode="url" aria-invalid={errors.url !== undefined || undefined} />
           <FieldError errors={errors} fields={['url', 'input.url']} />
         </label>
       </div>
