@@ -615,6 +615,10 @@ export const CLIENT_PAGE = graphql(`
           node {
             id
             mailingId
+            mailing {
+              id
+              name
+            }
             status
             attempts
             lastError

@@ -72,7 +72,7 @@ export function ClientPage({ id }: { id: string }) {
               {history.edges.map(({ node: m }) => (
                 <tr key={m.id} data-message={m.id} data-mailing={m.mailingId}>
                   <td className="nowrap">
-                    <Link to={`/mailings/${m.mailingId}`}>Mailing {m.mailingId}</Link>
+                    <Link to={`/mailings/${m.mailingId}`}>{m.mailing?.name ?? `Mailing ${m.mailingId}`}</Link>
                   </td>
                   <td>
                     <MessageStatusBadge status={m.status} />
