@@ -192,6 +192,12 @@ describe.skipIf(!chromiumAvailable)("the mailing form's tags and preview", () =>
     await expect.poll(() => rendered.textContent()).toBe(`Hello Gleb! ${'x'.repeat(130)}`);
     await page.getByRole('button', { name: 'First' }).click();
     await expect.poll(() => rendered.textContent()).toBe(`Hello Boris! ${'x'.repeat(130)}`);
+    // The worst-case-only line is not shown for a text with placeholders: the real estimate is.
+    expect(await page.locator('.estimate').count()).toBe(0);
+    // Live: an opted-out client leaves the estimate without a reload.
+    await herald.ok(`mutation($p: String!) { optOut(phone: $p) }`, { p: phones[3] });
+    await expect.poll(() => estimate.getAttribute('data-parts'), { timeout: 5_000 }).toBe('2');
+    await herald.ok(`mutation($p: String!) { optIn(phone: $p) }`, { p: phones[3] });
 
     const phone = await signedIn({ width: 390, height: 844 });
     await phone.goto(`${herald.url}/mailings/new`);

@@ -181,6 +181,12 @@ function MailingEditor({ mailing }: { mailing: NonNullable<MailingQuery['mailing
           {audience === undefined ? '…' : `${count(audience)} ${audience === 1 ? 'client matches' : 'clients match'}`}
         </p>
         <p className="hint">{underWay ? 'its audience, fixed at its start' : 'now, opted-out phones left out'}</p>
+        {/* A text with placeholders is estimated from the audience's real values in the preview below (issue 20, item 7). */}
+        {audience !== undefined && segments && segments.parts > 0 && measure?.placeholders === 0 && (
+          <p className="estimate" aria-live="polite">
+            ≈ {count(audience * segments.parts)} SMS parts billed ({segments.parts} a message)
+          </p>
+        )}
       </fieldset>
       <MailingPreview text={form.text} filter={settledFilter} />
 

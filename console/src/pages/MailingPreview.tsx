@@ -1,10 +1,10 @@
-import { useQuery } from '@apollo/client/react';
+import { useQuery, useSubscription } from '@apollo/client/react';
 import { useEffect, useState } from 'react';
 import { SegmentsLine } from '../components';
 import { fieldErrorsOf } from '../errors';
 import { count } from '../format';
-import { useSettled } from '../hooks';
-import { MAILING_ESTIMATE, PREVIEW_CLIENT, PREVIEW_MAILING } from '../operations';
+import { useSettled, useThrottled } from '../hooks';
+import { CLIENTS_CHANGED, MAILING_ESTIMATE, PREVIEW_CLIENT, PREVIEW_MAILING } from '../operations';
 
 type Filter = { operatorCodes: string[]; tags: string[]; tagMatch: 'ANY' | 'ALL' };
 
@@ -26,6 +26,12 @@ export function MailingPreview({ text, filter }: { text: string; filter: Filter 
 
   const estimate = useQuery(MAILING_ESTIMATE, { variables: { text: settledText, filter: settledFilter }, skip: settledText === '', fetchPolicy: 'cache-and-network' });
   const picked = useQuery(PREVIEW_CLIENT, { variables: { filter: settledFilter, after }, fetchPolicy: 'cache-and-network' });
+  // The directory or its opt-outs changed: the estimate and the client shown are read again (at most once a second).
+  const reread = useThrottled(() => {
+    if (settledText !== '') void estimate.refetch();
+    void picked.refetch();
+  }, 1_000);
+  useSubscription(CLIENTS_CHANGED, { onData: reread });
   const client = picked.data?.clients.edges[0]?.node;
   const rendered = useQuery(PREVIEW_MAILING, { variables: { text: settledText, clientId: client?.id ?? '' }, skip: !client || settledText === '' });
   if (settledText === '') return null;
@@ -68,7 +74,7 @@ export function MailingPreview({ text, filter }: { text: string; filter: Filter 
         </>
       )}
       {e && (
-        <p className="estimate estimate-real" aria-live="polite" data-parts={e.parts} data-typical={e.typicalParts} data-longest={e.longestParts} data-worst={e.worstCaseParts}>
+        <p className="estimate-real" aria-live="polite" data-parts={e.parts} data-typical={e.typicalParts} data-longest={e.longestParts} data-worst={e.worstCaseParts}>
           ≈ {count(e.parts)} SMS parts for {count(e.audience)} {e.audience === 1 ? 'client' : 'clients'}: typically {e.typicalParts} a message, the longest {e.longestParts}
           {!e.exact && <span className="muted"> (counted by the values' lengths: over 10,000 distinct ones)</span>}
           <span className="worst-case">
