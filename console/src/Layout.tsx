@@ -9,6 +9,8 @@ import { InboundPage } from './pages/InboundPage';
 import { OptOutsPage } from './pages/OptOutsPage';
 import { WebhookPage } from './pages/WebhookPage';
 import { WebhooksPage } from './pages/WebhooksPage';
+import { MessagesPage } from './pages/MessagesPage';
+import { ClientPage } from './pages/ClientPage';
 
 function page(path: string) {
   if (path === '/') return <HomePage />;
@@ -21,6 +23,10 @@ function page(path: string) {
   if (path === '/webhooks') return <WebhooksPage />;
   const webhook = /^\/webhooks\/([1-9][0-9]*)$/.exec(path);
   if (webhook) return <WebhookPage key={webhook[1]} id={webhook[1]} />;
+  const messages = /^\/mailings\/([1-9][0-9]*)\/messages$/.exec(path);
+  if (messages) return <MessagesPage key={messages[1]} id={messages[1]} />;
+  const client = /^\/clients\/([1-9][0-9]*)$/.exec(path);
+  if (client) return <ClientPage key={client[1]} id={client[1]} />;
   const mailing = /^\/mailings\/([1-9][0-9]*)(\/edit)?$/.exec(path);
   if (mailing) return mailing[2] ? <MailingForm key={mailing[1]} id={mailing[1]} /> : <MailingPage key={mailing[1]} id={mailing[1]} />;
   return <p>There is no page at {path}.</p>;

@@ -576,3 +576,121 @@ export const TEST_WEBHOOK = graphql(`
     }
   }
 `);
+
+// Issue 20's browsing: a mailing's messages by status, phone and failure reason, in pages.
+export const MAILING_MESSAGES = graphql(`
+  query MailingMessages($id: ID!, $first: Int, $after: String, $status: MessageStatus, $phone: String, $reason: String) {
+    mailing(id: $id) {
+      id
+      name
+      text
+      messages(first: $first, after: $after, status: $status, phone: $phone, reason: $reason) {
+        totalCount
+        edges {
+          node {
+            ...ListedMessage
+            phone
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+// A client's page: its fields, opt-out state and its messages across mailings, newest first.
+export const CLIENT_PAGE = graphql(`
+  query ClientPage($id: ID!, $first: Int, $after: String) {
+    client(id: $id) {
+      ...ClientRow
+      optedOut
+      createdAt
+      updatedAt
+      messages(first: $first, after: $after) {
+        totalCount
+        edges {
+          node {
+            id
+            mailingId
+            mailing {
+              id
+              name
+            }
+            status
+            attempts
+            lastError
+            text
+            sentAt
+            deliveredAt
+            provider
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+// Every tag with how many clients carry it, for the mailing form's filter picker.
+export const TAGS = graphql(`
+  query Tags {
+    tags {
+      name
+      clientCount
+    }
+  }
+`);
+
+// The mailing form's preview: one client of the audience (opt-outs shown as such), the text rendered for it, and the estimate.
+export const PREVIEW_CLIENT = graphql(`
+  query PreviewClient($filter: ClientFilterInput, $after: String) {
+    clients(first: 1, after: $after, filter: $filter) {
+      totalCount
+      edges {
+        node {
+          id
+          phone
+          name
+          optedOut
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const PREVIEW_MAILING = graphql(`
+  query PreviewMailing($text: String!, $clientId: ID!) {
+    previewMailing(text: $text, clientId: $clientId) {
+      text
+      segments {
+        encoding
+        characters
+        parts
+        charactersLeft
+      }
+    }
+  }
+`);
+
+export const MAILING_ESTIMATE = graphql(`
+  query MailingEstimate($text: String!, $filter: ClientFilterInput!) {
+    mailingEstimate(text: $text, filter: $filter) {
+      audience
+      parts
+      typicalParts
+      longestParts
+      worstCaseParts
+      exact
+    }
+  }
+`);

@@ -2,6 +2,7 @@ import { useSyncExternalStore, type MouseEvent, type ReactNode } from 'react';
 
 // The console's few routes in the History API: /, /mailings, /mailings/new, /mailings/:id,
 // /mailings/:id/edit, /clients, /clients/opt-outs, /inbound, /webhooks, /webhooks/:id. Herald answers each with the app (console.routes.ts).
+// Also /mailings/:id/messages (its message browser) and /clients/:id (a client's page).
 const listeners = new Set<() => void>();
 window.addEventListener('popstate', () => listeners.forEach((l) => l()));
 

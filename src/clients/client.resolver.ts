@@ -1,6 +1,10 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Context } from '../api/context';
-import { pageRequest } from '../common/page';
+import { pageRequest, toPageBy } from '../common/page';
+import { countClientMessages, listClientMessages } from '../messages/message.store';
+import { MessageConnection } from '../messages/message.type';
+import { tagCounts } from './client.store';
+import { Tag } from './tag.type';
 import { requireRowId, toRowId } from '../common/ids';
 import { MAX_IMPORT_ROWS } from './client.csv';
 import { ClientFilterInput, CreateClientInput, UpdateClientInput } from './client.input';
@@ -14,6 +18,25 @@ export class ClientResolver {
   @FieldResolver(() => Boolean, { description: 'its phone asked to receive nothing (optOut): no mailing sends to it' })
   optedOut(@Root() client: ClientRow, @Ctx() ctx: Context) {
     return ctx.loaders.get(clientLoaders).optedOutByPhone.load(client.phone);
+  }
+
+  @FieldResolver(() => MessageConnection, {
+    description: 'Its messages across mailings, newest mailing first (one per mailing); `first` is at most 500 (default 50). A message appears once it has a row: when it was tried, or its mailing ended.',
+  })
+  async messages(
+    @Root() client: ClientRow,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: Context,
+  ) {
+    const req = pageRequest(first, after);
+    const rows = await listClientMessages(ctx.db, client.id, req.limit + 1, req.afterId);
+    return toPageBy(rows, req, (m) => m.mailingId, () => countClientMessages(ctx.db, client.id));
+  }
+
+  @Query(() => [Tag], { description: 'Every tag clients carry, with how many carry it; most carried first, then by name.' })
+  tags(@Ctx() ctx: Context) {
+    return tagCounts(ctx.db);
   }
 
   @Query(() => Client, { nullable: true, description: 'null when no client has this id' })

@@ -37,6 +37,20 @@ export function toPage<T extends { id: number }>(rows: T[], req: PageRequest, to
 }
 
 /**
+ * toPage for rows paged by another key than their id (e.g. a client's messages, keyed by their
+ * mailing): the cursor is the opaque form of that key of the last row.
+ */
+export function toPageBy<T>(rows: T[], req: PageRequest, keyOf: (row: T) => number, totalCount: () => Promise<number>): Page<T> {
+  const nodes = rows.slice(0, req.limit);
+  const edges = nodes.map((node) => ({ cursor: encodeCursor(keyOf(node)), node }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > req.limit, endCursor: edges.at(-1)?.cursor ?? null },
+    totalCount: lazy(totalCount),
+  };
+}
+
+/**
  * A PromiseLike that starts its work when first awaited. graphql-js awaits a field's value
  * only when the field is selected, so the count runs only for queries that ask for it.
  */

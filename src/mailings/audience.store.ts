@@ -119,3 +119,40 @@ export async function closeAudience(tx: Db, mailingId: number): Promise<SQL | nu
   await tx.execute(sql`update audiences set cursor = last_client_id where mailing_id = ${mailingId}`);
   return members;
 }
+
+/** A group of the clients a filter matches with the same placeholder values, and how many. */
+export type ValueGroup = { values: (string | null)[]; count: number };
+
+/**
+ * The clients a filter matches now (opt-outs left out), grouped by the values the template's
+ * placeholders read (`columns`: `c.name` or `c.attributes->>key`), most common first, up to
+ * `limit` groups. Names and attribute values repeat a lot, so the groups are far fewer than
+ * the clients; the caller renders each group once.
+ */
+export async function valueGroups(db: Db, filter: Audience['filter'], columns: SQL[], limit: number): Promise<ValueGroup[]> {
+  const selected = columns.length === 0 ? sql`` : sql.join(columns.map((c, i) => sql`${c} as ${sql.raw(`v${i}`)}`), sql`, `);
+  const grouped = columns.length === 0 ? sql`` : sql`group by ${sql.join(columns.map((_, i) => sql.raw(String(i + 1))), sql`, `)}`;
+  const rows = await db.execute<Record<string, string | number | null>>(sql`
+    select ${selected}${columns.length === 0 ? sql`` : sql`, `}count(*)::int as n from clients c
+    where ${matching(filter)} and not exists (select 1 from opt_outs o where o.phone = c.phone)
+    ${grouped} order by n desc limit ${limit}`);
+  return [...rows]
+    .filter((r) => Number(r.n) > 0)
+    .map((r) => ({ values: columns.map((_, i) => (r[`v${i}`] as string | null) ?? null), count: Number(r.n) }));
+}
+
+/**
+ * valueGroups by the values' shape only, for an audience with too many distinct values: per
+ * placeholder its length (null: none) and whether it is plain (printable ASCII without GSM's
+ * extension characters, one septet each). The caller renders a shape with stand-in
+ * characters, a value that is not plain as UCS-2: an upper bound for those.
+ */
+export async function shapeGroups(db: Db, filter: Audience['filter'], columns: SQL[]): Promise<{ lengths: (number | null)[]; plain: boolean; count: number }[]> {
+  const lengths = columns.map((c, i) => sql`char_length(${c}) as ${sql.raw(`l${i}`)}`);
+  const plain = sql`(${sql.join(columns.map((c) => sql`coalesce(${c}, '') ~ '^[ !"#$%&''()*+,./0-9:;<=>?@A-Z_a-z-]*$'`), sql` and `)}) as plain`;
+  const rows = await db.execute<Record<string, number | boolean | null>>(sql`
+    select ${sql.join([...lengths, plain], sql`, `)}, count(*)::int as n from clients c
+    where ${matching(filter)} and not exists (select 1 from opt_outs o where o.phone = c.phone)
+    group by ${sql.join([...columns, null].map((_, i) => sql.raw(String(i + 1))), sql`, `)}`);
+  return [...rows].map((r) => ({ lengths: columns.map((_, i) => (r[`l${i}`] as number | null) ?? null), plain: r.plain === true, count: Number(r.n) }));
+}

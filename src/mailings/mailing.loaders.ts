@@ -4,6 +4,7 @@ import { toMessageStats, type MessageStatsValue } from '../messages/message.stat
 import { countByStatusForMailings } from './mailing-stats.store';
 import { audienceSizeOf } from './mailing.service';
 import type { MailingRow } from './mailing.table';
+import { findMailingsByIds } from './mailing.store';
 
 /**
  * A request's mailing loaders (`ctx.loaders.get(mailingLoaders)`): a page of 500 mailings
@@ -15,6 +16,11 @@ export const mailingLoaders = (({ db }) => {
     return ids.map((id) => toMessageStats(counts.get(id) ?? {}));
   });
   return {
+    // A client's messages name their mailings: one query for a page of them.
+    mailingById: new DataLoader<number, MailingRow | null>(async (ids) => {
+      const rows = new Map((await findMailingsByIds(db, ids)).map((m) => [m.id, m]));
+      return ids.map((id) => rows.get(id) ?? null);
+    }),
     statsByMailingId,
     // Asked for by audienceSize and estimatedParts alike: a scheduled mailing's count of the
     // directory is made once a request, not once for each field.

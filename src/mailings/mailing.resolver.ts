@@ -3,13 +3,15 @@ import { Arg, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Roo
 import { ClientFilterInput } from '../clients/client.input';
 import { capOf, maxFailureRateOf } from './campaign.rules';
 import { formatFrequencyCap } from './frequency-cap';
-import { MailingPreview, TextMeasure } from './mailing.preview.type';
+import { MailingEstimate, MailingPreview, TextMeasure } from './mailing.preview.type';
+import { estimateMailing } from './mailing.estimate';
 import { ClientFilter } from '../clients/client.type';
 import { pageRequest, toPage } from '../common/page';
 import type { Context } from '../api/context';
 import { requireRowId, toRowId } from '../common/ids';
 import { countMailingMessages, failureReasons, listMailingMessages } from '../messages/message.store';
 import { UserInputError } from '../common/errors';
+import { validatePhoneSearch } from '../clients/client.validation';
 import type { MessageStatus as MessageStatusValue } from '../messages/message.table';
 import { FailureReason, MessageConnection, MessageStats, MessageStatus } from '../messages/message.type';
 import { CreateMailingInput, UpdateMailingInput } from './mailing.input';
@@ -59,6 +61,13 @@ export class MailingResolver {
   })
   measureText(@Arg('text', () => String) text: string, @Ctx() ctx: Context) {
     return service.measureText(ctx.campaign, text);
+  }
+
+  @Query(() => MailingEstimate, {
+    description: "What a text would cost the clients a filter matches now, rendered with each one's name and attributes (typical, longest, and worst case with every placeholder at its longest); BAD_USER_INPUT on text for a malformed placeholder.",
+  })
+  mailingEstimate(@Arg('text', () => String) text: string, @Arg('filter', () => ClientFilterInput) filter: ClientFilterInput, @Ctx() ctx: Context) {
+    return estimateMailing(ctx.db, text, filter);
   }
 
   @Query(() => MailingPreview, { description: 'A text as it would go to one client (placeholders rendered), and how it would be billed.' })
@@ -184,16 +193,22 @@ export class MailingResolver {
     return failureReasons(ctx.db, mailing.id, first);
   }
 
-  @FieldResolver(() => MessageConnection, { description: 'Its messages in id order; `first` is at most 500 (default 50).' })
+  @FieldResolver(() => MessageConnection, {
+    description: 'Its messages in id order; `first` is at most 500 (default 50). Narrowed by `status`, `phone` (digits the number it went to contains) and `reason` (its lastError exactly, as failureReasons names it: "(no reason given)" for none).',
+  })
   async messages(
     @Root() mailing: MailingRow,
     @Arg('first', () => Int, { nullable: true }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('status', () => MessageStatus, { nullable: true }) status: MessageStatusValue | null,
+    @Arg('phone', () => String, { nullable: true, description: 'a search: digits the phone it went to contains, e.g. 1234' }) phone: string | null,
+    @Arg('reason', () => String, { nullable: true, description: 'its lastError exactly, as a FailureReason names it' }) reason: string | null,
     @Ctx() ctx: Context,
   ) {
     const req = pageRequest(first, after);
-    const rows = await listMailingMessages(ctx.db, mailing.id, status, req);
-    return toPage(rows, req, () => countMailingMessages(ctx.db, mailing.id, status));
+    if (reason != null && (reason.length === 0 || reason.length > 1000)) throw new UserInputError('reason', 'must be 1 to 1000 characters');
+    const listing = { status, phoneContains: phone == null ? null : validatePhoneSearch(phone), reason };
+    const rows = await listMailingMessages(ctx.db, mailing.id, listing, req);
+    return toPage(rows, req, () => countMailingMessages(ctx.db, mailing.id, listing));
   }
 }

@@ -28,6 +28,11 @@ export async function findMailingWithCounts(db: Db, id: number) {
 }
 
 /** Locks the row for the rest of the transaction: status checks and the write see one state. */
+/** Mailings by id, for a page of messages naming theirs (Message.mailing); missing ones left out. */
+export function findMailingsByIds(db: Db, ids: readonly number[]): Promise<MailingRow[]> {
+  return db.select().from(mailings).where(inArray(mailings.id, [...ids]));
+}
+
 export async function findMailingForUpdate(db: Db, id: number): Promise<MailingRow | undefined> {
   const [row] = await db.select().from(mailings).where(eq(mailings.id, id)).for('update');
   return row;

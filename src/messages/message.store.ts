@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNull, like, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/connection';
 import type { PageRequest } from '../common/page';
 import { messages, type MessageRow, type MessageStatus } from './message.table';
@@ -18,21 +18,62 @@ const idArray = (ids: readonly number[]) => `{${ids.join(',')}}`;
 
 // ---- reads -------------------------------------------------------------------------------
 
-function mailingMessagesCondition(mailingId: number, status: MessageStatus | null) {
-  return and(eq(messages.mailingId, mailingId), status ? eq(messages.status, status) : undefined);
+/**
+ * What a mailing's message browser narrows by: a status, digits of the phone the message went
+ * to (`messages.phone`, copied at audience time, so a deleted or renumbered client's history is
+ * found by the number it was sent to), and a failure reason (`lastError`; NO_REASON for none,
+ * as failureReasons names it). A status walks its range of messages_mailing_status_id_idx; the
+ * phone and reason are checked on the rows of that range.
+ */
+export type MessageListing = { status: MessageStatus | null; phoneContains?: string | null; reason?: string | null };
+
+function mailingMessagesCondition(mailingId: number, { status, phoneContains, reason }: MessageListing) {
+  return and(
+    eq(messages.mailingId, mailingId),
+    status ? eq(messages.status, status) : undefined,
+    phoneContains ? like(messages.phone, `%${phoneContains}%`) : undefined,
+    reason == null ? undefined : reason === NO_REASON ? isNull(messages.lastError) : eq(messages.lastError, reason),
+  );
 }
 
-export function listMailingMessages(db: Db, mailingId: number, status: MessageStatus | null, page: PageRequest): Promise<MessageRow[]> {
+export function listMailingMessages(db: Db, mailingId: number, listing: MessageListing, page: PageRequest): Promise<MessageRow[]> {
   return db
     .select()
     .from(messages)
-    .where(and(mailingMessagesCondition(mailingId, status), page.afterId === undefined ? undefined : gt(messages.id, page.afterId)))
+    .where(and(mailingMessagesCondition(mailingId, listing), page.afterId === undefined ? undefined : gt(messages.id, page.afterId)))
     .orderBy(asc(messages.id))
     .limit(page.limit + 1);
 }
 
-export async function countMailingMessages(db: Db, mailingId: number, status: MessageStatus | null): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(messages).where(mailingMessagesCondition(mailingId, status));
+export async function countMailingMessages(db: Db, mailingId: number, listing: MessageListing): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(messages).where(mailingMessagesCondition(mailingId, listing));
+  return row.n;
+}
+
+/**
+ * A client's messages across mailings, newest mailing first, after mailing `afterMailingId`.
+ * No index on messages by client (one more index to write per message sent, on the hot path):
+ * each mailing is probed through messages_mailing_client_key (mailing_id, client_id), newest
+ * first, until the page is full; a client has at most one message per mailing, so the mailing
+ * id is the page's key. The cost grows with the number of mailings (an index probe each), not
+ * with the number of messages.
+ */
+export async function listClientMessages(db: Db, clientId: number, limit: number, afterMailingId: number | undefined): Promise<MessageRow[]> {
+  const rows = await db.execute<{ id: string }>(sql`
+    select m.id from mailings g
+    cross join lateral (select x.id from messages x where x.mailing_id = g.id and x.client_id = ${clientId}) m
+    where ${afterMailingId === undefined ? sql`true` : sql`g.id < ${afterMailingId}`}
+    order by g.id desc
+    limit ${limit}`);
+  if (rows.length === 0) return [];
+  const found = await db.select().from(messages).where(inArray(messages.id, rows.map((r) => Number(r.id))));
+  return found.sort((a, b) => b.mailingId - a.mailingId);
+}
+
+export async function countClientMessages(db: Db, clientId: number): Promise<number> {
+  const [row] = await db.execute<{ n: number }>(sql`
+    select count(*)::int as n from mailings g
+    where exists (select 1 from messages x where x.mailing_id = g.id and x.client_id = ${clientId})`);
   return row.n;
 }
 

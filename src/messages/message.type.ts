@@ -28,6 +28,8 @@ export class Message {
   provider!: string | null;
   @Field(() => String, { nullable: true, description: "the provider's id of it (SMPP: submit_sm_resp's message_id), when it gave one; receipts are matched by it" })
   providerMessageId!: string | null;
+  @Field(() => String, { description: 'the number it went (or goes) to, copied from its client when its mailing started: history stays true after the client changes' })
+  phone!: string;
   @Field(() => ID) mailingId!: string;
   @Field(() => ID) clientId!: string;
   @Field(() => Client, { nullable: true, description: 'null once the client is deleted' }) client?: Client | null;

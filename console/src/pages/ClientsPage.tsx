@@ -9,6 +9,7 @@ import { usePages, useSettled, useThrottled } from '../hooks';
 import { CLIENTS, CLIENTS_CHANGED, CREATE_CLIENT, DELETE_CLIENT, UPDATE_CLIENT } from '../operations';
 import { useCanWrite } from '../session';
 import { ImportPanel } from './ImportPanel';
+import { Link } from '../router';
 
 const PAGE_SIZE = 25;
 
@@ -77,7 +78,7 @@ export function ClientsPage() {
           <Table className="clients" headers={['Phone', 'Name', 'Operator', 'Tags', 'Attributes', 'Time zone', ...(canWrite ? [''] : [])]}>
             {connection.edges.map(({ node }) => (
               <tr key={node.id} data-client={node.phone}>
-                <td>{node.phone}</td>
+                <td><Link to={`/clients/${node.id}`}>{node.phone}</Link></td>
                 <td>{node.name ?? ''}</td>
                 <td>{node.operatorCode}</td>
                 <td>{node.tags.map((t) => <span key={t} className="tag">{t}</span>)}</td>

@@ -10,6 +10,8 @@ import { AUDIENCE_PREVIEW, CLIENTS_CHANGED, CREATE_MAILING, MAILING, MEASURE_TEX
 import { navigate } from '../router';
 import { useCanWrite } from '../session';
 import { TestSendBox } from './TestSendBox';
+import { MailingPreview } from './MailingPreview';
+import { TagPicker } from './TagPicker';
 
 const MAX_TEXT = 1000;
 
@@ -212,6 +214,7 @@ function MailingEditor({ mailing }: { mailing: NonNullable<MailingQuery['mailing
         <legend>For the clients</legend>
         <TextField label="Operator codes" value={form.operatorCodes} onChange={(v) => set('operatorCodes', v)} placeholder="e.g. 916, 903 (empty: any)" errors={shown} field="filter.operatorCodes" />
         <TextField label="Tags" value={form.tags} onChange={(v) => set('tags', v)} placeholder="e.g. vip, moscow (empty: any)" errors={shown} field="filter.tags" />
+        <TagPicker selected={listOf(form.tags)} onChange={(tags) => set('tags', tags.join(', '))} disabled={underWay} />
         <div className="row" role="radiogroup" aria-label="tag match">
           {(['ANY', 'ALL'] as const).map((m) => (
             <label key={m} className="inline">
@@ -225,12 +228,14 @@ function MailingEditor({ mailing }: { mailing: NonNullable<MailingQuery['mailing
           {audience === undefined ? '…' : `${count(audience)} ${audience === 1 ? 'client matches' : 'clients match'}`}
         </p>
         <p className="hint">{underWay ? 'its audience, fixed at its start' : 'now, opted-out phones left out'}</p>
-        {audience !== undefined && segments && segments.parts > 0 && (
+        {/* A text with placeholders is estimated from the audience's real values in the preview below (issue 20, item 7). */}
+        {audience !== undefined && segments && segments.parts > 0 && measure?.placeholders === 0 && (
           <p className="estimate" aria-live="polite">
             ≈ {count(audience * segments.parts)} SMS parts billed ({segments.parts} a message)
           </p>
         )}
       </fieldset>
+      <MailingPreview text={form.text} filter={settledFilter} />
 
       <fieldset>
         <legend>Rules</legend>

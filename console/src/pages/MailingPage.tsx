@@ -132,6 +132,7 @@ export function MailingPage({ id }: { id: string }) {
         <Figure label="skipped" value={stats.skipped} />
       </section>
       <ReceiptFigures stats={stats} />
+      <p className="browse-link"><Link to={`/mailings/${mailing.id}/messages`} className="button secondary">Browse its messages</Link></p>
       <section className="figures" aria-label="pace">
         <Figure label="msg/s" value={progress ? progress.ratePerSecond.toFixed(1) : '—'} />
         <Figure label="ETA" value={final ? 'done' : duration(progress?.etaSeconds)} />
@@ -147,7 +148,7 @@ export function MailingPage({ id }: { id: string }) {
       <ThroughputChart samples={samples} />
 
       <h2>Failure reasons</h2>
-      <FailureReasons reasons={reasons} />
+      <FailureReasons mailingId={mailing.id} reasons={reasons} />
 
       <h2>Failed messages</h2>
       <MessageList className="failed" messages={failures} total={stats.failed} personalised={mailing.text.includes('{{')} />
@@ -206,14 +207,15 @@ function useFailureReasons(id: string, live: number | undefined) {
 }
 
 /** "undelivered  UNDELIV err:034 × 120": failed, undelivered and expired messages by reason. */
-function FailureReasons({ reasons }: { reasons: { status: MessageStatus; reason: string; count: number }[] }) {
+function FailureReasons({ mailingId, reasons }: { mailingId: string; reasons: { status: MessageStatus; reason: string; count: number }[] }) {
   if (reasons.length === 0) return <p className="muted">None.</p>;
   return (
     <ul className="failure-reasons" aria-label="failure reasons">
       {reasons.map((r) => (
         <li key={`${r.status} ${r.reason}`} data-reason={r.reason} data-status={r.status}>
           <MessageStatusBadge status={r.status} />
-          <span className="reason">{r.reason}</span>
+          {/* Each reason opens the messages behind it: the browser narrowed by its status and reason. */}
+          <Link to={`/mailings/${mailingId}/messages?${new URLSearchParams({ status: r.status, reason: r.reason })}`} className="reason">{r.reason}</Link>
           <span className="times">× {count(r.count)}</span>
         </li>
       ))}
