@@ -9,6 +9,7 @@ import { InboundPage } from './pages/InboundPage';
 import { OptOutsPage } from './pages/OptOutsPage';
 import { WebhookPage } from './pages/WebhookPage';
 import { WebhooksPage } from './pages/WebhooksPage';
+import { SimulatorBanner } from './SimulatorBanner';
 
 function page(path: string) {
   if (path === '/') return <HomePage />;
@@ -64,6 +65,7 @@ export function Layout() {
           </button>
         </span>
       </header>
+      <SimulatorBanner />
       <main className="content">{page(path)}</main>
     </>
   );
