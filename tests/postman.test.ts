@@ -173,7 +173,7 @@ async function runCollection(baseUrl: string, token: string): Promise<Result[]> 
   for (const item of requests) {
     runScript(item, 'prerequest');
     const r = item.request!;
-    const auth = r.auth ?? collection.auth;
+    const auth: Auth = r.auth ?? collection.auth;
     const headers: Record<string, string> = Object.fromEntries((r.header ?? []).map((h) => [h.key, substitute(h.value, vars)]));
     if (auth.type === 'bearer') headers.authorization = `Bearer ${substitute(auth.bearer!.find((b) => b.key === 'token')!.value, vars)}`;
     const body = r.body?.mode === 'graphql' ? JSON.stringify({ query: r.body.graphql.query, variables: JSON.parse(substitute(r.body.graphql.variables, vars)) }) : undefined;
