@@ -16,15 +16,19 @@ describe('the built-in simulator in flaky mode', () => {
   it('should have a cycle of slow, down and refusing phases', () => {
     const names = Array.from({ length: 100 }, (_, i) => flakyPhase(i * 600, 60_000).name);
     expect(new Set(names)).toEqual(new Set(['slow', 'down', 'refusing']));
-    expect(flakyPhase(20_000).behaviour.down).toBe(true);
+    expect(flakyPhase(12_000).behaviour.down).toBe(true);
     expect(flakyPhase(0).behaviour.latencyMs).toEqual([200, 1_500]);
+    expect(flakyPhase(30_000).name).toBe('refusing');
+    expect(flakyPhase(90_000).name).toBe('refusing'); // the next minute's
   });
 
   it('should make a mailing retry, open the breaker, and pause itself, and say so at /_sim/stats and in providers', async () => {
     const providers = await herald.ok('{ providers { name simulated } }');
     expect(providers.providers).toEqual([{ name: 'default', simulated: true }]);
     const stats = await (await fetch(`${herald.url}/_sim/stats`)).json();
-    expect(stats.mode).toBe('flaky');
+    expect(stats).toMatchObject({ mode: 'flaky', phase: 'slow' });
+    await new Promise((r) => setTimeout(r, 1_500)); // a quarter of the cycle: it counts from the first request, not from its start
+    expect((await (await fetch(`${herald.url}/_sim/stats`)).json()).phase).toBe('slow');
 
     await insertClients(herald, 3_000);
     const { id } = await createMailing(herald, { endAt: new Date(Date.now() + 120_000).toISOString() });

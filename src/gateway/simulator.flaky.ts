@@ -28,15 +28,17 @@ const FLAKY_ALWAYS: Partial<GatewayBehaviour> = {
 export type FlakyPhase = { name: 'slow' | 'down' | 'refusing'; behaviour: Partial<GatewayBehaviour> };
 
 /**
- * Where in its cycle a flaky gateway is. Of each cycle (fractions of it): slow and failing
- * now and then (0-25%), down, every connection refused, so that the breaker opens (25-40%),
- * slow again (40-65%), refusing most messages with 400 (65-80%): a mailing sending then
- * fails more than MAX_FAILURE_RATE of its last results and pauses itself; slow (80-100%).
+ * Where in its cycle a flaky gateway is, counted from the first request it took (the
+ * simulator's start is long before a new user's first mailing). Of each cycle, in sixtieths
+ * (seconds of the default minute): slow and failing now and then (0-10), down, every
+ * connection refused, so that the breaker opens (10-18), slow again (18-25), refusing most
+ * messages with 400 (25-35): a mailing sending then (a thousand clients take about 25 s)
+ * fails more than MAX_FAILURE_RATE of its last results and pauses itself; slow (35-60).
  */
 export function flakyPhase(elapsedMs: number, cycleMs = FLAKY_CYCLE_MS): FlakyPhase {
-  const at = (((elapsedMs % cycleMs) + cycleMs) % cycleMs) / cycleMs;
-  if (at >= 0.25 && at < 0.4) return { name: 'down', behaviour: { ...FLAKY_ALWAYS, down: true } };
-  if (at >= 0.65 && at < 0.8) return { name: 'refusing', behaviour: { ...FLAKY_ALWAYS, rejectRate: 0.8 } };
+  const at = ((((elapsedMs % cycleMs) + cycleMs) % cycleMs) / cycleMs) * 60;
+  if (at >= 10 && at < 18) return { name: 'down', behaviour: { ...FLAKY_ALWAYS, down: true } };
+  if (at >= 25 && at < 35) return { name: 'refusing', behaviour: { ...FLAKY_ALWAYS, rejectRate: 0.8 } };
   return { name: 'slow', behaviour: FLAKY_ALWAYS };
 }
 

@@ -117,8 +117,10 @@ export class GatewaySimulator {
 
   private modeName: SimulatorMode;
   private flakyTimer: NodeJS.Timeout | undefined;
-  private flakyStartedAt = 0;
+  /** when a flaky cycle began: its first request since the mode was set (null: none yet) */
+  private flakyStartedAt: number | null = null;
   private flakyNow: FlakyPhase | undefined;
+  private flakyTick: (() => void) | undefined;
 
   /** `steady` or `flaky`, and where a flaky one is in its cycle */
   get mode(): { mode: SimulatorMode; phase: FlakyPhase['name'] | null } {
@@ -136,16 +138,19 @@ export class GatewaySimulator {
     this.modeName = mode;
     this.flakyNow = undefined;
     if (mode === 'steady') return this.set(STEADY);
-    this.flakyStartedAt = Date.now();
+    this.flakyStartedAt = null;
     const cycleMs = this.options.flakyCycleMs ?? FLAKY_CYCLE_MS;
     const tick = () => {
-      const phase = flakyPhase(Date.now() - this.flakyStartedAt, cycleMs);
+      // Slow (the cycle's start) until the first request: a cycle running since the
+      // simulator started would be anywhere by the time someone sends.
+      const phase = flakyPhase(this.flakyStartedAt === null ? 0 : Date.now() - this.flakyStartedAt, cycleMs);
       if (phase.name === this.flakyNow?.name) return;
       this.flakyNow = phase;
       this.set(phase.behaviour);
       if (phase.behaviour.down) this.dropConnections();
     };
     tick();
+    this.flakyTick = tick;
     this.flakyTimer = setInterval(tick, Math.max(10, Math.floor(cycleMs / 100)));
     this.flakyTimer.unref();
   }
@@ -239,6 +244,10 @@ export class GatewaySimulator {
     const body = await readBody(req);
     const match = /^\/send\/(-?\d+)$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) return reply(res, 404, { code: 404, message: 'not found' });
+    if (this.modeName === 'flaky' && this.flakyStartedAt === null) {
+      this.flakyStartedAt = Date.now();
+      this.flakyTick?.();
+    }
     if (this.behaviour.down) return void res.destroy();
 
     this.requestCount++;
