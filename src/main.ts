@@ -213,9 +213,10 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     started.push({ name: 'http server', stop: http.stop });
     const { port } = http.server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    // The banner before the log line: whoever waits for "Herald is listening" has read it too.
+    if (graphql) process.stderr.write(startBanner(url, config, simulated.simulator && { controls: Boolean(simControls), mode: simulated.simulator.mode.mode }));
     log.info({ url: `${url}/graphql`, role: config.role }, 'Herald is listening');
     simulated.listening(url);
-    if (graphql) process.stderr.write(startBanner(url, config, simulated.simulator && { controls: Boolean(simControls), mode: simulated.simulator.mode.mode }));
 
     let stopping: Promise<void> | undefined;
     return { url, stop: () => (stopping ??= stopAll()) };
