@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FLAKY_CYCLE_MS, SIMULATOR_MODES } from './gateway/simulator.flaky';
 import { parseDelay } from './gateway/simulator.receipts';
 import { parseFrequencyCap } from './mailings/frequency-cap';
 import { loadProvidersFile, ProvidersFileError, type ProvidersConfig } from './providers/providers.file';
@@ -91,6 +92,8 @@ export const variables = {
   RECEIPT_PARK_MS: ms(100).default(600_000),
   PROVIDERS_FILE: z.string().min(1).optional(),
   SENDER_SIMULATOR: flag.optional(),
+  SENDER_SIMULATOR_MODE: z.enum(SIMULATOR_MODES).default('steady'),
+  SENDER_SIMULATOR_FLAKY_CYCLE_MS: ms(1_000).default(FLAKY_CYCLE_MS),
   SENDER_SIMULATOR_RECEIPTS: flag.default(true),
   SENDER_SIMULATOR_DELIVERED_RATE: z.coerce.number().min(0).max(1).default(0.9),
   SENDER_SIMULATOR_RECEIPT_DELAY_MS: z
@@ -202,6 +205,8 @@ function toConfig(e: Env) {
     /** send to the built-in simulator: asked for (SENDER_SIMULATOR), or by default outside production with no provider */
     simulator: e.SENDER_SIMULATOR ?? (!e.PROVIDERS_FILE && !e.SENDER_URL && e.NODE_ENV !== 'production'),
     /** what the built-in simulator reports back: receipts on or off, the share delivered, their delay (ms, or a uniform range) */
+    /** how the built-in simulator behaves: steady (at once, never failing) or flaky (simulator.flaky.ts), and a flaky one's cycle */
+    simulatorMode: { mode: e.SENDER_SIMULATOR_MODE, flakyCycleMs: e.SENDER_SIMULATOR_FLAKY_CYCLE_MS },
     simulatorReceipts: { receipts: e.SENDER_SIMULATOR_RECEIPTS, deliveredRate: e.SENDER_SIMULATOR_DELIVERED_RATE, receiptDelayMs: e.SENDER_SIMULATOR_RECEIPT_DELAY_MS },
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,

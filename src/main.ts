@@ -18,6 +18,7 @@ import { EventBus } from './events/event.bus';
 import type { OperationObserver } from './graphql/gate';
 import { DatabaseMonitor } from './health/database.monitor';
 import { createHttpServer, type GraphqlMount } from './http/server';
+import { simulatorRoutes } from './http/simulator.routes';
 import { createLogger, type Logger } from './logger';
 import { autoPause, completeFinished, type SettledObserver } from './mailings/mailing.lifecycle';
 import { mailingTimerHandlers } from './mailings/mailing.timers';
@@ -164,7 +165,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     const router = config.role === 'api' ? undefined : build();
     const outbox: Outbox = router ?? new LazyOutbox(build);
     started.push({ name: 'providers', stop: () => outbox.close() });
-    const { listing: providerListing, concurrency: sendConcurrency } = describeProviders(simulated.providers);
+    const { listing: providerListing, concurrency: sendConcurrency } = describeProviders(simulated.providers, simulated.simulator ? ['default'] : []);
     const onSettled: SettledObserver | undefined = metrics && ((settled) => metrics.messagesSettled(settled));
     const parts: ProcessParts = {
       config, databaseUrl, db, outbox, router, providerListing, sendConcurrency, providersDb, timers, bus, monitor, log, started, metrics, onSettled, receipts,
@@ -184,6 +185,9 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     const callbackGuard = new ProviderCallbackGuard(simulated.providers);
     routes.push(receiptRoutes(callbackGuard, receipts, log));
     routes.push(inboundRoutes(callbackGuard, inbound, log));
+    // Never in production: there they would let anyone reach the simulator's behaviour unasked.
+    const simControls = simulated.simulator && config.nodeEnv !== 'production';
+    if (simControls) routes.push(simulatorRoutes(simulated.simulator!));
     if (graphql) {
       // Its own small pool: a long export holds a connection for its cursor, and raw SQL
       // wants postgres.js without drizzle's type parsers.
@@ -209,6 +213,8 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     started.push({ name: 'http server', stop: http.stop });
     const { port } = http.server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    // The banner before the log line: whoever waits for "Herald is listening" has read it too.
+    if (graphql) process.stderr.write(startBanner(url, config, simulated.simulator && { controls: Boolean(simControls), mode: simulated.simulator.mode.mode }));
     log.info({ url: `${url}/graphql`, role: config.role }, 'Herald is listening');
     simulated.listening(url);
 
@@ -367,6 +373,18 @@ async function devAdminToken(config: Config, log: Logger) {
       `Use it as:  curl -H "Authorization: Bearer $(cat ${path.relative(process.cwd(), file)})" ...\n\n`,
   );
   return [{ role: 'admin' as const, token }];
+}
+
+/** What the person at the terminal reads once Herald listens: where the console is, and whether messages go to a simulator. */
+export function startBanner(url: string, config: Config, simulator: { controls: boolean; mode: string } | undefined): string {
+  const shown = url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
+  const lines = ['', `Herald is ready (${config.role}).`, `  Console:   ${shown}/`, `  GraphQL:   ${shown}/graphql`];
+  if (simulator) {
+    lines.push(`  Simulator: messages go to the built-in gateway simulator (${simulator.mode}), never to a phone.`);
+    if (simulator.controls) lines.push(`             Its controls: ${shown}/_sim/stats, POST ${shown}/_sim/mode {"mode":"flaky"} (docs/development.md)`);
+    if (simulator.mode === 'steady') lines.push('             SENDER_SIMULATOR_MODE=flaky makes it slow, failing and down by turns, as real gateways are.');
+  }
+  return lines.join('\n') + '\n\n';
 }
 
 /** A start-up failure whose message already says what went wrong and what to do. */

@@ -29,6 +29,7 @@ describe('configuration', () => {
       receiptParkMs: 600_000,
       providers: null,
       simulator: true,
+      simulatorMode: { mode: 'steady', flakyCycleMs: 60_000 },
       simulatorReceipts: { receipts: true, deliveredRate: 0.9, receiptDelayMs: [200, 2_000] },
       logLevel: 'info',
       dataDir: '.data',
@@ -174,6 +175,8 @@ describe('configuration', () => {
   });
 
   it("should take the built-in simulator's receipt settings, and refuse a delay or share that is not one", () => {
+    expect(loadConfig({ SENDER_SIMULATOR_MODE: 'flaky', SENDER_SIMULATOR_FLAKY_CYCLE_MS: '5000' }).simulatorMode).toEqual({ mode: 'flaky', flakyCycleMs: 5_000 });
+    expect(problemsOf({ SENDER_SIMULATOR_MODE: 'chaos' })).toEqual([expect.stringMatching(/^SENDER_SIMULATOR_MODE:/)]);
     expect(loadConfig({}).simulatorReceipts).toEqual({ receipts: true, deliveredRate: 0.9, receiptDelayMs: [200, 2_000] });
     expect(loadConfig({ SENDER_SIMULATOR_RECEIPTS: 'false', SENDER_SIMULATOR_DELIVERED_RATE: '0.5', SENDER_SIMULATOR_RECEIPT_DELAY_MS: '0' }).simulatorReceipts).toEqual({
       receipts: false,

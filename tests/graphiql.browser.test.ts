@@ -25,7 +25,7 @@ async function openGraphiql(headers?: Record<string, string>) {
   page.on('response', async (response) => {
     if (response.request().postData()?.includes('IntrospectionQuery')) introspections.push(response.status());
   });
-  if (headers) await page.addInitScript((h) => localStorage.setItem('graphiql:headers', JSON.stringify(h)), headers);
+  if (headers) await page.addInitScript((h) => sessionStorage.setItem('graphiql:headers', JSON.stringify(h)), headers);
   await page.goto(`${herald.url}/graphql`);
   await page.waitForSelector('.graphiql-container', { timeout: 20_000 });
   return { page, elsewhere, introspections };
@@ -82,5 +82,39 @@ describe.runIf(chromiumAvailable)('GraphiQL in a browser', () => {
     await page.getByText('Subscription', { exact: true }).waitFor({ timeout: 10_000 });
     expect(await page.locator('.graphiql-container').textContent()).not.toMatch(/Error fetching schema|UNAUTHENTICATED/);
     await page.close();
+  });
+
+  // As the console keeps its token (session.tsx): for the tab alone, never in localStorage.
+  it('should keep the token of its Headers tab in sessionStorage only, and drop one an older page left in localStorage', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      if (!sessionStorage.getItem('seeded')) localStorage.setItem('graphiql:headers', '{"Authorization": "Bearer left-by-an-older-page"}');
+      sessionStorage.setItem('seeded', '1');
+    });
+    await page.goto(`${herald.url}/graphql`);
+    await page.waitForSelector('.graphiql-container', { timeout: 20_000 });
+    await page.getByText('Headers', { exact: true }).click();
+    await page.evaluate((token) => {
+      const editors = Array.from(document.querySelectorAll('.graphiql-editor-tool .CodeMirror')) as any[];
+      const headers = editors.find((e) => e.CodeMirror.getValue().includes('Authorization'));
+      headers.CodeMirror.setValue(JSON.stringify({ Authorization: `Bearer ${token}` }));
+    }, ADMIN_TOKEN);
+    await page.waitForTimeout(800);
+    const stored = await page.evaluate(() => ({ local: JSON.stringify({ ...localStorage }), session: JSON.stringify({ ...sessionStorage }) }));
+    expect(stored.local).not.toContain(ADMIN_TOKEN);
+    expect(stored.local).not.toContain('left-by-an-older-page');
+    expect(stored.session).toContain(ADMIN_TOKEN);
+
+    // A reload keeps it (the same tab); another tab starts without it.
+    await page.reload();
+    await page.waitForSelector('.graphiql-container', { timeout: 20_000 });
+    await run(page, '{ statistics { mailingCount } }');
+    await untilResponseHas(page, 'mailingCount');
+    const other = await context.newPage();
+    await other.goto(`${herald.url}/graphql`);
+    await other.waitForSelector('.graphiql-container', { timeout: 20_000 });
+    expect(await other.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))).not.toContain(ADMIN_TOKEN);
+    await context.close();
   });
 });

@@ -227,9 +227,9 @@ describe('provider_states: the aggregate over worker processes', () => {
       { provider: 'web', workers: 2, up: 2, down: 0, inFlight: 3, sentPerSecond: 0, bindsUp: null, binds: null, reasons: [] },
     ]);
     expect(mergeProviders(configured, aggregates)).toEqual([
-      { name: 'smsc', type: 'SMPP', state: 'DEGRADED', reason: '1 of 2 worker processes: 1 of 2 binds down', inFlight: 7, partsPerSecond: 100, sentPerSecond: 15.75, bindsUp: 3 },
-      { name: 'web', type: 'HTTP', state: 'UP', reason: null, inFlight: 3, partsPerSecond: 0, sentPerSecond: 0, bindsUp: null },
-      { name: 'spare', type: 'SMPP', state: 'DOWN', reason: NO_WORKER_REASON, inFlight: 0, partsPerSecond: 10, sentPerSecond: 0, bindsUp: 0 },
+      { name: 'smsc', type: 'SMPP', state: 'DEGRADED', reason: '1 of 2 worker processes: 1 of 2 binds down', inFlight: 7, partsPerSecond: 100, sentPerSecond: 15.75, bindsUp: 3, simulated: false },
+      { name: 'web', type: 'HTTP', state: 'UP', reason: null, inFlight: 3, partsPerSecond: 0, sentPerSecond: 0, bindsUp: null, simulated: false },
+      { name: 'spare', type: 'SMPP', state: 'DOWN', reason: NO_WORKER_REASON, inFlight: 0, partsPerSecond: 10, sentPerSecond: 0, bindsUp: 0, simulated: false },
     ]);
   });
 

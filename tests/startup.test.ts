@@ -49,6 +49,10 @@ describe('npm start with no DATABASE_URL (embedded PostgreSQL, development token
 
       // With no SENDER_URL it sends to a simulator in the same process, and says so.
       expect(herald.output()).toMatch(/messages go to a built-in gateway simulator at http:\/\/127\.0\.0\.1:\d+/);
+      // The start banner: where the console is, and where the simulator's controls are on Herald's own port.
+      expect(herald.output()).toContain(`  Console:   ${url}/\n`);
+      expect(herald.output()).toContain(`Its controls: ${url}/_sim/stats`);
+      expect((await fetch(`${url}/_sim/stats`)).status).toBe(200);
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ status: 'ready' });
       expect(herald.output()).not.toContain('postgres.js is not patched'); // the install applied it

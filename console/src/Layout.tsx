@@ -11,6 +11,7 @@ import { WebhookPage } from './pages/WebhookPage';
 import { WebhooksPage } from './pages/WebhooksPage';
 import { MessagesPage } from './pages/MessagesPage';
 import { ClientPage } from './pages/ClientPage';
+import { SimulatorBanner } from './SimulatorBanner';
 
 function page(path: string) {
   if (path === '/') return <HomePage />;
@@ -70,6 +71,7 @@ export function Layout() {
           </button>
         </span>
       </header>
+      <SimulatorBanner />
       <main className="content">{page(path)}</main>
     </>
   );

@@ -63,6 +63,7 @@ export const PROVIDER_FIGURES = graphql(`
     partsPerSecond
     sentPerSecond
     bindsUp
+    simulated
   }
 `);
 

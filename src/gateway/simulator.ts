@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CallbackPoster, type CallbackTargets } from './simulator.callbacks';
+import { FLAKY_CYCLE_MS, flakyPhase, SIMULATOR_MODES, STEADY, type FlakyPhase, type SimulatorMode } from './simulator.flaky';
 import { DEFAULT_RECEIPT_BEHAVIOUR, pickOutcome, receiptDelay, receiptError, receiptProblem, type ReceiptBehaviour, type ReceiptOutcome } from './simulator.receipts';
 
 /**
@@ -104,10 +105,54 @@ export class GatewaySimulator {
       receiptsUrl?: string;
       inboundUrl?: string;
       receiptToken?: string;
+      /** `flaky`: slow, failing and down by turns (simulator.flaky.ts); default `steady` */
+      mode?: SimulatorMode;
+      flakyCycleMs?: number;
     },
   ) {
     this.behaviour = { ...DEFAULT_BEHAVIOUR, receipts: options.receiptsUrl !== undefined, ...options.behaviour };
     this.callbacks = new CallbackPoster({ receiptsUrl: options.receiptsUrl, inboundUrl: options.inboundUrl, token: options.receiptToken });
+    this.modeName = options.mode ?? 'steady';
+  }
+
+  private modeName: SimulatorMode;
+  private flakyTimer: NodeJS.Timeout | undefined;
+  /** when a flaky cycle began: its first request since the mode was set (null: none yet) */
+  private flakyStartedAt: number | null = null;
+  private flakyNow: FlakyPhase | undefined;
+  private flakyTick: (() => void) | undefined;
+
+  /** `steady` or `flaky`, and where a flaky one is in its cycle */
+  get mode(): { mode: SimulatorMode; phase: FlakyPhase['name'] | null } {
+    return { mode: this.modeName, phase: this.modeName === 'flaky' ? (this.flakyNow?.name ?? null) : null };
+  }
+
+  /**
+   * Flaky: its phase's behaviour is set now and at every change of phase (a behaviour posted
+   * meanwhile lasts until then). Steady: the fields flaky sets go back to a gateway that
+   * answers at once and never fails.
+   */
+  setMode(mode: SimulatorMode): void {
+    clearInterval(this.flakyTimer);
+    this.flakyTimer = undefined;
+    this.modeName = mode;
+    this.flakyNow = undefined;
+    if (mode === 'steady') return this.set(STEADY);
+    this.flakyStartedAt = null;
+    const cycleMs = this.options.flakyCycleMs ?? FLAKY_CYCLE_MS;
+    const tick = () => {
+      // Slow (the cycle's start) until the first request: a cycle running since the
+      // simulator started would be anywhere by the time someone sends.
+      const phase = flakyPhase(this.flakyStartedAt === null ? 0 : Date.now() - this.flakyStartedAt, cycleMs);
+      if (phase.name === this.flakyNow?.name) return;
+      this.flakyNow = phase;
+      this.set(phase.behaviour);
+      if (phase.behaviour.down) this.dropConnections();
+    };
+    tick();
+    this.flakyTick = tick;
+    this.flakyTimer = setInterval(tick, Math.max(10, Math.floor(cycleMs / 100)));
+    this.flakyTimer.unref();
   }
 
   /** Where receipts and replies go, once known (Herald on port 0 learns its own port only when it listens). */
@@ -138,6 +183,7 @@ export class GatewaySimulator {
   async start(port = 0, host = '127.0.0.1'): Promise<string> {
     const address = await this.listen(port, host);
     this.address = { port: address.port, host };
+    if (this.modeName === 'flaky' && !this.flakyTimer) this.setMode('flaky');
     return `http://${host}:${address.port}`;
   }
 
@@ -173,6 +219,8 @@ export class GatewaySimulator {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.flakyTimer);
+    this.flakyTimer = undefined;
     for (const t of this.receiptTimers) clearTimeout(t);
     this.receiptTimers.clear();
     this.callbacks.close();
@@ -192,10 +240,14 @@ export class GatewaySimulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.url?.startsWith('/_sim/')) return this.control(req, res);
+    if (req.url?.startsWith('/_sim/')) return this.control(req, res, req.url);
     const body = await readBody(req);
     const match = /^\/send\/(-?\d+)$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) return reply(res, 404, { code: 404, message: 'not found' });
+    if (this.modeName === 'flaky' && this.flakyStartedAt === null) {
+      this.flakyStartedAt = Date.now();
+      this.flakyTick?.();
+    }
     if (this.behaviour.down) return void res.destroy();
 
     this.requestCount++;
@@ -288,10 +340,14 @@ export class GatewaySimulator {
     return Math.random() < b.errorRate ? 500 : 200;
   }
 
-  /** A small control API for a simulator run as its own process (`npm run gateway`). */
-  private async control(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method === 'GET' && req.url === '/_sim/stats') {
+  /**
+   * A small control API: on the simulator's own port (`npm run gateway`), and for the
+   * built-in one under Herald's port in development (main.ts). `url` is the path from `/_sim/`.
+   */
+  async control(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+    if (req.method === 'GET' && url === '/_sim/stats') {
       return reply(res, 200, {
+        ...this.mode,
         requests: this.requestCount,
         accepted: this.accepted.size,
         inFlight: this.inFlight,
@@ -300,10 +356,22 @@ export class GatewaySimulator {
         behaviour: this.behaviour,
       });
     }
-    if (req.method === 'GET' && req.url?.startsWith('/_sim/received')) {
+    if (req.method === 'GET' && url.startsWith('/_sim/received')) {
       return reply(res, 200, this.received.slice(-1000));
     }
-    if (req.method === 'POST' && req.url === '/_sim/behaviour') {
+    if (req.method === 'POST' && url === '/_sim/mode') {
+      let body: { mode?: unknown } | null;
+      try {
+        body = JSON.parse(await readBody(req));
+      } catch {
+        body = null;
+      }
+      const mode = body?.mode;
+      if (typeof mode !== 'string' || !(SIMULATOR_MODES as readonly string[]).includes(mode)) return reply(res, 400, { message: `body must be {"mode": "${SIMULATOR_MODES.join('" | "')}"}` });
+      this.setMode(mode as SimulatorMode);
+      return reply(res, 200, { ...this.mode, behaviour: this.behaviour });
+    }
+    if (req.method === 'POST' && url === '/_sim/behaviour') {
       let change: unknown;
       try {
         change = JSON.parse(await readBody(req));
@@ -316,7 +384,7 @@ export class GatewaySimulator {
       this.set(change as Partial<GatewayBehaviour>);
       return reply(res, 200, this.behaviour);
     }
-    if (req.method === 'POST' && req.url === '/_sim/reply') {
+    if (req.method === 'POST' && url === '/_sim/reply') {
       const problem = 'body must be {"from": "7XXXXXXXXXX", "text": "…"}';
       let body: { from?: unknown; text?: unknown };
       try {

@@ -45,8 +45,12 @@ const PAGE = `<!doctype html>
         return null;
       }
     };
+    // The Headers tab (the token with it) is kept for this tab alone, as the console keeps its
+    // token: in sessionStorage, gone when the tab closes. What an older Herald left in
+    // localStorage (headers, and tabs with their headers) is removed.
+    for (const key of Object.keys(localStorage)) if (key.startsWith('graphiql:')) localStorage.removeItem(key);
     function Playground() {
-      const [token, setToken] = React.useState(() => tokenIn(localStorage.getItem('graphiql:headers')));
+      const [token, setToken] = React.useState(() => tokenIn(sessionStorage.getItem('graphiql:headers')));
       const typing = React.useRef();
       // A new fetcher is what makes GraphiQL fetch the schema again.
       const fetcher = React.useMemo(() => GraphiQL.createFetcher({ url, subscriptionUrl }), [token]);
@@ -54,6 +58,7 @@ const PAGE = `<!doctype html>
         fetcher,
         schema: token ? undefined : null,
         shouldPersistHeaders: true,
+        storage: sessionStorage,
         defaultHeaders: '{\\n  "Authorization": "Bearer <paste your token; see .data/admin-token>"\\n}',
         defaultEditorToolbarOpen: true,
         onEditHeaders: (headers) => {

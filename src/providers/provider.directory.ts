@@ -16,7 +16,7 @@ export interface ProviderDirectory {
 }
 
 /** A provider as the configuration names it: what the api knows without asking any worker. */
-export type ConfiguredProvider = { name: string; type: ProviderKind; partsPerSecond: number };
+export type ConfiguredProvider = { name: string; type: ProviderKind; partsPerSecond: number; simulated?: boolean };
 
 export type DirectoryOptions = {
   /** a worker's row older than this is not counted (its process is gone or stuck) */
@@ -147,7 +147,7 @@ export function mergeProviders(configured: readonly ConfiguredProvider[], report
   const byName = new Map(reported.map((r) => [r.provider, r]));
   return configured.map((p) => {
     const r = byName.get(p.name);
-    const base = { name: p.name, type: p.type, partsPerSecond: p.partsPerSecond };
+    const base = { name: p.name, type: p.type, partsPerSecond: p.partsPerSecond, simulated: p.simulated ?? false };
     if (!r || r.workers === 0) {
       return { ...base, state: 'DOWN', reason: NO_WORKER_REASON, inFlight: 0, sentPerSecond: 0, bindsUp: p.type === 'SMPP' ? 0 : null };
     }

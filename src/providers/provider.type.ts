@@ -26,10 +26,12 @@ export type ProviderValue = {
   partsPerSecond: number;
   sentPerSecond: number;
   bindsUp: number | null;
+  /** the built-in gateway simulator (no provider configured): nothing sent reaches a phone */
+  simulated: boolean;
 };
 
 /** What one worker process knows of a provider now (the router's snapshot, reported to provider_states; no secret in it). */
-export type ProviderSnapshot = ProviderValue & {
+export type ProviderSnapshot = Omit<ProviderValue, 'simulated'> & {
   /** SMPP: sessions held open when all are up; null for HTTP */
   binds: number | null;
 };
@@ -44,4 +46,6 @@ export class Provider {
   @Field(() => Float, { description: 'the configured limit for all workers together, in SMS parts per second; 0: none' }) partsPerSecond!: number;
   @Field(() => Float, { description: 'messages it accepted per second, measured over the last seconds, over every worker' }) sentPerSecond!: number;
   @Field(() => Int, { nullable: true, description: 'SMPP: sessions bound now, over every worker; null for HTTP' }) bindsUp!: number | null;
+  @Field(() => Boolean, { description: "true: Herald's built-in gateway simulator (no provider is configured); no message sent through it reaches a phone. The console shows a banner while one is." })
+  simulated!: boolean;
 }

@@ -17,7 +17,7 @@ const SMPP_RECONNECT_MIN_MS = 200;
 const SMPP_RECONNECT_MAX_MS = 3_000;
 
 /** A configured provider, as an api process names it (no secrets). */
-export type ProviderListing = { name: string; type: ProviderKind; partsPerSecond: number };
+export type ProviderListing = { name: string; type: ProviderKind; partsPerSecond: number; /** the built-in gateway simulator: no message reaches a phone */ simulated: boolean };
 
 /**
  * The providers and routes this process sends through: PROVIDERS_FILE; else SENDER_URL and
@@ -28,7 +28,14 @@ export type ProviderListing = { name: string; type: ProviderKind; partsPerSecond
 export async function providersOf(
   config: Config,
   log: Logger,
-): Promise<{ providers: ProvidersConfig; stop: () => Promise<void>; /** told Herald's own URL once it listens */ listening: (url: string) => void }> {
+): Promise<{
+  providers: ProvidersConfig;
+  stop: () => Promise<void>;
+  /** told Herald's own URL once it listens */
+  listening: (url: string) => void;
+  /** the built-in simulator when it is the `default` provider (its controls are served under Herald's port in development) */
+  simulator?: GatewaySimulator;
+}> {
   const none = { stop: async () => {}, listening: () => {} };
   if (config.providers) return { providers: config.providers, ...none };
   const d = config.dispatch;
@@ -48,15 +55,18 @@ export async function providersOf(
     record: false,
     receiptToken,
     behaviour: { receipts: r.receipts, deliveredRate: r.deliveredRate, receiptDelayMs: r.receiptDelayMs },
+    mode: config.simulatorMode.mode,
+    flakyCycleMs: config.simulatorMode.flakyCycleMs,
   });
   const callbacksAt = (base: string) => simulator.setCallbacks({ receiptsUrl: `${base}/providers/default/receipts`, inboundUrl: `${base}/providers/default/inbound` });
   // Herald's port is known now unless it is 0 (any port): then from `listening`. Until then receipts wait.
   if (config.port !== 0) callbacksAt(`http://${loopbackOf(config.host)}:${config.port}`);
   const url = await simulator.start(0, '127.0.0.1');
-  log.warn({ senderUrl: url, provider: 'default', receipts: r.receipts }, 'no provider configured: sending to the built-in gateway SIMULATOR; no message reaches a phone');
+  log.warn({ senderUrl: url, provider: 'default', receipts: r.receipts, mode: config.simulatorMode.mode }, 'no provider configured: sending to the built-in gateway SIMULATOR; no message reaches a phone');
   process.stderr.write(`\nNo SENDER_URL set: messages go to a built-in gateway simulator at ${url}, not to real phones.\n\n`);
   return {
     providers: single(url, token, receiptToken),
+    simulator,
     stop: () => simulator.stop(),
     listening: (heraldUrl) => {
       const { hostname, port } = new URL(heraldUrl);
@@ -104,9 +114,9 @@ export function buildProviders(
 }
 
 /** The providers as listed to operators (no secrets), and how many messages may be in flight over all of them. */
-export function describeProviders(providers: ProvidersConfig): { listing: ProviderListing[]; concurrency: number } {
+export function describeProviders(providers: ProvidersConfig, simulated: readonly string[] = []): { listing: ProviderListing[]; concurrency: number } {
   return {
-    listing: providers.providers.map((p) => ({ name: p.name, type: kindOf(p), partsPerSecond: p.partsPerSecond })),
+    listing: providers.providers.map((p) => ({ name: p.name, type: kindOf(p), partsPerSecond: p.partsPerSecond, simulated: simulated.includes(p.name) })),
     concurrency: providers.providers.reduce((n, p) => n + admissionOf(p), 0),
   };
 }
