@@ -91,6 +91,8 @@ export const MAILING_CARD = graphql(`
     underWay
     actions
     pausedReason
+    pausedBy
+    pausedAt
     startAt
     endAt
     stats {

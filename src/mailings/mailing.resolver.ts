@@ -106,7 +106,7 @@ export class MailingResolver {
 
   @Mutation(() => Mailing, { description: 'RUNNING → PAUSED. No request for it starts after this returns.' })
   pauseMailing(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
-    return service.pauseMailing(ctx, requireRowId(id));
+    return service.pauseMailing(ctx, requireRowId(id), ctx.principal.id);
   }
 
   @Mutation(() => Mailing, { description: 'PAUSED → RUNNING: sending goes on until endAt.' })

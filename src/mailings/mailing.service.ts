@@ -113,7 +113,7 @@ export async function deleteMailing(deps: MailingDeps, id: number): Promise<true
   return true;
 }
 
-export const pauseMailing = (deps: MailingDeps, id: number) => lifecycle.pauseMailing(deps.db, deps.log, id);
+export const pauseMailing = (deps: MailingDeps, id: number, by: string) => lifecycle.pauseMailing(deps.db, deps.log, id, by);
 export const resumeMailing = (deps: MailingDeps, id: number) => lifecycle.resumeMailing(deps.db, deps.log, id);
 export const cancelMailing = (deps: MailingDeps, id: number) => lifecycle.cancelMailing(deps.db, deps.log, id, deps.onSettled);
 

@@ -62,16 +62,22 @@ export async function findForTransition(db: Db, id: number): Promise<{ mailing: 
   return row;
 }
 
+/** Who paused a mailing (a principal's id, or PAUSED_BY_HERALD) and, when it paused itself, why. */
+export type PauseNote = { by: string; reason: string | null };
+
 /**
- * Every status write of a mailing happens here; `finished_at`, `started_at` and
- * `paused_reason` (set by an automatic pause, cleared by any other write) follow it.
+ * Every status write of a mailing happens here; `finished_at`, `started_at` and the pause's
+ * `paused_by`, `paused_at`, `paused_reason` (written by a pause, cleared by any other write)
+ * follow it.
  */
-export async function setStatus(db: Db, id: number, status: MailingStatus, pausedReason: string | null = null): Promise<MailingRow> {
+export async function setStatus(db: Db, id: number, status: MailingStatus, pause: PauseNote | null = null): Promise<MailingRow> {
   const [row] = await db
     .update(mailings)
     .set({
       status,
-      pausedReason,
+      pausedReason: pause?.reason ?? null,
+      pausedBy: pause?.by ?? null,
+      pausedAt: pause ? sql`now()` : null,
       updatedAt: sql`now()`,
       ...(status === 'RUNNING' ? { startedAt: sql`coalesce(${mailings.startedAt}, now())`, finishedAt: null } : {}),
       ...(isFinal(status) ? { finishedAt: sql`now()` } : {}),

@@ -52,6 +52,10 @@ export class Mailing {
   @Field(() => MailingStatus) status!: Status;
   @Field(() => String, { nullable: true, description: 'why it paused itself (its failure rate), null when an operator paused it or it runs' })
   pausedReason!: string | null;
+  @Field(() => String, { nullable: true, description: "who paused it, while PAUSED: the principal's id (api-token:N, oidc:…) for an operator's pause, 'Herald itself' when it paused itself" })
+  pausedBy!: string | null;
+  @Field(() => GraphQLDateTime, { nullable: true, description: 'when it was paused, while PAUSED' })
+  pausedAt!: Date | null;
   @Field(() => String, { nullable: true, description: 'at most that many messages to one client in the window, e.g. 2/24h: its own, else FREQUENCY_CAP' })
   frequencyCap!: string | null;
   @Field(() => Float, { description: 'it pauses itself when more than this share of its last 200 results failed' })
@@ -89,11 +93,11 @@ export class MailingProgress {
   mailing!: Mailing;
   @Field(() => MailingStatus) status!: Status;
   @Field(() => MessageStats) stats!: MessageStats;
-  @Field(() => Float, { description: 'messages reaching SENT or FAILED per second, over the last few seconds' })
+  @Field(() => Float, { description: 'messages reaching SENT or FAILED per second, over the last few seconds; 0 unless RUNNING' })
   ratePerSecond!: number;
   @Field(() => Float, { nullable: true, description: 'pending / rate; 0 when nothing is pending, null when nothing moves (a paused or scheduled mailing, a stalled one)' })
   etaSeconds!: number | null;
-  @Field(() => Boolean, { description: 'at the current rate, not every pending message goes before endAt' })
+  @Field(() => Boolean, { description: 'RUNNING, and at the current rate (or stalled) not every pending message goes before endAt; never for a paused mailing' })
   atRisk!: boolean;
   @Field(() => GraphQLDateTime) at!: Date;
 }

@@ -132,12 +132,20 @@ export function MailingPage({ id }: { id: string }) {
         <Figure label="skipped" value={stats.skipped} />
       </section>
       <ReceiptFigures stats={stats} />
-      <section className="figures" aria-label="pace">
-        <Figure label="msg/s" value={progress ? progress.ratePerSecond.toFixed(1) : '—'} />
-        <Figure label="ETA" value={final ? 'done' : duration(progress?.etaSeconds)} />
-        <Figure label="at risk" value={progress?.atRisk ? 'yes' : 'no'} tone={progress?.atRisk ? 'failed' : undefined} />
-      </section>
-      {progress?.atRisk && (
+      {/* A paused mailing has no pace (Herald sends no rate, ETA or risk for it): who paused it, and when. */}
+      {mailing.pausedBy ? (
+        <p className="paused-by" data-paused-by={mailing.pausedBy}>
+          Paused by <strong>{mailing.pausedBy}</strong>
+          {mailing.pausedAt && <> at {when(mailing.pausedAt)}</>}.
+        </p>
+      ) : (
+        <section className="figures" aria-label="pace">
+          <Figure label="msg/s" value={progress ? progress.ratePerSecond.toFixed(1) : '—'} />
+          <Figure label="ETA" value={final ? 'done' : duration(progress?.etaSeconds)} />
+          <Figure label="at risk" value={progress?.atRisk ? 'yes' : 'no'} tone={progress?.atRisk ? 'failed' : undefined} />
+        </section>
+      )}
+      {progress?.atRisk && !mailing.pausedBy && (
         <p className="warning" role="status">
           At this rate, not every pending message will go before the end ({when(mailing.endAt)}).
         </p>
