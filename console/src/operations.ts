@@ -169,6 +169,7 @@ export const THROUGHPUT = graphql(`
     mailing(id: $id) {
       id
       throughput(points: 120) {
+        bucketSeconds
         points {
           at
           perSecond

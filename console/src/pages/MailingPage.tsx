@@ -1,5 +1,5 @@
 import { useApolloClient, useMutation, useQuery, useSubscription } from '@apollo/client/react';
-import { useEffect, useRef, useState, type MouseEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import { Figure, MessageStatusBadge, ProgressBar, ReceiptFigures, SegmentsLine, StatusBadge, Table, ThroughputChart, type Sample } from '../components';
 import { messageOf } from '../errors';
 import { count, duration, when } from '../format';
@@ -23,28 +23,26 @@ import {
 import { Link, navigate } from '../router';
 import { storedToken } from '../session';
 
-// Points kept for the throughput chart: a few minutes of events at four a second.
-const CHART_POINTS = 1_200;
 // What MESSAGES_BY_STATUS asks for.
 const LISTED = 50;
 
 export function MailingPage({ id }: { id: string }) {
   const { data, loading, refetch } = useQuery(MAILING, { variables: { id } });
-  // The chart: the throughput so far as Herald counted it when the page opened, then the
-  // rate of each progress event.
+  // The chart: Herald's throughput buckets, read again (at most every 2 s) as the counts move
+  // while the page is open, so the live chart and the one after a reload are the same data.
   const history = useQuery(THROUGHPUT, { variables: { id } });
-  const [liveSamples, setLiveSamples] = useState<Sample[]>([]);
+  const rechart = useThrottled(() => void history.refetch(), 2_000);
   // Every event updates Mailing:<id> in the cache (the figures below); rate, ETA and risk
   // are the event's own.
-  const { data: live } = useSubscription(MAILING_PROGRESS, {
-    variables: { id },
-    onData: ({ data: event }) => {
-      const p = event.data?.mailingProgress;
-      if (p) setLiveSamples((s) => [...s.slice(1 - CHART_POINTS), { at: Date.parse(p.at), rate: p.ratePerSecond }]);
-    },
-  });
-  const before: Sample[] = history.data?.mailing?.throughput.points.map((p) => ({ at: Date.parse(p.at), rate: p.perSecond })) ?? [];
-  const samples = [...before, ...liveSamples.filter((s) => s.at > (before.at(-1)?.at ?? 0))];
+  const { data: live } = useSubscription(MAILING_PROGRESS, { variables: { id } });
+  const done = live?.mailingProgress ? live.mailingProgress.mailing.stats.sent + live.mailingProgress.mailing.stats.failed : undefined;
+  const seenDone = useRef<number | undefined>(undefined);
+  useEffect(() => {
+    if (done !== undefined && seenDone.current !== undefined && done !== seenDone.current) rechart();
+    seenDone.current = done;
+  }, [done, rechart]);
+  const throughput = history.data?.mailing?.throughput;
+  const samples = useMemo(() => (throughput ? chartSamples(throughput.bucketSeconds, throughput.points) : []), [throughput]);
   const mailing = data?.mailing;
   const failures = useListed(id, 'FAILED', mailing?.stats.failed);
   const skips = useListed(id, 'SKIPPED', mailing?.stats.skipped);
@@ -185,6 +183,35 @@ export function MailingPage({ id }: { id: string }) {
       )}
     </>
   );
+}
+
+/**
+ * The chart's line from Herald's buckets, from the first bucket's start to the last one's end
+ * (so one bucket, a mailing that took 0.6 s, is a line over its second), as a centred moving
+ * average over a window chosen from the span (a few seconds for a mailing of minutes), so
+ * that results arriving in waves (a gateway answering in 2 s) read as their rate, not as a
+ * 0↔50 sawtooth of 1 s buckets.
+ */
+export function chartSamples(bucketSeconds: number, points: { at: string; perSecond: number }[]): Sample[] {
+  if (points.length === 0) return [];
+  const span = points.length * bucketSeconds;
+  const window = Math.min(span / 4, Math.max(4, span / 20));
+  const half = Math.floor(Math.max(1, Math.round(window / bucketSeconds)) / 2);
+  const smoothed = points.map((_, i) => {
+    const from = Math.max(0, i - half);
+    const to = Math.min(points.length - 1, i + half);
+    let sum = 0;
+    for (let j = from; j <= to; j++) sum += points[j].perSecond;
+    return sum / (to - from + 1);
+  });
+  const width = bucketSeconds * 1000;
+  const start = Date.parse(points[0].at);
+  // Through each bucket's middle, held to the span's edges: the line covers start to completion.
+  return [
+    { at: start, rate: smoothed[0] },
+    ...points.map((p, i) => ({ at: Date.parse(p.at) + width / 2, rate: smoothed[i] })),
+    { at: Date.parse(points[points.length - 1].at) + width, rate: smoothed[smoothed.length - 1] },
+  ];
 }
 
 /** The first messages of a status, read again when the live count of them changes. */
