@@ -150,7 +150,10 @@ export function MailingPage({ id }: { id: string }) {
       )}
 
       <h2>Throughput</h2>
-      <ThroughputChart samples={samples} />
+      {/* The span drawn, for a look (and the tests): its first and last instants. */}
+      <div className="throughput" data-from={samples[0]?.at} data-to={samples.at(-1)?.at} data-points={samples.length}>
+        <ThroughputChart samples={samples} />
+      </div>
 
       <h2>Failure reasons</h2>
       <FailureReasons reasons={reasons} />
