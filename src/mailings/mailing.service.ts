@@ -128,13 +128,14 @@ export async function listMailings(
   db: Db,
   input: { status: MailingStatus | null; name: string | null; startFrom: Date | null; startTo: Date | null },
   req: PageRequest,
+  order: store.MailingListOrder = store.NEWEST_FIRST,
 ): Promise<Page<MailingRow>> {
   const filter: store.MailingListFilter = { ...input, name: input.name?.trim() || null };
   // A bound beyond what timestamps hold (year 0, year 300000) is as good as none: kept to the range.
   if (filter.startFrom) filter.startFrom = clampInstant(filter.startFrom);
   if (filter.startTo) filter.startTo = clampInstant(filter.startTo);
   if (filter.startFrom && filter.startTo && filter.startTo <= filter.startFrom) throw new UserInputError('startTo', 'must be after startFrom');
-  const rows = await store.listMailings(db, filter, req);
+  const rows = await store.listMailings(db, filter, req, order);
   return toPage(rows, req, () => store.countMailings(db, filter));
 }
 
