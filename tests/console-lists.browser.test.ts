@@ -175,4 +175,48 @@ describe.runIf(chromiumAvailable)('the console lists, live (issue 20)', { timeou
     expect(await read()).toEqual(live);
     await page.context().close();
   });
+
+  it('should sort the mailings list by its columns and filter it by status and name; the overview shows clients, messages per day and recent mailings', async () => {
+    const prefix = `srt${Math.random().toString(36).slice(2, 6)}`;
+    const ids: Record<string, string> = {};
+    for (const [label, failed] of [['a', 3], ['b', 9], ['c', 1]] as const) {
+      ids[label] = (await createMailing(herald, { name: `${prefix}-${label}`, text: 'Sorted', startAt: new Date(Date.now() + 3_600_000).toISOString(), endAt: new Date(Date.now() + 7_200_000).toISOString() })).id;
+      await herald.sql`insert into mailing_stats (mailing_id, sent, failed) values (${ids[label]}, 10, ${failed})
+                       on conflict (mailing_id) do update set sent = excluded.sent, failed = excluded.failed`;
+    }
+    for (const viewport of [{ width: 1400, height: 900 }, { width: 390, height: 844 }]) {
+      const page = await signedIn(viewport);
+      if (viewport.width === 390) await page.locator('[data-figure="clients"]').waitFor();
+      await nav(page, 'Mailings');
+      await page.getByLabel('Name').fill(prefix);
+      const order = () => page.locator('table.mailings tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-mailing')));
+      await expect.poll(order).toEqual([ids.c, ids.b, ids.a]);
+      const header = (key: string) => page.locator(`th button[data-sort-key="${key}"]`);
+      await header('FAILED').click();
+      await expect.poll(order).toEqual([ids.b, ids.a, ids.c]);
+      expect(await page.locator(`tr[data-mailing="${ids.b}"] [data-cell="failed"]`).textContent()).toBe('9');
+      expect(await page.locator(`tr[data-mailing="${ids.b}"] [data-cell="failure share"]`).textContent()).toBe('47.4%');
+      await header('FAILED').click();
+      await expect.poll(order).toEqual([ids.c, ids.a, ids.b]);
+      await header('NAME').click();
+      await expect.poll(order).toEqual([ids.a, ids.b, ids.c]);
+      if (viewport.width === 1400) await snap(page, 'lists-mailings');
+      else await snap(page, 'lists-mailings-phone');
+      // By status: none of them runs.
+      await page.getByLabel('Status').selectOption('RUNNING');
+      await expect.poll(() => page.getByText('No mailing matches.').count()).toBe(1);
+      await page.getByLabel('Status').selectOption('SCHEDULED');
+      await expect.poll(order).toEqual([ids.a, ids.b, ids.c]);
+
+      await nav(page, 'Overview');
+      const [{ n }] = await herald.sql<{ n: number }[]>`select count(*)::int as n from clients`;
+      await expect.poll(() => page.locator('[data-figure="clients"] .figure-value').textContent()).toBe(String(n));
+      await expect.poll(() => page.locator('figure.per-day g[data-day]').count()).toBe(30);
+      const today = new Date().toISOString().slice(0, 10);
+      expect(Number(await page.locator(`figure.per-day g[data-day="${today}"]`).getAttribute('data-sent'))).toBeGreaterThan(0);
+      await page.locator(`tr[data-recent-mailing="${ids.c}"]`).waitFor();
+      await snap(page, viewport.width === 1400 ? 'lists-overview-full' : 'lists-overview-phone');
+      await page.context().close();
+    }
+  });
 });

@@ -95,6 +95,8 @@ export const MAILING_CARD = graphql(`
     pausedAt
     startAt
     endAt
+    startedAt
+    finishedAt
     stats {
       ...Counts
     }
@@ -128,8 +130,8 @@ export const MAILING_DETAILS = graphql(`
 `);
 
 export const MAILINGS = graphql(`
-  query Mailings($first: Int, $after: String, $status: MailingStatus, $name: String, $startFrom: DateTime, $startTo: DateTime) {
-    mailings(first: $first, after: $after, status: $status, name: $name, startFrom: $startFrom, startTo: $startTo) {
+  query Mailings($first: Int, $after: String, $status: MailingStatus, $name: String, $startFrom: DateTime, $startTo: DateTime, $sort: MailingSort, $descending: Boolean) {
+    mailings(first: $first, after: $after, status: $status, name: $name, startFrom: $startFrom, startTo: $startTo, sort: $sort, descending: $descending) {
       totalCount
       edges {
         node {
@@ -576,6 +578,28 @@ export const TEST_WEBHOOK = graphql(`
   mutation TestWebhook($id: ID!) {
     testWebhook(id: $id) {
       ...DeliveryRow
+    }
+  }
+`);
+
+// The overview (issue 20): messages per UTC day, and how many clients the directory holds.
+export const MESSAGES_PER_DAY = graphql(`
+  query MessagesPerDay($days: Int!) {
+    statistics {
+      messagesPerDay(days: $days) {
+        day
+        sent
+        delivered
+        failed
+      }
+    }
+  }
+`);
+
+export const CLIENT_COUNT = graphql(`
+  query ClientCount {
+    clients(first: 0) {
+      totalCount
     }
   }
 `);
