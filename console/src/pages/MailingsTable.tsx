@@ -11,6 +11,10 @@ export type MailingsFilter = { status: MailingStatus | null; name?: string | nul
 
 export type MailingsOrder = { sort: MailingSort; descending: boolean };
 
+// Short instants for a dense row (the mailing's page has them in full).
+const short = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const at = (iso: string) => short.format(new Date(iso));
+
 const NEWEST: MailingsOrder = { sort: 'CREATED_AT', descending: true };
 
 /** The columns, each with the API's sort key (MailingSort) it orders by; Herald sorts, across pages. */
@@ -144,10 +148,10 @@ function MailingRow({ mailing, recent }: { mailing: MailingCardFragment; recent:
         {rate(stats.deliveryRate)}
       </td>
       <td className="muted nowrap" data-cell="start">
-        {mailing.startedAt ? when(mailing.startedAt) : <span title="scheduled">{when(mailing.startAt)}</span>}
+        {mailing.startedAt ? <span title={when(mailing.startedAt)}>{at(mailing.startedAt)}</span> : <span title={`to start at ${when(mailing.startAt)}`}>{at(mailing.startAt)} (planned)</span>}
       </td>
       <td className="muted nowrap" data-cell="finish">
-        {mailing.finishedAt ? when(mailing.finishedAt) : <span title="its end">{'≤ ' + when(mailing.endAt)}</span>}
+        {mailing.finishedAt ? <span title={when(mailing.finishedAt)}>{at(mailing.finishedAt)}</span> : <span title={`ends at ${when(mailing.endAt)} at the latest`}>by {at(mailing.endAt)}</span>}
       </td>
       <td className="nowrap" data-cell="duration">
         {took === null ? '—' : took < 1 ? `${Math.round(took * 1000)} ms` : duration(took)}
