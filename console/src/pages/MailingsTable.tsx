@@ -112,7 +112,7 @@ export function MailingsTable({
         </Pager>
       ) : (
         <p className="muted">
-          {connection.edges.length} of {connection.totalCount} · <Link to="/mailings">all mailings</Link>
+          {connection.edges.length} of {connection.totalCount} · <Link to="/mailings">see the whole list</Link>
         </p>
       )}
     </>
