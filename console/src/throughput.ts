@@ -1,4 +1,5 @@
-import type { Sample } from './components';
+/** A point of the throughput chart (components.tsx's Sample, kept here so that this file needs no JSX). */
+export type Sample = { at: number; rate: number };
 
 /**
  * The chart's line from Herald's buckets, from the first bucket's start to the last one's end
