@@ -280,10 +280,13 @@ describe('a mailing that keeps failing', () => {
     try {
       const mailing = await mailingFor(tag, { maxFailureRate: 0.5 });
       const paused = await waitFor(async () => {
-        const m = (await herald.ok(`query($id: ID!) { mailing(id: $id) { status pausedReason maxFailureRate stats { sent failed } } }`, { id: mailing.id })).mailing;
+        const m = (await herald.ok(`query($id: ID!) { mailing(id: $id) { status pausedReason pausedBy pausedAt maxFailureRate stats { sent failed } } }`, { id: mailing.id })).mailing;
         return m.status === 'PAUSED' && m;
       }, 10_000, 'the mailing to pause itself');
       expect(paused.pausedReason).toMatch(/% of its last results failed \(more than 50%\)/);
+      // Who and when (issue 20): Herald itself, moments ago.
+      expect(paused.pausedBy).toBe('Herald itself');
+      expect(Math.abs(Date.parse(paused.pausedAt) - Date.now())).toBeLessThan(15_000);
       // It stopped early: the rest of its audience was not burnt.
       expect(paused.stats.sent + paused.stats.failed).toBeLessThan(60);
       await sleep(300);
@@ -293,8 +296,8 @@ describe('a mailing that keeps failing', () => {
       expect(herald.logs.some((l) => l.msg === 'mailing paused itself' && String(l.mailingId) === mailing.id)).toBe(true);
 
       gateway.set({ latencyMs: 5, rules: [] });
-      const resumed = (await herald.ok(`mutation($id: ID!) { resumeMailing(id: $id) { status pausedReason } }`, { id: mailing.id })).resumeMailing;
-      expect(resumed).toEqual({ status: 'RUNNING', pausedReason: null });
+      const resumed = (await herald.ok(`mutation($id: ID!) { resumeMailing(id: $id) { status pausedReason pausedBy pausedAt } }`, { id: mailing.id })).resumeMailing;
+      expect(resumed).toEqual({ status: 'RUNNING', pausedReason: null, pausedBy: null, pausedAt: null });
       // Judged afresh once resumed: with the gateway healthy again it goes to the end, not
       // back into a pause on the results that made it pause.
       const done = await untilMailingStatus(herald, mailing.id, 'COMPLETED', 10_000);

@@ -1,4 +1,4 @@
-import { ApolloClient, HttpLink, InMemoryCache, split } from '@apollo/client';
+import { ApolloClient, HttpLink, InMemoryCache, split, type WatchQueryFetchPolicy } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { isSubscriptionOperation } from '@apollo/client/utilities';
 import { createClient } from 'graphql-ws';
@@ -12,6 +12,20 @@ import { createClient } from 'graphql-ws';
 export const typePolicies = {
   MessageStats: { merge: true },
   Statistics: { keyFields: [] },
+};
+
+/**
+ * Every query shows the cache at once and reads the server again each time a view mounts
+ * (issue 20: a list that was not on screen when a mailing, client or opt-out was created,
+ * changed or deleted heard none of those events, and a cache-first read showed it as it was).
+ * While the view stays, the cache answers (its subscriptions keep it current, and a list
+ * reads again on the events that change which rows it holds); new variables (a page, a
+ * filter) read the server again too.
+ */
+export const LIVE_READS = {
+  fetchPolicy: 'cache-and-network' as WatchQueryFetchPolicy,
+  nextFetchPolicy: (current: WatchQueryFetchPolicy, { reason, initialFetchPolicy }: { reason: 'after-fetch' | 'variables-changed'; initialFetchPolicy: WatchQueryFetchPolicy }): WatchQueryFetchPolicy =>
+    reason === 'variables-changed' ? initialFetchPolicy : current === 'cache-and-network' ? 'cache-first' : current,
 };
 
 // Closed by Herald for a token it does not (or no longer) accept.
@@ -34,6 +48,13 @@ export function createApollo(token: string, onRefused: () => void) {
   const client = new ApolloClient({
     link: split(({ query }) => isSubscriptionOperation(query), new GraphQLWsLink(wsClient), new HttpLink({ uri: '/graphql', headers: { authorization } })),
     cache: new InMemoryCache({ typePolicies }),
+    defaultOptions: { watchQuery: LIVE_READS },
+  });
+  // Events sent while the socket was down are lost: once it is back, every query on screen
+  // reads again (the first connection needs none, the queries have just been read).
+  let connections = 0;
+  wsClient.on('connected', () => {
+    if (connections++ > 0) void client.refetchQueries({ include: 'active' });
   });
   return {
     client,

@@ -92,8 +92,12 @@ export const MAILING_CARD = graphql(`
     underWay
     actions
     pausedReason
+    pausedBy
+    pausedAt
     startAt
     endAt
+    startedAt
+    finishedAt
     stats {
       ...Counts
     }
@@ -127,8 +131,8 @@ export const MAILING_DETAILS = graphql(`
 `);
 
 export const MAILINGS = graphql(`
-  query Mailings($first: Int, $after: String, $status: MailingStatus, $name: String, $startFrom: DateTime, $startTo: DateTime) {
-    mailings(first: $first, after: $after, status: $status, name: $name, startFrom: $startFrom, startTo: $startTo) {
+  query Mailings($first: Int, $after: String, $status: MailingStatus, $name: String, $startFrom: DateTime, $startTo: DateTime, $sort: MailingSort, $descending: Boolean) {
+    mailings(first: $first, after: $after, status: $status, name: $name, startFrom: $startFrom, startTo: $startTo, sort: $sort, descending: $descending) {
       totalCount
       edges {
         node {
@@ -168,6 +172,7 @@ export const THROUGHPUT = graphql(`
     mailing(id: $id) {
       id
       throughput(points: 120) {
+        bucketSeconds
         points {
           at
           perSecond
@@ -602,6 +607,20 @@ export const MAILING_MESSAGES = graphql(`
   }
 `);
 
+// The overview (issue 20): messages per UTC day, and how many clients the directory holds.
+export const MESSAGES_PER_DAY = graphql(`
+  query MessagesPerDay($days: Int!) {
+    statistics {
+      messagesPerDay(days: $days) {
+        day
+        sent
+        delivered
+        failed
+      }
+    }
+  }
+`);
+
 // A client's page: its fields, opt-out state and its messages across mailings, newest first.
 export const CLIENT_PAGE = graphql(`
   query ClientPage($id: ID!, $first: Int, $after: String) {
@@ -692,6 +711,14 @@ export const MAILING_ESTIMATE = graphql(`
       longestParts
       worstCaseParts
       exact
+    }
+  }
+`);
+
+export const CLIENT_COUNT = graphql(`
+  query ClientCount {
+    clients(first: 0) {
+      totalCount
     }
   }
 `);

@@ -362,14 +362,17 @@ function progressSource(db: Db, mailingId: number, receiptIdleMs: number): Watch
       while (samples.length > 2 && now - samples[1].at >= RATE_WINDOW_MS) samples.shift();
       const oldest = samples[0];
       const span = (now - oldest.at) / 1000;
-      const ratePerSecond = span >= 0.2 ? Math.max(0, (stats.sent + stats.failed - oldest.done) / span) : 0;
-      // Only a running mailing moves: the rate of a paused one is what it did before it paused.
-      const moving = isSending(mailing.status) && ratePerSecond > 0;
+      // Only a running mailing moves: a paused one has no rate and no ETA (what it did before
+      // it paused says nothing of when it resumes), and is not at risk: it waits for a hand.
+      const sending = isSending(mailing.status);
+      const ratePerSecond = sending && span >= 0.2 ? Math.max(0, (stats.sent + stats.failed - oldest.done) / span) : 0;
+      const moving = sending && ratePerSecond > 0;
       const etaSeconds = stats.pending === 0 ? 0 : moving ? stats.pending / ratePerSecond : null;
-      // At risk: at the current rate the pending messages will not all go before endAt; a
-      // mailing under way that has not moved for a whole rate window counts as at risk too.
+      // At risk (this rule's one owner; the console shows it): running, and at the current rate
+      // the pending messages will not all go before endAt, or it has not moved for a whole
+      // rate window.
       const atRisk =
-        isUnderWay(mailing.status) &&
+        sending &&
         stats.pending > 0 &&
         (etaSeconds !== null ? now + etaSeconds * 1000 > mailing.endAt.getTime() : span * 1000 >= RATE_WINDOW_MS || now >= mailing.endAt.getTime());
       if (previous && (previous.status !== mailing.status || !sameCounts(previous.stats, stats))) movedAt = now;

@@ -45,9 +45,12 @@ async function lockFor(tx: Db, id: number, transition: MailingTransition, quietl
   return found;
 }
 
-async function write(tx: Db, id: number, transition: MailingTransition, pausedReason: string | null = null): Promise<MailingRow> {
+/** What `pausedBy` says of a mailing that paused itself (the failure-share auto-pause). */
+export const PAUSED_BY_HERALD = 'Herald itself';
+
+async function write(tx: Db, id: number, transition: MailingTransition, pause: store.PauseNote | null = null): Promise<MailingRow> {
   const { to, event } = TRANSITIONS[transition];
-  const row = await store.setStatus(tx, id, to, pausedReason);
+  const row = await store.setStatus(tx, id, to, pause);
   await tx.execute(notifyMailing(id, event, to));
   return row;
 }
@@ -98,15 +101,15 @@ export async function endMailing(db: Db, log: Logger, id: number, onSettled?: Se
   return { expired: ended.expired };
 }
 
-/** Operator transitions: pause, resume, cancel. Each returns the updated mailing. */
-export async function pauseMailing(db: Db, log: Logger, id: number): Promise<MailingRow> {
+/** Operator transitions: pause, resume, cancel. Each returns the updated mailing. A pause keeps who asked (`by`, the principal's id) and when. */
+export async function pauseMailing(db: Db, log: Logger, id: number, by: string): Promise<MailingRow> {
   // Nothing else to write: a claim hands out nothing of a mailing that is not RUNNING, and
   // retries keep their schedule for the resume.
   const row = await db.transaction(async (tx) => {
     await lockFor(tx, id, 'pause', false);
-    return write(tx, id, 'pause');
+    return write(tx, id, 'pause', { by, reason: null });
   });
-  log.info({ mailingId: id }, 'mailing paused');
+  log.info({ mailingId: id, pausedBy: by }, 'mailing paused');
   return row;
 }
 
@@ -145,7 +148,7 @@ export async function cancelMailing(db: Db, log: Logger, id: number, onSettled?:
 export async function autoPause(db: Db, log: Logger, id: number, reason: string): Promise<boolean> {
   const paused = await db.transaction(async (tx) => {
     if (!(await lockFor(tx, id, 'pause', true))) return false;
-    await write(tx, id, 'pause', reason);
+    await write(tx, id, 'pause', { by: PAUSED_BY_HERALD, reason });
     return true;
   });
   if (paused) log.warn({ mailingId: id, reason }, 'mailing paused itself');

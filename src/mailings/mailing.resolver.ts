@@ -18,7 +18,8 @@ import { CreateMailingInput, UpdateMailingInput } from './mailing.input';
 import { mailingLoaders } from './mailing.loaders';
 import * as service from './mailing.service';
 import type { MailingRow, MailingStatus as MailingStatusValue } from './mailing.table';
-import { Mailing, MailingAction, MailingConnection, MailingStatus, Segments, SendWindow } from './mailing.type';
+import { Mailing, MailingAction, MailingConnection, MailingSort, MailingStatus, Segments, SendWindow } from './mailing.type';
+import type { MailingSortValue } from './mailing.store';
 import { actionsFor, isUnderWay, subjectOf, type MailingAction as MailingActionValue } from './mailing.transitions';
 import { filterOf, formatSendWindow, frequencyCapOf, sendWindowOf } from './mailing.values';
 
@@ -38,7 +39,7 @@ export class MailingResolver {
     return rowId === undefined ? null : loadMailing(ctx, rowId);
   }
 
-  @Query(() => MailingConnection, { description: 'Mailings, newest first; `first` is at most 500 (default 50).' })
+  @Query(() => MailingConnection, { description: 'Mailings, newest first unless `sort` says otherwise; `first` is at most 500 (default 50).' })
   mailings(
     @Arg('first', () => Int, { nullable: true }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
@@ -46,9 +47,11 @@ export class MailingResolver {
     @Arg('name', () => String, { nullable: true, description: 'a part of the name, in any case' }) name: string | null,
     @Arg('startFrom', () => GraphQLDateTime, { nullable: true, description: 'starting at or after this' }) startFrom: Date | null,
     @Arg('startTo', () => GraphQLDateTime, { nullable: true, description: 'starting before this' }) startTo: Date | null,
+    @Arg('sort', () => MailingSort, { nullable: true, description: 'the order of the list (default CREATED_AT); a cursor belongs to the order it was read in' }) sort: MailingSortValue | null,
+    @Arg('descending', () => Boolean, { nullable: true, description: 'largest (latest) first; default true' }) descending: boolean | null,
     @Ctx() ctx: Context,
   ) {
-    return service.listMailings(ctx.db, { status, name, startFrom, startTo }, pageRequest(first, after));
+    return service.listMailings(ctx.db, { status, name, startFrom, startTo }, pageRequest(first, after), { sort: sort ?? 'CREATED_AT', descending: descending ?? true });
   }
 
   @Query(() => Int, { description: 'How many clients a filter matches now, opted-out phones left out: the audience a mailing starting now would have.' })
@@ -115,7 +118,7 @@ export class MailingResolver {
 
   @Mutation(() => Mailing, { description: 'RUNNING → PAUSED. No request for it starts after this returns.' })
   pauseMailing(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
-    return service.pauseMailing(ctx, requireRowId(id));
+    return service.pauseMailing(ctx, requireRowId(id), ctx.principal.id);
   }
 
   @Mutation(() => Mailing, { description: 'PAUSED → RUNNING: sending goes on until endAt.' })

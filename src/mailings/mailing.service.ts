@@ -129,7 +129,7 @@ export async function deleteMailing(deps: MailingDeps, id: number): Promise<true
   return true;
 }
 
-export const pauseMailing = (deps: MailingDeps, id: number) => lifecycle.pauseMailing(deps.db, deps.log, id);
+export const pauseMailing = (deps: MailingDeps, id: number, by: string) => lifecycle.pauseMailing(deps.db, deps.log, id, by);
 export const resumeMailing = (deps: MailingDeps, id: number) => lifecycle.resumeMailing(deps.db, deps.log, id);
 export const cancelMailing = (deps: MailingDeps, id: number) => lifecycle.cancelMailing(deps.db, deps.log, id, deps.onSettled);
 
@@ -144,13 +144,14 @@ export async function listMailings(
   db: Db,
   input: { status: MailingStatus | null; name: string | null; startFrom: Date | null; startTo: Date | null },
   req: PageRequest,
+  order: store.MailingListOrder = store.NEWEST_FIRST,
 ): Promise<Page<MailingRow>> {
   const filter: store.MailingListFilter = { ...input, name: input.name?.trim() || null };
   // A bound beyond what timestamps hold (year 0, year 300000) is as good as none: kept to the range.
   if (filter.startFrom) filter.startFrom = clampInstant(filter.startFrom);
   if (filter.startTo) filter.startTo = clampInstant(filter.startTo);
   if (filter.startFrom && filter.startTo && filter.startTo <= filter.startFrom) throw new UserInputError('startTo', 'must be after startFrom');
-  const rows = await store.listMailings(db, filter, req);
+  const rows = await store.listMailings(db, filter, req, order);
   return toPage(rows, req, () => store.countMailings(db, filter));
 }
 

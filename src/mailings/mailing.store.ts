@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/connection';
 import type { PageRequest } from '../common/page';
 import { COUNTERS } from './mailing-stats.store';
@@ -67,16 +67,22 @@ export async function findForTransition(db: Db, id: number): Promise<{ mailing: 
   return row;
 }
 
+/** Who paused a mailing (a principal's id, or PAUSED_BY_HERALD) and, when it paused itself, why. */
+export type PauseNote = { by: string; reason: string | null };
+
 /**
- * Every status write of a mailing happens here; `finished_at`, `started_at` and
- * `paused_reason` (set by an automatic pause, cleared by any other write) follow it.
+ * Every status write of a mailing happens here; `finished_at`, `started_at` and the pause's
+ * `paused_by`, `paused_at`, `paused_reason` (written by a pause, cleared by any other write)
+ * follow it.
  */
-export async function setStatus(db: Db, id: number, status: MailingStatus, pausedReason: string | null = null): Promise<MailingRow> {
+export async function setStatus(db: Db, id: number, status: MailingStatus, pause: PauseNote | null = null): Promise<MailingRow> {
   const [row] = await db
     .update(mailings)
     .set({
       status,
-      pausedReason,
+      pausedReason: pause?.reason ?? null,
+      pausedBy: pause?.by ?? null,
+      pausedAt: pause ? sql`now()` : null,
       updatedAt: sql`now()`,
       ...(status === 'RUNNING' ? { startedAt: sql`coalesce(${mailings.startedAt}, now())`, finishedAt: null } : {}),
       ...(isFinal(status) ? { finishedAt: sql`now()` } : {}),
@@ -121,13 +127,71 @@ function listCondition(f: MailingListFilter) {
   );
 }
 
-export function listMailings(db: Db, filter: MailingListFilter, page: PageRequest): Promise<MailingRow[]> {
-  return db
-    .select()
-    .from(mailings)
-    .where(and(listCondition(filter), page.afterId === undefined ? undefined : lt(mailings.id, page.afterId)))
-    .orderBy(desc(mailings.id))
-    .limit(page.limit + 1);
+/** How the mailings list may be sorted (each a key below): keyset pages follow it. */
+export const MAILING_SORTS = ['CREATED_AT', 'NAME', 'STATUS', 'START_AT', 'STARTED_AT', 'FINISHED_AT', 'DURATION', 'SENT', 'FAILED', 'FAILURE_SHARE', 'DELIVERY_RATE'] as const;
+export type MailingSortValue = (typeof MAILING_SORTS)[number];
+
+/** How a list is ordered: by one of MailingSort's keys, either way; ties (and the default) by id, newest first. */
+export type MailingListOrder = { sort: MailingSortValue; descending: boolean };
+
+export const NEWEST_FIRST: MailingListOrder = { sort: 'CREATED_AT', descending: true };
+
+/** Each sort key as SQL over mailings `m` and its counter row `s` (left-joined); null when the mailing has none. */
+const SORT_KEYS: Record<Exclude<MailingSortValue, 'CREATED_AT'>, string> = {
+  NAME: `lower(coalesce(m.name, m.text))`,
+  STATUS: `m.status::text`,
+  START_AT: `m.start_at`,
+  STARTED_AT: `m.started_at`,
+  FINISHED_AT: `m.finished_at`,
+  DURATION: `extract(epoch from coalesce(m.finished_at, now()) - m.started_at)`,
+  SENT: `(coalesce(s.sent, 0) + coalesce(s.delivered, 0) + coalesce(s.undelivered, 0))`,
+  FAILED: `coalesce(s.failed, 0)`,
+  FAILURE_SHARE: `(coalesce(s.failed, 0)::float8 / nullif(coalesce(s.sent, 0) + coalesce(s.delivered, 0) + coalesce(s.undelivered, 0) + coalesce(s.failed, 0), 0))`,
+  DELIVERY_RATE: `(coalesce(s.delivered, 0)::float8 / nullif(coalesce(s.delivered, 0) + coalesce(s.undelivered, 0), 0))`,
+};
+
+/**
+ * A keyset page in `order`: the cursor is the last row's id, and the next page starts after
+ * that row's (key, id), read again here, so a cursor stays valid as counts move (a row
+ * whose key moved since may show twice or not at all, as in any live keyset list).
+ * Null keys come last either way (`nulls last`, and a row-wise comparison that treats
+ * them as the greatest key when ascending and the least when descending).
+ */
+export async function listMailings(db: Db, filter: MailingListFilter, page: PageRequest, order: MailingListOrder = NEWEST_FIRST): Promise<MailingRow[]> {
+  if (order.sort === 'CREATED_AT') {
+    const compare = order.descending ? lt : gt;
+    return db
+      .select()
+      .from(mailings)
+      .where(and(listCondition(filter), page.afterId === undefined ? undefined : compare(mailings.id, page.afterId)))
+      .orderBy(order.descending ? desc(mailings.id) : asc(mailings.id))
+      .limit(page.limit + 1);
+  }
+  const key = sql.raw(SORT_KEYS[order.sort]);
+  const dir = sql.raw(order.descending ? 'desc' : 'asc');
+  // Nulls as a sentinel flag first: (flag, key, -id) or (flag, key, id) sort as one tuple.
+  const flag = sql`(${key} is null)`;
+  let after = sql`true`;
+  if (page.afterId !== undefined) {
+    const cmp = sql.raw(order.descending ? '<' : '>');
+    after = sql`(
+      with a as (select ${key} as k, (${key}) is null as f from mailings m left join mailing_stats s on s.mailing_id = m.id where m.id = ${page.afterId})
+      select case
+        when not exists (select 1 from a) then m.id < ${page.afterId}
+        when (select f from a) then ${flag} and m.id < ${page.afterId}
+        else not ${flag} and (${key} ${cmp} (select k from a) or (${key} = (select k from a) and m.id < ${page.afterId})) or ${flag}
+      end)`;
+  }
+  const condition = listCondition(filter);
+  const rows = await db.execute<{ id: string }>(sql`
+    select m.id from mailings m left join mailing_stats s on s.mailing_id = m.id
+    where ${condition ? sql`m.id in (select ${mailings.id} from ${mailings} where ${condition})` : sql`true`} and ${after}
+    order by ${key} ${dir} nulls last, m.id desc
+    limit ${page.limit + 1}`);
+  const ids = rows.map((r) => Number(r.id));
+  if (ids.length === 0) return [];
+  const found = new Map((await db.select().from(mailings).where(inArray(mailings.id, ids))).map((m) => [m.id, m]));
+  return ids.flatMap((id) => found.get(id) ?? []);
 }
 
 export async function countMailings(db: Db, filter: MailingListFilter): Promise<number> {

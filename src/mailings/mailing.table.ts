@@ -32,6 +32,9 @@ export const mailings = pgTable(
     maxFailureRate: real('max_failure_rate'),
     // Why it paused itself (null when paused by an operator, or running).
     pausedReason: text('paused_reason'),
+    // Who paused it (a principal's id, or PAUSED_BY_HERALD) and when; null unless PAUSED.
+    pausedBy: text('paused_by'),
+    pausedAt: timestamp('paused_at', { withTimezone: true }),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

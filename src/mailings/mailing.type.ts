@@ -6,6 +6,7 @@ import { connectionType } from '../api/connection';
 import { MessageStats } from '../messages/message.type';
 import { MAILING_STATUSES, type MailingStatus as Status } from './mailing.table';
 import { MAILING_ACTIONS, type MailingAction as Action } from './mailing.transitions';
+import { MAILING_SORTS, type MailingSortValue } from './mailing.store';
 
 export const MailingStatus = Object.fromEntries(MAILING_STATUSES.map((s) => [s, s])) as { [S in Status]: S };
 registerEnumType(MailingStatus, {
@@ -19,6 +20,15 @@ registerEnumType(MailingAction, {
   name: 'MailingAction',
   description: 'What the asker may do with a mailing now, each the mutation of that name: PAUSE, RESUME, CANCEL (pauseMailing, resumeMailing, cancelMailing), ' +
     'EDIT (updateMailing accepts a change), DELETE, DUPLICATE, RETRY_FAILED (it has FAILED messages to queue again).',
+});
+
+export const MailingSort = Object.fromEntries(MAILING_SORTS.map((s) => [s, s])) as { [S in MailingSortValue]: S };
+registerEnumType(MailingSort, {
+  name: 'MailingSort',
+  description:
+    'CREATED_AT (the default), NAME (its name, else its text, any case), STATUS, START_AT, STARTED_AT and FINISHED_AT (when it really started and finished), ' +
+    'DURATION (finished − started, or so far), SENT (accepted by a provider), FAILED, FAILURE_SHARE (failed / (sent + failed)), DELIVERY_RATE (delivered / (delivered + undelivered)). ' +
+    'Mailings without the value (not started, no receipts) come last either way; ties go newest first.',
 });
 
 @ObjectType({ description: 'A daily window in each client\'s local time; from > to wraps midnight.' })
@@ -52,6 +62,14 @@ export class Mailing {
   @Field(() => MailingStatus) status!: Status;
   @Field(() => String, { nullable: true, description: 'why it paused itself (its failure rate), null when an operator paused it or it runs' })
   pausedReason!: string | null;
+  @Field(() => String, { nullable: true, description: "who paused it, while PAUSED: the principal's id (api-token:N, oidc:…) for an operator's pause, 'Herald itself' when it paused itself" })
+  pausedBy!: string | null;
+  @Field(() => GraphQLDateTime, { nullable: true, description: 'when it was paused, while PAUSED' })
+  pausedAt!: Date | null;
+  @Field(() => GraphQLDateTime, { nullable: true, description: 'when it started sending (its first start), null before' })
+  startedAt!: Date | null;
+  @Field(() => GraphQLDateTime, { nullable: true, description: 'when it reached COMPLETED or CANCELLED, null before (and again while a retry runs)' })
+  finishedAt!: Date | null;
   @Field(() => String, { nullable: true, description: 'at most that many messages to one client in the window, e.g. 2/24h: its own, else FREQUENCY_CAP' })
   frequencyCap!: string | null;
   @Field(() => Float, { description: 'it pauses itself when more than this share of its last 200 results failed' })
@@ -89,11 +107,11 @@ export class MailingProgress {
   mailing!: Mailing;
   @Field(() => MailingStatus) status!: Status;
   @Field(() => MessageStats) stats!: MessageStats;
-  @Field(() => Float, { description: 'messages reaching SENT or FAILED per second, over the last few seconds' })
+  @Field(() => Float, { description: 'messages reaching SENT or FAILED per second, over the last few seconds; 0 unless RUNNING' })
   ratePerSecond!: number;
   @Field(() => Float, { nullable: true, description: 'pending / rate; 0 when nothing is pending, null when nothing moves (a paused or scheduled mailing, a stalled one)' })
   etaSeconds!: number | null;
-  @Field(() => Boolean, { description: 'at the current rate, not every pending message goes before endAt' })
+  @Field(() => Boolean, { description: 'RUNNING, and at the current rate (or stalled) not every pending message goes before endAt; never for a paused mailing' })
   atRisk!: boolean;
   @Field(() => GraphQLDateTime) at!: Date;
 }

@@ -6,3 +6,11 @@ export class Statistics {
   @Field(() => Int) mailingCount!: number;
   @Field(() => MessageStats) messages!: MessageStats;
 }
+
+@ObjectType({ description: 'One UTC day of messages: sent (accepted by a provider) that day, delivered that day (by receipt), failed that day.' })
+export class DayFigures {
+  @Field(() => String, { description: 'the UTC day, YYYY-MM-DD' }) day!: string;
+  @Field(() => Int) sent!: number;
+  @Field(() => Int) delivered!: number;
+  @Field(() => Int) failed!: number;
+}

@@ -18,6 +18,8 @@ const row: MailingRow = {
   frequencyCapWindowS: 86400,
   maxFailureRate: 0.5,
   pausedReason: null,
+  pausedBy: null,
+  pausedAt: null,
   startedAt: null,
   finishedAt: null,
   createdAt: new Date(0),
@@ -45,7 +47,7 @@ describe('a mailing\'s values', () => {
   });
 
   it('writes back the columns it read', () => {
-    const { id, status, pausedReason, startedAt, finishedAt, createdAt, updatedAt, ...columns } = row;
+    const { id, status, pausedReason, pausedBy, pausedAt, startedAt, finishedAt, createdAt, updatedAt, ...columns } = row;
     expect(columnsOf(mailingValuesOf(row))).toEqual(columns);
   });
 

@@ -1,10 +1,11 @@
 import { useApolloClient, useMutation, useQuery, useSubscription } from '@apollo/client/react';
-import { useEffect, useRef, useState, type MouseEvent } from 'react';
-import { Figure, MessageStatusBadge, ProgressBar, ReceiptFigures, SegmentsLine, StatusBadge, Table, ThroughputChart, type Sample } from '../components';
+import { useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
+import { Figure, MessageStatusBadge, ProgressBar, ReceiptFigures, SegmentsLine, StatusBadge, Table, ThroughputChart } from '../components';
 import { messageOf } from '../errors';
 import { count, duration, when } from '../format';
 import type { ListedMessageFragment, MailingAction, MailingDetailsFragment, MessageStatus } from '../gql/graphql';
 import { useThrottled } from '../hooks';
+import { chartSamples } from '../throughput';
 import {
   CANCEL_MAILING,
   CLIENTS_CHANGED,
@@ -23,28 +24,26 @@ import {
 import { Link, navigate } from '../router';
 import { storedToken } from '../session';
 
-// Points kept for the throughput chart: a few minutes of events at four a second.
-const CHART_POINTS = 1_200;
 // What MESSAGES_BY_STATUS asks for.
 const LISTED = 50;
 
 export function MailingPage({ id }: { id: string }) {
   const { data, loading, refetch } = useQuery(MAILING, { variables: { id } });
-  // The chart: the throughput so far as Herald counted it when the page opened, then the
-  // rate of each progress event.
+  // The chart: Herald's throughput buckets, read again (at most every 2 s) as the counts move
+  // while the page is open, so the live chart and the one after a reload are the same data.
   const history = useQuery(THROUGHPUT, { variables: { id } });
-  const [liveSamples, setLiveSamples] = useState<Sample[]>([]);
+  const rechart = useThrottled(() => void history.refetch(), 2_000);
   // Every event updates Mailing:<id> in the cache (the figures below); rate, ETA and risk
   // are the event's own.
-  const { data: live } = useSubscription(MAILING_PROGRESS, {
-    variables: { id },
-    onData: ({ data: event }) => {
-      const p = event.data?.mailingProgress;
-      if (p) setLiveSamples((s) => [...s.slice(1 - CHART_POINTS), { at: Date.parse(p.at), rate: p.ratePerSecond }]);
-    },
-  });
-  const before: Sample[] = history.data?.mailing?.throughput.points.map((p) => ({ at: Date.parse(p.at), rate: p.perSecond })) ?? [];
-  const samples = [...before, ...liveSamples.filter((s) => s.at > (before.at(-1)?.at ?? 0))];
+  const { data: live } = useSubscription(MAILING_PROGRESS, { variables: { id } });
+  const done = live?.mailingProgress ? live.mailingProgress.mailing.stats.sent + live.mailingProgress.mailing.stats.failed : undefined;
+  const seenDone = useRef<number | undefined>(undefined);
+  useEffect(() => {
+    if (done !== undefined && seenDone.current !== undefined && done !== seenDone.current) rechart();
+    seenDone.current = done;
+  }, [done, rechart]);
+  const throughput = history.data?.mailing?.throughput;
+  const samples = useMemo(() => (throughput ? chartSamples(throughput.bucketSeconds, throughput.points) : []), [throughput]);
   const mailing = data?.mailing;
   const failures = useListed(id, 'FAILED', mailing?.stats.failed);
   const skips = useListed(id, 'SKIPPED', mailing?.stats.skipped);
@@ -133,19 +132,30 @@ export function MailingPage({ id }: { id: string }) {
       </section>
       <ReceiptFigures stats={stats} />
       <p className="browse-link"><Link to={`/mailings/${mailing.id}/messages`} className="button secondary">Browse its messages</Link></p>
-      <section className="figures" aria-label="pace">
-        <Figure label="msg/s" value={progress ? progress.ratePerSecond.toFixed(1) : '—'} />
-        <Figure label="ETA" value={final ? 'done' : duration(progress?.etaSeconds)} />
-        <Figure label="at risk" value={progress?.atRisk ? 'yes' : 'no'} tone={progress?.atRisk ? 'failed' : undefined} />
-      </section>
-      {progress?.atRisk && (
+      {/* A paused mailing has no pace (Herald sends no rate, ETA or risk for it): who paused it, and when. */}
+      {mailing.pausedBy ? (
+        <p className="paused-by" data-paused-by={mailing.pausedBy}>
+          Paused by <strong>{mailing.pausedBy}</strong>
+          {mailing.pausedAt && <> at {when(mailing.pausedAt)}</>}.
+        </p>
+      ) : (
+        <section className="figures" aria-label="pace">
+          <Figure label="msg/s" value={progress ? progress.ratePerSecond.toFixed(1) : '—'} />
+          <Figure label="ETA" value={final ? 'done' : duration(progress?.etaSeconds)} />
+          <Figure label="at risk" value={progress?.atRisk ? 'yes' : 'no'} tone={progress?.atRisk ? 'failed' : undefined} />
+        </section>
+      )}
+      {progress?.atRisk && !mailing.pausedBy && (
         <p className="warning" role="status">
           At this rate, not every pending message will go before the end ({when(mailing.endAt)}).
         </p>
       )}
 
       <h2>Throughput</h2>
-      <ThroughputChart samples={samples} />
+      {/* The span drawn, for a look (and the tests): its first and last instants. */}
+      <div className="throughput" data-from={samples[0]?.at} data-to={samples.at(-1)?.at} data-points={samples.length}>
+        <ThroughputChart samples={samples} />
+      </div>
 
       <h2>Failure reasons</h2>
       <FailureReasons mailingId={mailing.id} reasons={reasons} />

@@ -55,7 +55,7 @@ export function MailingsPage() {
           <input type="date" value={to} onChange={(e) => setTo(e.target.value)} />
         </label>
       </section>
-      <MailingsTable filter={filter} pageSize={20} empty={filter.status || filter.name || from || to ? 'No mailing matches.' : 'No mailing yet.'} />
+      <MailingsTable sortable filter={filter} pageSize={20} empty={filter.status || filter.name || from || to ? 'No mailing matches.' : 'No mailing yet.'} />
     </>
   );
 }
