@@ -211,3 +211,24 @@ describe.skipIf(!chromiumAvailable)("the mailing form's tags and preview", () =>
     await phone.context().close();
   });
 });
+
+describe.skipIf(!chromiumAvailable)("a scheduled mailing's page", () => {
+  it("should estimate the parts from its audience's real values, the worst case beside it, and the worst case alone once it started", async () => {
+    const text = `Hello {{name}}! ${'x'.repeat(130)}`;
+    const data = await herald.ok(CREATE_MAILING, { input: { name: 'Autumn sale', text, startAt: inMs(3_600_000), endAt: inMs(7_200_000), filter: { tags: ['odd'] } } });
+    const page = await signedIn();
+    await page.goto(`${herald.url}/mailings/${data.createMailing.id}`);
+    const parts = page.locator('[data-fact="estimated parts"]');
+    // Boris, Gleb, Egor: one part each; every name at 64 characters would be two a message.
+    await expect.poll(() => parts.textContent(), { timeout: 5_000 }).toBe(
+      '≈ 3 SMS parts (typically 1 a message, the longest 1) · worst case 6, every placeholder at its longest',
+    );
+    // The second mailing's text has no placeholder: its parts are exact, as before.
+    await page.goto(`${herald.url}/mailings/${second}`);
+    await expect.poll(() => parts.textContent()).toBe('6 SMS parts (1 a message)');
+    // Once started, its audience is fixed and the directory's values of now say nothing of it.
+    await page.goto(`${herald.url}/mailings/${first}`);
+    await expect.poll(() => parts.textContent()).toBe('at most 6 SMS parts (1 a message, every placeholder at its longest)');
+    await page.context().close();
+  });
+});

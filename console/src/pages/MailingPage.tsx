@@ -13,6 +13,7 @@ import {
   DUPLICATE_MAILING,
   FAILURE_REASONS,
   MAILING,
+  MAILING_ESTIMATE,
   MAILING_PROGRESS,
   MAILINGS_CHANGED,
   MESSAGES_BY_STATUS,
@@ -55,7 +56,20 @@ export function MailingPage({ id }: { id: string }) {
   // Events carry the mailing's card (status, stats, text); what is derived from the rest
   // (segments after another operator's edit, the audience before the start as the directory
   // and its opt-outs change) is read again, at most once a second.
-  const reread = useThrottled(() => void refetch(), 1_000);
+  // A scheduled mailing whose text has placeholders is estimated from its audience's real
+  // values (mailingEstimate, as the form's preview does); 64 characters a placeholder is only
+  // the worst case, shown beside it.
+  const placeholders = mailing ? /\{\{/.test(mailing.text) : false;
+  const filter = mailing ? { operatorCodes: mailing.filter.operatorCodes, tags: mailing.filter.tags, tagMatch: mailing.filter.tagMatch } : undefined;
+  const estimate = useQuery(MAILING_ESTIMATE, {
+    variables: { text: mailing?.text ?? '', filter: filter! },
+    skip: !mailing || !placeholders || mailing.status !== 'SCHEDULED',
+    fetchPolicy: 'cache-and-network',
+  });
+  const reread = useThrottled(() => {
+    void refetch();
+    if (placeholders && mailing?.status === 'SCHEDULED') void estimate.refetch();
+  }, 1_000);
   useSubscription(MAILINGS_CHANGED, {
     onData: ({ data: event }) => {
       const change = event.data?.mailingsChanged;
@@ -109,8 +123,7 @@ export function MailingPage({ id }: { id: string }) {
         </dd>
         <dt>Estimated parts</dt>
         <dd data-fact="estimated parts">
-          {count(audience * mailing.segments.parts)} SMS parts
-          <span className="muted"> ({mailing.segments.parts} a message)</span>
+          <EstimatedParts audience={audience} parts={mailing.segments.parts} placeholders={placeholders} estimate={status === 'SCHEDULED' ? (estimate.data ?? estimate.previousData)?.mailingEstimate : undefined} />
         </dd>
         <dt>Frequency cap</dt>
         <dd data-fact="frequency cap">{mailing.frequencyCap ? `at most ${mailing.frequencyCap} to a client, across mailings` : 'none'}</dd>
@@ -422,5 +435,32 @@ function MailingActions({ mailing }: { mailing: MailingDetailsFragment }) {
         </p>
       )}
     </div>
+  );
+}
+
+type Estimate = { parts: number; typicalParts: number; longestParts: number; worstCaseParts: number; audience: number };
+
+/** Parts billed: exact without placeholders; with them, from the audience's real values before the start, else the worst case. */
+function EstimatedParts({ audience, parts, placeholders, estimate }: { audience: number; parts: number; placeholders: boolean; estimate?: Estimate }) {
+  if (!placeholders)
+    return (
+      <>
+        {count(audience * parts)} SMS parts<span className="muted"> ({parts} a message)</span>
+      </>
+    );
+  if (estimate)
+    return (
+      <span data-parts={estimate.parts} data-worst={audience * parts}>
+        ≈ {count(estimate.parts)} SMS parts
+        <span className="muted">
+          {' '}
+          (typically {estimate.typicalParts} a message, the longest {estimate.longestParts}) · worst case {count(audience * parts)}, every placeholder at its longest
+        </span>
+      </span>
+    );
+  return (
+    <>
+      at most {count(audience * parts)} SMS parts<span className="muted"> ({parts} a message, every placeholder at its longest)</span>
+    </>
   );
 }
