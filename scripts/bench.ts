@@ -55,6 +55,7 @@ const flag = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const LOAD = args.includes('--load');
+const API = args.includes('--api');
 const CLIENTS = Number(flag('clients') ?? (LOAD ? 100_000 : 1_000_000));
 const REALISTIC = Number(flag('realistic') ?? Math.min(50_000, CLIENTS));
 /** The realistic gateway of step 4: its latency, tail and failures. */
@@ -1133,7 +1134,92 @@ async function mainLoad() {
   }
 }
 
+/**
+ * --api [--api-clients 16] [--api-seconds 20]: what a trivial query costs the api process at
+ * rest. One api process (HERALD_ROLE=api, nothing dispatching), C clients each sending
+ * `{ statistics { mailingCount } }` as soon as the last answer came (one admin token, as a
+ * dashboard's tabs would), a warm-up of 5 s, then S seconds measured: the api process's CPU
+ * time (/proc/<pid>/stat, user + system) ÷ the requests answered is `api.cpuMsPerRequest`.
+ * --node-args (e.g. --cpu-prof) apply to the api process.
+ */
+async function mainApi() {
+  const clients = Number(flag('api-clients') ?? 16);
+  const seconds = Number(flag('api-seconds') ?? 20);
+  const query = '{ statistics { mailingCount } }';
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'herald-bench-api-'));
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  try {
+    say(`bench --api: ${clients} clients, ${seconds} s, ${cpus().length} cores`);
+    const { pg, senderUrl } = await startDatabaseAndGateway(dataDir, cleanups);
+    const port = await freePort();
+    const heraldUrl = `http://127.0.0.1:${port}`;
+    const logFile = path.join(dataDir, 'api.log');
+    const env = { DATABASE_URL: pg.url, API_TOKENS: `admin:${TOKEN}`, SENDER_URL: senderUrl, SENDER_TOKEN: GATEWAY_TOKEN, HERALD_ROLE: 'api', PORT: String(port), LOG_LEVEL: flag('log-level') ?? 'info' };
+    const api = spawnTs('src/main.ts', env, openSync(logFile, 'w'), flag('node-args')?.split(' ') ?? []);
+    cleanups.push(async () => {
+      // SIGTERM lets --cpu-prof write its profile before the process ends.
+      api.kill('SIGTERM');
+      await Promise.race([new Promise((r) => api.once('exit', r)), sleep(10_000)]);
+    });
+    await waitForLog(logFile, '"msg":"Herald is listening"');
+    const pool = new Pool(heraldUrl, { connections: clients });
+    cleanups.push(() => pool.destroy());
+    const body = JSON.stringify({ query });
+    let errors = 0;
+    const run = async (until: number, latencies: number[] | null) => {
+      let n = 0;
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (performance.now() < until) {
+            const t = performance.now();
+            const res = await pool.request({ method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body });
+            const answer = (await res.body.json()) as { data?: { statistics?: { mailingCount?: number } }; errors?: unknown[] };
+            if (answer.errors || typeof answer.data?.statistics?.mailingCount !== 'number') errors++;
+            latencies?.push(performance.now() - t);
+            n++;
+          }
+        }),
+      );
+      return n;
+    };
+    say('warming up…');
+    await run(performance.now() + 5_000, null);
+    say(`measuring for ${seconds} s…`);
+    const latencies: number[] = [];
+    const cpuBefore = cpuSeconds({ api: [api.pid!] }).api;
+    const started = performance.now();
+    const requests = await run(started + seconds * 1000, latencies);
+    const elapsed = (performance.now() - started) / 1000;
+    const cpuUsed = cpuSeconds({ api: [api.pid!] }).api - cpuBefore;
+    const result = {
+      machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+      api: {
+        query,
+        clients,
+        seconds: round(elapsed),
+        requests,
+        errors,
+        requestsPerSecond: Math.round(requests / elapsed),
+        p50Ms: round(percentile(latencies, 50), 2),
+        p99Ms: round(percentile(latencies, 99), 2),
+        cpuMsPerRequest: round((cpuUsed / requests) * 1000, 3),
+        apiCpuSeconds: round(cpuUsed, 2),
+      },
+    };
+    say(`  ${requests} requests (${errors} errors), ${result.api.requestsPerSecond}/s, p50 ${result.api.p50Ms} ms, p99 ${result.api.p99Ms} ms, ${result.api.cpuMsPerRequest} ms of api CPU a request`);
+    console.log(JSON.stringify(result));
+    if (errors > 0) {
+      process.stderr.write(`bench: invariant broken: every answer has data: ${errors} of ${requests} did not\n`);
+      exitCode = 1;
+    }
+  } finally {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    if (KEEP) process.stderr.write(`logs and data kept in ${dataDir}\n`);
+    else await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
 /** Set by a run whose invariants broke: the bench exits non-zero (CI's bench step fails). */
 let exitCode = 0;
-await (LOAD ? mainLoad() : main());
+await (API ? mainApi() : LOAD ? mainLoad() : main());
 process.exit(exitCode);
