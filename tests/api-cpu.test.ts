@@ -35,7 +35,7 @@ describe('the cost budget, batched', () => {
     const [{ s }] = await h.sql<{ s: number }[]>`select extract(second from now())::int as s`;
     if (s > 55) await sleep((61 - s) * 1000); // all in one minute
     const budget = new CostBudget(database.db, 100_000, createLogger('silent'));
-    const principal = { id: 'api-cpu:cheap', role: 'ADMIN' as const };
+    const principal = { id: 'api-cpu:cheap', role: 'admin' as const };
     for (let i = 0; i < 50; i++) await budget.charge(principal, 1);
     // Granted in memory: nothing written yet (the batch goes out COST_FLUSH_MS after the first).
     expect(await spentBy(await keyOf(principal.id))).toBe(0);
@@ -48,7 +48,7 @@ describe('the cost budget, batched', () => {
     if (s > 55) await sleep((61 - s) * 1000);
     const log = createLogger('silent');
     const [one, two] = [new CostBudget(database.db, 1_000, log), new CostBudget(database.db, 1_000, log)];
-    const principal = { id: 'api-cpu:shared', role: 'ADMIN' as const };
+    const principal = { id: 'api-cpu:shared', role: 'admin' as const };
     // 10 (1% of 1,000) granted in memory by the first; then 400 (over 1%) asks the database, the 10 written first.
     for (let i = 0; i < 10; i++) await one.charge(principal, 1);
     await one.charge(principal, 400);
