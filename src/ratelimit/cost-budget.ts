@@ -142,6 +142,9 @@ export class CostBudget {
    * forgotten, as the operations let through meanwhile are.
    */
   flush(): Promise<void> {
+    // This writes everything unwritten: a batch still scheduled has nothing left to write.
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     const run = this.flushing.then(async () => {
       const batch = new Map<string, number>();
       const now = Date.now();
