@@ -26,6 +26,12 @@
 //      dispatcher and the database.
 // Each checks what the SMSC saw: S submit_sm to S distinct numbers, no window overrun.
 // Herald, the simulators and PostgreSQL (embedded) each run in their own process.
+// Every run named for a simulator mode sets that mode and reads it back first (simulatorMode);
+// the bench then checks its own invariants (checkInvariants: e.g. a realistic ceiling within
+// concurrency ÷ mean latency, every message sent) and exits 1, naming each one broken.
+//
+// `npm run bench -- --api [--api-clients 16] [--api-seconds 20]`: a trivial query's cost to
+// the api process at rest, `api.cpuMsPerRequest` (see mainApi).
 //
 // `npm run bench -- --load [--clients N] [--graphql-clients 200] [--subscribers 500]
 // [--think-ms 1000]` measures instead Herald under load: a mailing to N (default 100,000)
@@ -962,6 +968,7 @@ async function mainLoad() {
   try {
     say(`bench --load: ${CLIENTS.toLocaleString('en')} clients, ${graphqlClients} GraphQL clients (think ${thinkMs} ms), ${subscribers} subscribers, ${cpus().length} cores`);
     const { pg, senderUrl } = await startDatabaseAndGateway(dataDir, cleanups);
+    await simulatorMode(senderUrl, 'fast', FAST_BEHAVIOUR);
     // One viewer token per GraphQL client: each has its own cost budget, as separate users would;
     // the subscribers share them, a few sockets a token (within WS_MAX_CONNECTIONS_PER_TOKEN).
     const tokenCount = Math.max(1, graphqlClients, Math.ceil(subscribers / 5));
