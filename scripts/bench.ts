@@ -26,6 +26,12 @@
 //      dispatcher and the database.
 // Each checks what the SMSC saw: S submit_sm to S distinct numbers, no window overrun.
 // Herald, the simulators and PostgreSQL (embedded) each run in their own process.
+// Every run named for a simulator mode sets that mode and reads it back first (simulatorMode);
+// the bench then checks its own invariants (checkInvariants: e.g. a realistic ceiling within
+// concurrency ÷ mean latency, every message sent) and exits 1, naming each one broken.
+//
+// `npm run bench -- --api [--api-clients 16] [--api-seconds 20]`: a trivial query's cost to
+// the api process at rest, `api.cpuMsPerRequest` (see mainApi).
 //
 // `npm run bench -- --load [--clients N] [--graphql-clients 200] [--subscribers 500]
 // [--think-ms 1000]` measures instead Herald under load: a mailing to N (default 100,000)
@@ -55,11 +61,12 @@ const flag = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const LOAD = args.includes('--load');
+const API = args.includes('--api');
 const CLIENTS = Number(flag('clients') ?? (LOAD ? 100_000 : 1_000_000));
 const REALISTIC = Number(flag('realistic') ?? Math.min(50_000, CLIENTS));
 /** The realistic gateway of step 4: its latency, tail and failures. */
 const REALISTIC_BEHAVIOUR = { latencyMs: [20, 300], tailRate: 0.01, tailMs: 3_000, errorRate: 0.01, malformedRate: 0, rejectRate: 0 };
-const FAST_BEHAVIOUR = { latencyMs: 0, tailRate: 0, tailMs: 0, errorRate: 0 };
+const FAST_BEHAVIOUR = { latencyMs: 0, tailRate: 0, tailMs: 0, errorRate: 0, malformedRate: 0, rejectRate: 0 };
 const JSON_ONLY = args.includes('--json');
 const CONCURRENCY = Number(flag('concurrency') ?? 256);
 // --pg-stats: after the dispatch, print where PostgreSQL spent its time (pg_stat_statements).
@@ -286,6 +293,7 @@ async function main() {
     const cpuBefore = cpuSeconds(dispatchProcesses());
     const CREATE = `mutation($input: CreateMailingInput!) { createMailing(input: $input) { id status } }`;
     const simulatorStats = async () => (await (await fetch(`${senderUrl}/_sim/stats`)).json()) as { requests: number; firstRequestAt: number | null };
+    await simulatorMode(senderUrl, 'fast', FAST_BEHAVIOUR);
     const createdAt = Date.now();
     const { createMailing } = await gql(CREATE, {
       input: { text: 'Bench message', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 3 * 3600_000).toISOString(), filter: { tags: ['odd', 'even'] } },
@@ -330,7 +338,7 @@ async function main() {
 
     // 4. The realistic run.
     say(`realistic run (${REALISTIC.toLocaleString('en')} clients)…`);
-    await setBehaviour(senderUrl, REALISTIC_BEHAVIOUR);
+    await simulatorMode(senderUrl, 'realistic', REALISTIC_BEHAVIOUR);
     const realistic = await gql(CREATE, {
       input: { text: 'Bench message', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 3 * 3600_000).toISOString(), filter: { tags: ['realistic'] } },
     });
@@ -341,7 +349,7 @@ async function main() {
 
     // 7. The cost of counting: the dispatching process restarted with metrics off, then on, twice.
     say(`metrics off / on (${METRICS_SAMPLE.toLocaleString('en')} clients a run)…`);
-    await setBehaviour(senderUrl, FAST_BEHAVIOUR);
+    await simulatorMode(senderUrl, 'fast', FAST_BEHAVIOUR);
     const dispatching = SINGLE ? 0 : 1;
     type MetricsRun = { sent: number; seconds: number; cpuSeconds: number };
     const metricsRuns = { off: [] as MetricsRun[], on: [] as MetricsRun[] };
@@ -424,13 +432,20 @@ async function main() {
     }
 
     // 5. Ceilings.
+    // Each in the mode it is named for, set and read back first: step 7 left the simulator
+    // fast, and a realistic ceiling measured fast is what made ratio.realistic 0.06 (issue 21).
     say('ceiling, realistic…');
+    await simulatorMode(senderUrl, 'realistic', REALISTIC_BEHAVIOUR);
+    const realisticRequestsBefore = (await simulatorStats()).requests;
     const realisticCeilingRate = await ceiling(senderUrl, REALISTIC, CONCURRENCY);
-    await setBehaviour(senderUrl, FAST_BEHAVIOUR);
+    const realisticCeilingRequests = (await simulatorStats()).requests - realisticRequestsBefore;
+    await simulatorMode(senderUrl, 'fast', FAST_BEHAVIOUR);
     say('ceiling…');
     const simulatorBefore = cpuSeconds({ simulator: [simulator.pid!] });
     const clientBefore = process.cpuUsage();
+    const ceilingRequestsBefore = (await simulatorStats()).requests;
     const ceilingRate = await ceiling(senderUrl, CLIENTS, CONCURRENCY);
+    const ceilingRequests = (await simulatorStats()).requests - ceilingRequestsBefore;
     const clientCpu = process.cpuUsage(clientBefore);
     const simulatorAfter = cpuSeconds({ simulator: [simulator.pid!] });
     const perMessage = (seconds: number) => round((seconds / CLIENTS) * 1e6, 1);
@@ -538,13 +553,77 @@ async function main() {
         },
       },
     };
+    const broken = checkInvariants(result, {
+      dispatchSent: timing.sent,
+      realisticSent: realisticTiming.sent,
+      metricsSent: [...metricsRuns.off, ...metricsRuns.on].map((r) => r.sent),
+      ceilingRequests,
+      realisticCeilingRequests,
+    });
     if (!JSON_ONLY) printTable(result);
-    console.log(JSON.stringify(result));
+    console.log(JSON.stringify({ ...result, invariants: { broken } }));
+    if (broken.length > 0) {
+      for (const b of broken) process.stderr.write(`bench: invariant broken: ${b}\n`);
+      exitCode = 1;
+    }
   } finally {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
     if (KEEP) process.stderr.write(`logs and data kept in ${dataDir}\n`);
     else await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The mean latency (ms) of a simulator behaviour: uniform range, then the tail's share at tailMs. */
+function meanLatencyMs(b: { latencyMs: number | number[]; tailRate: number; tailMs: number }): number {
+  const base = Array.isArray(b.latencyMs) ? (b.latencyMs[0] + b.latencyMs[1]) / 2 : b.latencyMs;
+  return (1 - b.tailRate) * base + b.tailRate * b.tailMs;
+}
+
+/** Slack on the latency bound: a finite sample's mean latency can come out a little under the behaviour's. */
+const LATENCY_BOUND_SLACK = 1.1;
+
+/**
+ * What the bench's own figures must satisfy, or they measure something else than they say
+ * (issue 21: a realistic ceiling measured in fast mode, 15× over what its latencies allow).
+ * Each broken one is returned by name, with the figures; the bench then exits non-zero.
+ */
+function checkInvariants(
+  r: any,
+  seen: { dispatchSent: number; realisticSent: number; metricsSent: number[]; ceilingRequests: number; realisticCeilingRequests: number },
+): string[] {
+  const broken: string[] = [];
+  const check = (name: string, ok: boolean, detail: string) => void (ok || broken.push(`${name}: ${detail}`));
+  // Little's law: no more than `concurrency` requests in flight, each taking the mean latency.
+  const bound = (r.concurrency / meanLatencyMs(REALISTIC_BEHAVIOUR)) * 1000;
+  check(
+    'realistic.ceilingMessagesPerSecond ≤ concurrency ÷ mean latency',
+    r.realistic.ceilingMessagesPerSecond <= bound * LATENCY_BOUND_SLACK,
+    `${r.realistic.ceilingMessagesPerSecond} msg/s > ${Math.round(bound)} (${r.concurrency} ÷ ${round(meanLatencyMs(REALISTIC_BEHAVIOUR))} ms, ×${LATENCY_BOUND_SLACK} slack)`,
+  );
+  check(
+    'realistic.messagesPerSecond ≤ concurrency ÷ mean latency',
+    r.realistic.messagesPerSecond <= bound * LATENCY_BOUND_SLACK,
+    `${r.realistic.messagesPerSecond} msg/s > ${Math.round(bound)}`,
+  );
+  check(
+    'realistic.ceilingMessagesPerSecond ≤ ceiling.messagesPerSecond',
+    r.realistic.ceilingMessagesPerSecond <= r.ceiling.messagesPerSecond,
+    `the realistic ceiling ${r.realistic.ceilingMessagesPerSecond} msg/s over the fast one ${r.ceiling.messagesPerSecond}`,
+  );
+  check('dispatch sent every message', seen.dispatchSent === r.clients, `${seen.dispatchSent} sent of ${r.clients}`);
+  // 1% answered 5xx are retried: every message of the realistic run ends sent.
+  check('realistic run sent every message', seen.realisticSent === r.realistic.clients, `${seen.realisticSent} sent of ${r.realistic.clients}`);
+  check('metrics runs sent every message', seen.metricsSent.every((n) => n === r.metrics.sample), `${seen.metricsSent.join(', ')} sent of ${r.metrics.sample} each`);
+  check('ceiling made one request a message', seen.ceilingRequests === r.clients, `the simulator saw ${seen.ceilingRequests} requests for ${r.clients}`);
+  check(
+    'realistic ceiling made one request a message',
+    seen.realisticCeilingRequests === r.realistic.clients,
+    `the simulator saw ${seen.realisticCeilingRequests} requests for ${r.realistic.clients}`,
+  );
+  for (const [name, value] of Object.entries(r.ratio as Record<string, number | null>)) {
+    check(`ratio.${name} is a positive number`, value === null || (Number.isFinite(value) && value > 0), `ratio.${name} = ${value}`);
+  }
+  return broken;
 }
 
 /** Nanoseconds of Herald's counting per message, as the dispatcher and gateway client do it. */
@@ -677,9 +756,23 @@ async function dispatchTiming(sql: postgres.Sql, mailingId: string) {
   return timing;
 }
 
-async function setBehaviour(senderUrl: string, behaviour: Record<string, unknown>): Promise<void> {
+/**
+ * Puts the simulator in the bench's `name` mode (its steady mode with `behaviour`), then reads
+ * its state back from `/_sim/stats` and throws unless it is that: a run named for a mode is
+ * never measured in another.
+ */
+async function simulatorMode(senderUrl: string, name: string, behaviour: Record<string, unknown>): Promise<void> {
+  const mode = await fetch(`${senderUrl}/_sim/mode`, { method: 'POST', body: JSON.stringify({ mode: 'steady' }) });
+  if (!mode.ok) throw new Error(`the simulator refused its steady mode: ${mode.status}`);
+  await mode.body?.cancel();
   const res = await fetch(`${senderUrl}/_sim/behaviour`, { method: 'POST', body: JSON.stringify(behaviour) });
-  if (!res.ok) throw new Error(`the simulator refused its behaviour: ${res.status}`);
+  if (!res.ok) throw new Error(`the simulator refused its ${name} behaviour: ${res.status}`);
+  await res.body?.cancel();
+  const state = (await (await fetch(`${senderUrl}/_sim/stats`)).json()) as { mode: string; behaviour: Record<string, unknown> };
+  const wrong = Object.keys(behaviour).filter((k) => JSON.stringify(state.behaviour[k]) !== JSON.stringify(behaviour[k]));
+  if (state.mode !== 'steady' || wrong.length > 0) {
+    throw new Error(`the simulator is not in ${name} mode: it reads back mode ${state.mode}, ${wrong.map((k) => `${k} ${JSON.stringify(state.behaviour[k])}`).join(', ') || 'behaviour as set'}`);
+  }
 }
 
 /** N requests straight from one undici pool to the simulator: what the gateway side allows. */
@@ -875,6 +968,7 @@ async function mainLoad() {
   try {
     say(`bench --load: ${CLIENTS.toLocaleString('en')} clients, ${graphqlClients} GraphQL clients (think ${thinkMs} ms), ${subscribers} subscribers, ${cpus().length} cores`);
     const { pg, senderUrl } = await startDatabaseAndGateway(dataDir, cleanups);
+    await simulatorMode(senderUrl, 'fast', FAST_BEHAVIOUR);
     // One viewer token per GraphQL client: each has its own cost budget, as separate users would;
     // the subscribers share them, a few sockets a token (within WS_MAX_CONNECTIONS_PER_TOKEN).
     const tokenCount = Math.max(1, graphqlClients, Math.ceil(subscribers / 5));
@@ -1047,5 +1141,92 @@ async function mainLoad() {
   }
 }
 
-await (LOAD ? mainLoad() : main());
-process.exit(0);
+/**
+ * --api [--api-clients 16] [--api-seconds 20]: what a trivial query costs the api process at
+ * rest. One api process (HERALD_ROLE=api, nothing dispatching), C clients each sending
+ * `{ statistics { mailingCount } }` as soon as the last answer came (one admin token, as a
+ * dashboard's tabs would), a warm-up of 5 s, then S seconds measured: the api process's CPU
+ * time (/proc/<pid>/stat, user + system) ÷ the requests answered is `api.cpuMsPerRequest`.
+ * --node-args (e.g. --cpu-prof) apply to the api process.
+ */
+async function mainApi() {
+  const clients = Number(flag('api-clients') ?? 16);
+  const seconds = Number(flag('api-seconds') ?? 20);
+  const query = '{ statistics { mailingCount } }';
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'herald-bench-api-'));
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  try {
+    say(`bench --api: ${clients} clients, ${seconds} s, ${cpus().length} cores`);
+    const { pg, senderUrl } = await startDatabaseAndGateway(dataDir, cleanups);
+    const port = await freePort();
+    const heraldUrl = `http://127.0.0.1:${port}`;
+    const logFile = path.join(dataDir, 'api.log');
+    const env = { DATABASE_URL: pg.url, API_TOKENS: `admin:${TOKEN}`, SENDER_URL: senderUrl, SENDER_TOKEN: GATEWAY_TOKEN, HERALD_ROLE: 'api', PORT: String(port), LOG_LEVEL: flag('log-level') ?? 'info' };
+    const api = spawnTs('src/main.ts', env, openSync(logFile, 'w'), flag('node-args')?.split(' ') ?? []);
+    cleanups.push(async () => {
+      // SIGTERM lets --cpu-prof write its profile before the process ends.
+      api.kill('SIGTERM');
+      await Promise.race([new Promise((r) => api.once('exit', r)), sleep(10_000)]);
+    });
+    await waitForLog(logFile, '"msg":"Herald is listening"');
+    const pool = new Pool(heraldUrl, { connections: clients });
+    cleanups.push(() => pool.destroy());
+    const body = JSON.stringify({ query });
+    let errors = 0;
+    const run = async (until: number, latencies: number[] | null) => {
+      let n = 0;
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (performance.now() < until) {
+            const t = performance.now();
+            const res = await pool.request({ method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body });
+            const answer = (await res.body.json()) as { data?: { statistics?: { mailingCount?: number } }; errors?: unknown[] };
+            if (answer.errors || typeof answer.data?.statistics?.mailingCount !== 'number') errors++;
+            latencies?.push(performance.now() - t);
+            n++;
+          }
+        }),
+      );
+      return n;
+    };
+    say('warming up…');
+    await run(performance.now() + 5_000, null);
+    say(`measuring for ${seconds} s…`);
+    const latencies: number[] = [];
+    const cpuBefore = cpuSeconds({ api: [api.pid!] }).api;
+    const started = performance.now();
+    const requests = await run(started + seconds * 1000, latencies);
+    const elapsed = (performance.now() - started) / 1000;
+    const cpuUsed = cpuSeconds({ api: [api.pid!] }).api - cpuBefore;
+    const result = {
+      machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+      api: {
+        query,
+        clients,
+        seconds: round(elapsed),
+        requests,
+        errors,
+        requestsPerSecond: Math.round(requests / elapsed),
+        p50Ms: round(percentile(latencies, 50), 2),
+        p99Ms: round(percentile(latencies, 99), 2),
+        cpuMsPerRequest: round((cpuUsed / requests) * 1000, 3),
+        apiCpuSeconds: round(cpuUsed, 2),
+      },
+    };
+    say(`  ${requests} requests (${errors} errors), ${result.api.requestsPerSecond}/s, p50 ${result.api.p50Ms} ms, p99 ${result.api.p99Ms} ms, ${result.api.cpuMsPerRequest} ms of api CPU a request`);
+    console.log(JSON.stringify(result));
+    if (errors > 0) {
+      process.stderr.write(`bench: invariant broken: every answer has data: ${errors} of ${requests} did not\n`);
+      exitCode = 1;
+    }
+  } finally {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    if (KEEP) process.stderr.write(`logs and data kept in ${dataDir}\n`);
+    else await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Set by a run whose invariants broke: the bench exits non-zero (CI's bench step fails). */
+let exitCode = 0;
+await (API ? mainApi() : LOAD ? mainLoad() : main());
+process.exit(exitCode);

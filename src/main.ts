@@ -328,6 +328,9 @@ async function graphqlParts(parts: ProcessParts) {
   started.push({ name: 'providers directory', stop: async () => providers.stop() });
   const failedAuth = new FailedAuthLimiter(config.limits.authFailuresPerMinute, log);
   started.push({ name: 'failed-authentication limiter', stop: async () => failedAuth.stop() });
+  const cost = new CostBudget(db, config.limits.costPerMinute, log, () => monitor.problem() != null, (listener) => monitor.onDown(listener));
+  // Stopped after the http server has drained: the charges it granted last are written, not lost.
+  started.push({ name: 'cost budget', stop: () => cost.flush() });
   const services: Services = {
     db,
     log,
@@ -340,7 +343,7 @@ async function graphqlParts(parts: ProcessParts) {
     onSettled: parts.onSettled,
     webhookPolicy: { production: config.nodeEnv === 'production', allowPrivate: config.webhooks.allowPrivate },
     budgets: {
-      cost: new CostBudget(db, config.limits.costPerMinute, log, () => monitor.problem() != null, (listener) => monitor.onDown(listener)),
+      cost,
       failedAuth,
     },
   };

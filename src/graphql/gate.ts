@@ -17,7 +17,7 @@ import { CodedError, RateLimitedError } from '../common/errors';
 import type { CostBudget } from '../ratelimit/cost-budget';
 import type { FailedAuthLimiter } from '../ratelimit/failed-auth';
 import { toGraphQLError } from './errors';
-import { checkOperation, type Checked, type OperationLimits } from './limits';
+import { OperationChecker, type Checked, type OperationLimits } from './limits';
 import { maskError } from './mask-error';
 import type { OriginPolicy } from './origin';
 
@@ -51,7 +51,14 @@ export type OperationObserver = {
  * `onConnect`, `onSubscribe`, `onNext`, `onComplete`).
  */
 export class OperationGate {
-  constructor(private readonly opts: GateOptions) {}
+  /** the limits per document text (an LRU: a document sent again is not parsed again) */
+  private readonly checker: OperationChecker;
+  /** graphql-js's validation of each cached document (the checker hands the same DocumentNode back) */
+  private readonly validated = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+
+  constructor(private readonly opts: GateOptions) {
+    this.checker = new OperationChecker(opts.schema, opts.limits);
+  }
 
   get origins(): OriginPolicy {
     return this.opts.origins;
@@ -100,7 +107,7 @@ export class OperationGate {
    */
   check(query: string, variables: unknown, operationName: string | null | undefined): Checked | GraphQLError | 'unparsed' {
     const vars = variables && typeof variables === 'object' && !Array.isArray(variables) ? (variables as Record<string, unknown>) : undefined;
-    const checked = checkOperation(this.opts.schema, this.opts.limits, query, vars, operationName);
+    const checked = this.checker.check(query, vars, operationName);
     return checked instanceof CodedError ? toGraphQLError(checked) : checked;
   }
 
@@ -129,7 +136,8 @@ export class OperationGate {
     if (checked === 'unparsed') return [parseError(query)];
     const { document, cost } = checked;
     // graphql-js's own rules (its default); Herald's limits ran before them (see limits.ts).
-    const errors = validate(this.opts.schema, document);
+    let errors = this.validated.get(document);
+    if (!errors) this.validated.set(document, (errors = validate(this.opts.schema, document)));
     if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
     const operation = getOperationAST(document, operationName)?.operation;
     if (!operation) return [new GraphQLError('no operation by that name in the document', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
@@ -54,6 +54,9 @@ export async function startHttpTransport(
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       { serverWillStart: async () => ({ drainServer: drainOthers }) },
       ApolloServerPluginLandingPageDisabled(),
+      // Herald gives no cache hints: Apollo's cache-control plugin would wrap every field's
+      // resolver to collect none, and answer `no-store` each time. checkLimits sets that header.
+      ApolloServerPluginCacheControlDisabled(),
       gatePlugin(gate),
     ],
   });
@@ -140,6 +143,8 @@ function authenticate(gate: OperationGate): RequestHandler {
  */
 function checkLimits(gate: OperationGate, limits: HttpLimits): RequestHandler {
   return async (req, res, next) => {
+    // What Apollo's cache-control plugin answered with no hints: an answer for one principal is no one else's.
+    res.set('Cache-Control', 'no-store');
     const principal = principalOf(res);
     // Logged only if the request is refused here (Apollo's plugin logs the others), from now:
     // its durationMs is what the refusal cost.

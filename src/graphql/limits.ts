@@ -78,59 +78,128 @@ export function checkOperation(
   variables: Record<string, unknown> | null | undefined,
   operationName: string | null | undefined,
 ): Checked | CodedError | 'unparsed' {
-  const bytes = Buffer.byteLength(query);
-  if (bytes > limits.maxDocumentBytes) {
-    return new LimitError(`the document is ${bytes} bytes; at most ${limits.maxDocumentBytes} are allowed`, { limit: limits.maxDocumentBytes, actual: bytes });
-  }
+  const analysis = analyse(schema, limits, query, operationName);
+  return finish(analysis, variables);
+}
+
+/**
+ * What checkOperation finds of a document whatever its variables: the answer itself, or the
+ * parsed operation with its depth checked and its cost still to measure (against variables).
+ */
+type Analysis =
+  | { kind: 'too large'; error: CodedError }
+  | { kind: 'answer'; answer: Checked | CodedError | 'unparsed' }
+  | { kind: 'measure'; document: DocumentNode; measure: (variables: Record<string, unknown>) => Checked | CodedError; fixed: Checked | CodedError | null };
+
+function finish(analysis: Analysis, variables: Record<string, unknown> | null | undefined): Checked | CodedError | 'unparsed' {
+  if (analysis.kind === 'too large') return analysis.error;
+  // The variables' lists before anything else the document holds, as always.
   const listProblem = checkVariables(variables);
   if (listProblem) return listProblem;
+  if (analysis.kind === 'answer') return analysis.answer;
+  return analysis.fixed ?? analysis.measure(variables ?? {});
+}
+
+/** Documents an OperationChecker remembers, the least recently used forgotten first. */
+export const CHECKED_DOCUMENTS = 1_000;
+/** Longer documents are checked every time: the cache holds many small ones, not a few huge ones. */
+const CACHED_DOCUMENT_BYTES = 64 * 1024;
+
+/**
+ * checkOperation with what does not depend on the variables (parsing, the counts, depth,
+ * repeats; the cost too when the document names no variable) kept per document text and
+ * operation name, in an LRU of CHECKED_DOCUMENTS: a dashboard sending the same query again
+ * costs a map lookup, and the same DocumentNode goes on to validation (cached by the gate).
+ */
+export class OperationChecker {
+  private readonly cache = new Map<string, Analysis>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly limits: OperationLimits,
+    private readonly size = CHECKED_DOCUMENTS,
+  ) {}
+
+  check(query: string, variables: Record<string, unknown> | null | undefined, operationName: string | null | undefined): Checked | CodedError | 'unparsed' {
+    if (query.length > CACHED_DOCUMENT_BYTES) return checkOperation(this.schema, this.limits, query, variables, operationName);
+    const key = `${operationName ?? ''}\n${query}`;
+    let analysis = this.cache.get(key);
+    if (analysis) {
+      this.cache.delete(key); // to the end: the most recently used
+    } else {
+      analysis = analyse(this.schema, this.limits, query, operationName);
+      if (this.cache.size >= this.size) this.cache.delete(this.cache.keys().next().value!);
+    }
+    this.cache.set(key, analysis);
+    return finish(analysis, variables);
+  }
+}
+
+function analyse(schema: GraphQLSchema, limits: OperationLimits, query: string, operationName: string | null | undefined): Analysis {
+  const answer = (a: Checked | CodedError | 'unparsed'): Analysis => ({ kind: 'answer', answer: a });
+  const bytes = Buffer.byteLength(query);
+  if (bytes > limits.maxDocumentBytes) {
+    return { kind: 'too large', error: new LimitError(`the document is ${bytes} bytes; at most ${limits.maxDocumentBytes} are allowed`, { limit: limits.maxDocumentBytes, actual: bytes }) };
+  }
   let document: DocumentNode;
   try {
     document = parse(query);
   } catch (error) {
-    if (error instanceof GraphQLError) return 'unparsed';
+    if (error instanceof GraphQLError) return answer('unparsed');
     // graphql-js parses by recursion: `{a{a{a…` thousands deep runs out of stack.
-    if (error instanceof RangeError) return new LimitError('the document is nested too deeply');
+    if (error instanceof RangeError) return answer(new LimitError('the document is nested too deeply'));
     throw error;
   }
 
   const census = countSelections(document);
   if (census.aliases > limits.maxAliases) {
-    return new LimitError(`the document has ${census.aliases} aliases; at most ${limits.maxAliases} are allowed`, { limit: limits.maxAliases, actual: census.aliases });
+    return answer(new LimitError(`the document has ${census.aliases} aliases; at most ${limits.maxAliases} are allowed`, { limit: limits.maxAliases, actual: census.aliases }));
   }
   if (census.fields > MAX_FIELDS) {
-    return new LimitError(`the document selects ${census.fields} fields; at most ${MAX_FIELDS} are allowed`, { limit: MAX_FIELDS, actual: census.fields });
+    return answer(new LimitError(`the document selects ${census.fields} fields; at most ${MAX_FIELDS} are allowed`, { limit: MAX_FIELDS, actual: census.fields }));
   }
   if (census.introspects && !limits.introspection) {
-    return new LimitError('introspection is turned off on this server (GRAPHQL_INTROSPECTION)');
+    return answer(new LimitError('introspection is turned off on this server (GRAPHQL_INTROSPECTION)'));
   }
 
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   if (census.spreads > MAX_SPREADS) {
-    return new LimitError(`the document spreads fragments ${census.spreads} times; at most ${MAX_SPREADS} are allowed`, { limit: MAX_SPREADS, actual: census.spreads });
+    return answer(new LimitError(`the document spreads fragments ${census.spreads} times; at most ${MAX_SPREADS} are allowed`, { limit: MAX_SPREADS, actual: census.spreads }));
   }
   const operation = pickOperation(document, operationName);
   // No such operation: graphql-js and the transports answer that as they always have.
-  if (!operation) return checkRepeats(document, fragments) ?? { document, cost: 0 };
+  if (!operation) return answer(checkRepeats(document, fragments) ?? { document, cost: 0 });
 
-  const measure = new Measure(schema, fragments, variables ?? {}, operation);
-  let depth: number;
-  let cost: number;
-  try {
-    depth = measure.depth(operation.selectionSet);
-    const root = schema.getRootType(operation.operation);
-    cost = root ? measure.cost(operation.selectionSet, root, 1, undefined) : 0;
-  } catch (error) {
+  const refused = (error: unknown): CodedError => {
     if (error instanceof FragmentCycle) return new LimitError(`fragment ${error.fragment} spreads itself`);
     if (error instanceof RangeError) return new LimitError('the document is nested too deeply');
     throw error;
+  };
+  let depth: number;
+  try {
+    depth = new Measure(schema, fragments, {}, operation).depth(operation.selectionSet);
+  } catch (error) {
+    return answer(refused(error));
   }
   // No figures in extensions here: clients have matched this answer, code alone, since before.
-  if (depth > limits.maxDepth) return new LimitError(`operation is nested ${depth} levels deep; at most ${limits.maxDepth} are allowed`);
-  if (cost > limits.maxCost) return new CostLimitError(limits.maxCost, cost);
-  // After the cost, which is measured without expanding fragments: this walk expands them.
-  return checkRepeats(document, fragments) ?? { document, cost: Math.max(1, cost) };
+  if (depth > limits.maxDepth) return answer(new LimitError(`operation is nested ${depth} levels deep; at most ${limits.maxDepth} are allowed`));
+  let repeats: CodedError | undefined | null = null; // null: not walked yet
+  const measure = (variables: Record<string, unknown>): Checked | CodedError => {
+    let cost: number;
+    try {
+      const root = schema.getRootType(operation.operation);
+      cost = root ? new Measure(schema, fragments, variables, operation).cost(operation.selectionSet, root, 1, undefined) : 0;
+    } catch (error) {
+      return refused(error);
+    }
+    if (cost > limits.maxCost) return new CostLimitError(limits.maxCost, cost);
+    // After the cost, which is measured without expanding fragments: this walk expands them (once a document).
+    if (repeats === null) repeats = checkRepeats(document, fragments);
+    return repeats ?? { document, cost: Math.max(1, cost) };
+  };
+  // Without a `$` the document names no variable: its cost is the same for any.
+  return { kind: 'measure', document, measure, fixed: query.includes('$') ? null : measure({}) };
 }
 
 function checkRepeats(document: DocumentNode, fragments: Map<string, FragmentDefinitionNode>): CodedError | undefined {

@@ -29,6 +29,9 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   const { log } = opts;
   const app = express();
   app.disable('x-powered-by');
+  // No ETag on what Express answers (GraphQL, health): a POST's answer is never revalidated,
+  // and the weak ETag was a hash of every body. The console's files keep theirs (express.static).
+  app.set('etag', false);
   const server = createServer(app);
   app.use(healthRoutes(opts.readiness));
   for (const routes of opts.routes ?? []) app.use(routes);
