@@ -54,7 +54,7 @@ describe('Herald through PgBouncer in transaction mode, sessions direct', () => 
     expect(n).toBe(expectedMigrations);
   });
 
-  it('dispatches a mailing to COMPLETED, shared by two processes with no double send, and its subscription hears it', async () => {
+  it('dispatches a mailing to COMPLETED, shared by two processes with no double send, and its subscription hears it', { timeout: 90_000 }, async () => {
     const [api] = heralds;
     const tag = `pgb${Math.random().toString(36).slice(2, 8)}`;
     await insertClients({ sql }, CLIENTS, { tags: [tag] });
