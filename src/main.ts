@@ -8,7 +8,7 @@ import { OidcVerifier } from './auth/oidc';
 import { ensureDevAdminToken, TokenRegistry } from './auth/tokens';
 import { ConfigError, loadConfig, type Config } from './config';
 import { DbClock } from './db/clock';
-import { connectDatabase, postgresDriverPatched, type Db } from './db/connection';
+import { connectDatabase, fetchTypesOnce, postgresDriverPatched, type Db } from './db/connection';
 import { EmbeddedPostgresError, startEmbeddedPostgres } from './db/embedded';
 import { describeDatabaseError, isDatabaseUnavailable } from './db/errors';
 import { isMigrated, migrateDatabase, PoolerInTheWayError } from './db/migrate';
@@ -200,6 +200,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       // Its own small pool: a long export holds a connection for its cursor, and raw SQL
       // wants postgres.js without drizzle's type parsers.
       const exportSql = postgres(databaseUrl, { max: 2, onnotice: () => {}, ...(pooled ? { prepare: false } : {}), connection: { application_name: 'herald-export' } });
+      if (pooled) fetchTypesOnce(exportSql);
       started.push({ name: 'export database pool', stop: () => exportSql.end({ timeout: 5 }) });
       routes.push(messageExportRoutes(exportSql, graphql.auth, log));
     }

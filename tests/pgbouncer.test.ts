@@ -29,7 +29,7 @@ let heralds: TestHerald[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  bouncer = await startPgBouncer(database.url);
+  bouncer = await startPgBouncer(database.url, { statementTimeoutMs: 30_000 });
   sql = postgres(database.url, { max: 2, onnotice: () => {} });
   gateways = [await startTestGateway(), await startTestGateway()];
   const through = { databaseUrl: bouncer.urlThrough(database.url), databaseDirectUrl: database.url };

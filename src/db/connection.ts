@@ -54,10 +54,31 @@ export function connectDatabase(url: string, opts: ConnectOptions = {}): Databas
       ...(sessionSettings && opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
     },
   });
+  if (opts.pooled) fetchTypesOnce(client);
   return {
     db: drizzle({ client, schema }),
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/**
+ * postgres.js reads the server's array types on every new connection, in a query of its own
+ * whose failure nothing catches: an unhandled rejection, which ends the process. Straight to
+ * PostgreSQL, a connection that fails fails before that; through PgBouncer the login succeeds
+ * (PgBouncer answers it) while the server is away, and that query fails ("server login has
+ * been failing", or the connection closed). The types are kept per client (every connection
+ * of it shares them), so once one connection has read them, the others need not: after the
+ * first answered statement, later connections skip the reading. Tried again until it answers.
+ */
+export function fetchTypesOnce(client: postgres.Sql): void {
+  const attempt = () =>
+    client`select 1`.then(
+      () => void ((client.options as { fetch_types: boolean }).fetch_types = false),
+      (error: { code?: string }) => {
+        if (error?.code !== 'CONNECTION_ENDED') setTimeout(attempt, 1_000).unref(); // ended: given up
+      },
+    );
+  void attempt();
 }
 
 /**

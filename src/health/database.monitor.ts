@@ -60,7 +60,8 @@ export class DatabaseMonitor {
     const client = (this.client ??= postgres(this.url, {
       max: 1,
       onnotice: () => {},
-      ...(this.options.pooled ? { prepare: false } : {}),
+      // Through a pooler, its connections must not read types either (fetchTypesOnce): a probe needs none.
+      ...(this.options.pooled ? { prepare: false, fetch_types: false } : {}),
       connect_timeout: this.options.timeoutMs / 1000,
       idle_timeout: 60,
       connection: { application_name: 'herald-health' },

@@ -83,7 +83,7 @@ export async function startTestHerald(overrides: TestConfigOverrides = {}) {
   if (process.env.HERALD_TEST_PGBOUNCER && overrides.databaseDirectUrl === undefined) {
     const database = await createTestDatabase();
     const direct = overrides.databaseUrl ?? database.url;
-    const bouncer = await startPgBouncer(direct);
+    const bouncer = await startPgBouncer(direct, { statementTimeoutMs: testConfig(overrides).database.statementTimeoutMs });
     try {
       const herald = await startTestHeraldOn({ ...overrides, databaseUrl: bouncer.urlThrough(direct), databaseDirectUrl: direct }, database);
       return { ...herald, pgbouncer: bouncer as PgBouncer | undefined, stop: async () => { await herald.stop(); await bouncer.stop(); } };

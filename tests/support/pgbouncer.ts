@@ -31,14 +31,27 @@ export type PgBouncer = {
  * The settings are those docs/operations.md ("Behind PgBouncer") recommends, with timeouts
  * shortened as the tests shorten Herald's.
  */
-export async function startPgBouncer(target: string, opts: { settings?: Record<string, string | number> } = {}): Promise<PgBouncer> {
+export async function startPgBouncer(
+  target: string,
+  opts: {
+    settings?: Record<string, string | number>;
+    /** run on each new server connection: DB_STATEMENT_TIMEOUT_MS, which Herald cannot send through a pooler */
+    statementTimeoutMs?: number;
+  } = {},
+): Promise<PgBouncer> {
   const t = new URL(target);
   const user = decodeURIComponent(t.username || 'postgres');
   const password = decodeURIComponent(t.password);
   const dir = await mkdtemp(path.join(tmpdir(), 'herald-pgbouncer-'));
   const port = await freePort();
   const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  const server = [`host=${t.hostname}`, `port=${t.port || 5432}`, `user=${user}`, ...(password ? [`password=${quote(password)}`] : [])].join(' ');
+  const server = [
+    `host=${t.hostname}`,
+    `port=${t.port || 5432}`,
+    `user=${user}`,
+    ...(password ? [`password=${quote(password)}`] : []),
+    ...(opts.statementTimeoutMs ? [`connect_query=${quote(`set statement_timeout = ${opts.statementTimeoutMs}`)}`] : []),
+  ].join(' ');
   const settings: Record<string, string | number> = {
     listen_addr: '127.0.0.1',
     listen_port: port,
