@@ -64,8 +64,8 @@ export async function startPgBouncer(
     default_pool_size: 40,
     // What a client may send at start-up beyond what PgBouncer tracks: nothing Herald needs.
     ignore_startup_parameters: 'extra_float_digits',
-    // In place of the idle_in_transaction_session_timeout and statement_timeout Herald does
-    // not send on a pooled URL (the tests' LEASE_MS is 5 s; DB_STATEMENT_TIMEOUT_MS 30 s).
+    // In place of the idle_in_transaction_session_timeout Herald does not send on a pooled
+    // URL; query_timeout a backstop above statementTimeoutMs (connect_query).
     idle_transaction_timeout: 30,
     query_timeout: 40,
     // A client waiting for a server connection while the server is away gives up in time.
