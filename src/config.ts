@@ -83,6 +83,7 @@ export const variables = {
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HERALD_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  DATABASE_DIRECT_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(4000),
   API_TOKENS: apiTokens.optional(),
@@ -191,6 +192,13 @@ function toConfig(e: Env) {
     /** api: GraphQL only; worker: dispatcher and timers only; all: both */
     role: e.HERALD_ROLE,
     databaseUrl: e.DATABASE_URL,
+    /**
+     * The same database without a pooler in between, for what needs a session of its own
+     * (LISTEN, migrations' and pg-boss's session locks); unset: DATABASE_URL serves for all.
+     * Set, it says that DATABASE_URL goes through a pooler in transaction mode (PgBouncer):
+     * statements on it are then not prepared (docs/operations.md, "Behind PgBouncer").
+     */
+    databaseDirectUrl: e.DATABASE_DIRECT_URL,
     host: e.HOST,
     port: e.PORT,
     apiTokens: e.API_TOKENS,
@@ -355,6 +363,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && e.HERALD_ROLE !== 'worker' && !e.API_TOKENS && !e.OIDC_ISSUER) {
     problems.push('API_TOKENS: required when NODE_ENV=production (comma-separated role:token), unless OIDC_ISSUER is set');
   }
+  if (e.DATABASE_DIRECT_URL && !e.DATABASE_URL) problems.push('DATABASE_DIRECT_URL: set only with DATABASE_URL (the pooled URL it stands beside)');
   if (e.SENDER_URL && !e.SENDER_TOKEN) problems.push('SENDER_TOKEN: required when SENDER_URL is set');
   if (e.PROVIDERS_FILE && e.SENDER_URL) problems.push('SENDER_URL: set PROVIDERS_FILE or SENDER_URL, not both (a file names every provider)');
   if (e.PROVIDERS_FILE && !e.SENDER_URL) {

@@ -8,10 +8,10 @@ import { OidcVerifier } from './auth/oidc';
 import { ensureDevAdminToken, TokenRegistry } from './auth/tokens';
 import { ConfigError, loadConfig, type Config } from './config';
 import { DbClock } from './db/clock';
-import { connectDatabase, postgresDriverPatched, type Db } from './db/connection';
+import { connectDatabase, fetchTypesOnce, postgresDriverPatched, type Db } from './db/connection';
 import { EmbeddedPostgresError, startEmbeddedPostgres } from './db/embedded';
 import { describeDatabaseError, isDatabaseUnavailable } from './db/errors';
-import { isMigrated, migrateDatabase } from './db/migrate';
+import { isMigrated, migrateDatabase, PoolerInTheWayError } from './db/migrate';
 import { PgClaimStore } from './dispatch/claim.store';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EventBus } from './events/event.bus';
@@ -57,6 +57,8 @@ type Stoppable = { name: string; stop: () => Promise<void> };
 type ProcessParts = {
   config: Config;
   databaseUrl: string;
+  /** DATABASE_URL goes through a pooler in transaction mode (DATABASE_DIRECT_URL is set) */
+  pooled: boolean;
   db: Db;
   /** the providers this process sends through: the dispatcher's, and the api's for test sends */
   outbox: Outbox;
@@ -111,14 +113,20 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       started.push({ name: 'embedded PostgreSQL', stop: embedded.stop });
       databaseUrl = embedded.url;
     }
-    await migrateDatabase(databaseUrl, { connectTimeoutMs: config.database.connectTimeoutMs }).catch((error: unknown) => {
+    // What needs a session of its own (migrations' and pg-boss's session locks, LISTEN) goes
+    // to DATABASE_DIRECT_URL when set: DATABASE_URL then goes through PgBouncer in
+    // transaction mode, where a session lasts one transaction (docs/operations.md).
+    const directUrl = config.databaseDirectUrl ?? databaseUrl;
+    const pooled = config.databaseDirectUrl !== undefined;
+    await migrateDatabase(directUrl, { connectTimeoutMs: config.database.connectTimeoutMs }).catch((error: unknown) => {
+      if (error instanceof PoolerInTheWayError) throw new StartupError(error.message);
       throw isDatabaseUnavailable(error) ? error : new StartupError(`applying the database migrations failed: ${describeDatabaseError(error)}`);
     });
     log.info('database migrated');
     const timeouts = { connectTimeoutMs: config.database.connectTimeoutMs, statementTimeoutMs: config.database.statementTimeoutMs };
-    const { db, close } = connectDatabase(databaseUrl, timeouts);
+    const { db, close } = connectDatabase(databaseUrl, { ...timeouts, pooled });
     started.push({ name: 'database pool', stop: close });
-    const monitor = new DatabaseMonitor(databaseUrl, log, { probeMs: config.database.probeMs, timeoutMs: config.database.connectTimeoutMs });
+    const monitor = new DatabaseMonitor(databaseUrl, log, { probeMs: config.database.probeMs, timeoutMs: config.database.connectTimeoutMs, pooled });
     monitor.start();
     started.push({ name: 'database monitor', stop: () => monitor.stop() });
 
@@ -127,7 +135,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
 
     // Timers are set by api processes (a mailing was written) and run by worker processes,
     // which also run the report's cron schedule and its jobs.
-    const timers = await PgBossTimers.start(databaseUrl, log, {
+    const timers = await PgBossTimers.start(directUrl, log, {
       timeouts,
       cron: config.role !== 'api',
       cronIntervalS: Math.ceil(config.dispatch.timerPollMs / 1000),
@@ -136,7 +144,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     started.push({ name: 'timers (pg-boss)', stop: () => timers.stop() });
     // Every process hears the event channel: api processes for their subscribers, workers
     // to look for work at once when a mailing starts or resumes anywhere.
-    const bus = await EventBus.start(databaseUrl, log);
+    const bus = await EventBus.start(directUrl, log);
     started.push({ name: 'event channel', stop: () => bus.stop() });
     // The providers of this process: the dispatcher's, and the api's for test sends. An api
     // process builds them at its first test send only: an SMPP provider's binds are often
@@ -151,7 +159,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     let providersPool: Db | undefined;
     const providersDb = () => {
       if (!providersPool) {
-        const pool = connectDatabase(databaseUrl, { max: 2, name: 'herald-providers', ...timeouts });
+        const pool = connectDatabase(databaseUrl, { max: 2, name: 'herald-providers', ...timeouts, pooled });
         started.push({ name: 'providers database pool', stop: pool.close });
         providersPool = pool.db;
       }
@@ -168,7 +176,7 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     const { listing: providerListing, concurrency: sendConcurrency } = describeProviders(simulated.providers, simulated.simulator ? ['default'] : []);
     const onSettled: SettledObserver | undefined = metrics && ((settled) => metrics.messagesSettled(settled));
     const parts: ProcessParts = {
-      config, databaseUrl, db, outbox, router, providerListing, sendConcurrency, providersDb, timers, bus, monitor, log, started, metrics, onSettled, receipts,
+      config, databaseUrl, pooled, db, outbox, router, providerListing, sendConcurrency, providersDb, timers, bus, monitor, log, started, metrics, onSettled, receipts,
     };
     const dispatcher = config.role === 'api' ? undefined : await startWorker(parts);
     if (dispatcher) {
@@ -191,7 +199,8 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     if (graphql) {
       // Its own small pool: a long export holds a connection for its cursor, and raw SQL
       // wants postgres.js without drizzle's type parsers.
-      const exportSql = postgres(databaseUrl, { max: 2, onnotice: () => {}, connection: { application_name: 'herald-export' } });
+      const exportSql = postgres(databaseUrl, { max: 2, onnotice: () => {}, ...(pooled ? { prepare: false } : {}), connection: { application_name: 'herald-export' } });
+      if (pooled) fetchTypesOnce(exportSql);
       started.push({ name: 'export database pool', stop: () => exportSql.end({ timeout: 5 }) });
       routes.push(messageExportRoutes(exportSql, graphql.auth, log));
     }
@@ -238,6 +247,7 @@ async function startWorker(parts: ProcessParts) {
   const dispatchDb = connectDatabase(parts.databaseUrl, {
     max: PgClaimStore.connections,
     name: 'herald-dispatch',
+    pooled: parts.pooled,
     idleInTransactionMs: d.leaseMs,
     connectTimeoutMs: config.database.connectTimeoutMs,
     statementTimeoutMs: config.database.statementTimeoutMs,
@@ -287,6 +297,7 @@ async function startWorker(parts: ProcessParts) {
   const webhookDb = connectDatabase(parts.databaseUrl, {
     max: 8,
     name: 'herald-webhooks',
+    pooled: parts.pooled,
     idleInTransactionMs: config.webhooks.timeoutMs + 30_000,
     connectTimeoutMs: config.database.connectTimeoutMs,
     statementTimeoutMs: config.database.statementTimeoutMs,

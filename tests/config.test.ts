@@ -109,6 +109,14 @@ describe('configuration', () => {
     }
   });
 
+  it('should read DATABASE_DIRECT_URL beside DATABASE_URL only, as a postgres URL', () => {
+    expect(loadConfig({}).databaseDirectUrl).toBeUndefined();
+    const both = loadConfig({ DATABASE_URL: 'postgres://h:6432/herald', DATABASE_DIRECT_URL: 'postgres://h:5432/herald' });
+    expect(both).toMatchObject({ databaseUrl: 'postgres://h:6432/herald', databaseDirectUrl: 'postgres://h:5432/herald' });
+    expect(problemsOf({ DATABASE_DIRECT_URL: 'postgres://h:5432/herald' })).toEqual(['DATABASE_DIRECT_URL: set only with DATABASE_URL (the pooled URL it stands beside)']);
+    expect(problemsOf({ DATABASE_URL: 'postgres://h:6432/herald', DATABASE_DIRECT_URL: 'mysql://h' })).toEqual(['DATABASE_DIRECT_URL: must be a postgres:// or postgresql:// URL']);
+  });
+
   it('should refuse bad API_TOKENS entries without echoing the secret', () => {
     const problems = problemsOf({ API_TOKENS: 'root:supersecretvalue123,admin:Qx7zK9' });
     expect(problems).toHaveLength(2);

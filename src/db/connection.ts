@@ -19,6 +19,15 @@ export type ConnectOptions = {
   statementTimeoutMs?: number;
   /** a connection not established within this fails (CONNECT_TIMEOUT) instead of waiting; default 30 s */
   connectTimeoutMs?: number;
+  /**
+   * The URL goes through a pooler in transaction mode (PgBouncer; DATABASE_DIRECT_URL is
+   * set): each transaction may run on another server connection. Statements are then not
+   * prepared (a prepared statement lives on one server connection; PgBouncer before 1.21
+   * does not carry them over), and the two timeouts above are not sent as start-up
+   * parameters, which PgBouncer refuses ("unsupported startup parameter") and could not keep
+   * per client anyway: there its `query_timeout` and `idle_transaction_timeout` stand in.
+   */
+  pooled?: boolean;
 };
 
 /**
@@ -32,21 +41,44 @@ export function reconnectBackoff(retries: number): number {
 }
 
 export function connectDatabase(url: string, opts: ConnectOptions = {}): Database {
+  const sessionSettings = !opts.pooled;
   const client = postgres(url, {
     max: opts.max ?? 10,
+    ...(opts.pooled ? { prepare: false } : {}),
     onnotice: () => {}, // postgres.js prints notices with console.log by default
     backoff: reconnectBackoff,
     ...(opts.connectTimeoutMs ? { connect_timeout: opts.connectTimeoutMs / 1000 } : {}),
     connection: {
       application_name: opts.name ?? 'herald',
-      ...(opts.idleInTransactionMs ? { idle_in_transaction_session_timeout: opts.idleInTransactionMs } : {}),
-      ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+      ...(sessionSettings && opts.idleInTransactionMs ? { idle_in_transaction_session_timeout: opts.idleInTransactionMs } : {}),
+      ...(sessionSettings && opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
     },
   });
+  if (opts.pooled) fetchTypesOnce(client);
   return {
     db: drizzle({ client, schema }),
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/**
+ * postgres.js reads the server's array types on every new connection, in a query of its own
+ * whose failure nothing catches: an unhandled rejection, which ends the process. Straight to
+ * PostgreSQL, a connection that fails fails before that; through PgBouncer the login succeeds
+ * (PgBouncer answers it) while the server is away, and that query fails ("server login has
+ * been failing", or the connection closed). The types are kept per client (every connection
+ * of it shares them), so once one connection has read them, the others need not: after the
+ * first answered statement, later connections skip the reading. Tried again until it answers.
+ */
+export function fetchTypesOnce(client: postgres.Sql): void {
+  const attempt = () =>
+    client`select 1`.then(
+      () => void ((client.options as { fetch_types: boolean }).fetch_types = false),
+      (error: { code?: string }) => {
+        if (error?.code !== 'CONNECTION_ENDED') setTimeout(attempt, 1_000).unref(); // ended: given up
+      },
+    );
+  void attempt();
 }
 
 /**

@@ -66,9 +66,10 @@ export class PgClaimStore implements ClaimStore {
   claim(request: ClaimRequest, launch: Launch): Promise<ClaimOutcome> {
     const { mailingId, limit } = request;
     const { leaseMs } = this.options;
-    const sentAt = Date.now();
     const claiming = this.db
       .transaction(async (tx): Promise<ClaimOutcome> => {
+        // Taken once the connection is ours: a wait for the pool would make the clock early.
+        const sentAt = Date.now();
         // One round trip: the statements run in this order, each after the one before, so
         // the mailing is read under its lock. The retries' claim is undone should the
         // mailing turn out not to be sent now (the lifecycle's rule, judged on the
@@ -81,7 +82,7 @@ export class PgClaimStore implements ClaimStore {
           claimDue(tx, mailingId, limit, leaseMs),
         ]);
         if (!mailing) return { kind: 'refused' };
-        this.clock.observe(mailing.now, sentAt, Date.now());
+        this.clock.observe(mailing.now, sentAt);
         if (!sendsAt(mailing, mailing.now)) tx.rollback(); // throws
 
         const claimed: Claimed[] = due.map((m) => ({ ...m, mailingId, leaseId: null }));

@@ -6,6 +6,8 @@ import type { Logger } from '../logger';
 export type DatabaseMonitorOptions = {
   /** how often the database is asked whether it answers */
   probeMs: number;
+  /** the URL goes through a pooler in transaction mode: its probe is not prepared (connectDatabase's `pooled`) */
+  pooled?: boolean;
   /** a probe not answered within this counts as no answer */
   timeoutMs: number;
 };
@@ -58,6 +60,8 @@ export class DatabaseMonitor {
     const client = (this.client ??= postgres(this.url, {
       max: 1,
       onnotice: () => {},
+      // Through a pooler, its connections must not read types either (fetchTypesOnce): a probe needs none.
+      ...(this.options.pooled ? { prepare: false, fetch_types: false } : {}),
       connect_timeout: this.options.timeoutMs / 1000,
       idle_timeout: 60,
       connection: { application_name: 'herald-health' },

@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { startHerald } from '../../src/main';
+import { startPgBouncer, type PgBouncer } from './pgbouncer';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 export const VIEWER_TOKEN = 'viewer-token-for-tests-012345678';
@@ -72,9 +73,32 @@ export function testConfig(overrides: TestConfigOverrides = {}): Config {
 /**
  * A real Herald on a random port, over its own database on the test server, with its log
  * lines kept in `logs` (parsed) for assertions. Call `stop()` in afterAll.
+ *
+ * With HERALD_TEST_PGBOUNCER set (CI's PgBouncer run), a PgBouncer in transaction mode
+ * stands in front of that database (or of `overrides.databaseUrl`: the outage tests' own
+ * server, their proxy): DATABASE_URL goes through it, DATABASE_DIRECT_URL straight to the
+ * database, as docs/operations.md ("Behind PgBouncer") says to run Herald.
  */
 export async function startTestHerald(overrides: TestConfigOverrides = {}) {
-  const database = await createTestDatabase();
+  if (process.env.HERALD_TEST_PGBOUNCER && overrides.databaseDirectUrl === undefined) {
+    const database = await createTestDatabase();
+    const direct = overrides.databaseUrl ?? database.url;
+    const bouncer = await startPgBouncer(direct, { statementTimeoutMs: testConfig(overrides).database.statementTimeoutMs });
+    try {
+      const herald = await startTestHeraldOn({ ...overrides, databaseUrl: bouncer.urlThrough(direct), databaseDirectUrl: direct }, database);
+      return { ...herald, pgbouncer: bouncer as PgBouncer | undefined, stop: async () => { await herald.stop(); await bouncer.stop(); } };
+    } catch (error) {
+      await bouncer.stop();
+      await database.drop();
+      throw error;
+    }
+  }
+  return { ...(await startTestHeraldOn(overrides)), pgbouncer: undefined as PgBouncer | undefined };
+}
+
+/** startTestHerald's Herald, over `database` (created here unless given). */
+async function startTestHeraldOn(overrides: TestConfigOverrides, given?: { url: string; drop: () => Promise<void> }) {
+  const database = given ?? (await createTestDatabase());
   const logs: Record<string, any>[] = [];
   const rawLog: string[] = [];
   const sink = new Writable({
