@@ -1,9 +1,8 @@
 /// <reference lib="dom" />
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewaySimulator } from '../src/gateway/simulator';
-import { chromiumAvailable, launchChromium } from './support/browser';
+import { chromiumAvailable, DESKTOP, launchChromium, screenshotter, signInToConsole } from './support/browser';
 import { CREATE_MAILING, inMs, phonesOf, untilMailingStatus } from './support/fixtures';
 import { startTestGateway } from './support/gateway';
 import { ADMIN_TOKEN, startTestHerald, type TestHerald } from './support/herald';
@@ -61,21 +60,9 @@ async function completed(text: string) {
   return data.createMailing.id as string;
 }
 
-async function signedIn(viewport = { width: 1400, height: 900 }): Promise<Page> {
-  const context = await browser.newContext({ timezoneId: 'Europe/Moscow', viewport });
-  const page = await context.newPage();
-  await page.goto(`${herald.url}/`);
-  await page.getByLabel('API token').fill(ADMIN_TOKEN);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText('signed in as admin').waitFor();
-  return page;
-}
+const signedIn = (viewport = DESKTOP): Promise<Page> => signInToConsole(browser, herald.url, ADMIN_TOKEN, { viewport, as: 'admin' });
 
-const snap = async (page: Page, name: string) => {
-  if (!SCREENSHOTS) return;
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: path.join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
-};
+const snap = screenshotter(SCREENSHOTS, 300);
 
 const rows = (page: Page) => page.locator('table.browse tbody tr');
 async function rowsSettle(page: Page, n: number) {

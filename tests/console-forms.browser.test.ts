@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium } from './support/browser';
+import { chromiumAvailable, launchChromium, signInToConsole } from './support/browser';
 import { ADMIN_TOKEN, startTestHerald, VIEWER_TOKEN, type TestHerald } from './support/herald';
 
 // Issue 20, items 3, 5 and 6: the console's forms show every error at once next to its field,
@@ -27,15 +27,8 @@ afterAll(async () => {
   await herald?.stop();
 });
 
-async function signedIn(token: string, viewport = DESKTOP): Promise<Page> {
-  const context = await browser.newContext({ timezoneId: 'Europe/Moscow', viewport });
-  const page = await context.newPage();
-  await page.goto(`${herald.url}/`);
-  await page.getByLabel('API token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText(`signed in as ${token === ADMIN_TOKEN ? 'admin' : 'viewer'}`).waitFor();
-  return page;
-}
+const signedIn = (token: string, viewport = DESKTOP): Promise<Page> =>
+  signInToConsole(browser, herald.url, token, { viewport, as: token === ADMIN_TOKEN ? 'admin' : 'viewer' });
 
 const snap = async (page: Page, name: string) => {
   if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, `console-forms-${name}.png`), fullPage: false });

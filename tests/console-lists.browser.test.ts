@@ -1,9 +1,8 @@
 /// <reference lib="dom" />
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BEHAVIOUR, type GatewaySimulator } from '../src/gateway/simulator';
-import { chromiumAvailable, launchChromium } from './support/browser';
+import { chromiumAvailable, DESKTOP, launchChromium, screenshotter, signInToConsole } from './support/browser';
 import { createMailing, insertClients, untilMailingStatus } from './support/fixtures';
 import { startTestGateway } from './support/gateway';
 import { ADMIN_TOKEN, startTestHerald, type TestHerald } from './support/herald';
@@ -33,22 +32,9 @@ afterAll(async () => {
 });
 afterEach(() => gateway?.set(DEFAULT_BEHAVIOUR));
 
-async function signedIn(viewport = { width: 1400, height: 900 }): Promise<Page> {
-  const context = await browser.newContext({ timezoneId: 'Europe/Moscow', viewport });
-  const page = await context.newPage();
-  page.on('dialog', (dialog) => void dialog.accept());
-  await page.goto(`${herald.url}/`);
-  await page.getByLabel('API token').fill(ADMIN_TOKEN);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText('signed in as admin').waitFor();
-  return page;
-}
+const signedIn = (viewport = DESKTOP): Promise<Page> => signInToConsole(browser, herald.url, ADMIN_TOKEN, { viewport, as: 'admin', acceptDialogs: true });
 
-const snap = async (page: Page, name: string) => {
-  if (!SCREENSHOTS) return;
-  await page.waitForTimeout(500);
-  await page.screenshot({ path: path.join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
-};
+const snap = screenshotter(SCREENSHOTS, 500);
 
 async function tagged(n: number): Promise<string> {
   const tag = `l${Math.random().toString(36).slice(2, 8)}`;

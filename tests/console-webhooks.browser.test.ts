@@ -1,12 +1,11 @@
 /// <reference lib="dom" />
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProvidersFile } from '../src/providers/providers.file';
-import { chromiumAvailable, launchChromium, requestsElsewhere } from './support/browser';
+import { chromiumAvailable, launchChromium, requestsElsewhere, screenshotter, signInToConsole } from './support/browser';
 import { insertClients, phonesOf } from './support/fixtures';
 import { GATEWAY_TOKEN, startTestGateway } from './support/gateway';
 import { ADMIN_TOKEN, startTestHerald, VIEWER_TOKEN, type TestHerald } from './support/herald';
@@ -59,21 +58,10 @@ afterAll(async () => {
   await gateway?.simulator.stop();
 });
 
-async function signedIn(token: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
-  const context = await browser.newContext({ timezoneId: 'Europe/Moscow', viewport });
-  const page = await context.newPage();
-  page.on('dialog', (dialog) => void dialog.accept());
-  await page.goto(`${herald.url}/`);
-  await page.getByLabel('API token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText(`signed in as ${token === ADMIN_TOKEN ? 'admin' : 'viewer'}`).waitFor();
-  return page;
-}
+const signedIn = (token: string, viewport = { width: 1280, height: 900 }): Promise<Page> =>
+  signInToConsole(browser, herald.url, token, { viewport, as: token === ADMIN_TOKEN ? 'admin' : 'viewer', acceptDialogs: true });
 
-const snap = async (page: Page, name: string) => {
-  if (!SCREENSHOTS) return;
-  await page.screenshot({ path: path.join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
-};
+const snap = screenshotter(SCREENSHOTS);
 
 /** A reply as the provider `web` posts it to Herald. */
 async function reply(from: string, text: string): Promise<void> {
