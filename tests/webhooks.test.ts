@@ -229,7 +229,10 @@ describe('webhooks', () => {
     expect(good.badSignatures).toEqual([]);
 
     // Polled with a cheap query: 500 deliveries a poll every 25 ms spends the token's cost budget (RATE_LIMITED).
+    const failing = Date.now();
     await waitFor(async () => !(await herald.ok(`query($id: ID!) { webhook(id: $id) { enabled } }`, { id: badHook.webhook.id })).webhook.enabled, 30_000, 'the failing webhook to be disabled');
+    // Failing for retryForMs (1.5 s) disables it: a few rounds of 500 ms timeouts.
+    console.log(`good webhook got all 30 in ${failing - written} ms; the bad one disabled ${Date.now() - failing} ms later`);
     const disabled = (await herald.ok(DELIVERIES, { id: badHook.webhook.id })).webhook;
     expect(disabled.enabled).toBe(false);
     expect(disabled.disabledReason).toMatch(/failed .*(no answer in 500 ms|HTTP 503)/);
@@ -242,6 +245,30 @@ describe('webhooks', () => {
     // Re-enabled: its reason goes, and it is tried again.
     const re = await herald.ok(`mutation($id: ID!) { updateWebhook(id: $id, input: { enabled: true }) { enabled disabledReason } }`, { id: badHook.webhook.id });
     expect(re.updateWebhook).toEqual({ enabled: true, disabledReason: null });
+    // Its own waits bound it (10 s and 30 s): past them, their message says which one.
+  }, 60_000);
+
+  it('should disable a webhook whose every owed delivery gave up at once (nothing left due for a round to look at)', async () => {
+    // Events written while no worker runs are older than the retry period when one starts:
+    // its first round gives every one up. Failing since then, the webhook is disabled once
+    // the period has passed, though no delivery is due any more.
+    const api = await startTestHerald({ role: 'api', webhooks: webhookTimings({ retryForMs: 1_000 }) });
+    cleanups.push(() => api.stop());
+    const bad = await receiver({ answer: () => 503 });
+    cleanups.push(bad.stop);
+    const hook = await createHook(api, bad, ['OPT_OUT']);
+    for (let i = 0; i < 5; i++) await api.ok(`mutation($p: String!) { optOut(phone: $p) }`, { p: `7999300${String(i).padStart(4, '0')}` });
+    await sleep(1_200);
+    const worker = await startTestHerald({ role: 'worker', databaseUrl: api.databaseUrl, webhooks: webhookTimings({ retryForMs: 1_000, window: 8 }) });
+    cleanups.push(() => worker.stop());
+    await waitFor(async () => (await api.ok(DELIVERIES, { id: hook.webhook.id })).webhook.pendingDeliveries === 0, 10_000, 'every delivery given up');
+    expect(new Set(bad.all.map((r) => r.id)).size).toBe(5);
+    const w = await waitFor(async () => {
+      const { webhook } = await api.ok(DELIVERIES, { id: hook.webhook.id });
+      return !webhook.enabled && webhook;
+    }, 5_000, 'the webhook disabled');
+    expect(w.disabledReason).toBe('deliveries failed for 1 s (last: HTTP 503)');
+    expect(w.deliveries.edges.every((e: any) => e.node.status === 'FAILED' && e.node.attempts === 1)).toBe(true);
   });
 
   it('should refuse loopback and private URLs in production unless WEBHOOK_ALLOW_PRIVATE', async () => {

@@ -24,6 +24,12 @@ export function retryDelayMs(attempt: number, baseMs: number, maxMs: number): nu
   return Math.random() * Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 40));
 }
 
+/** The head of a disabled webhook's reason: "deliveries failed for 24 h". */
+function failedFor(ms: number): string {
+  const span = ms >= 3_600_000 ? `${+(ms / 3_600_000).toFixed(1)} h` : ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${+(ms / 1000).toFixed(1)} s`;
+  return `deliveries failed for ${span}`;
+}
+
 /**
  * Sends the outbox's deliveries (worker processes). One loop per enabled webhook, each with
  * its own connection pool and a window of requests in flight, so a slow or failing webhook
@@ -53,6 +59,10 @@ export class WebhookSender {
   private async refresh(): Promise<void> {
     if (this.stopped) return;
     try {
+      // A webhook failing this long is disabled even when a round will not come again.
+      for (const id of await store.disableLongFailing(this.db, this.opts.retryForMs, failedFor(this.opts.retryForMs))) {
+        this.log.warn({ webhookId: id }, 'webhook disabled: its deliveries failed for the whole retry period');
+      }
       const rows = await store.enabledWebhooks(this.db);
       const wanted = new Map(rows.map((r) => [r.id, r]));
       for (const [id, loop] of this.loops) {
@@ -192,7 +202,7 @@ class WebhookLoop {
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.window, due.length) }, worker));
     const unattempted = due.slice(next).map((d) => d.eventId);
-    const reason = `deliveries failed for ${Math.round(this.opts.retryForMs / 60_000)} min (last: ${failed})`;
+    const reason = `${failedFor(this.opts.retryForMs)} (last: ${failed})`;
     const disabled = await this.db.transaction(async (tx) => {
       await store.recordOutcomes(tx, this.id, outcomes, unattempted);
       return store.recordHealth(tx, this.id, failed !== null, this.opts.retryForMs, reason);

@@ -194,6 +194,26 @@ export async function recordHealth(tx: Db, webhookId: number, failed: boolean, f
 }
 
 /**
+ * Disables every enabled webhook whose deliveries have failed, with no success since, for
+ * `failForMs`, also when nothing of it is due any more (its last deliveries gave up: no round
+ * would look at it again). `reasonHead` starts the reason; the last error ends it. Returns
+ * the ids disabled.
+ */
+export async function disableLongFailing(db: Db, failForMs: number, reasonHead: string): Promise<number[]> {
+  const rows = await db.execute<{ id: number }>(sql`
+    update webhooks w set
+      enabled = false,
+      disabled_reason = ${reasonHead} || ' (last: ' || coalesce((
+        select d.last_error from webhook_deliveries d
+        where d.webhook_id = w.id and d.last_error is not null
+        order by d.event_id desc limit 1), 'unknown') || ')',
+      updated_at = now()
+    where w.enabled and w.failing_since <= now() - ${failForMs} * interval '1 millisecond'
+    returning w.id`);
+  return rows.map((r) => Number(r.id));
+}
+
+/**
  * Deletes events older than `days` none of whose deliveries is PENDING (their DELIVERED and
  * FAILED deliveries go with them), at most `limit` at a time. Returns how many went.
  */

@@ -10,6 +10,9 @@ import { createLogger } from '../../src/logger';
 import { startHerald } from '../../src/main';
 import { startPgBouncer, type PgBouncer } from './pgbouncer';
 
+/** Longer than any request deadline Herald has: an answer later than this is a hang. */
+const GQL_TIMEOUT_MS = 20_000;
+
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 export const VIEWER_TOKEN = 'viewer-token-for-tests-012345678';
 
@@ -125,6 +128,10 @@ async function startTestHeraldOn(overrides: TestConfigOverrides, given?: { url: 
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify({ query, variables, operationName: opts.operationName }),
+      // A request Herald never answers fails here, naming it, not as the test's timeout.
+      signal: AbortSignal.timeout(GQL_TIMEOUT_MS),
+    }).catch((err: Error) => {
+      throw new Error(`no answer to ${query.replace(/\s+/g, ' ').slice(0, 80)}: ${err.message}`);
     });
     return { status: res.status, body: (await res.json()) as GqlResponse<T>['body'] };
   }
