@@ -171,9 +171,14 @@ export class GatewaySimulator {
     return this.callbacks.reply({ from, text, at: new Date().toISOString() });
   }
 
-  set(change: Partial<GatewayBehaviour>): void {
+  /**
+   * Changes the behaviour. Ending a hang cuts the hung requests off (their clients see a
+   * broken socket) unless `keepHung`: then they stay unanswered until their clients give up,
+   * as requests a real gateway lost would.
+   */
+  set(change: Partial<GatewayBehaviour>, opts: { keepHung?: boolean } = {}): void {
     this.behaviour = { ...this.behaviour, ...change };
-    if (!this.behaviour.hang) this.releaseHanging();
+    if (!this.behaviour.hang && !opts.keepHung) this.releaseHanging();
   }
 
   get current(): GatewayBehaviour {
