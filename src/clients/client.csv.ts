@@ -8,8 +8,11 @@
  * ignored); a field does not span lines, so every problem is one line's, reported with its
  * number. Herald judges the values (importClients).
  *
- * The console bundles this file: it must stay pure, importing nothing (a unit test checks).
+ * The console bundles this file: it must stay pure, importing nothing but common/phone.ts,
+ * which imports nothing (a unit test checks).
  */
+import { russianMobileOf } from '../common/phone';
+
 export type CsvClient = { phone: string; operatorCode?: string; tags?: string[]; timezone: string; name?: string; attributes?: Record<string, string> };
 /** A line's client (with `typedPhone`, the phone as the file wrote it, when it was rewritten as 7XXXXXXXXXX), or its problem. */
 export type CsvRow = { line: number; client: CsvClient; typedPhone?: string } | { line: number; problem: string };
@@ -67,12 +70,7 @@ export class ClientsCsvReader {
  * The console's client form uses it too.
  */
 export function normalizeTypedPhone(typed: string): string {
-  const trimmed = typed.trim();
-  if (!/^\+?[0-9][0-9\s().-]*$/.test(trimmed)) return trimmed;
-  const digits = trimmed.replace(/[^0-9]/g, '');
-  if (digits.length === 11 && (digits[0] === '7' || (digits[0] === '8' && !trimmed.startsWith('+')))) return `7${digits.slice(1)}`;
-  if (digits.length === 10 && digits[0] === '9' && !trimmed.startsWith('+')) return `7${digits}`;
-  return trimmed;
+  return russianMobileOf(typed, { tenDigits: true }) ?? typed.trim();
 }
 
 /**

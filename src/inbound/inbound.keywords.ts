@@ -2,6 +2,7 @@
  * How a reply is read: its phone in Herald's form, and whether its text is a keyword. One
  * owner for both, so that config (the keyword lists) and the service compare alike.
  */
+import { russianMobileOf } from '../common/phone';
 
 /** The keywords of issue 19, normalised (OPT_OUT_KEYWORDS and OPT_IN_KEYWORDS replace them). */
 export const DEFAULT_OPT_OUT_KEYWORDS = ['STOP', 'STOP ALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'СТОП', 'ОТПИСАТЬСЯ'];
@@ -32,7 +33,5 @@ export function keywordOf(text: string, keywords: Keywords): KeywordAction | nul
  * reply is then kept with the number as given, and acted on never).
  */
 export function normalizePhone(from: string): string | null {
-  const compact = from.trim().replace(/[\s\-().]/gu, '');
-  const m = /^(?:\+7|7|8)([0-9]{10})$/.exec(compact);
-  return m ? `7${m[1]}` : null;
+  return russianMobileOf(from);
 }

@@ -1,3 +1,4 @@
+import { russianMobileOf } from '../common/phone';
 import type { Receipt, Reply } from './provider-inbox';
 
 /**
@@ -65,7 +66,5 @@ function messageText(field: unknown): string | undefined {
 
 /** A phone as Herald keeps it: 7XXXXXXXXXX from `+7…`, `7…` or a national `8…` of 11 digits; anything else as its digits. */
 export function normalisePhone(raw: string): string {
-  const digits = raw.replace(/\D/g, '');
-  if (digits.length === 11 && digits.startsWith('8')) return `7${digits.slice(1)}`;
-  return digits;
+  return russianMobileOf(raw) ?? raw.replace(/\D/g, '');
 }
