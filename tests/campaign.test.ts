@@ -143,6 +143,10 @@ describe('personalised texts', () => {
       ['79995550202', 'Hello friend, see you in town!'],
     ]));
     const messages = (await herald.ok(`query($id: ID!) { mailing(id: $id) { messages(first: 10) { edges { node { clientId text } } } } }`, { id: mailing.id })).mailing.messages.edges;
+    // Whether a text has placeholders is the API's to say (the console asks it, never its own regex).
+    const plain = await mailingFor(tag, { text: 'Hello {friend}, no placeholder here' });
+    const personalised = `query($a: ID!, $b: ID!) { a: mailing(id: $a) { personalised } b: mailing(id: $b) { personalised } }`;
+    expect(await herald.ok(personalised, { a: mailing.id, b: plain.id })).toEqual({ a: { personalised: true }, b: { personalised: false } });
     expect(messages.find((e: any) => e.node.clientId === String(ann.id)).node.text).toBe('Hello Ann, see you in Kazan!');
 
     const preview = (await herald.ok(`query($t: String!, $c: ID!) { previewMailing(text: $t, clientId: $c) { text segments { encoding parts } } }`, {

@@ -108,6 +108,7 @@ export const MAILING_DETAILS = graphql(`
   fragment MailingDetails on Mailing {
     ...MailingCard
     createdAt
+    personalised
     filter {
       operatorCodes
       tags

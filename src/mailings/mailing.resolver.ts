@@ -160,6 +160,11 @@ export class MailingResolver {
     return ctx.loaders.get(mailingLoaders).statsByMailingId.load(mailing.id);
   }
 
+  @FieldResolver(() => Boolean, { description: 'whether its text has placeholders ({{name}}, {{attributes.key}}): each client gets a text of its own' })
+  personalised(@Root() mailing: MailingRow): boolean {
+    return service.isPersonalisedText(mailing.text);
+  }
+
   @FieldResolver(() => Segments, { description: 'how its text is billed, at its placeholders\' longest values' })
   segments(@Root() mailing: MailingRow): Segments {
     return service.segmentsOfText(mailing.text);

@@ -18,7 +18,7 @@ import type { CampaignRules } from './campaign.rules';
 import { validateFrequencyCap } from './frequency-cap';
 import { findClientsByIds } from '../clients/client.store';
 import { countMatching } from './audience.store';
-import { MAX_VALUE_LENGTH, render } from './mailing.template';
+import { isPersonalised, MAX_VALUE_LENGTH, parseTemplate, render } from './mailing.template';
 import { segmentsOf, type Segments } from './segments';
 import { filterOf, formatSendWindow, mailingValuesOf, sameFilter, type MailingValues } from './mailing.values';
 
@@ -156,6 +156,11 @@ export async function listMailings(
 }
 
 /** How a mailing's text is billed, at its placeholders' longest values. */
+/** Whether a mailing's text (stored, so it parses) has placeholders. */
+export function isPersonalisedText(text: string): boolean {
+  return isPersonalised(parseTemplate(text));
+}
+
 export function segmentsOfText(text: string): Segments {
   return measureTemplate(text).segments;
 }

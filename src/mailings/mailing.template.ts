@@ -59,6 +59,9 @@ function placeholderOf(inner: string, field: string): TemplatePart {
   throw new UserInputError(field, `unknown placeholder {{${path}}}: use {{name}} or {{attributes.<key>}}, with an optional default as {{name|friend}}`);
 }
 
+/** Whether a text differs from client to client: it has a placeholder. */
+export const isPersonalised = (template: Template): boolean => template.some((part) => typeof part !== 'string');
+
 /** The text for one client: each placeholder its value, else its default, else nothing. */
 export function render(template: Template, values: TemplateValues): string {
   let out = '';

@@ -59,7 +59,7 @@ export function MailingPage({ id }: { id: string }) {
   // A scheduled mailing whose text has placeholders is estimated from its audience's real
   // values (mailingEstimate, as the form's preview does); 64 characters a placeholder is only
   // the worst case, shown beside it.
-  const placeholders = mailing ? /\{\{/.test(mailing.text) : false;
+  const placeholders = mailing?.personalised ?? false;
   const filter = mailing ? { operatorCodes: mailing.filter.operatorCodes, tags: mailing.filter.tags, tagMatch: mailing.filter.tagMatch } : undefined;
   const estimate = useQuery(MAILING_ESTIMATE, {
     variables: { text: mailing?.text ?? '', filter: filter! },
@@ -174,7 +174,7 @@ export function MailingPage({ id }: { id: string }) {
       <FailureReasons mailingId={mailing.id} reasons={reasons} />
 
       <h2>Failed messages</h2>
-      <MessageList className="failed" messages={failures} total={stats.failed} personalised={mailing.text.includes('{{')} />
+      <MessageList className="failed" messages={failures} total={stats.failed} personalised={mailing.personalised} />
       {(stats.skipped > 0 || skips.length > 0) && (
         <>
           <h2>Skipped messages</h2>
