@@ -4,7 +4,8 @@ import type { ClaimStore, FailingMailing, ResultBatch } from './dispatch.ports';
 
 type Queued = { row: ResultRow; leaseId: number | null; capped: boolean };
 
-const MAX_BATCH = 2_000;
+/** Results one group commit writes at most; also what may wait unwritten before claims stop (Dispatcher). */
+export const MAX_BATCH = 2_000;
 const RETRY_MS = [100, 250, 500, 1_000, 2_000];
 
 /**
