@@ -14,7 +14,11 @@
 //   7. the cost of metrics: mailings to M more clients (--metrics-sample, default 20,000 or N/2)
 //      with the dispatching process restarted with METRICS_ENABLED=false and =true in turn
 //      (off, on, three times each), fast gateway; the best run of each compared: rate and
-//      the dispatching process's CPU time per message.
+//      the dispatching process's CPU time per message;
+//  7b. Herald's defaults: the same mailing twice with the dispatching process restarted
+//      without the bench's tuning (SENDER_CONCURRENCY, DISPATCH_BATCH_SIZE, DISPATCH_POLL_MS)
+//      against a gateway answering in 1–2 ms, and undici alone at the same 50 slots
+//      (`ratio.defaults`, target ≥ 0.6).
 // With --smpp [--smpp-clients S] [--smpp-binds B] [--smpp-window W] (defaults: 100,000 or N,
 // 2 binds, a window of 100), also over SMPP, against the SMPP simulator in fast mode (its own
 // process, `npm run gateway -- --smpp`):
@@ -50,6 +54,7 @@ import { createClient as createWsClient } from 'graphql-ws';
 import smpp from 'smpp';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
+import { loadConfig } from '../src/config';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { createLogger } from '../src/logger';
 import { Metrics } from '../src/metrics/metrics';
@@ -67,6 +72,12 @@ const REALISTIC = Number(flag('realistic') ?? Math.min(50_000, CLIENTS));
 /** The realistic gateway of step 4: its latency, tail and failures. */
 const REALISTIC_BEHAVIOUR = { latencyMs: [20, 300], tailRate: 0.01, tailMs: 3_000, errorRate: 0.01, malformedRate: 0, rejectRate: 0 };
 const FAST_BEHAVIOUR = { latencyMs: 0, tailRate: 0, tailMs: 0, errorRate: 0, malformedRate: 0, rejectRate: 0 };
+/** Step 7b's gateway: answers in 1–2 ms, as a near one does (issue 21's "Fast with its defaults"). */
+const DEFAULTS_BEHAVIOUR = { ...FAST_BEHAVIOUR, latencyMs: [1, 2] };
+/** SENDER_CONCURRENCY's default, which step 7b runs with. */
+const DEFAULT_CONCURRENCY = loadConfig({}).dispatch.concurrency;
+/** The bench's tuning of the dispatcher, left out in step 7b. */
+const TUNING = ['SENDER_CONCURRENCY', 'DISPATCH_BATCH_SIZE', 'DISPATCH_POLL_MS'];
 const JSON_ONLY = args.includes('--json');
 const CONCURRENCY = Number(flag('concurrency') ?? 256);
 // --pg-stats: after the dispatch, print where PostgreSQL spent its time (pg_stat_statements).
@@ -387,6 +398,31 @@ async function main() {
     };
     say(`  off ${metricsCost.offMessagesPerSecond}/s ${metricsCost.offCpuUsPerMessage} µs CPU a message, on ${metricsCost.onMessagesPerSecond}/s ${metricsCost.onCpuUsPerMessage} µs`);
 
+    // 7b. Herald's defaults (issue 21): the dispatching process restarted without the bench's
+    // tuning (50 slots, batches of 200, polls of 200 ms), twice, against a 1–2 ms gateway; the
+    // undici ceiling at those 50 slots in the same mode comes after Herald has stopped.
+    say(`defaults (${METRICS_SAMPLE.toLocaleString('en')} clients a run, ${DEFAULT_CONCURRENCY} slots, a ${DEFAULTS_BEHAVIOUR.latencyMs.join('–')} ms gateway)…`);
+    await simulatorMode(senderUrl, 'defaults', DEFAULTS_BEHAVIOUR);
+    const defaultsRuns: MetricsRun[] = [];
+    for (let i = 0; i < 2; i++) {
+      const old = heralds[dispatching];
+      old.child.kill('SIGTERM');
+      await new Promise((r) => old.child.once('exit', r));
+      const rolePort = SINGLE ? { HERALD_ROLE: 'all', PORT: String(port) } : { HERALD_ROLE: 'worker', PORT: String(await freePort()) };
+      heralds[dispatching] = await startHeraldProcess(`${old.name.split('-')[0]}-defaults-${i + 1}`, rolePort, TUNING);
+      const worker = { worker: [heralds[dispatching].child.pid!] };
+      const cpuStart = cpuSeconds(worker).worker;
+      const run = await gql(CREATE, {
+        input: { text: 'Bench message', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 3 * 3600_000).toISOString(), filter: { tags: ['metrics'] } },
+      });
+      for (let state = 'RUNNING'; state !== 'COMPLETED'; await sleep(100)) state = (await gql(STATS, { id: run.createMailing.id })).mailing.status;
+      const cpuUsed = cpuSeconds(worker).worker - cpuStart;
+      const t = await dispatchTiming(sql, run.createMailing.id);
+      defaultsRuns.push({ sent: t.sent, seconds: round(t.dispatch, 3), cpuSeconds: round(cpuUsed, 3) });
+    }
+    say(`  ${Math.round(rateOf(defaultsRuns))} msg/s (best of ${defaultsRuns.length})`);
+    await simulatorMode(senderUrl, 'fast', FAST_BEHAVIOUR);
+
     // 8. Herald over SMPP: the dispatching process restarted with one SMPP provider.
     let smppHerald: { messagesPerSecond: number; seconds: number; cpuPerMessageUs: Record<string, number> } | null = null;
     if (smsc) {
@@ -456,6 +492,14 @@ async function main() {
         simulator: perMessage(simulatorAfter.simulator - simulatorBefore.simulator),
       },
     };
+
+    // The ceiling of step 7b: its mode, its concurrency, as many requests as a run.
+    say('ceiling, defaults…');
+    await simulatorMode(senderUrl, 'defaults', DEFAULTS_BEHAVIOUR);
+    const defaultsCeilingBefore = (await simulatorStats()).requests;
+    const defaultsCeilingRate = await ceiling(senderUrl, METRICS_SAMPLE, DEFAULT_CONCURRENCY);
+    const defaultsCeilingRequests = (await simulatorStats()).requests - defaultsCeilingBefore;
+    await simulatorMode(senderUrl, 'fast', FAST_BEHAVIOUR);
 
     // 6. Baseline.
     say('baseline…');
@@ -530,12 +574,24 @@ async function main() {
       baseline: { messagesPerSecond: Math.round(baselineRate), sample: BASELINE_SAMPLE },
       // the same dispatch with METRICS_ENABLED=false and =true (fast gateway)
       metrics: metricsCost,
+      // Herald as it ships (no SENDER_CONCURRENCY, DISPATCH_BATCH_SIZE, DISPATCH_POLL_MS) against
+      // a 1–2 ms gateway, and undici alone at the same 50 slots
+      defaults: {
+        sample: METRICS_SAMPLE,
+        concurrency: DEFAULT_CONCURRENCY,
+        behaviour: DEFAULTS_BEHAVIOUR,
+        messagesPerSecond: Math.round(rateOf(defaultsRuns)),
+        cpuUsPerMessage: round(cpuUsOf(defaultsRuns), 1),
+        ceilingMessagesPerSecond: Math.round(defaultsCeilingRate),
+        runs: defaultsRuns,
+      },
       ratio: {
         ceiling: round(dispatchRate / ceilingRate, 2),
         baseline: round(dispatchRate / baselineRate, 2),
         realistic: round(realisticRate / realisticCeilingRate, 2),
         metricsOnOff: round(rateOf(metricsRuns.on) / rateOf(metricsRuns.off), 3),
         metricsCpuOnOff: round(cpuUsOf(metricsRuns.on) / cpuUsOf(metricsRuns.off), 3),
+        defaults: round(rateOf(defaultsRuns) / defaultsCeilingRate, 2),
         ...(smsc ? { smppCeiling: smppRatio } : {}),
       },
       // --smpp: Herald through a PROVIDERS_FILE of one SMPP provider, and the smpp package alone
@@ -557,6 +613,8 @@ async function main() {
       dispatchSent: timing.sent,
       realisticSent: realisticTiming.sent,
       metricsSent: [...metricsRuns.off, ...metricsRuns.on].map((r) => r.sent),
+      defaultsSent: defaultsRuns.map((r) => r.sent),
+      defaultsCeilingRequests,
       ceilingRequests,
       realisticCeilingRequests,
     });
@@ -589,7 +647,15 @@ const LATENCY_BOUND_SLACK = 1.1;
  */
 function checkInvariants(
   r: any,
-  seen: { dispatchSent: number; realisticSent: number; metricsSent: number[]; ceilingRequests: number; realisticCeilingRequests: number },
+  seen: {
+    dispatchSent: number;
+    realisticSent: number;
+    metricsSent: number[];
+    defaultsSent: number[];
+    defaultsCeilingRequests: number;
+    ceilingRequests: number;
+    realisticCeilingRequests: number;
+  },
 ): string[] {
   const broken: string[] = [];
   const check = (name: string, ok: boolean, detail: string) => void (ok || broken.push(`${name}: ${detail}`));
@@ -614,6 +680,12 @@ function checkInvariants(
   // 1% answered 5xx are retried: every message of the realistic run ends sent.
   check('realistic run sent every message', seen.realisticSent === r.realistic.clients, `${seen.realisticSent} sent of ${r.realistic.clients}`);
   check('metrics runs sent every message', seen.metricsSent.every((n) => n === r.metrics.sample), `${seen.metricsSent.join(', ')} sent of ${r.metrics.sample} each`);
+  check('defaults runs sent every message', seen.defaultsSent.every((n) => n === r.defaults.sample), `${seen.defaultsSent.join(', ')} sent of ${r.defaults.sample} each`);
+  check('defaults ceiling made one request a message', seen.defaultsCeilingRequests === r.defaults.sample, `the simulator saw ${seen.defaultsCeilingRequests} requests for ${r.defaults.sample}`);
+  // Little's law again: 50 slots at a latency of at least 1 ms.
+  const defaultsBound = (r.defaults.concurrency / meanLatencyMs(DEFAULTS_BEHAVIOUR)) * 1000 * LATENCY_BOUND_SLACK;
+  check('defaults.ceilingMessagesPerSecond ≤ concurrency ÷ mean latency', r.defaults.ceilingMessagesPerSecond <= defaultsBound, `${r.defaults.ceilingMessagesPerSecond} msg/s > ${Math.round(defaultsBound)}`);
+  check('defaults.messagesPerSecond ≤ concurrency ÷ mean latency', r.defaults.messagesPerSecond <= defaultsBound, `${r.defaults.messagesPerSecond} msg/s > ${Math.round(defaultsBound)}`);
   check('ceiling made one request a message', seen.ceilingRequests === r.clients, `the simulator saw ${seen.ceilingRequests} requests for ${r.clients}`);
   check(
     'realistic ceiling made one request a message',
@@ -909,6 +981,11 @@ function printTable(r: any) {
     ['realistic gateway: Herald', `${r.realistic.messagesPerSecond.toLocaleString('en')} msg/s`, `${r.realistic.clients.toLocaleString('en')} in ${r.realistic.seconds} s`],
     ['realistic gateway: ceiling', `${r.realistic.ceilingMessagesPerSecond.toLocaleString('en')} msg/s`, `Herald/ceiling ${r.ratio.realistic}; target ≥ 0.9`],
     ['baseline (job per message)', `${r.baseline.messagesPerSecond.toLocaleString('en')} msg/s`, `Herald/baseline ${r.ratio.baseline}; target ≥ 4`],
+    [
+      `defaults (${r.defaults.concurrency} slots, ${r.defaults.behaviour.latencyMs.join('–')} ms gateway)`,
+      `${r.defaults.messagesPerSecond.toLocaleString('en')} msg/s`,
+      `ceiling at ${r.defaults.concurrency} slots ${r.defaults.ceilingMessagesPerSecond.toLocaleString('en')} msg/s, Herald/ceiling ${r.ratio.defaults}; target ≥ 0.6`,
+    ],
     [
       'dispatch with metrics on / off',
       `${r.metrics.onMessagesPerSecond.toLocaleString('en')} / ${r.metrics.offMessagesPerSecond.toLocaleString('en')} msg/s`,
