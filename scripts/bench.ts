@@ -362,14 +362,17 @@ async function main() {
     say(`metrics off / on (${METRICS_SAMPLE.toLocaleString('en')} clients a run)…`);
     await simulatorMode(senderUrl, 'fast', FAST_BEHAVIOUR);
     const dispatching = SINGLE ? 0 : 1;
-    type MetricsRun = { sent: number; seconds: number; cpuSeconds: number };
-    const metricsRuns = { off: [] as MetricsRun[], on: [] as MetricsRun[] };
-    for (const enabled of [false, true, false, true, false, true]) {
+    /** Stops the dispatching process and starts it again with `env` over Herald's (less `without`). */
+    const restartDispatching = async (suffix: string, env: Record<string, string>, without: string[] = []) => {
       const old = heralds[dispatching];
       old.child.kill('SIGTERM');
       await new Promise((r) => old.child.once('exit', r));
       const rolePort = SINGLE ? { HERALD_ROLE: 'all', PORT: String(port) } : { HERALD_ROLE: 'worker', PORT: String(await freePort()) };
-      heralds[dispatching] = await startHeraldProcess(`${old.name.split('-')[0]}-metrics-${enabled ? 'on' : 'off'}`, { ...rolePort, METRICS_ENABLED: String(enabled) });
+      heralds[dispatching] = await startHeraldProcess(`${old.name.split('-')[0]}-${suffix}`, { ...rolePort, ...env }, without);
+    };
+    type MetricsRun = { sent: number; seconds: number; cpuSeconds: number };
+    /** A mailing to the metrics sample, timed, with the dispatching process's CPU time. */
+    const sampleRun = async (): Promise<MetricsRun> => {
       const worker = { worker: [heralds[dispatching].child.pid!] };
       const cpuStart = cpuSeconds(worker).worker;
       const run = await gql(CREATE, {
@@ -378,7 +381,12 @@ async function main() {
       for (let state = 'RUNNING'; state !== 'COMPLETED'; await sleep(100)) state = (await gql(STATS, { id: run.createMailing.id })).mailing.status;
       const cpuUsed = cpuSeconds(worker).worker - cpuStart;
       const t = await dispatchTiming(sql, run.createMailing.id);
-      metricsRuns[enabled ? 'on' : 'off'].push({ sent: t.sent, seconds: round(t.dispatch, 3), cpuSeconds: round(cpuUsed, 3) });
+      return { sent: t.sent, seconds: round(t.dispatch, 3), cpuSeconds: round(cpuUsed, 3) };
+    };
+    const metricsRuns = { off: [] as MetricsRun[], on: [] as MetricsRun[] };
+    for (const enabled of [false, true, false, true, false, true]) {
+      await restartDispatching(`metrics-${enabled ? 'on' : 'off'}`, { METRICS_ENABLED: String(enabled) });
+      metricsRuns[enabled ? 'on' : 'off'].push(await sampleRun());
     }
     const rateOf = (runs: MetricsRun[]) => Math.max(...runs.map((r) => r.sent / r.seconds));
     // CPU time of the dispatching process per message: what counting costs, less disturbed
@@ -405,20 +413,8 @@ async function main() {
     await simulatorMode(senderUrl, 'defaults', DEFAULTS_BEHAVIOUR);
     const defaultsRuns: MetricsRun[] = [];
     for (let i = 0; i < 2; i++) {
-      const old = heralds[dispatching];
-      old.child.kill('SIGTERM');
-      await new Promise((r) => old.child.once('exit', r));
-      const rolePort = SINGLE ? { HERALD_ROLE: 'all', PORT: String(port) } : { HERALD_ROLE: 'worker', PORT: String(await freePort()) };
-      heralds[dispatching] = await startHeraldProcess(`${old.name.split('-')[0]}-defaults-${i + 1}`, rolePort, TUNING);
-      const worker = { worker: [heralds[dispatching].child.pid!] };
-      const cpuStart = cpuSeconds(worker).worker;
-      const run = await gql(CREATE, {
-        input: { text: 'Bench message', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 3 * 3600_000).toISOString(), filter: { tags: ['metrics'] } },
-      });
-      for (let state = 'RUNNING'; state !== 'COMPLETED'; await sleep(100)) state = (await gql(STATS, { id: run.createMailing.id })).mailing.status;
-      const cpuUsed = cpuSeconds(worker).worker - cpuStart;
-      const t = await dispatchTiming(sql, run.createMailing.id);
-      defaultsRuns.push({ sent: t.sent, seconds: round(t.dispatch, 3), cpuSeconds: round(cpuUsed, 3) });
+      await restartDispatching(`defaults-${i + 1}`, {}, TUNING);
+      defaultsRuns.push(await sampleRun());
     }
     say(`  ${Math.round(rateOf(defaultsRuns))} msg/s (best of ${defaultsRuns.length})`);
     await simulatorMode(senderUrl, 'fast', FAST_BEHAVIOUR);
@@ -431,11 +427,7 @@ async function main() {
       // The password through ${NAME}, as a deploy gives it.
       const smscProvider = { name: 'smsc', type: 'smpp', host: smsc.host, port: smsc.port, systemId: SMSC.systemId, password: '${BENCH_SMSC_PASSWORD}', sourceAddr: 'Herald', binds: SMPP_BINDS, window: SMPP_WINDOW };
       await writeFile(providersFile, JSON.stringify({ providers: [smscProvider], routes: [{ providers: ['smsc'] }] }));
-      const old = heralds[dispatching];
-      old.child.kill('SIGTERM');
-      await new Promise((r) => old.child.once('exit', r));
-      const rolePort = SINGLE ? { HERALD_ROLE: 'all', PORT: String(port) } : { HERALD_ROLE: 'worker', PORT: String(await freePort()) };
-      heralds[dispatching] = await startHeraldProcess(`${old.name.split('-')[0]}-smpp`, { ...rolePort, PROVIDERS_FILE: providersFile, BENCH_SMSC_PASSWORD: SMSC.password }, ['SENDER_URL', 'SENDER_TOKEN']);
+      await restartDispatching('smpp', { PROVIDERS_FILE: providersFile, BENCH_SMSC_PASSWORD: SMSC.password }, ['SENDER_URL', 'SENDER_TOKEN']);
       await smsc.reset();
       const processes = () => ({ ...Object.fromEntries(heralds.map((h) => [h.name.split('-')[0], [h.child.pid!]])), smsc: [smsc.child.pid!], postgres: pgPids() });
       const before = cpuSeconds(processes());
