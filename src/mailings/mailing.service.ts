@@ -155,12 +155,12 @@ export async function listMailings(
   return toPage(rows, req, () => store.countMailings(db, filter));
 }
 
-/** How a mailing's text is billed, at its placeholders' longest values. */
 /** Whether a mailing's text (stored, so it parses) has placeholders. */
 export function isPersonalisedText(text: string): boolean {
   return isPersonalised(parseTemplate(text));
 }
 
+/** How a mailing's text is billed, at its placeholders' longest values. */
 export function segmentsOfText(text: string): Segments {
   return measureTemplate(text).segments;
 }
