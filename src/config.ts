@@ -143,6 +143,12 @@ export const variables = {
   REPORT_FROM: z.string().min(3).default('Herald <herald@localhost>'),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   REPORT_RETRY_DELAY_S: z.coerce.number().int().min(1).default(60),
+  // Messages in partitions by ranges of mailing id, aged out (issue 22, docs/retention.md).
+  MESSAGE_PARTITION_MS: ms(1_000).default(86_400_000),
+  MESSAGE_PARTITION_MAILINGS: z.coerce.number().int().min(1).max(1_000_000_000).default(10_000),
+  MESSAGE_RETENTION_DAYS: z.coerce.number().positive().optional(),
+  ARCHIVE_DIR: z.string().min(1).optional(),
+  PARTITION_CRON: z.string().min(1).default('*/10 * * * *'),
   // Tokens from an identity provider, bounded cost, rate limits (issue 10, the API's half).
   OIDC_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   OIDC_AUDIENCE: z.string().min(1).optional(),
@@ -273,6 +279,18 @@ function toConfig(e: Env) {
       smtpUrl: e.SMTP_URL ?? null,
       retryDelayS: e.REPORT_RETRY_DELAY_S,
     },
+    partitions: {
+      /** a partition takes new mailings this long, then the next one does */
+      periodMs: e.MESSAGE_PARTITION_MS,
+      /** mailing ids in a partition's range: more mailings than that in a period turn a new one sooner */
+      mailings: e.MESSAGE_PARTITION_MAILINGS,
+      /** null: keep every message */
+      retentionMs: e.MESSAGE_RETENTION_DAYS === undefined ? null : Math.round(e.MESSAGE_RETENTION_DAYS * 86_400_000),
+      /** null: dropped partitions are not archived */
+      archiveDir: e.ARCHIVE_DIR ?? null,
+      /** when a worker looks at the partitions (creates ahead, turns one on, prunes), in UTC */
+      cron: e.PARTITION_CRON,
+    },
     /** JWT bearer tokens from an OIDC issuer, besides API_TOKENS; null: none */
     oidc: e.OIDC_ISSUER
       ? {
@@ -390,6 +408,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!isTimeZone(e.REPORT_TIMEZONE)) problems.push('REPORT_TIMEZONE: must be an IANA time zone such as Europe/Moscow');
   const cronProblem = checkCron(e.REPORT_CRON);
   if (cronProblem) problems.push(`REPORT_CRON: ${cronProblem}`);
+  const partitionCronProblem = checkCron(e.PARTITION_CRON);
+  if (partitionCronProblem) problems.push(`PARTITION_CRON: ${partitionCronProblem}`);
   if (e.NODE_ENV === 'production' && e.REPORT_TO && !e.SMTP_URL) problems.push('SMTP_URL: required for REPORT_TO when NODE_ENV=production');
   if (e.OIDC_ISSUER && !e.OIDC_AUDIENCE) problems.push('OIDC_AUDIENCE: required when OIDC_ISSUER is set');
   // A budget below one operation's largest cost would refuse that operation for ever.

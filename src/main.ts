@@ -12,6 +12,8 @@ import { connectDatabase, fetchTypesOnce, postgresDriverPatched, type Db } from 
 import { EmbeddedPostgresError, startEmbeddedPostgres } from './db/embedded';
 import { describeDatabaseError, isDatabaseUnavailable } from './db/errors';
 import { isMigrated, migrateDatabase, PoolerInTheWayError } from './db/migrate';
+import { PARTITION_QUEUE, partitionQueueOptions, startPartitionKeeping } from './partitions/partition.jobs';
+import { ensurePartitions } from './partitions/partition.service';
 import { PgClaimStore } from './dispatch/claim.store';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EventBus } from './events/event.bus';
@@ -126,6 +128,8 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     const timeouts = { connectTimeoutMs: config.database.connectTimeoutMs, statementTimeoutMs: config.database.statementTimeoutMs };
     const { db, close } = connectDatabase(databaseUrl, { ...timeouts, pooled });
     started.push({ name: 'database pool', stop: close });
+    // The messages' partition for the next mailings, before anything may write one.
+    await ensurePartitions(db, log, config.partitions);
     const monitor = new DatabaseMonitor(databaseUrl, log, { probeMs: config.database.probeMs, timeoutMs: config.database.connectTimeoutMs, pooled });
     monitor.start();
     started.push({ name: 'database monitor', stop: () => monitor.stop() });
@@ -139,7 +143,10 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
       timeouts,
       cron: config.role !== 'api',
       cronIntervalS: Math.ceil(config.dispatch.timerPollMs / 1000),
-      queues: [{ name: REPORT_QUEUE, options: reportQueueOptions(config) }],
+      queues: [
+        { name: REPORT_QUEUE, options: reportQueueOptions(config) },
+        { name: PARTITION_QUEUE, options: partitionQueueOptions },
+      ],
     });
     started.push({ name: 'timers (pg-boss)', stop: () => timers.stop() });
     // Every process hears the event channel: api processes for their subscribers, workers
@@ -314,6 +321,8 @@ async function startWorker(parts: ProcessParts) {
   // The statistics e-mail runs beside dispatch, never in its way: its own pg-boss jobs.
   const stopReports = await startReports(config, db, timers, log, d.timerPollMs);
   started.push({ name: 'statistics reports', stop: stopReports });
+  // Partitions made ahead, turned, and with a retention dropped: once a run, whichever worker.
+  await startPartitionKeeping(config, db, timers, log, d.timerPollMs, metrics && ((p) => metrics.partitionDropped(p.rows)));
   return dispatcher;
 }
 

@@ -263,7 +263,7 @@ async function takeOverLease(tx: Db, mailingId: number, owner: string, leaseMs: 
     from dispatch_leases l
     cross join unnest(l.message_ids, l.client_ids, l.phones, l.timezones) as e(id, client_id, phone, timezone)
     left join clients c on c.id = e.client_id
-    where l.id = ${lease.id} and not exists (select 1 from messages m where m.id = e.id)
+    where l.id = ${lease.id} and not exists (select 1 from messages m where m.mailing_id = ${mailingId} and m.id = e.id)
     order by e.client_id`);
   if (rows.length === 0) {
     await tx.execute(sql`delete from dispatch_leases where id = ${lease.id}`);

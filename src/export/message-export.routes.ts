@@ -6,12 +6,10 @@ import { CodedError } from '../common/errors';
 import { toRowId } from '../common/ids';
 import type { Logger } from '../logger';
 import { csvRecord } from './csv';
-import { mailingExists, messagesForExport } from './message-export.store';
+import { EXPORT_HEADER, exportRecord, mailingExists, messagesForExport } from './message-export.store';
 
 const BATCH = 200;
 const CHUNK_CHARS = 16 * 1024;
-// deliveredAt last: the columns before it keep their places for readers written before it came.
-const HEADER = ['id', 'clientId', 'phone', 'status', 'attempts', 'sentAt', 'lastError', 'deliveredAt'];
 
 /**
  * GET /mailings/{id}/messages.csv: every message of a mailing as CSV, streamed from a
@@ -41,12 +39,12 @@ export function messageExportRoutes(sql: Sql, auth: Authenticator, log: Logger):
     const started = performance.now();
     let rows = 0;
     try {
-      res.write(csvRecord(HEADER));
+      res.write(csvRecord(EXPORT_HEADER));
       let gone = false;
       for await (const batch of messagesForExport(sql, mailingId, BATCH)) {
         let chunk = '';
         for (const m of batch) {
-          chunk += csvRecord([m.id, m.client_id, m.phone, m.status, m.attempts, m.sent_at, m.last_error, m.delivered_at]);
+          chunk += exportRecord(m);
           // Written in small pieces: a string this size dies young, where a batch's worth would
           // be a large object that only a full collection frees.
           if (chunk.length >= CHUNK_CHARS) {

@@ -1,4 +1,11 @@
 import type { Sql } from 'postgres';
+import { csvRecord } from './csv';
+
+// deliveredAt last: the columns before it keep their places for readers written before it came.
+export const EXPORT_HEADER = ['id', 'clientId', 'phone', 'status', 'attempts', 'sentAt', 'lastError', 'deliveredAt'];
+
+/** One message as a record of the export (the archive of a dropped partition writes the same). */
+export const exportRecord = (m: ExportRow): string => csvRecord([m.id, m.client_id, m.phone, m.status, m.attempts, m.sent_at, m.last_error, m.delivered_at]);
 
 export type ExportRow = {
   id: string;

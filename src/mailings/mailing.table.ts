@@ -37,6 +37,9 @@ export const mailings = pgTable(
     pausedAt: timestamp('paused_at', { withTimezone: true }),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
+    // When its messages' partition was dropped by the retention (src/partitions/): its
+    // counters stay, its rows are gone. Null while they are kept.
+    messagesPrunedAt: timestamp('messages_pruned_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

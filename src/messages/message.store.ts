@@ -59,14 +59,18 @@ export async function countMailingMessages(db: Db, mailingId: number, listing: M
  * with the number of messages.
  */
 export async function listClientMessages(db: Db, clientId: number, limit: number, afterMailingId: number | undefined): Promise<MessageRow[]> {
-  const rows = await db.execute<{ id: string }>(sql`
-    select m.id from mailings g
+  const rows = await db.execute<{ id: string; mailing_id: string }>(sql`
+    select m.id, g.id as mailing_id from mailings g
     cross join lateral (select x.id from messages x where x.mailing_id = g.id and x.client_id = ${clientId}) m
     where ${afterMailingId === undefined ? sql`true` : sql`g.id < ${afterMailingId}`}
     order by g.id desc
     limit ${limit}`);
   if (rows.length === 0) return [];
-  const found = await db.select().from(messages).where(inArray(messages.id, rows.map((r) => Number(r.id))));
+  // By (id, mailing id): the partitions of those mailings only.
+  const found = await db
+    .select()
+    .from(messages)
+    .where(and(inArray(messages.mailingId, rows.map((r) => Number(r.mailing_id))), inArray(messages.id, rows.map((r) => Number(r.id)))));
   return found.sort((a, b) => b.mailingId - a.mailingId);
 }
 
@@ -137,7 +141,8 @@ export async function claimDue(tx: Db, mailingId: number, limit: number, leaseMs
       order by next_attempt_at, id limit ${limit}
       for update skip locked
     ) due
-    where m.id = due.id
+    -- The mailing named again for the outer scan: its partition alone is read (drizzle/0014).
+    where m.mailing_id = ${mailingId} and m.id = due.id
     returning m.id, m.client_id, m.phone, m.timezone, m.attempts, m.provider,
               not exists (select 1 from clients c where c.id = m.client_id) as client_gone,
               (select c.name from clients c where c.id = m.client_id) as name,
@@ -145,7 +150,7 @@ export async function claimDue(tx: Db, mailingId: number, limit: number, leaseMs
               (select c.operator_code from clients c where c.id = m.client_id) as operator_code,
               exists (select 1 from opt_outs o where o.phone = m.phone) as opted_out`);
   const gone = rows.filter((r) => r.client_gone).map((r) => r.id);
-  if (gone.length > 0) await tx.execute(sql`delete from messages where id = any(${idArray(gone.map(Number))}::bigint[])`);
+  if (gone.length > 0) await tx.execute(sql`delete from messages where mailing_id = ${mailingId} and id = any(${idArray(gone.map(Number))}::bigint[])`);
   return rows
     .filter((r) => !r.client_gone)
     .map((r) => ({ id: Number(r.id), clientId: Number(r.client_id), phone: r.phone, timezone: r.timezone, attempts: r.attempts, provider: r.provider, ...toRecipient(r) }));
@@ -197,6 +202,8 @@ const RESULT_MAY_APPLY = mayBecomeSql(sql`m.status`, sql`v.status`);
  */
 export async function writeResults(tx: Db, results: readonly ResultRow[]): Promise<Map<number, number[]>> {
   if (results.length === 0) return new Map();
+  // The batch's mailings, as a constant: the statement reads and writes their partitions only.
+  const mailingIds = idArray([...new Set(results.map((r) => r.mailingId))]);
   const rows = JSON.stringify(
     results.map((r) => ({
       id: r.id,
@@ -235,9 +242,9 @@ export async function writeResults(tx: Db, results: readonly ResultRow[]): Promi
       -- within one flush: without this the batch broke the (mailing, client) key, and was
       -- tried again, and broke it again, for good).
       from (select distinct on (mailing_id, client_id) * from v order by mailing_id, client_id, id) v
-      where not exists (select 1 from messages x where x.mailing_id = v.mailing_id and x.client_id = v.client_id and x.id <> v.id)
+      where not exists (select 1 from messages x where x.mailing_id = any(${mailingIds}::bigint[]) and x.mailing_id = v.mailing_id and x.client_id = v.client_id and x.id <> v.id)
       order by id
-      on conflict (id) do nothing
+      on conflict (id, mailing_id) do nothing
       returning id, mailing_id
     ),
     updated as (
@@ -252,7 +259,7 @@ export async function writeResults(tx: Db, results: readonly ResultRow[]): Promi
         next_attempt_at = v.next_attempt_at,
         updated_at = now()
       from v
-      where m.id = v.id and ${RESULT_MAY_APPLY}
+      where m.mailing_id = any(${mailingIds}::bigint[]) and m.mailing_id = v.mailing_id and m.id = v.id and ${RESULT_MAY_APPLY}
       returning m.id, m.mailing_id
     )
     select id, mailing_id from inserted union all select id, mailing_id from updated`);

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, pgEnum, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
 
 // DELIVERED and UNDELIVERED are a SENT message's receipt (issue 19): they come last so that the
 // enum's order (and byStatus's) keeps the older values where they were.
@@ -9,10 +9,12 @@ export const messageStatus = pgEnum('message_status', MESSAGE_STATUSES);
 export const messages = pgTable(
   'messages',
   {
-    // The gateway's msgId is an int64: message ids are bigint identities. A dispatcher draws
-    // the ids of what it hands out from this sequence; each session takes 1,000 at a time,
-    // so that drawing one is a counter in memory (ids have gaps, and no order across processes).
-    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity({ cache: 1000 }),
+    // The gateway's msgId is an int64: message ids are bigints from messages_id_seq. A
+    // dispatcher draws the ids of what it hands out from it; each session takes 1,000 at a
+    // time, so that drawing one is a counter in memory (ids have gaps, and no order across
+    // processes). A sequence, not an identity: PostgreSQL before 17 has no identity column on
+    // a partitioned table (drizzle/0014).
+    id: bigint('id', { mode: 'number' }).notNull().default(sql`nextval('messages_id_seq')`),
     // No foreign key on purpose: checking it cost a lookup of the mailing for every message
     // of an audience (a quarter of creating one). Messages are created only by their
     // mailing's start and deleted with it, in one transaction (mailing.store deleteMailing).
@@ -44,7 +46,10 @@ export const messages = pgTable(
     // (dispatch/dispatch.store.ts).
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
   },
+  // Partitioned by ranges of mailing id (drizzle/0014, src/partitions/): a key must hold the
+  // partition key, so the primary key is (id, mailing_id), id first for a lookup by id alone.
   (t) => [
+    primaryKey({ name: 'messages_pkey', columns: [t.id, t.mailingId] }),
     // One message per client per mailing, whatever happens to either.
     unique('messages_mailing_client_key').on(t.mailingId, t.clientId),
     // Per-mailing statistics and status-filtered pages read this index only.

@@ -49,6 +49,8 @@ export class Metrics {
   private readonly graphqlOperations: Counter<'type' | 'outcome'>;
   private readonly graphqlDuration: Histogram<'type'>;
   private readonly subscriptions: Gauge<never>;
+  private readonly partitionsDropped: Counter<never>;
+  private readonly messagesPruned: Counter<never>;
   private cached: { at: number; figures: Promise<QueueFigures> } | null = null;
 
   constructor(log: Logger, private sources: MetricsSources) {
@@ -157,6 +159,16 @@ export class Metrics {
       },
     });
 
+    this.partitionsDropped = new Counter({
+      name: 'herald_message_partitions_dropped_total',
+      help: "Messages partitions dropped by the retention (MESSAGE_RETENTION_DAYS), in the worker that ran the drop",
+      registers,
+    });
+    this.messagesPruned = new Counter({
+      name: 'herald_messages_pruned_total',
+      help: 'Messages that left with their partition (retention), in the worker that ran the drop',
+      registers,
+    });
     this.graphqlOperations = new Counter({
       name: 'herald_graphql_operations_total',
       help: 'GraphQL operations, by type and outcome (ok or error)',
@@ -199,6 +211,12 @@ export class Metrics {
    * A delivered or undelivered one is a message result too (herald_messages_total); a parked
    * one is counted again as such when it is applied.
    */
+  /** A messages partition dropped by the retention, with its rows. */
+  partitionDropped(rows: number): void {
+    this.partitionsDropped.inc();
+    this.messagesPruned.inc(rows);
+  }
+
   receipts(provider: string, result: ReceiptResult, n: number): void {
     if (n <= 0) return;
     let counts = this.receiptCounts.get(provider);

@@ -22,6 +22,7 @@ const row: MailingRow = {
   pausedAt: null,
   startedAt: null,
   finishedAt: null,
+  messagesPrunedAt: null,
   createdAt: new Date(0),
   updatedAt: new Date(0),
 };
@@ -47,7 +48,7 @@ describe('a mailing\'s values', () => {
   });
 
   it('writes back the columns it read', () => {
-    const { id, status, pausedReason, pausedBy, pausedAt, startedAt, finishedAt, createdAt, updatedAt, ...columns } = row;
+    const { id, status, pausedReason, pausedBy, pausedAt, startedAt, finishedAt, messagesPrunedAt, createdAt, updatedAt, ...columns } = row;
     expect(columnsOf(mailingValuesOf(row))).toEqual(columns);
   });
 
