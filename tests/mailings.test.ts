@@ -752,7 +752,8 @@ describe('Mailing.messages', () => {
     await insertMessages(m.id, [{ clientId: NO_SUCH_CLIENT + 77 }]);
     await expect(insertMessages(m.id, [{ clientId: NO_SUCH_CLIENT + 77, status: 'SENT' }])).rejects.toMatchObject({
       code: '23505',
-      constraint_name: 'messages_mailing_client_key',
+      // The key of its partition (drizzle/0014): messages_mailing_client_key's copy there.
+      constraint_name: expect.stringMatching(/^messages_p\d+_mailing_client_key$/),
     });
     // the same client in another mailing is fine
     await insertMessages(other.id, [{ clientId: NO_SUCH_CLIENT + 77 }]);

@@ -20,7 +20,7 @@ export const expectedMigrations: number = (
  * start at once: the session-level advisory lock makes the others wait, and they then find
  * nothing left to apply. A single-connection client keeps lock and migration on one session.
  */
-export async function migrateDatabase(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<void> {
+export async function migrateDatabase(url: string, opts: { connectTimeoutMs?: number; migrationsFolder?: string } = {}): Promise<void> {
   // No statement timeout here, nor one on idle transactions, whatever the role's defaults: a
   // migration may rewrite a large table. Sent as start-up parameters, they also tell a
   // connection pooler from the server: PgBouncer refuses them (PoolerInTheWayError below),
@@ -35,7 +35,7 @@ export async function migrateDatabase(url: string, opts: { connectTimeoutMs?: nu
     await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.catch((error: unknown) => {
       throw isPoolerRefusal(error) ? new PoolerInTheWayError() : error;
     });
-    await migrate(drizzle({ client }), { migrationsFolder: MIGRATIONS_FOLDER });
+    await migrate(drizzle({ client }), { migrationsFolder: opts.migrationsFolder ?? MIGRATIONS_FOLDER });
     await client`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
   } finally {
     await client.end({ timeout: 5 });

@@ -165,6 +165,14 @@ export class MailingResolver {
     return service.isPersonalisedText(mailing.text);
   }
 
+  @FieldResolver(() => Boolean, {
+    description:
+      'whether its messages are still kept: false once MESSAGE_RETENTION_DAYS dropped their partition (docs/retention.md); its stats stay, its `messages` page is then empty',
+  })
+  messagesRetained(@Root() mailing: MailingRow): boolean {
+    return mailing.messagesPrunedAt === null;
+  }
+
   @FieldResolver(() => Segments, { description: 'how its text is billed, at its placeholders\' longest values' })
   segments(@Root() mailing: MailingRow): Segments {
     return service.segmentsOfText(mailing.text);

@@ -68,6 +68,9 @@ export async function createPartitions(db: Db, ranges: readonly { from: number; 
       if (existing.some((p) => p.from < to && from < p.to)) continue;
       const name = partitionName(from);
       await tx.execute(sql.raw(`create table ${name} (like messages including defaults)`));
+      // The keys made here so that they are named for their partition (a duplicate's error
+      // names messages_p<from>_mailing_client_key); ATTACH takes them for the parent's.
+      await tx.execute(sql.raw(`alter table ${name} add constraint ${name}_pkey primary key (id, mailing_id), add constraint ${name}_mailing_client_key unique (mailing_id, client_id)`));
       // The range checked by a constraint before ATTACH, so that it need not scan (the table is empty anyway).
       await tx.execute(sql.raw(`alter table ${name} add constraint ${name}_range check (mailing_id >= ${from} and mailing_id < ${to})`));
       await tx.execute(sql.raw(`alter table messages attach partition ${name} for values from (${from}) to (${to})`));
