@@ -40,6 +40,7 @@ describe('configuration', () => {
       campaign: { maxSegments: 6, frequencyCap: null, maxFailureRate: 0.5 },
       metrics: { enabled: true, token: null, cacheMs: 5_000 },
       report: { cron: '0 8 * * *', timezone: 'UTC', to: null, from: 'Herald <herald@localhost>', smtpUrl: null, retryDelayS: 60 },
+      partitions: { periodMs: 86_400_000, mailings: 10_000, retentionMs: null, archiveDir: null, cron: '*/10 * * * *' },
       dispatch: {
         concurrency: 50,
         rateLimit: 0,
@@ -237,6 +238,19 @@ describe('operability settings', () => {
       report: { cron: '30 7 * * 1-5', timezone: 'Europe/Moscow' },
       metrics: { enabled: false },
     });
+  });
+
+  it('should read the retention in days (decimals too), and refuse a PARTITION_CRON that is not cron and a retention that is not positive', () => {
+    expect(loadConfig({ MESSAGE_RETENTION_DAYS: '0.5', ARCHIVE_DIR: '/var/lib/herald/archive', MESSAGE_PARTITION_MS: '3600000' }).partitions).toEqual({
+      periodMs: 3_600_000,
+      mailings: 10_000,
+      retentionMs: 43_200_000,
+      archiveDir: '/var/lib/herald/archive',
+      cron: '*/10 * * * *',
+    });
+    expect(problemsOf({ PARTITION_CRON: 'hourly' })).toEqual([expect.stringMatching(/^PARTITION_CRON: not a cron expression/)]);
+    expect(problemsOf({ MESSAGE_RETENTION_DAYS: '0' })).toEqual([expect.stringMatching(/^MESSAGE_RETENTION_DAYS:/)]);
+    expect(problemsOf({ MESSAGE_PARTITION_MAILINGS: '0' })).toEqual([expect.stringMatching(/^MESSAGE_PARTITION_MAILINGS:/)]);
   });
 
   it('should require SMTP_URL for a daily report in production', () => {
