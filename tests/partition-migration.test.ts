@@ -98,7 +98,7 @@ describe('the migration of an existing messages table into partitions (drizzle/0
       `mutation($input: CreateMailingInput!) { createMailing(input: $input) { id } }`,
       { input: { text: 'after the migration', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 3_600_000).toISOString(), filter: { operatorCodes: ['900'] } } },
     );
-    await waitFor(async () => (await herald!.ok(`{ mailing(id: "${createMailing.id}") { status } }`)).mailing.status === 'COMPLETED', 60_000, "the mailing to complete");
+    await waitFor(async () => (await herald!.ok(`{ mailing(id: "${createMailing.id}") { status } }`)).mailing.status === 'COMPLETED', 60_000 + ROWS / 10, "the mailing to complete");
     const { mailing } = await herald.ok(`{ mailing(id: "${createMailing.id}") { stats { total sent } } }`);
     expect(mailing.stats).toEqual({ total: ROWS / MAILINGS, sent: ROWS / MAILINGS });
     const homes = await sql<{ home: string; n: string }[]>`select tableoid::regclass::text as home, count(*) as n from messages where mailing_id = ${createMailing.id} group by 1`;
@@ -106,5 +106,5 @@ describe('the migration of an existing messages table into partitions (drizzle/0
     // The old mailings' figures are as they were.
     const { mailing: old } = await herald.ok(`{ mailing(id: "1") { stats { total sent failed } } }`);
     expect(old.stats).toEqual({ total: ROWS / MAILINGS, sent: before.byStatus.SENT / MAILINGS, failed: before.byStatus.FAILED / MAILINGS });
-  }, 120_000);
+  }, 120_000 + ROWS / 10);
 });
