@@ -34,6 +34,9 @@
 // the bench then checks its own invariants (checkInvariants: e.g. a realistic ceiling within
 // concurrency ÷ mean latency, every message sent) and exits 1, naming each one broken.
 //
+// `npm run bench -- --history N [--history-days 50]`: N old messages in day partitions against
+// an empty database, same run (see mainHistory).
+//
 // `npm run bench -- --api [--api-clients 16] [--api-seconds 20]`: a trivial query's cost to
 // the api process at rest, `api.cpuMsPerRequest` (see mainApi).
 //
@@ -67,6 +70,7 @@ const flag = (name: string) => {
 };
 const LOAD = args.includes('--load');
 const API = args.includes('--api');
+const HISTORY = args.includes('--history');
 const CLIENTS = Number(flag('clients') ?? (LOAD ? 100_000 : 1_000_000));
 const REALISTIC = Number(flag('realistic') ?? Math.min(50_000, CLIENTS));
 /** The realistic gateway of step 4: its latency, tail and failures. */
@@ -1295,7 +1299,216 @@ async function mainApi() {
   }
 }
 
+/**
+ * `npm run bench -- --history N [--history-days 50] [--clients 20000]`: issue 22's growth.
+ * Two databases on one embedded PostgreSQL: one empty, one with N old messages over
+ * `days` day-partitions of 10 mailings each (filled in SQL, as the retention would find them:
+ * mailings COMPLETED days ago). On each, in turn, one api and one worker process (the bench's
+ * tuning): a mailing to C clients dispatched through the fast simulator (worker and
+ * PostgreSQL CPU per message: the claims and result writes), then p50 of `mailing { stats }`,
+ * `messages(first: 50)` and `statistics`, the export's first byte, and, Herald stopped,
+ * dropping a day's partition (N ÷ days rows; filled in the empty one for the purpose) by
+ * Herald's own detach and drop. `history.ratio.*` is history ÷ empty; each ≤ 1.2 is an
+ * invariant (CPU and latencies: the median of the run's samples, against a floor of noise).
+ */
+async function mainHistory() {
+  const total = Number(flag('history') ?? 10_000_000);
+  const days = Number(flag('history-days') ?? 50);
+  const clients = Number(flag('clients') ?? 20_000);
+  const perMailing = Math.ceil(total / days / 10);
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'herald-bench-history-'));
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  const { migrateDatabase } = await import('../src/db/migrate');
+  const { createPartitions, detachPartition, dropDetached } = await import('../src/partitions/partition.store');
+  const { drizzle } = await import('drizzle-orm/postgres-js');
+  const schema = await import('../src/db/schema');
+  try {
+    say(`bench --history: ${total.toLocaleString('en')} old messages over ${days} day partitions, mailings to ${clients.toLocaleString('en')} clients, ${cpus().length} cores`);
+    const { pg, senderUrl } = await startDatabaseAndGateway(dataDir, cleanups);
+    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+    cleanups.push(() => admin.end());
+    const urlOf = (name: string) => Object.assign(new URL(pg.url), { pathname: `/${name}` }).toString();
+    for (const name of ['herald_empty', 'herald_history']) await admin.unsafe(`create database ${name}`);
+    const RANGE = loadConfig({}).partitions.mailings;
+
+    /** One day of old messages: 10 mailings COMPLETED `daysAgo` days ago, in the partition of mailing ids [from, from + RANGE). */
+    const fillDay = async (sql: postgres.Sql, from: number, daysAgo: number) => {
+      await createPartitions(drizzle({ client: sql, schema }), [{ from, to: from + RANGE }]);
+      await sql`insert into mailings (id, text, start_at, end_at, status, started_at, finished_at, created_at)
+                overriding system value
+                select ${from} + g, 'history', now() - ${daysAgo} * interval '1 day', now() - ${daysAgo} * interval '1 day' + interval '3 hours',
+                       'COMPLETED', now() - ${daysAgo} * interval '1 day', now() - ${daysAgo} * interval '1 day' + interval '1 hour', now() - ${daysAgo} * interval '1 day'
+                from generate_series(0, 9) g`;
+      await sql`insert into messages (mailing_id, client_id, phone, timezone, status, attempts, text, sent_at, created_at, updated_at, provider, provider_message_id)
+                select ${from} + g, c, '79' || lpad(c::text, 9, '0'), 'Europe/Moscow',
+                       case when c % 50 = 0 then 'FAILED' when c % 3 = 0 then 'SENT' else 'DELIVERED' end::message_status, 1, 'history message',
+                       now() - ${daysAgo} * interval '1 day', now() - ${daysAgo} * interval '1 day', now() - ${daysAgo} * interval '1 day', 'default', (${from} + g) || '-' || c
+                from generate_series(0, 9) g, generate_series(1, ${perMailing}) c`;
+    };
+
+    const filled = performance.now();
+    const history = postgres(urlOf('herald_history'), { max: 1, onnotice: () => {} });
+    cleanups.push(() => history.end());
+    await migrateDatabase(urlOf('herald_history'));
+    for (let d = 0; d < days; d++) {
+      await fillDay(history, 1 + d * RANGE, days + 1 - d);
+      if (d % 10 === 9) say(`  ${((d + 1) * perMailing * 10).toLocaleString('en')} old messages…`);
+    }
+    // New mailings after the history, as the turns would have left the sequence.
+    await history`select setval('mailings_id_seq', ${days * RANGE}, true)`;
+    await history`vacuum analyze messages`;
+    const [{ rows, bytes }] = await history<{ rows: string; bytes: string }[]>`
+      select count(*) as rows, (select sum(pg_total_relation_size(inhrelid)) from pg_inherits where inhparent = 'messages'::regclass) as bytes from messages`;
+    const fillSeconds = (performance.now() - filled) / 1000;
+    say(`  ${Number(rows).toLocaleString('en')} messages, ${Math.round(Number(bytes) / 2 ** 20)} MB, in ${fillSeconds.toFixed(0)} s`);
+
+    // Both databases served at once, each by its api and worker, and measured in turns (one
+    // sample of one, then of the other): the machine's noise falls on both alike.
+    const serve = async (name: 'empty' | 'history') => {
+      const url = urlOf(`herald_${name}`);
+      const port = await freePort();
+      const heraldUrl = `http://127.0.0.1:${port}`;
+      const env = {
+        DATABASE_URL: url, API_TOKENS: `admin:${TOKEN}`, SENDER_URL: senderUrl, SENDER_TOKEN: GATEWAY_TOKEN,
+        SENDER_CONCURRENCY: String(CONCURRENCY), DISPATCH_BATCH_SIZE: '500', DISPATCH_POLL_MS: '50', LOG_LEVEL: 'info',
+      };
+      const procs: ChildProcess[] = [];
+      const start = async (role: string, p: number) => {
+        const logFile = path.join(dataDir, `${name}-${role}.log`);
+        const child = spawnTs('src/main.ts', { ...env, HERALD_ROLE: role, PORT: String(p) }, openSync(logFile, 'w'));
+        procs.push(child);
+        cleanups.push(() => void child.kill('SIGTERM'));
+        await waitForLog(logFile, '"msg":"Herald is listening"');
+        return child;
+      };
+      await start('api', port);
+      const worker = await start('worker', await freePort());
+      const gql = async (query: string, variables: Record<string, unknown> = {}) => {
+        const res = await fetch(`${heraldUrl}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body: JSON.stringify({ query, variables }),
+        });
+        const body = (await res.json()) as { data?: any; errors?: unknown[] };
+        if (!body.data || body.errors) throw new Error(`GraphQL failed: ${JSON.stringify(body).slice(0, 500)}`);
+        return body.data;
+      };
+      for (let from = 0; from < clients; from += 10_000) {
+        const input = Array.from({ length: Math.min(10_000, clients - from) }, (_, j) => ({ phone: `77${String(from + j).padStart(9, '0')}`, timezone: 'Europe/Moscow' }));
+        await gql(`mutation($input: [CreateClientInput!]!) { importClients(input: $input) { imported } }`, { input });
+      }
+      const sql = postgres(url, { max: 2, onnotice: () => {} });
+      cleanups.push(() => sql.end());
+      // The backends of this database only: the other side's, the server's own and autovacuum are not this side's cost.
+      const pgPids = async () => (await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${`herald_${name}`} and backend_type = 'client backend' and pid <> pg_backend_pid()`).map((r) => r.pid);
+      /** One mailing to every client, dispatched: the worker's and PostgreSQL's CPU a message. */
+      const dispatch = async () => {
+        const backends = await pgPids();
+        const before = cpuSeconds({ worker: [worker.pid!], postgres: backends });
+        const { createMailing } = await gql(`mutation($input: CreateMailingInput!) { createMailing(input: $input) { id } }`, {
+          input: { text: 'Bench message', startAt: new Date().toISOString(), endAt: new Date(Date.now() + 3_600_000).toISOString() },
+        });
+        while ((await gql(`{ mailing(id: "${createMailing.id}") { status } }`)).mailing.status !== 'COMPLETED') await sleep(100);
+        // A backend that came during the run counts from 0; one that left took its CPU with it (pools keep theirs).
+        const all = [...new Set([...backends, ...(await pgPids())])];
+        const after = cpuSeconds({ worker: [worker.pid!], postgres: all });
+        const { sent } = await dispatchTiming(sql, createMailing.id);
+        if (sent !== clients) throw new Error(`${name}: ${sent} of ${clients} messages sent`);
+        return { id: createMailing.id as string, workerUs: ((after.worker - before.worker) / clients) * 1e6, postgresUs: ((after.postgres - before.postgres) / clients) * 1e6 };
+      };
+      const stop = async () => {
+        for (const child of procs) child.kill('SIGTERM');
+        await Promise.all(procs.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+      };
+      return { name, heraldUrl, gql, sql, dispatch, stop };
+    };
+    const sides = [await serve('empty'), await serve('history')];
+    await simulatorMode(senderUrl, 'fast', FAST_BEHAVIOUR);
+    const median = (values: number[]) => round(percentile(values, 50), 2);
+    // Dispatch: a warm-up mailing each, then three measured each, in turns.
+    for (const side of sides) await side.dispatch();
+    const runs = sides.map(() => [] as { id: string; workerUs: number; postgresUs: number }[]);
+    for (let i = 0; i < 3; i++) for (const [k, side] of sides.entries()) runs[k].push(await side.dispatch());
+    const timed = async (fn: () => Promise<unknown>) => {
+      const t = performance.now();
+      await fn();
+      return performance.now() - t;
+    };
+    const samples = sides.map(() => ({ stats: [] as number[], messages: [] as number[], statistics: [] as number[], exportFirstByte: [] as number[] }));
+    for (let i = 0; i < 200; i++) {
+      for (const [k, side] of sides.entries()) {
+        const id = runs[k][0].id;
+        samples[k].stats.push(await timed(() => side.gql(`{ mailing(id: "${id}") { stats { total sent failed pending } } }`)));
+        samples[k].messages.push(await timed(() => side.gql(`{ mailing(id: "${id}") { messages(first: 50) { edges { node { id status } } } } }`)));
+        samples[k].statistics.push(await timed(() => side.gql(`{ statistics { mailingCount messages { total sent failed } } }`)));
+        if (i % 5 === 0) {
+          samples[k].exportFirstByte.push(
+            await timed(async () => {
+              const res = await fetch(`${side.heraldUrl}/mailings/${id}/messages.csv`, { headers: { authorization: `Bearer ${TOKEN}` } });
+              const reader = res.body!.getReader();
+              await reader.read();
+              await reader.cancel();
+            }),
+          );
+        }
+      }
+    }
+    for (const side of sides) await side.stop();
+    // A day's partition dropped by Herald's own detach and drop, three times each, in turns:
+    // in the history its oldest days; in the empty database, days of the same size filled for it.
+    const drops = sides.map(() => [] as number[]);
+    for (let i = 0; i < 3; i++) {
+      const from = 1_000_000_000 + i * RANGE;
+      await fillDay(sides[0].sql, from, days + 1);
+      // As the history's days were (vacuumed: the same forks on disk to unlink).
+      await sides[0].sql.unsafe(`vacuum analyze messages_p${from}`);
+      const pair = [{ name: `messages_p${from}`, from, to: from + RANGE }, { name: `messages_p${1 + i * RANGE}`, from: 1 + i * RANGE, to: 1 + (i + 1) * RANGE }];
+      for (const [k, side] of sides.entries()) {
+        const db = drizzle({ client: side.sql, schema });
+        const day = pair[k];
+        drops[k].push(await timed(async () => {
+          await detachPartition(db, day.name);
+          await dropDetached(db, day.name, day);
+        }));
+      }
+    }
+    const figures = sides.map((_, k) => ({
+      workerCpuUsPerMessage: median(runs[k].map((r) => r.workerUs)),
+      postgresCpuUsPerMessage: median(runs[k].map((r) => r.postgresUs)),
+      statsP50Ms: median(samples[k].stats),
+      messagesP50Ms: median(samples[k].messages),
+      statisticsP50Ms: median(samples[k].statistics),
+      exportFirstByteP50Ms: median(samples[k].exportFirstByte),
+      dropDayMs: median(drops[k]),
+    }));
+    const [empty, old] = figures;
+    for (const [k, f] of figures.entries()) {
+      say(`  ${sides[k].name}: worker ${f.workerCpuUsPerMessage} µs and PostgreSQL ${f.postgresCpuUsPerMessage} µs of CPU a message; p50 stats ${f.statsP50Ms} ms, messages ${f.messagesP50Ms} ms, statistics ${f.statisticsP50Ms} ms, export's first byte ${f.exportFirstByteP50Ms} ms; a day's partition dropped in ${f.dropDayMs} ms`);
+    }
+    const ratio = Object.fromEntries(Object.keys(empty).map((k) => [k, round(old[k as keyof typeof old] / empty[k as keyof typeof empty], 2)]));
+    const result = {
+      machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+      history: { messages: Number(rows), partitions: days, megabytes: Math.round(Number(bytes) / 2 ** 20), fillSeconds: round(fillSeconds), clients, empty, history: old, ratio },
+    };
+    console.log(JSON.stringify(result));
+    // Each figure within 1.2× of the empty database's; a figure under its floor of noise (a
+    // millisecond, a microsecond of CPU per message on 2 shared cores) is not judged by ratio.
+    const floors: Record<string, number> = { workerCpuUsPerMessage: 10, postgresCpuUsPerMessage: 10, statsP50Ms: 1, messagesP50Ms: 1, statisticsP50Ms: 1, exportFirstByteP50Ms: 1, dropDayMs: 20 };
+    for (const [k, r] of Object.entries(ratio)) {
+      const figure = old[k as keyof typeof old];
+      if (r > 1.2 && figure - empty[k as keyof typeof empty] > floors[k]) {
+        process.stderr.write(`bench: invariant broken: history.${k} within 1.2× of the empty database: ${figure} against ${empty[k as keyof typeof empty]} (${r}×)\n`);
+        exitCode = 1;
+      }
+    }
+  } finally {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    if (KEEP) process.stderr.write(`logs and data kept in ${dataDir}\n`);
+    else await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
 /** Set by a run whose invariants broke: the bench exits non-zero (CI's bench step fails). */
 let exitCode = 0;
-await (API ? mainApi() : LOAD ? mainLoad() : main());
+await (HISTORY ? mainHistory() : API ? mainApi() : LOAD ? mainLoad() : main());
 process.exit(exitCode);

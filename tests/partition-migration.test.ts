@@ -30,7 +30,7 @@ async function migrationsBeforePartitions(): Promise<string> {
 describe('the migration of an existing messages table into partitions (drizzle/0014)', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let sql: postgres.Sql;
-  let before: { count: number; byStatus: Record<string, number>; maxId: number; stats: unknown[]; sample: unknown[] };
+  let before: { count: number; byStatus: Record<string, number>; maxId: number; stats: unknown; sample: unknown };
   let migrationMs = 0;
   let herald: TestHerald | undefined;
 
