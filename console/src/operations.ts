@@ -109,6 +109,7 @@ export const MAILING_DETAILS = graphql(`
     ...MailingCard
     createdAt
     personalised
+    messagesRetained
     filter {
       operatorCodes
       tags
@@ -591,6 +592,7 @@ export const MAILING_MESSAGES = graphql(`
       id
       name
       text
+      messagesRetained
       messages(first: $first, after: $after, status: $status, phone: $phone, reason: $reason) {
         totalCount
         edges {

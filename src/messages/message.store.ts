@@ -136,13 +136,13 @@ export async function claimDue(tx: Db, mailingId: number, limit: number, leaseMs
   const rows = await tx.execute<{ id: string; client_id: string; phone: string; timezone: string; attempts: number; provider: string | null; client_gone: boolean } & RecipientRow>(sql`
     update messages m set next_attempt_at = now() + ${leaseMs} * interval '1 millisecond'
     from (
-      select id from messages
+      select id, mailing_id from messages
       where mailing_id = ${mailingId} and status = 'PENDING' and next_attempt_at <= now()
       order by next_attempt_at, id limit ${limit}
       for update skip locked
     ) due
-    -- The mailing named again for the outer scan: its partition alone is read (drizzle/0014).
-    where m.mailing_id = ${mailingId} and m.id = due.id
+    -- On the whole key: one probe each, in the mailing's partition (drizzle/0014).
+    where m.mailing_id = due.mailing_id and m.id = due.id
     returning m.id, m.client_id, m.phone, m.timezone, m.attempts, m.provider,
               not exists (select 1 from clients c where c.id = m.client_id) as client_gone,
               (select c.name from clients c where c.id = m.client_id) as name,
@@ -202,8 +202,6 @@ const RESULT_MAY_APPLY = mayBecomeSql(sql`m.status`, sql`v.status`);
  */
 export async function writeResults(tx: Db, results: readonly ResultRow[]): Promise<Map<number, number[]>> {
   if (results.length === 0) return new Map();
-  // The batch's mailings, as a constant: the statement reads and writes their partitions only.
-  const mailingIds = idArray([...new Set(results.map((r) => r.mailingId))]);
   const rows = JSON.stringify(
     results.map((r) => ({
       id: r.id,
@@ -242,7 +240,7 @@ export async function writeResults(tx: Db, results: readonly ResultRow[]): Promi
       -- within one flush: without this the batch broke the (mailing, client) key, and was
       -- tried again, and broke it again, for good).
       from (select distinct on (mailing_id, client_id) * from v order by mailing_id, client_id, id) v
-      where not exists (select 1 from messages x where x.mailing_id = any(${mailingIds}::bigint[]) and x.mailing_id = v.mailing_id and x.client_id = v.client_id and x.id <> v.id)
+      where not exists (select 1 from messages x where x.mailing_id = v.mailing_id and x.client_id = v.client_id and x.id <> v.id)
       order by id
       on conflict (id, mailing_id) do nothing
       returning id, mailing_id
@@ -259,7 +257,11 @@ export async function writeResults(tx: Db, results: readonly ResultRow[]): Promi
         next_attempt_at = v.next_attempt_at,
         updated_at = now()
       from v
-      where m.mailing_id = any(${mailingIds}::bigint[]) and m.mailing_id = v.mailing_id and m.id = v.id and ${RESULT_MAY_APPLY}
+      -- Joined on the whole key (id, mailing_id): each row is one index probe, into the one
+      -- partition its mailing id names (pruned at run time). A condition on mailing_id alone
+      -- (= any of the batch's) looked cheaper to the planner on a partition not analyzed yet,
+      -- and read every row of the mailing for each batch (drizzle/0014).
+      where m.mailing_id = v.mailing_id and m.id = v.id and ${RESULT_MAY_APPLY}
       returning m.id, m.mailing_id
     )
     select id, mailing_id from inserted union all select id, mailing_id from updated`);

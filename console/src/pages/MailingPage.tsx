@@ -144,7 +144,11 @@ export function MailingPage({ id }: { id: string }) {
         <Figure label="skipped" value={stats.skipped} />
       </section>
       <ReceiptFigures stats={stats} />
-      <p className="browse-link"><Link to={`/mailings/${mailing.id}/messages`} className="button secondary">Browse its messages</Link></p>
+      {mailing.messagesRetained ? (
+        <p className="browse-link"><Link to={`/mailings/${mailing.id}/messages`} className="button secondary">Browse its messages</Link></p>
+      ) : (
+        <p className="muted retention-note" role="status">Its messages were removed by the retention; these figures stay.</p>
+      )}
       {/* A paused mailing has no pace (Herald sends no rate, ETA or risk for it): who paused it, and when. */}
       {mailing.pausedBy ? (
         <p className="paused-by" data-paused-by={mailing.pausedBy}>

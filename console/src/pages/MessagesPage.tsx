@@ -94,7 +94,13 @@ export function MessagesPage({ id }: { id: string }) {
           {Object.values(errors).join('; ')}
         </p>
       )}
+      {mailing && !mailing.messagesRetained ? (
+        <p className="muted retention-note" role="status">
+          Its messages were removed by the retention (MESSAGE_RETENTION_DAYS, see docs/retention.md): its figures stay on the mailing&apos;s page.
+        </p>
+      ) : null}
       {connection &&
+        mailing?.messagesRetained !== false &&
         (connection.edges.length === 0 && pages.page === 1 ? (
           <p className="muted">No message of this mailing matches.{status === '' && !search && !reason ? ' A message has a row once it was tried, or its mailing ended.' : ''}</p>
         ) : (
