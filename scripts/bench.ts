@@ -169,6 +169,20 @@ function percentile(values: number[], p: number): number {
 }
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
+/** GraphQL at a Herald as the bench's admin: the data, or an error showing the answer. */
+function graphqlAt(heraldUrl: string) {
+  return async (query: string, variables: Record<string, unknown> = {}) => {
+    const res = await fetch(`${heraldUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await res.json()) as { data?: any; errors?: unknown[] };
+    if (!body.data || body.errors) throw new Error(`GraphQL failed: ${JSON.stringify(body).slice(0, 500)}`);
+    return body.data;
+  };
+}
+
 /** An embedded PostgreSQL and the gateway simulator, each in its own process, stopped by `cleanups`. */
 async function startDatabaseAndGateway(dataDir: string, cleanups: (() => Promise<unknown> | void)[], settings: Record<string, string> = {}) {
   const pg = await startEmbeddedPostgres({ dataDir, port: await freePort(), log: createLogger('silent'), database: 'herald_bench', settings });
@@ -249,16 +263,7 @@ async function main() {
           await startHeraldProcess('worker', { HERALD_ROLE: 'worker', PORT: String(await freePort()) }),
         ];
 
-    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-      const res = await fetch(`${heraldUrl}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await res.json()) as { data?: any; errors?: unknown[] };
-      if (!body.data || body.errors) throw new Error(`GraphQL failed: ${JSON.stringify(body).slice(0, 500)}`);
-      return body.data;
-    };
+    const gql = graphqlAt(heraldUrl);
 
     // 1. Import.
     say('importing…');
@@ -1383,16 +1388,7 @@ async function mainHistory() {
       };
       await start('api', port);
       const worker = await start('worker', await freePort());
-      const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-        const res = await fetch(`${heraldUrl}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-          body: JSON.stringify({ query, variables }),
-        });
-        const body = (await res.json()) as { data?: any; errors?: unknown[] };
-        if (!body.data || body.errors) throw new Error(`GraphQL failed: ${JSON.stringify(body).slice(0, 500)}`);
-        return body.data;
-      };
+      const gql = graphqlAt(heraldUrl);
       for (let from = 0; from < clients; from += 10_000) {
         const input = Array.from({ length: Math.min(10_000, clients - from) }, (_, j) => ({ phone: `77${String(from + j).padStart(9, '0')}`, timezone: 'Europe/Moscow' }));
         await gql(`mutation($input: [CreateClientInput!]!) { importClients(input: $input) { imported } }`, { input });

@@ -206,7 +206,13 @@ export async function startHerald(config: Config, log: Logger = createLogger(con
     if (graphql) {
       // Its own small pool: a long export holds a connection for its cursor, and raw SQL
       // wants postgres.js without drizzle's type parsers.
-      const exportSql = postgres(databaseUrl, { max: 2, onnotice: () => {}, ...(pooled ? { prepare: false } : {}), connection: { application_name: 'herald-export' } });
+      // Planned for its mailing's partition at each run, as the other pools' statements are (db/connection.ts).
+      const exportSql = postgres(databaseUrl, {
+        max: 2,
+        onnotice: () => {},
+        ...(pooled ? { prepare: false } : {}),
+        connection: { application_name: 'herald-export', ...(pooled ? {} : { plan_cache_mode: 'force_custom_plan' }) },
+      });
       if (pooled) fetchTypesOnce(exportSql);
       started.push({ name: 'export database pool', stop: () => exportSql.end({ timeout: 5 }) });
       routes.push(messageExportRoutes(exportSql, graphql.auth, log));

@@ -52,6 +52,11 @@ export function connectDatabase(url: string, opts: ConnectOptions = {}): Databas
       application_name: opts.name ?? 'herald',
       ...(sessionSettings && opts.idleInTransactionMs ? { idle_in_transaction_session_timeout: opts.idleInTransactionMs } : {}),
       ...(sessionSettings && opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+      // Each execution planned for its values: a generic plan of a prepared statement on
+      // messages would open and lock every partition at each execution (pruning them only
+      // then), a cost that grows with the years kept (docs/retention.md). Through PgBouncer
+      // statements are not prepared, so planned so already.
+      ...(sessionSettings ? { plan_cache_mode: 'force_custom_plan' } : {}),
     },
   });
   if (opts.pooled) fetchTypesOnce(client);
