@@ -1,0 +1,132 @@
+// One load generator process of `npm run bench -- --live` (scripts/bench.ts forks several, so
+// that the sockets' cost is not the api's nor the bench's): it holds websockets to Herald, one
+// graphql-ws subscription each (the protocol written by hand: a client library's per-socket
+// state would be the generator's limit, not Herald's), and tells the bench over IPC what each
+// received. Commands: `open` (sockets, their tokens and kinds), `report`, `close`.
+import WebSocket from 'ws';
+
+export type SocketPlan = { token: string; kind: 'progress' | 'statistics' };
+export type OpenCommand = { cmd: 'open'; url: string; sockets: SocketPlan[]; queries: Record<SocketPlan['kind'], string>; variables: Record<SocketPlan['kind'], Record<string, unknown>>; concurrency: number };
+/** What one subscriber saw: times are this machine's ms since the epoch (Herald's `at` is the same clock). */
+export type SubscriberReport = {
+  kind: SocketPlan['kind'];
+  snapshot: boolean;
+  events: number;
+  /** progress: the `at` of its first and last event, and its last status */
+  firstAt: number | null;
+  lastAt: number | null;
+  lastStatus: string | null;
+  completed: boolean;
+  error: string | null;
+};
+export type OpenedReply = { type: 'opened'; snapshotMs: number[]; failed: number };
+export type ReportReply = { type: 'report'; subscribers: SubscriberReport[]; lagHistogram: [number, number][]; ats: number[] };
+
+type Subscriber = SubscriberReport & { ws: WebSocket; openedAt: number; snapshotAt: number | null };
+
+const subscribers: Subscriber[] = [];
+/** how late each progress event came after its `at`, in 1 ms buckets */
+const lag = new Map<number, number>();
+const ats = new Set<number>();
+
+function open(command: OpenCommand, index: number, plan: SocketPlan): Promise<void> {
+  return new Promise((resolve) => {
+    const s: Subscriber = {
+      kind: plan.kind,
+      snapshot: false,
+      events: 0,
+      firstAt: null,
+      lastAt: null,
+      lastStatus: null,
+      completed: false,
+      error: null,
+      ws: new WebSocket(`${command.url}/graphql`, 'graphql-transport-ws', { perMessageDeflate: false }),
+      openedAt: Date.now(),
+      snapshotAt: null,
+    };
+    subscribers.push(s);
+    // One that never gets its snapshot is reported as such, not waited for.
+    const timer = setTimeout(() => resolve(), 30_000);
+    const settle = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    s.ws.once('open', () => s.ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${plan.token}` } })));
+    s.ws.on('message', (data) => {
+      const now = Date.now();
+      const frame = JSON.parse(String(data));
+      if (frame.type === 'connection_ack') {
+        s.ws.send(JSON.stringify({ id: String(index), type: 'subscribe', payload: { query: command.queries[plan.kind], variables: command.variables[plan.kind] } }));
+      } else if (frame.type === 'next') {
+        if (frame.payload.errors) s.error ??= JSON.stringify(frame.payload.errors).slice(0, 200);
+        s.events++;
+        if (!s.snapshot) {
+          s.snapshot = true;
+          s.snapshotAt = now;
+          settle();
+        }
+        const progress = frame.payload.data?.mailingProgress;
+        if (progress) {
+          const at = Date.parse(progress.at);
+          s.firstAt ??= at;
+          s.lastAt = at;
+          s.lastStatus = progress.status;
+          ats.add(at);
+          const ms = Math.max(0, now - at);
+          lag.set(ms, (lag.get(ms) ?? 0) + 1);
+        }
+      } else if (frame.type === 'complete') {
+        s.completed = true;
+      } else if (frame.type === 'error') {
+        s.error ??= JSON.stringify(frame.payload).slice(0, 200);
+        settle();
+      }
+    });
+    s.ws.on('error', (error) => {
+      s.error ??= error.message;
+      settle();
+    });
+    s.ws.on('close', (code) => {
+      if (!s.completed && code !== 1000) s.error ??= `closed ${code}`;
+      settle();
+    });
+  });
+}
+
+process.on('message', async (message: OpenCommand | { cmd: 'report' } | { cmd: 'close' }) => {
+  if (message.cmd === 'open') {
+    const startedAt = Date.now();
+    const first = subscribers.length;
+    let next = 0;
+    const lanes = message.concurrency > 0 ? message.concurrency : message.sockets.length;
+    // `concurrency` sockets connecting at a time (a ramp), or all at once (a storm).
+    await Promise.all(
+      Array.from({ length: Math.min(lanes, message.sockets.length) }, async () => {
+        while (next < message.sockets.length) {
+          const i = next++;
+          await open(message, first + i, message.sockets[i]);
+        }
+      }),
+    );
+    const opened = subscribers.slice(first);
+    const reply: OpenedReply = {
+      type: 'opened',
+      // From the command: a storm's snapshots count from the moment it began.
+      snapshotMs: opened.filter((s) => s.snapshotAt !== null).map((s) => s.snapshotAt! - (lanes >= message.sockets.length ? startedAt : s.openedAt)),
+      failed: opened.filter((s) => !s.snapshot).length,
+    };
+    process.send!(reply);
+  } else if (message.cmd === 'report') {
+    const reply: ReportReply = {
+      type: 'report',
+      subscribers: subscribers.map(({ kind, snapshot, events, firstAt, lastAt, lastStatus, completed, error }) => ({ kind, snapshot, events, firstAt, lastAt, lastStatus, completed, error })),
+      lagHistogram: [...lag],
+      ats: [...ats],
+    };
+    process.send!(reply);
+  } else {
+    for (const s of subscribers) s.ws.terminate();
+    process.disconnect();
+  }
+});
+process.send!({ type: 'ready' });
