@@ -26,11 +26,19 @@ export type FanoutOptions = {
   mask: (errors: readonly GraphQLError[]) => GraphQLFormattedError[];
   /** a socket with more than this written but unsent is skipped (WS_MAX_BUFFERED_BYTES) */
   maxBufferedBytes: number;
+  /** snapshot frames written a second, over every execution (WS_LIVE_FRAMES_PER_SECOND) */
+  framesPerSecond: number;
   observer?: FanoutObserver;
 };
 
 /** How often a socket that was skipped is looked at again, to send it the latest snapshot once it has drained. */
 const CATCH_UP_MS = 100;
+/**
+ * Sockets written to between two turns of the event loop: one event to 10,000 sockets is
+ * ~0.3 s of writes (a system call each), and HTTP requests and new sockets are not to wait
+ * behind all of it.
+ */
+const WRITES_PER_TURN = 500;
 
 /**
  * What a subscription's result depends on besides the events: the document, the operation
@@ -59,6 +67,14 @@ export function fanoutKey(role: string, query: string, operationName: string | n
  * mailingsChanged…) the events it was skipped for are lost, as a feed's bounded queue loses
  * its oldest; it is logged and counted (herald_live_skipped_total).
  *
+ * What costs is the write to each socket (a system call, and the kernel's delivery: ~30 µs
+ * each on the bench's machine), so snapshot streams are spaced by their audience: all
+ * together they write at most `framesPerSecond` frames a second. An execution pulls its next
+ * event no sooner than (snapshot subscribers of the process) ÷ framesPerSecond after the last
+ * one, and then gets the newest snapshot (the source keeps only that), so what it sends is as
+ * fresh as ever, only less often: 10,000 dashboards on one mailing get one every 2 s (at 5,000), a
+ * few dozen get every one LIVE_INTERVAL_MS allows. Feeds are never spaced: they would lose events.
+ *
  * The per-operation work of the gate (limits, access, budget, the log line) stays per
  * subscriber, at subscribe time (websocket.ts); here is only what all of them share.
  */
@@ -72,15 +88,23 @@ export class SubscriptionFanout {
     return this.executions.size;
   }
 
+  /** How long a snapshot execution waits between two events, for all of them to stay within framesPerSecond. */
+  spacingMs(): number {
+    let audience = 0;
+    for (const execution of this.executions.values()) if (execution.snapshots) audience += execution.members.size;
+    return (audience / this.opts.framesPerSecond) * 1000;
+  }
+
   /**
    * graphql-ws's `subscribe` for one subscriber: an iterator that yields nothing (the frames
    * are written for it) and ends when the execution ends, or the errors the execution
    * started with (graphql-ws sends them as for an unshared operation).
    */
-  subscribe(key: string, args: ExecutionArgs, subscriber: FanoutSubscriber): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+  subscribe(key: string, args: ExecutionArgs, subscriber: FanoutSubscriber, contextFor: () => Context): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
     let execution = this.executions.get(key);
     if (!execution) {
-      const created: SharedExecution = new SharedExecution(this.opts, args, () => {
+      // The context of the one who starts it; a joiner's would never be read, so none is made for it.
+      const created: SharedExecution = new SharedExecution(this, this.opts, { ...args, contextValue: contextFor() }, () => {
         if (this.executions.get(key) === created) this.executions.delete(key);
       });
       this.executions.set(key, (execution = created));
@@ -95,7 +119,7 @@ class SharedExecution {
   /** the latest result's serialised payload (null before the first) */
   latest: string | null = null;
   /** whether each event is a whole snapshot, which a late joiner is given */
-  private snapshots = false;
+  snapshots = false;
   private events: AsyncIterator<unknown> | null = null;
   /** the errors it started with, or null once it streams */
   private started: Promise<ExecutionResult | null> = Promise.resolve(null);
@@ -104,6 +128,7 @@ class SharedExecution {
   private catchUp: NodeJS.Timeout | undefined;
 
   constructor(
+    private readonly fanout: SubscriptionFanout,
     private readonly opts: FanoutOptions,
     private readonly args: ExecutionArgs,
     private readonly onEnd: () => void,
@@ -162,7 +187,13 @@ class SharedExecution {
         if (event.done || this.ended) break;
         const result = await execute({ ...this.args, rootValue: event.value, contextValue: eventContext(this.args.contextValue as Context) });
         if (this.ended) break;
-        this.publish(result);
+        const published = performance.now();
+        await this.publish(result);
+        // The source keeps the newest snapshot meanwhile: waiting loses only intermediate ones.
+        if (this.snapshots) {
+          const wait = this.fanout.spacingMs() - (performance.now() - published);
+          if (wait > 1 && !this.ended) await new Promise((resolve) => setTimeout(resolve, wait));
+        }
       }
       this.finish(undefined);
     } catch (error) {
@@ -170,14 +201,18 @@ class SharedExecution {
     }
   }
 
-  private publish(result: ExecutionResult): void {
+  private async publish(result: ExecutionResult): Promise<void> {
     const errors = result.errors ? this.opts.mask(result.errors) : undefined;
     // Serialised once for every subscriber; masked errors are already plain objects.
     const payload = JSON.stringify(errors ? { ...result, errors } : result);
     this.latest = payload;
-    for (const member of this.members) {
+    let written = 0;
+    for (const member of [...this.members]) {
+      // Left while the loop yielded (no frame after its `complete`).
+      if (!this.members.has(member)) continue;
       if (errors) member.subscriber.record.noteErrors(errors);
       this.deliver(member, payload);
+      if (++written % WRITES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

@@ -18,6 +18,7 @@ export type WebsocketLimits = {
   maxMessagesPerSecond: number;
   maxPayloadBytes: number;
   maxBufferedBytes: number;
+  liveFramesPerSecond: number;
 };
 
 /**
@@ -71,9 +72,9 @@ export function startWebsocketTransport(
     record.finish();
   };
   const mask = (errors: readonly { toJSON(): GraphQLFormattedError }[]) => errors.map((e) => gate.mask(e.toJSON(), e));
-  const fanout = new SubscriptionFanout({ log, mask, maxBufferedBytes: limits.maxBufferedBytes, observer: fanoutObserver });
+  const fanout = new SubscriptionFanout({ log, mask, maxBufferedBytes: limits.maxBufferedBytes, framesPerSecond: limits.liveFramesPerSecond, observer: fanoutObserver });
   // What `subscribe` needs of the graphql-ws subscription its arguments came from (onSubscribe made them).
-  const sharing = new WeakMap<ExecutionArgs, { key: string; subscriber: FanoutSubscriber }>();
+  const sharing = new WeakMap<ExecutionArgs, { key: string; subscriber: FanoutSubscriber; principal: Principal }>();
 
   return useServer<Record<string, unknown>, Extra>(
     {
@@ -107,6 +108,8 @@ export function startWebsocketTransport(
           else connections.delete(principal.id);
         });
         ctx.extra.principal = principal;
+        // The upgrade request (its headers, its stream state) is not needed again: not kept for the socket's life.
+        delete (ctx.extra as { request?: unknown }).request;
         return true;
       },
       onSubscribe: async (ctx, id, payload) => {
@@ -124,23 +127,18 @@ export function startWebsocketTransport(
         if (Array.isArray(prepared)) return prepared;
         record.type = prepared.operation;
         record.admitted();
-        const args: ExecutionArgs = {
-          schema,
-          document: prepared.document,
-          variableValues: payload.variables,
-          operationName: payload.operationName,
-          contextValue: contextFor(principal),
-        };
-        if (prepared.operation === 'subscription') {
-          const subscriber = { socket: ctx.extra.socket, id, record };
-          sharing.set(args, { key: fanoutKey(principal.role, payload.query, payload.operationName, payload.variables), subscriber });
-        }
+        const args: ExecutionArgs = { schema, document: prepared.document, variableValues: payload.variables, operationName: payload.operationName };
+        if (prepared.operation !== 'subscription') return { ...args, contextValue: contextFor(principal) };
+        // A subscription's context is made by the fan-out, for the one subscriber that starts an execution.
+        args.contextValue = null;
+        const subscriber = { socket: ctx.extra.socket, id, record };
+        sharing.set(args, { key: fanoutKey(principal.role, payload.query, payload.operationName, payload.variables), subscriber, principal });
         return args;
       },
       // graphql-ws hands back the arguments onSubscribe returned, with its own additions.
       subscribe: (args) => {
         const shared = sharing.get(args)!;
-        return fanout.subscribe(shared.key, args, shared.subscriber);
+        return fanout.subscribe(shared.key, args, shared.subscriber, () => contextFor(shared.principal));
       },
       onNext: (ctx, id, _payload, _args, result) => {
         if (!result.errors) return;

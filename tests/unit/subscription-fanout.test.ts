@@ -1,6 +1,7 @@
 import { GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
+import type { Context } from '../../src/api/context';
 import { fanoutKey, SubscriptionFanout } from '../../src/graphql/subscription.fanout';
 import { BoundedQueue } from '../../src/live/bounded-queue';
 import { createLogger } from '../../src/logger';
@@ -10,7 +11,7 @@ import { createLogger } from '../../src/logger';
 
 type Source = { queue: BoundedQueue<{ n: number }>; closed: boolean };
 
-function harness(opts: { snapshots: boolean; maxBufferedBytes?: number }) {
+function harness(opts: { snapshots: boolean; maxBufferedBytes?: number; framesPerSecond?: number }) {
   const sources: Source[] = [];
   const executions: number[] = [];
   const schema = new GraphQLSchema({
@@ -40,15 +41,17 @@ function harness(opts: { snapshots: boolean; maxBufferedBytes?: number }) {
     log: createLogger('silent'),
     mask: (errors) => errors.map((e) => ({ message: 'masked', path: e.path })),
     maxBufferedBytes: opts.maxBufferedBytes ?? 1_000,
+    framesPerSecond: opts.framesPerSecond ?? 1e9,
   });
   const query = 'subscription($topic: String) { tick(topic: $topic) { n role } }';
   let ids = 0;
   const join = async (role = 'admin', topic = 'a') => {
     const socket = new FakeSocket();
     const errors: unknown[] = [];
-    const args: ExecutionArgs = { schema, document: parse(query), variableValues: { topic }, contextValue: { principal: { id: `p${ids}`, role } } };
+    const args: ExecutionArgs = { schema, document: parse(query), variableValues: { topic } };
     const id = `sub-${++ids}`;
-    const result = await fanout.subscribe(fanoutKey(role, query, undefined, { topic }), args, { socket: socket as unknown as WebSocket, id, record: { noteErrors: (e) => errors.push(...e) } });
+    const context = () => ({ principal: { id, role } }) as unknown as Context;
+    const result = await fanout.subscribe(fanoutKey(role, query, undefined, { topic }), args, { socket: socket as unknown as WebSocket, id, record: { noteErrors: (e) => errors.push(...e) } }, context);
     const iterator = result as AsyncGenerator<ExecutionResult>;
     // As graphql-ws does: it iterates until the end.
     let ended: 'complete' | 'error' | null = null;
@@ -199,6 +202,28 @@ describe('the subscription fan-out', () => {
       expect(s.errors).toEqual([{ message: 'masked', path: ['tick'] }]);
     }
     expect(h.executions).toEqual([-1]);
+  });
+
+  it('should space a snapshot stream by its audience, sending the newest snapshot, and never a feed', async () => {
+    // 4 subscribers at 20 frames a second: an event at most every 200 ms.
+    const h = harness({ snapshots: true, framesPerSecond: 20 });
+    const subscribers = await Promise.all(Array.from({ length: 4 }, () => h.join()));
+    h.sources[0].queue.push({ n: 1 });
+    await tick();
+    for (let n = 2; n <= 5; n++) {
+      h.sources[0].queue.push({ n });
+      await tick();
+    }
+    expect(subscribers[0].socket.payloads()).toEqual([{ data: { tick: { n: 1, role: 'admin' } } }]);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(subscribers[0].socket.payloads().map((p) => (p as { data: { tick: { n: number } } }).data.tick.n)).toEqual([1, 5]);
+    const feed = harness({ snapshots: false, framesPerSecond: 20 });
+    const reader = await feed.join();
+    for (let n = 1; n <= 3; n++) {
+      feed.sources[0].queue.push({ n });
+      await tick();
+    }
+    expect(reader.socket.payloads()).toHaveLength(3);
   });
 
   it('should complete every subscriber when the source ends', async () => {
