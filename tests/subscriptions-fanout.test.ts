@@ -144,6 +144,20 @@ describe('live fan-out', () => {
     }
   });
 
+  it('should give a dashboard that joins a running providersChanged the list at once', async () => {
+    const [first, second] = await Promise.all([rawConnection(), rawConnection()]);
+    try {
+      first.subscribe('p', 'subscription { providersChanged { name state } }');
+      await waitFor(() => first.nexts('p').length >= 1, 5_000, 'the first list');
+      second.subscribe('p', 'subscription { providersChanged { name state } }');
+      await waitFor(() => second.nexts('p').length >= 1, 2_000, "the second's list");
+      expect(second.nexts('p')[0].data.providersChanged.map((p: { name: string }) => p.name)).toEqual(first.nexts('p')[0].data.providersChanged.map((p: { name: string }) => p.name));
+    } finally {
+      first.close();
+      second.close();
+    }
+  });
+
   it('should answer NOT_FOUND to every subscriber of a mailing that does not exist, and keep nothing running', async () => {
     const sockets = await Promise.all([rawConnection(), rawConnection()]);
     try {

@@ -56,7 +56,7 @@ export function fanoutKey(role: string, query: string, operationName: string | n
  * starts it (createSourceEventStream, then `execute` per event, each event with loaders of
  * its own), each result is serialised once, and the graphql-ws `next` frame is written to
  * every subscriber's socket as it is, only the subscription id put around it. Whoever joins
- * a stream of snapshots (mailingProgress, statisticsChanged) gets its latest result at
+ * a stream of snapshots (mailingProgress, statisticsChanged, providersChanged) gets its latest result at
  * once, so a thousand dashboards connecting at once cost no read each. The last one to
  * leave stops the execution (and so its source); its end or failure reaches all.
  *
