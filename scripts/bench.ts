@@ -48,7 +48,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, setPriority, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, setPriority, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import PgBoss from 'pg-boss';
@@ -1321,6 +1321,7 @@ async function mainLive() {
   const statisticsSubscribers = Math.round(subscribers / 100);
   const perToken = 100;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'herald-bench-live-'));
+  const loadAtStart = loadavg()[0];
   const cleanups: (() => Promise<unknown> | void)[] = [];
   try {
     say(`bench --live: ${CLIENTS.toLocaleString('en')} clients, ${subscribers} subscribers (${storm} in a storm, ${statisticsSubscribers} on statisticsChanged), ${processes} load processes, ${cpus().length} cores`);
@@ -1470,7 +1471,8 @@ async function mainLive() {
     const rampMs = ramp.flatMap((r) => r.snapshotMs);
     const cpu = Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, round(cpuAfter[k] - cpuBefore[k], 1)]));
     const result = {
-      machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+      // The load average at the start and the end: other work on the machine shows in every figure.
+      machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverage: [round(loadAtStart, 1), round(loadavg()[0], 1)] },
       clients: CLIENTS,
       live: {
         subscribers,
@@ -1510,7 +1512,7 @@ async function mainLive() {
     (result as any).invariants = { broken };
     if (!JSON_ONLY) {
       const l = result.live;
-      process.stderr.write(`\n${result.machine.cores} cores, ${result.machine.cpu}, Node ${result.machine.node}\n`);
+      process.stderr.write(`\n${result.machine.cores} cores, ${result.machine.cpu}, Node ${result.machine.node}, load average ${result.machine.loadAverage.join(' → ')}\n`);
       process.stderr.write(`dispatch: ${l.aloneMessagesPerSecond} msg/s alone, ${l.loadedMessagesPerSecond} msg/s with ${subscribers} subscribers (${l.dispatchRatio})\n`);
       process.stderr.write(`events: ${l.progressEvents} progress events, ${l.eventsReceived} received; after their at: p50 ${l.eventP50Ms} ms, p99 ${l.eventP99Ms} ms, max ${l.eventMaxMs} ms\n`);
       process.stderr.write(`storm of ${storm}: snapshots p50 ${l.snapshotP50Ms} ms, p99 ${l.snapshotP99Ms} ms, max ${l.snapshotMaxMs} ms after it began\n`);
