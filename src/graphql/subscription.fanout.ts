@@ -126,6 +126,8 @@ class SharedExecution {
   private ended = false;
   private readonly behind = new Set<Member>();
   private catchUp: NodeJS.Timeout | undefined;
+  /** for its log line at the end: events published, and how long writing one to every socket took */
+  private published = { events: 0, totalMs: 0, maxMs: 0 };
 
   constructor(
     private readonly fanout: SubscriptionFanout,
@@ -189,6 +191,8 @@ class SharedExecution {
         if (this.ended) break;
         const published = performance.now();
         await this.publish(result);
+        const ms = performance.now() - published;
+        this.published = { events: this.published.events + 1, totalMs: this.published.totalMs + ms, maxMs: Math.max(this.published.maxMs, ms) };
         // The source keeps the newest snapshot meanwhile: waiting loses only intermediate ones.
         if (this.snapshots) {
           const wait = this.fanout.spacingMs() - (performance.now() - published);
@@ -266,7 +270,11 @@ class SharedExecution {
     clearTimeout(this.catchUp);
     this.onEnd();
     this.opts.observer?.executionEnded();
-    this.opts.log.info({ operationName: this.args.operationName ?? null, subscribers: this.members.size }, 'live execution ended');
+    const { events, totalMs, maxMs } = this.published;
+    this.opts.log.info(
+      { operationName: this.args.operationName ?? null, subscribers: this.members.size, events, publishMeanMs: events ? Math.round(totalMs / events) : null, publishMaxMs: Math.round(maxMs) },
+      'live execution ended',
+    );
     // The final state matters most: a snapshot subscriber that fell behind gets it whatever its backlog.
     if (this.snapshots && this.latest !== null) for (const member of this.behind) if (member.sent !== this.latest) this.deliver(member, this.latest, true);
     this.behind.clear();
