@@ -1445,11 +1445,16 @@ async function mainLive() {
     const loadedRate = loaded.sent / loaded.dispatch;
     const cpuAfter = cpuSeconds({ api: [heralds.api.pid!], worker: [heralds.worker.pid!], generators: generators.map((g) => g.pid!) });
     say(`  ${loaded.sent} sent in ${loaded.dispatch.toFixed(1)} s: ${Math.round(loadedRate)} msg/s; waiting for the subscriptions to end…`);
-    // Progress ends LIVE_RECEIPT_IDLE_MS after the counts stopped moving; the statistics never end.
-    await sleep(5_000);
+    // Progress ends LIVE_RECEIPT_IDLE_MS after the counts stopped moving (the statistics never
+    // end): the reports are read until every progress subscriber has its completion, or 60 s.
+    let reports: ReportReply[] = [];
+    for (const giveUpAt = Date.now() + 60_000; Date.now() < giveUpAt; ) {
+      await sleep(3_000);
+      reports = await Promise.all(generators.map((g) => ask<ReportReply>(g, { cmd: 'report' }, 60_000)));
+      if (reports.every((r) => r.subscribers.every((s) => s.kind !== 'progress' || s.completed || s.error !== null))) break;
+    }
     sampling = false;
     await rssSampler;
-    const reports = await Promise.all(generators.map((g) => ask<ReportReply>(g, { cmd: 'report' }, 60_000)));
     for (const g of generators) g.send({ cmd: 'close' });
 
     // Every progress event any subscriber saw, by its `at`: a subscriber must have each one from its first to its last.
