@@ -3,6 +3,7 @@
 // graphql-ws subscription each (the protocol written by hand: a client library's per-socket
 // state would be the generator's limit, not Herald's), and tells the bench over IPC what each
 // received. Commands: `open` (sockets, their tokens and kinds), `report`, `close`.
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 
 export type SocketPlan = { token: string; kind: 'progress' | 'statistics' };
@@ -29,7 +30,7 @@ const subscribers: Subscriber[] = [];
 const lag = new Map<number, number>();
 const ats = new Set<number>();
 
-function open(command: OpenCommand, index: number, plan: SocketPlan): Promise<void> {
+function open(command: OpenCommand, plan: SocketPlan): Promise<void> {
   return new Promise((resolve) => {
     const s: Subscriber = {
       kind: plan.kind,
@@ -79,7 +80,9 @@ function open(command: OpenCommand, index: number, plan: SocketPlan): Promise<vo
       }
       const frame = JSON.parse(text);
       if (frame.type === 'connection_ack') {
-        s.ws.send(JSON.stringify({ id: String(index), type: 'subscribe', payload: { query: command.queries[plan.kind], variables: command.variables[plan.kind] } }));
+        // A UUID, as graphql-ws clients make them: an index-like id ("4567") would make graphql-ws's
+        // per-connection map of subscriptions an array of that many slots on the server.
+        s.ws.send(JSON.stringify({ id: randomUUID(), type: 'subscribe', payload: { query: command.queries[plan.kind], variables: command.variables[plan.kind] } }));
       } else if (frame.type === 'complete') {
         s.completed = true;
       } else if (frame.type === 'error') {
@@ -109,7 +112,7 @@ process.on('message', async (message: OpenCommand | { cmd: 'report' } | { cmd: '
       Array.from({ length: Math.min(lanes, message.sockets.length) }, async () => {
         while (next < message.sockets.length) {
           const i = next++;
-          await open(message, first + i, message.sockets[i]);
+          await open(message, message.sockets[i]);
         }
       }),
     );

@@ -138,6 +138,8 @@ export function startWebsocketTransport(
       // graphql-ws hands back the arguments onSubscribe returned, with its own additions.
       subscribe: (args) => {
         const shared = sharing.get(args)!;
+        // graphql-ws keeps the arguments for the subscription's life; the key and the rest need not be kept with them.
+        sharing.delete(args);
         return fanout.subscribe(shared.key, args, shared.subscriber, () => contextFor(shared.principal));
       },
       onNext: (ctx, id, _payload, _args, result) => {
