@@ -43,7 +43,7 @@
 // own viewer token) run a mix of queries with a think time between them and S websocket
 // subscribers follow its progress; prints p50/p99 per operation and both dispatch rates.
 //
-// `npm run bench -- --live [--clients N] [--subscribers 10000] [--storm 1000] [--live-processes 4]`:
+// `npm run bench -- --live [--clients N] [--subscribers 10000] [--storm 1000] [--live-processes 4] [--live-nice 5]`:
 // 10,000 websocket subscribers on one api process while a mailing dispatches (see mainLive).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readdirSync, readFileSync } from 'node:fs';
@@ -1398,7 +1398,7 @@ async function mainLive() {
         // The dashboards would be browsers on other machines: here they share Herald's two cores, at
         // the lowest priority, so that they take what Herald leaves. Their clocks then run late if
         // anything (an event or a snapshot counted as arriving when the generator got to it).
-        setPriority(child.pid!, 5);
+        setPriority(child.pid!, Number(flag('live-nice') ?? 5));
         await new Promise<void>((resolve, reject) => {
           child.once('message', () => resolve());
           child.once('exit', (code) => reject(new Error(`a load generator exited with ${code}`)));
