@@ -21,13 +21,15 @@ export type SubscriberReport = {
   error: string | null;
 };
 export type OpenedReply = { type: 'opened'; snapshotMs: number[]; failed: number };
-export type ReportReply = { type: 'report'; subscribers: SubscriberReport[]; lagHistogram: [number, number][]; ats: number[] };
+export type ReportReply = { type: 'report'; subscribers: SubscriberReport[]; lagHistogram: [number, number][]; snapshotAgeHistogram: [number, number][]; ats: number[] };
 
 type Subscriber = SubscriberReport & { ws: WebSocket; openedAt: number; snapshotAt: number | null };
 
 const subscribers: Subscriber[] = [];
-/** how late each progress event came after its `at`, in 1 ms buckets */
+/** how late each progress event after the snapshot came after its `at`, in 1 ms buckets */
 const lag = new Map<number, number>();
+/** how old each subscriber's snapshot was (after its `at`) when it came */
+const snapshotAge = new Map<number, number>();
 const ats = new Set<number>();
 
 function open(command: OpenCommand, plan: SocketPlan): Promise<void> {
@@ -60,7 +62,8 @@ function open(command: OpenCommand, plan: SocketPlan): Promise<void> {
       if (text.includes('"type":"next"')) {
         if (text.includes('"errors":')) s.error ??= text.slice(0, 200);
         s.events++;
-        if (!s.snapshot) {
+        const first = !s.snapshot;
+        if (first) {
           s.snapshot = true;
           s.snapshotAt = now;
           settle();
@@ -71,8 +74,11 @@ function open(command: OpenCommand, plan: SocketPlan): Promise<void> {
             s.firstAt ??= at;
             s.lastAt = at;
             ats.add(at);
+            // The first frame is the snapshot: a joiner of a running execution gets the latest
+            // event again, read when it was (so its `at` is as old as nothing has changed since).
+            const into = first ? snapshotAge : lag;
             const ms = Math.max(0, now - at);
-            lag.set(ms, (lag.get(ms) ?? 0) + 1);
+            into.set(ms, (into.get(ms) ?? 0) + 1);
           }
           s.lastStatus = /"status":"(\w+)"/.exec(text)?.[1] ?? s.lastStatus;
         }
@@ -129,6 +135,7 @@ process.on('message', async (message: OpenCommand | { cmd: 'report' } | { cmd: '
       type: 'report',
       subscribers: subscribers.map(({ kind, snapshot, events, firstAt, lastAt, lastStatus, completed, error }) => ({ kind, snapshot, events, firstAt, lastAt, lastStatus, completed, error })),
       lagHistogram: [...lag],
+      snapshotAgeHistogram: [...snapshotAge],
       ats: [...ats],
     };
     process.send!(reply);

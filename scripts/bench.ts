@@ -1464,14 +1464,18 @@ async function mainLive() {
     const progressSubs = subs.filter((s) => s.kind === 'progress');
     const statisticsSubs = subs.filter((s) => s.kind === 'statistics');
     const missing = progressSubs.filter((s) => s.firstAt !== null && s.events !== between(s.firstAt, s.lastAt!));
-    const lag = new Map<number, number>();
-    for (const r of reports) for (const [ms, n] of r.lagHistogram) lag.set(ms, (lag.get(ms) ?? 0) + n);
-    const lagPercentile = (p: number) => {
-      const total = [...lag.values()].reduce((a, b) => a + b, 0);
-      let seen = 0;
-      for (const ms of [...lag.keys()].sort((a, b) => a - b)) if ((seen += lag.get(ms)!) >= (p / 100) * total) return ms;
-      return NaN;
+    const merged = (pick: (r: ReportReply) => [number, number][]) => {
+      const histogram = new Map<number, number>();
+      for (const r of reports) for (const [ms, n] of pick(r)) histogram.set(ms, (histogram.get(ms) ?? 0) + n);
+      return (p: number) => {
+        const total = [...histogram.values()].reduce((a, b) => a + b, 0);
+        let seen = 0;
+        for (const ms of [...histogram.keys()].sort((a, b) => a - b)) if ((seen += histogram.get(ms)!) >= (p / 100) * total) return ms;
+        return NaN;
+      };
     };
+    const lagPercentile = merged((r) => r.lagHistogram);
+    const snapshotAge = merged((r) => r.snapshotAgeHistogram);
     const stormMs = stormed.flatMap((r) => r.snapshotMs);
     const rampMs = ramp.flatMap((r) => r.snapshotMs);
     const cpu = Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, round(cpuAfter[k] - cpuBefore[k], 1)]));
@@ -1494,6 +1498,9 @@ async function mainLive() {
         snapshotP99Ms: round(percentile(stormMs, 99)),
         snapshotMaxMs: round(percentile(stormMs, 100)),
         rampSnapshotP99Ms: round(percentile(rampMs, 99)),
+        // A joiner's snapshot is the latest event, replayed: its age after its `at` (not in eventP99Ms).
+        snapshotAgeP50Ms: snapshotAge(50),
+        snapshotAgeP99Ms: snapshotAge(99),
         aloneMessagesPerSecond: Math.round(aloneRate),
         loadedMessagesPerSecond: Math.round(loadedRate),
         dispatchRatio: round(loadedRate / aloneRate, 2),
@@ -1519,7 +1526,7 @@ async function mainLive() {
       const l = result.live;
       process.stderr.write(`\n${result.machine.cores} cores, ${result.machine.cpu}, Node ${result.machine.node}, load average ${result.machine.loadAverage.join(' → ')}\n`);
       process.stderr.write(`dispatch: ${l.aloneMessagesPerSecond} msg/s alone, ${l.loadedMessagesPerSecond} msg/s with ${subscribers} subscribers (${l.dispatchRatio})\n`);
-      process.stderr.write(`events: ${l.progressEvents} progress events, ${l.eventsReceived} received; after their at: p50 ${l.eventP50Ms} ms, p99 ${l.eventP99Ms} ms, max ${l.eventMaxMs} ms\n`);
+      process.stderr.write(`events: ${l.progressEvents} progress events, ${l.eventsReceived} received; after their at: p50 ${l.eventP50Ms} ms, p99 ${l.eventP99Ms} ms, max ${l.eventMaxMs} ms (snapshots' age p50 ${l.snapshotAgeP50Ms}, p99 ${l.snapshotAgeP99Ms})\n`);
       process.stderr.write(`storm of ${storm}: snapshots p50 ${l.snapshotP50Ms} ms, p99 ${l.snapshotP99Ms} ms, max ${l.snapshotMaxMs} ms after it began\n`);
       process.stderr.write(`api RSS: ${l.apiRssBeforeSocketsMb} MB before the sockets, ${l.apiRssAtRestMb} MB with the ramp's, ${l.apiRssMb} MB at peak (${l.apiKbPerSocket} KB a socket)\n`);
       process.stderr.write(`CPU seconds during the loaded dispatch: ${JSON.stringify(cpu)}\n\n`);
