@@ -45,16 +45,20 @@
 // with nothing else going on, then the same mailing again while G GraphQL clients (each its
 // own viewer token) run a mix of queries with a think time between them and S websocket
 // subscribers follow its progress; prints p50/p99 per operation and both dispatch rates.
+//
+// `npm run bench -- --live [--clients N] [--subscribers 10000] [--storm 1000] [--live-processes 4] [--live-nice 5]`:
+// 10,000 websocket subscribers on one api process while a mailing dispatches (see mainLive).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, setPriority, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
 import { createClient as createWsClient } from 'graphql-ws';
 import smpp from 'smpp';
+import type { OpenCommand, OpenedReply, ReportReply, SocketPlan } from './bench-live-sockets';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config';
@@ -71,7 +75,8 @@ const flag = (name: string) => {
 const LOAD = args.includes('--load');
 const API = args.includes('--api');
 const HISTORY = args.includes('--history');
-const CLIENTS = Number(flag('clients') ?? (LOAD ? 100_000 : 1_000_000));
+const LIVE = args.includes('--live');
+const CLIENTS = Number(flag('clients') ?? (LIVE ? 60_000 : LOAD ? 100_000 : 1_000_000));
 const REALISTIC = Number(flag('realistic') ?? Math.min(50_000, CLIENTS));
 /** The realistic gateway of step 4: its latency, tail and failures. */
 const REALISTIC_BEHAVIOUR = { latencyMs: [20, 300], tailRate: 0.01, tailMs: 3_000, errorRate: 0.01, malformedRate: 0, rejectRate: 0 };
@@ -1504,7 +1509,248 @@ async function mainHistory() {
   }
 }
 
+/**
+ * --live [--clients N] [--subscribers 10000] [--storm 1000] [--live-processes 4]: the live
+ * fan-out (issue 21, item 3). One api process and one worker, with Herald's defaults but for
+ * the per-token socket limit; a mailing to N (default 60,000: 20–30 s at the defaults) alone,
+ * then the same mailing again while S websockets subscribe from P load generator processes
+ * (scripts/bench-live-sockets.ts): 1% to `statisticsChanged`, the rest to the running
+ * mailing's `mailingProgress`, all with one document and viewer tokens (100 sockets a token).
+ * S − storm connect before it starts (a ramp); `storm` more connect at once 5 s into its
+ * dispatch. Figures: `live.eventP99Ms` (each progress event's arrival after its `at`),
+ * `live.snapshotP99Ms` (the storm's first events after the storm began), `live.dispatchRatio`,
+ * `live.apiRssMb` (the api's peak RSS with every socket open). Invariants: every subscriber got
+ * its snapshot, followed the mailing to COMPLETED and its completion, and received every
+ * event from its first to its last (no event lost or skipped).
+ */
+async function mainLive() {
+  const subscribers = Number(flag('subscribers') ?? 10_000);
+  const storm = Math.min(subscribers, Number(flag('storm') ?? 1_000));
+  const processes = Number(flag('live-processes') ?? 4);
+  const statisticsSubscribers = Math.round(subscribers / 100);
+  const perToken = 100;
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'herald-bench-live-'));
+  const loadAtStart = loadavg()[0];
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  try {
+    say(`bench --live: ${CLIENTS.toLocaleString('en')} clients, ${subscribers} subscribers (${storm} in a storm, ${statisticsSubscribers} on statisticsChanged), ${processes} load processes, ${cpus().length} cores`);
+    const { pg, senderUrl } = await startDatabaseAndGateway(dataDir, cleanups);
+    await simulatorMode(senderUrl, 'fast', FAST_BEHAVIOUR);
+    const viewerTokens = Array.from({ length: Math.ceil(subscribers / perToken) }, (_, i) => `bench-viewer-${String(i).padStart(4, '0')}-0123456789`);
+    const port = await freePort();
+    const heraldUrl = `http://127.0.0.1:${port}`;
+    // Herald's defaults (no SENDER_CONCURRENCY, batch or poll tuning), but for the sockets a token may hold.
+    const heraldEnv = {
+      DATABASE_URL: pg.url,
+      API_TOKENS: [`admin:${TOKEN}`, ...viewerTokens.map((t) => `viewer:${t}`)].join(','),
+      SENDER_URL: senderUrl,
+      SENDER_TOKEN: GATEWAY_TOKEN,
+      WS_MAX_CONNECTIONS_PER_TOKEN: String(perToken * 2),
+      // The simulator sends no receipts here: a finished mailing's progress ends 2 s after it, not 10 min.
+      LIVE_RECEIPT_IDLE_MS: '2000',
+      LOG_LEVEL: flag('log-level') ?? 'info',
+    };
+    const heralds: Record<'api' | 'worker', ChildProcess> = {} as never;
+    for (const [name, p] of [['api', port], ['worker', await freePort()]] as const) {
+      const logFile = path.join(dataDir, `${name}.log`);
+      const child = spawnTs('src/main.ts', { ...heraldEnv, HERALD_ROLE: name, PORT: String(p) }, openSync(logFile, 'w'), name === 'api' ? (flag('node-args')?.split(' ') ?? []) : []);
+      cleanups.push(() => void child.kill('SIGTERM'));
+      await waitForLog(logFile, '"msg":"Herald is listening"');
+      heralds[name] = child;
+    }
+    const admin = new Pool(heraldUrl, { connections: 4 });
+    cleanups.push(() => admin.destroy());
+    const ok = async (query: string, variables: Record<string, unknown> = {}) => {
+      const res = await admin.request({ method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ query, variables }) });
+      const body = (await res.body.json()) as { data?: any; errors?: unknown[] };
+      if (!body.data || body.errors) throw new Error(`GraphQL failed: ${JSON.stringify(body).slice(0, 500)}`);
+      return body.data;
+    };
+
+    // The clients straight into the table, not through importClients: what the api keeps after an
+    // import is the main bench's figure (issue 21, item 6); here its RSS is to show what sockets cost.
+    say('inserting clients…');
+    const sql = postgres(pg.url, { max: 2, onnotice: () => {} });
+    cleanups.push(() => sql.end());
+    await sql`insert into clients (phone, operator_code, tags, timezone)
+      select (79000000000 + i)::text, '900', array['live'], 'Europe/Moscow' from generate_series(0, ${CLIENTS - 1}) as i`;
+    const CREATE = `mutation($input: CreateMailingInput!) { createMailing(input: $input) { id status } }`;
+    const STATUS = `query($id: ID!) { mailing(id: $id) { status } }`;
+    const createMailing = async (startAt: number) =>
+      (await ok(CREATE, { input: { text: 'Live bench', startAt: new Date(startAt).toISOString(), endAt: new Date(Date.now() + 3 * 3600_000).toISOString(), filter: { tags: ['live'] } } })).createMailing.id as string;
+    const completion = async (id: string) => {
+      while ((await ok(STATUS, { id })).mailing.status !== 'COMPLETED') await sleep(200);
+      return dispatchTiming(sql, id);
+    };
+
+    say('dispatch alone…');
+    const alone = await completion(await createMailing(Date.now()));
+    const aloneRate = alone.sent / alone.dispatch;
+    say(`  ${alone.sent} sent in ${alone.dispatch.toFixed(1)} s: ${Math.round(aloneRate)} msg/s`);
+
+    // The second mailing waits (an hour ahead) while the ramp connects; it is then started now.
+    const loadedId = await createMailing(Date.now() + 3600_000);
+    const queries = {
+      progress: 'subscription($id: ID!) { mailingProgress(mailingId: $id) { status at ratePerSecond etaSeconds stats { total pending sent failed } } }',
+      statistics: 'subscription { statisticsChanged { mailingCount messages { total sent failed } } }',
+    };
+    const variables = { progress: { id: loadedId }, statistics: {} };
+    const plans: SocketPlan[] = Array.from({ length: subscribers }, (_, i) => ({ token: viewerTokens[i % viewerTokens.length], kind: i < statisticsSubscribers ? 'statistics' : 'progress' }));
+    // The storm: the last `storm` (all progress), spread over the processes like the rest.
+    const rampPlans = plans.slice(0, subscribers - storm);
+    const stormPlans = plans.slice(subscribers - storm);
+    const share = <T>(all: T[], k: number) => all.filter((_, i) => i % processes === k);
+    const generators = await Promise.all(
+      Array.from({ length: processes }, async () => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench-live-sockets.ts'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        cleanups.push(() => void child.kill('SIGTERM'));
+        // The dashboards would be browsers on other machines: here they share Herald's two cores, at
+        // the lowest priority, so that they take what Herald leaves. Their clocks then run late if
+        // anything (an event or a snapshot counted as arriving when the generator got to it).
+        setPriority(child.pid!, Number(flag('live-nice') ?? 5));
+        await new Promise<void>((resolve, reject) => {
+          child.once('message', () => resolve());
+          child.once('exit', (code) => reject(new Error(`a load generator exited with ${code}`)));
+        });
+        return child;
+      }),
+    );
+    const ask = <T>(child: ChildProcess, command: unknown, timeoutMs: number) =>
+      new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`a load generator did not answer ${JSON.stringify(command).slice(0, 40)} in ${timeoutMs} ms`)), timeoutMs);
+        child.once('message', (reply) => {
+          clearTimeout(timer);
+          resolve(reply as T);
+        });
+        child.send(command as never);
+      });
+    const wsUrl = heraldUrl.replace(/^http/, 'ws');
+    const openOn = (plansOf: (k: number) => SocketPlan[], concurrency: number) =>
+      Promise.all(generators.map((g, k) => ask<OpenedReply>(g, { cmd: 'open', url: wsUrl, sockets: plansOf(k), queries, variables, concurrency } satisfies OpenCommand, 120_000)));
+
+    const apiRss = { atRest: 0, peak: 0, beforeSockets: await rssMb(heralds.api.pid!) };
+    let sampling = true;
+    const rssSampler = (async () => {
+      while (sampling) {
+        apiRss.peak = Math.max(apiRss.peak, await rssMb(heralds.api.pid!));
+        await sleep(250);
+      }
+    })();
+    say(`ramp: ${rampPlans.length} sockets…`);
+    const rampStarted = performance.now();
+    const ramp = await openOn((k) => share(rampPlans, k), 50);
+    say(`  connected in ${((performance.now() - rampStarted) / 1000).toFixed(1)} s, ${ramp.reduce((n, r) => n + r.failed, 0)} without a snapshot`);
+    await sleep(2_000);
+    apiRss.atRest = await rssMb(heralds.api.pid!);
+
+    say('dispatch under load…');
+    const cpuBefore = cpuSeconds({ api: [heralds.api.pid!], worker: [heralds.worker.pid!], generators: generators.map((g) => g.pid!) });
+    await ok(`mutation($id: ID!) { updateMailing(id: $id, input: { startAt: "${new Date().toISOString()}" }) { id } }`, { id: loadedId });
+    const loadedDone = completion(loadedId);
+    await sleep(5_000);
+    say(`storm: ${stormPlans.length} sockets at once…`);
+    const stormed = await openOn((k) => share(stormPlans, k), 0);
+    const loaded = await loadedDone;
+    const loadedRate = loaded.sent / loaded.dispatch;
+    const cpuAfter = cpuSeconds({ api: [heralds.api.pid!], worker: [heralds.worker.pid!], generators: generators.map((g) => g.pid!) });
+    say(`  ${loaded.sent} sent in ${loaded.dispatch.toFixed(1)} s: ${Math.round(loadedRate)} msg/s; waiting for the subscriptions to end…`);
+    // Progress ends LIVE_RECEIPT_IDLE_MS after the counts stopped moving (the statistics never
+    // end): the reports are read until every progress subscriber has its completion, or 60 s.
+    let reports: ReportReply[] = [];
+    for (const giveUpAt = Date.now() + 60_000; Date.now() < giveUpAt; ) {
+      await sleep(3_000);
+      reports = await Promise.all(generators.map((g) => ask<ReportReply>(g, { cmd: 'report' }, 60_000)));
+      if (reports.every((r) => r.subscribers.every((s) => s.kind !== 'progress' || s.completed || s.error !== null))) break;
+    }
+    sampling = false;
+    await rssSampler;
+    for (const g of generators) g.send({ cmd: 'close' });
+
+    // Every progress event any subscriber saw, by its `at`: a subscriber must have each one from its first to its last.
+    const allAts = [...new Set(reports.flatMap((r) => r.ats))].sort((a, b) => a - b);
+    const between = (from: number, to: number) => allAts.filter((at) => at >= from && at <= to).length;
+    const subs = reports.flatMap((r) => r.subscribers);
+    const progressSubs = subs.filter((s) => s.kind === 'progress');
+    const statisticsSubs = subs.filter((s) => s.kind === 'statistics');
+    const missing = progressSubs.filter((s) => s.firstAt !== null && s.events !== between(s.firstAt, s.lastAt!));
+    const merged = (pick: (r: ReportReply) => [number, number][]) => {
+      const histogram = new Map<number, number>();
+      for (const r of reports) for (const [ms, n] of pick(r)) histogram.set(ms, (histogram.get(ms) ?? 0) + n);
+      return (p: number) => {
+        const total = [...histogram.values()].reduce((a, b) => a + b, 0);
+        let seen = 0;
+        for (const ms of [...histogram.keys()].sort((a, b) => a - b)) if ((seen += histogram.get(ms)!) >= (p / 100) * total) return ms;
+        return NaN;
+      };
+    };
+    const lagPercentile = merged((r) => r.lagHistogram);
+    const snapshotAge = merged((r) => r.snapshotAgeHistogram);
+    const stormMs = stormed.flatMap((r) => r.snapshotMs);
+    const rampMs = ramp.flatMap((r) => r.snapshotMs);
+    const cpu = Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, round(cpuAfter[k] - cpuBefore[k], 1)]));
+    const result = {
+      // The load average at the start and the end: other work on the machine shows in every figure.
+      machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverage: [round(loadAtStart, 1), round(loadavg()[0], 1)] },
+      clients: CLIENTS,
+      live: {
+        subscribers,
+        progressSubscribers: progressSubs.length,
+        statisticsSubscribers: statisticsSubs.length,
+        storm,
+        loadProcesses: processes,
+        eventP50Ms: lagPercentile(50),
+        eventP99Ms: lagPercentile(99),
+        eventMaxMs: lagPercentile(100),
+        progressEvents: allAts.length,
+        eventsReceived: progressSubs.reduce((n, s) => n + s.events, 0),
+        snapshotP50Ms: round(percentile(stormMs, 50)),
+        snapshotP99Ms: round(percentile(stormMs, 99)),
+        snapshotMaxMs: round(percentile(stormMs, 100)),
+        rampSnapshotP99Ms: round(percentile(rampMs, 99)),
+        // A joiner's snapshot is the latest event, replayed: its age after its `at` (not in eventP99Ms).
+        snapshotAgeP50Ms: snapshotAge(50),
+        snapshotAgeP99Ms: snapshotAge(99),
+        aloneMessagesPerSecond: Math.round(aloneRate),
+        loadedMessagesPerSecond: Math.round(loadedRate),
+        dispatchRatio: round(loadedRate / aloneRate, 2),
+        loadedSeconds: round(loaded.dispatch),
+        apiRssMb: round(apiRss.peak),
+        apiRssAtRestMb: round(apiRss.atRest),
+        apiRssBeforeSocketsMb: round(apiRss.beforeSockets),
+        apiKbPerSocket: round(((apiRss.peak - apiRss.beforeSockets) * 1024) / subscribers),
+        cpuSecondsUnderLoad: cpu,
+      },
+    };
+    const broken: string[] = [];
+    const check = (name: string, okay: boolean, detail: string) => void (okay || broken.push(`${name}: ${detail}`));
+    check('every subscriber got its snapshot', subs.length === subscribers && subs.every((s) => s.snapshot), `${subs.filter((s) => s.snapshot).length} of ${subscribers}`);
+    check('no subscriber got an error', subs.every((s) => s.error === null), subs.find((s) => s.error !== null)?.error ?? '');
+    check('every progress subscriber saw COMPLETED and its completion', progressSubs.every((s) => s.lastStatus === 'COMPLETED' && s.completed), `${progressSubs.filter((s) => s.lastStatus === 'COMPLETED' && s.completed).length} of ${progressSubs.length}`);
+    check('every progress subscriber received every event from its first to its last', missing.length === 0, `${missing.length} missed some`);
+    check('the loaded mailing sent every message', loaded.sent === CLIENTS, `${loaded.sent} of ${CLIENTS}`);
+    check('the mailing alone sent every message', alone.sent === CLIENTS, `${alone.sent} of ${CLIENTS}`);
+    check('the storm happened while the mailing dispatched', stormMs.length > 0 && loaded.dispatch > 6, `it dispatched for ${round(loaded.dispatch)} s`);
+    (result as any).invariants = { broken };
+    if (!JSON_ONLY) {
+      const l = result.live;
+      process.stderr.write(`\n${result.machine.cores} cores, ${result.machine.cpu}, Node ${result.machine.node}, load average ${result.machine.loadAverage.join(' → ')}\n`);
+      process.stderr.write(`dispatch: ${l.aloneMessagesPerSecond} msg/s alone, ${l.loadedMessagesPerSecond} msg/s with ${subscribers} subscribers (${l.dispatchRatio})\n`);
+      process.stderr.write(`events: ${l.progressEvents} progress events, ${l.eventsReceived} received; after their at: p50 ${l.eventP50Ms} ms, p99 ${l.eventP99Ms} ms, max ${l.eventMaxMs} ms (snapshots' age p50 ${l.snapshotAgeP50Ms}, p99 ${l.snapshotAgeP99Ms})\n`);
+      process.stderr.write(`storm of ${storm}: snapshots p50 ${l.snapshotP50Ms} ms, p99 ${l.snapshotP99Ms} ms, max ${l.snapshotMaxMs} ms after it began\n`);
+      process.stderr.write(`api RSS: ${l.apiRssBeforeSocketsMb} MB before the sockets, ${l.apiRssAtRestMb} MB with the ramp's, ${l.apiRssMb} MB at peak (${l.apiKbPerSocket} KB a socket)\n`);
+      process.stderr.write(`CPU seconds during the loaded dispatch: ${JSON.stringify(cpu)}\n\n`);
+    }
+    console.log(JSON.stringify(result));
+    for (const b of broken) process.stderr.write(`bench: invariant broken: ${b}\n`);
+    if (broken.length > 0) exitCode = 1;
+  } finally {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    if (KEEP) process.stderr.write(`logs and data kept in ${dataDir}\n`);
+    else await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
 /** Set by a run whose invariants broke: the bench exits non-zero (CI's bench step fails). */
 let exitCode = 0;
-await (HISTORY ? mainHistory() : API ? mainApi() : LOAD ? mainLoad() : main());
+await (HISTORY ? mainHistory() : API ? mainApi() : LIVE ? mainLive() : LOAD ? mainLoad() : main());
 process.exit(exitCode);

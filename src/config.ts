@@ -168,6 +168,8 @@ export const variables = {
   WS_INIT_TIMEOUT_MS: ms(100).default(3_000),
   WS_MAX_MESSAGES_PER_SECOND: count(1).default(50),
   WS_MAX_PAYLOAD_BYTES: count(4_096).default(1024 * 1024),
+  WS_MAX_BUFFERED_BYTES: count(1_024).default(256 * 1024),
+  WS_LIVE_FRAMES_PER_SECOND: count(100).default(5_000),
   // Replies (issue 19): a reply that is exactly one of these opts its phone out, or back in.
   OPT_OUT_KEYWORDS: keywords.default(DEFAULT_OPT_OUT_KEYWORDS),
   OPT_IN_KEYWORDS: keywords.default(DEFAULT_OPT_IN_KEYWORDS),
@@ -325,6 +327,10 @@ function toConfig(e: Env) {
         initTimeoutMs: e.WS_INIT_TIMEOUT_MS,
         maxMessagesPerSecond: e.WS_MAX_MESSAGES_PER_SECOND,
         maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
+        /** a socket with more than this unsent is skipped by live events until it drains (subscription.fanout.ts) */
+        maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+        /** snapshot events (progress, statistics) written a second, over all sockets: a large audience gets them less often */
+        liveFramesPerSecond: e.WS_LIVE_FRAMES_PER_SECOND,
       },
     },
     database: {

@@ -385,10 +385,15 @@ async function graphqlParts(parts: ProcessParts) {
     started: (type) => metrics.graphqlStarted(type),
     finished: (...operation) => metrics.graphqlFinished(...operation),
   };
+  const fanoutObserver = metrics && {
+    executionStarted: () => metrics.liveExecutions.inc(),
+    executionEnded: () => metrics.liveExecutions.dec(),
+    skipped: () => metrics.liveSkipped.inc(),
+  };
   return {
     auth,
     mount: ((app, server) =>
-      mountGraphql(app, server, { schema, services, auth, maxDepth: config.graphqlMaxDepth, limits: config.limits, corsOrigins: config.corsOrigins, observer })) satisfies GraphqlMount,
+      mountGraphql(app, server, { schema, services, auth, maxDepth: config.graphqlMaxDepth, limits: config.limits, corsOrigins: config.corsOrigins, observer, fanoutObserver })) satisfies GraphqlMount,
   };
 }
 

@@ -70,7 +70,7 @@ describe('configuration', () => {
         introspection: true,
         costPerMinute: 200_000,
         authFailuresPerMinute: 30,
-        ws: { maxConnectionsPerToken: 20, maxSubscriptions: 50, initTimeoutMs: 3_000, maxMessagesPerSecond: 50, maxPayloadBytes: 1024 * 1024 },
+        ws: { maxConnectionsPerToken: 20, maxSubscriptions: 50, initTimeoutMs: 3_000, maxMessagesPerSecond: 50, maxPayloadBytes: 1024 * 1024, maxBufferedBytes: 256 * 1024, liveFramesPerSecond: 5_000 },
       },
       database: { connectTimeoutMs: 5_000, statementTimeoutMs: 30_000, probeMs: 1_000 },
       graphqlRequestTimeoutMs: 15_000,

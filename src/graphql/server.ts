@@ -9,6 +9,7 @@ import { OperationGate, type OperationObserver } from './gate';
 import { graphiqlRoutes } from './graphiql';
 import { startHttpTransport } from './http';
 import { OriginPolicy } from './origin';
+import type { FanoutObserver } from './subscription.fanout';
 import { startWebsocketTransport } from './websocket';
 
 export type GraphqlOptions = {
@@ -22,6 +23,8 @@ export type GraphqlOptions = {
   /** browser origins besides Herald's own that may call it */
   corsOrigins: readonly string[];
   observer?: OperationObserver;
+  /** told of shared subscription executions (metrics) */
+  fanoutObserver?: FanoutObserver;
 };
 
 /**
@@ -42,7 +45,7 @@ export async function mountGraphql(app: Express, server: Server, opts: GraphqlOp
   });
   const contextFor = (principal: Principal) => requestContext(services, principal);
 
-  const websocket = startWebsocketTransport(server, schema, gate, limits.ws, contextFor);
+  const websocket = startWebsocketTransport(server, schema, gate, limits.ws, contextFor, services.log, opts.fanoutObserver);
   const http = await startHttpTransport(server, schema, gate, limits, contextFor, async () => websocket.dispose());
   // CORS first: GraphiQL's router, which serves GET /graphql, would answer a preflight itself.
   app.use('/graphql', http.cors);

@@ -1,21 +1,15 @@
 import type { Server } from 'node:http';
-import {
-  createSourceEventStream,
-  execute,
-  type ExecutionArgs,
-  type ExecutionResult,
-  type GraphQLError,
-  type GraphQLFormattedError,
-  type GraphQLSchema,
-} from 'graphql';
+import type { ExecutionArgs, GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Principal } from '../auth/tokens';
 import { RateLimitedError } from '../common/errors';
-import { eventContext, type Context } from '../api/context';
+import type { Logger } from '../logger';
+import type { Context } from '../api/context';
 import { toGraphQLError } from './errors';
 import type { OperationGate, OperationRecord } from './gate';
+import { fanoutKey, SubscriptionFanout, type FanoutObserver, type FanoutSubscriber } from './subscription.fanout';
 
 export type WebsocketLimits = {
   maxConnectionsPerToken: number;
@@ -23,6 +17,8 @@ export type WebsocketLimits = {
   initTimeoutMs: number;
   maxMessagesPerSecond: number;
   maxPayloadBytes: number;
+  maxBufferedBytes: number;
+  liveFramesPerSecond: number;
 };
 
 /**
@@ -46,7 +42,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * GraphQL over graphql-ws on `/graphql` of the HTTP server, through the same gate as HTTP:
  * the origin at the upgrade, the token at `connection_init` (within WS_INIT_TIMEOUT_MS),
  * the limits per token and per connection, then the limits, validation, access, budget,
- * masking and logging per operation. Returns the function that closes every socket.
+ * masking and logging per operation. Subscriptions of one operation share one execution
+ * (subscription.fanout.ts). Returns the function that closes every socket.
  */
 export function startWebsocketTransport(
   server: Server,
@@ -54,6 +51,8 @@ export function startWebsocketTransport(
   gate: OperationGate,
   limits: WebsocketLimits,
   contextFor: (principal: Principal) => Context,
+  log: Logger,
+  fanoutObserver?: FanoutObserver,
 ): { dispose: () => void | Promise<void> } {
   const wsServer = new WebSocketServer({
     server,
@@ -73,6 +72,9 @@ export function startWebsocketTransport(
     record.finish();
   };
   const mask = (errors: readonly { toJSON(): GraphQLFormattedError }[]) => errors.map((e) => gate.mask(e.toJSON(), e));
+  const fanout = new SubscriptionFanout({ log, mask, maxBufferedBytes: limits.maxBufferedBytes, framesPerSecond: limits.liveFramesPerSecond, observer: fanoutObserver });
+  // What `subscribe` needs of the graphql-ws subscription its arguments came from (onSubscribe made them).
+  const sharing = new WeakMap<ExecutionArgs, { key: string; subscriber: FanoutSubscriber; principal: Principal }>();
 
   return useServer<Record<string, unknown>, Extra>(
     {
@@ -106,6 +108,8 @@ export function startWebsocketTransport(
           else connections.delete(principal.id);
         });
         ctx.extra.principal = principal;
+        // The upgrade request (its headers, its stream state) is not needed again: not kept for the socket's life.
+        delete (ctx.extra as { request?: unknown }).request;
         return true;
       },
       onSubscribe: async (ctx, id, payload) => {
@@ -123,15 +127,21 @@ export function startWebsocketTransport(
         if (Array.isArray(prepared)) return prepared;
         record.type = prepared.operation;
         record.admitted();
-        return {
-          schema,
-          document: prepared.document,
-          variableValues: payload.variables,
-          operationName: payload.operationName,
-          contextValue: contextFor(principal),
-        };
+        const args: ExecutionArgs = { schema, document: prepared.document, variableValues: payload.variables, operationName: payload.operationName };
+        if (prepared.operation !== 'subscription') return { ...args, contextValue: contextFor(principal) };
+        // A subscription's context is made by the fan-out, for the one subscriber that starts an execution.
+        args.contextValue = null;
+        const subscriber = { socket: ctx.extra.socket, id, record };
+        sharing.set(args, { key: fanoutKey(principal.role, payload.query, payload.operationName, payload.variables), subscriber, principal });
+        return args;
       },
-      subscribe: subscribeWithEventContexts,
+      // graphql-ws hands back the arguments onSubscribe returned, with its own additions.
+      subscribe: (args) => {
+        const shared = sharing.get(args)!;
+        // graphql-ws keeps the arguments for the subscription's life; the key and the rest need not be kept with them.
+        sharing.delete(args);
+        return fanout.subscribe(shared.key, args, shared.subscriber, () => contextFor(shared.principal));
+      },
       onNext: (ctx, id, _payload, _args, result) => {
         if (!result.errors) return;
         const errors = mask(result.errors);
@@ -179,34 +189,4 @@ function limitMessageRate(socket: WebSocket, perSecond: number): void {
 function authorizationOf(params: Record<string, unknown> | undefined): unknown {
   const key = Object.keys(params ?? {}).find((k) => k.toLowerCase() === 'authorization');
   return key === undefined ? undefined : params![key];
-}
-
-/**
- * graphql-js's `subscribe`, except that each event is executed with a context of its own
- * (see eventContext), so that what a subscription's payload reads through the loaders is
- * read at that event, not cached since the first one. `return()` goes straight to the
- * source, so a quiet subscription is released at once when its client leaves.
- */
-async function subscribeWithEventContexts(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
-  const source = await createSourceEventStream(args);
-  if (!(Symbol.asyncIterator in source)) return source;
-  const events = source[Symbol.asyncIterator]();
-  const done = async (): Promise<IteratorReturnResult<undefined>> => {
-    await events.return?.();
-    return { done: true, value: undefined };
-  };
-  const results: AsyncGenerator<ExecutionResult> = {
-    [Symbol.asyncIterator]: () => results,
-    next: async () => {
-      const event = await events.next();
-      if (event.done) return { done: true, value: undefined };
-      return { done: false, value: await execute({ ...args, rootValue: event.value, contextValue: eventContext(args.contextValue as Context) }) };
-    },
-    return: done,
-    throw: async (error) => {
-      await done();
-      throw error;
-    },
-  };
-  return results;
 }

@@ -8,6 +8,12 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
   private waiting: ((result: IteratorResult<T>) => void) | null = null;
   private closed = false;
   dropped = 0;
+  /**
+   * Each item is the whole value as it is now (a mailing's progress, the statistics), not a
+   * change: whoever starts reading late needs only the latest one. The websocket's fan-out
+   * gives such a stream's latest result to a subscriber that joins it (subscription.fanout.ts).
+   */
+  snapshots = false;
 
   constructor(
     private readonly capacity: number,
@@ -55,4 +61,9 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
   }
+}
+
+/** Whether a subscription's event stream is one of snapshots (see BoundedQueue.snapshots). */
+export function isSnapshotStream(stream: unknown): boolean {
+  return stream instanceof BoundedQueue && stream.snapshots;
 }

@@ -127,6 +127,7 @@ export class LiveUpdates {
     }
     const joined = watch;
     const queue = new BoundedQueue<MailingProgressValue>(1, () => joined.leave(queue));
+    queue.snapshots = true;
     if (!(await joined.join(queue))) {
       queue.end();
       throw new NotFoundError('mailing', mailingId);
@@ -140,6 +141,7 @@ export class LiveUpdates {
       if (this.statisticsWatch === watch) this.statisticsWatch = undefined;
     }));
     const queue = new BoundedQueue<StatisticsValue>(1, () => watch.leave(queue));
+    queue.snapshots = true;
     await watch.join(queue);
     return queue;
   }

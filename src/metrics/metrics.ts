@@ -51,6 +51,9 @@ export class Metrics {
   private readonly subscriptions: Gauge<never>;
   private readonly partitionsDropped: Counter<never>;
   private readonly messagesPruned: Counter<never>;
+  /** the websocket's shared executions (subscription.fanout.ts) */
+  readonly liveExecutions: Gauge<never>;
+  readonly liveSkipped: Counter<never>;
   private cached: { at: number; figures: Promise<QueueFigures> } | null = null;
 
   constructor(log: Logger, private sources: MetricsSources) {
@@ -183,6 +186,16 @@ export class Metrics {
       registers,
     });
     this.subscriptions = new Gauge({ name: 'herald_subscriptions_active', help: 'GraphQL subscriptions open on this process', registers });
+    this.liveExecutions = new Gauge({
+      name: 'herald_live_executions',
+      help: 'Shared subscription executions running on this process: one per operation (document, variables, role), however many subscribe to it',
+      registers,
+    });
+    this.liveSkipped = new Counter({
+      name: 'herald_live_skipped_total',
+      help: 'Subscription events not written to a websocket because it had more than WS_MAX_BUFFERED_BYTES unsent',
+      registers,
+    });
   }
 
   /** The providers' breakers, once the worker has them. */

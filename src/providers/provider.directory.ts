@@ -70,6 +70,8 @@ export class PgProviderDirectory implements ProviderDirectory {
 
   changes(): AsyncIterableIterator<ProviderValue[]> {
     const queue: BoundedQueue<ProviderValue[]> = new BoundedQueue(1, () => this.leave(queue));
+    // Each item is the whole list: a subscriber joining a shared execution gets the latest (subscription.fanout.ts).
+    queue.snapshots = true;
     if (this.stopped) {
       queue.end();
       return queue;
