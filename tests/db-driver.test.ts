@@ -31,9 +31,16 @@ describe('the installed postgres.js driver', () => {
       const outcomes: string[] = [];
       for (let i = 0; i < 10; i++) {
         const running = sql.begin(async (tx) => tx`select pg_sleep(5) as slept`).then(() => 'committed', (e: { code?: string }) => String(e.code));
-        await new Promise((r) => setTimeout(r, 30));
-        await admin`select pg_terminate_backend(pid) from pg_stat_activity
-          where datname = current_database() and query like 'select pg_sleep(5)%' and pid <> pg_backend_pid()`;
+        // Terminated once it is running (a fixed 30 ms wait lost that race on a loaded machine:
+        // nothing was terminated, and the sleep committed).
+        let terminated = false;
+        for (let waited = 0; !terminated && waited < 4_000; waited += 10) {
+          await new Promise((r) => setTimeout(r, 10));
+          const hit = await admin`select pg_terminate_backend(pid) as done from pg_stat_activity
+            where datname = current_database() and state = 'active' and query like 'select pg_sleep(5)%' and pid <> pg_backend_pid()`;
+          terminated = hit.length > 0;
+        }
+        expect(terminated).toBe(true);
         outcomes.push(await running);
         await new Promise((r) => setImmediate(r));
       }
