@@ -1313,8 +1313,9 @@ async function mainApi() {
  * `npm run bench -- --history N [--history-days 50] [--clients 20000]`: issue 22's growth.
  * Two databases on one embedded PostgreSQL: one empty, one with N old messages over
  * `days` day-partitions of 10 mailings each (filled in SQL, as the retention would find them:
- * mailings COMPLETED days ago). On each, in turn, one api and one worker process (the bench's
- * tuning): a mailing to C clients dispatched through the fast simulator (worker and
+ * mailings COMPLETED days ago). Each served at once by its own api and worker (the bench's
+ * tuning) and measured in turns, one sample of one then of the other: a mailing to C clients
+ * dispatched through the fast simulator (worker and
  * PostgreSQL CPU per message: the claims and result writes), then p50 of `mailing { stats }`,
  * `messages(first: 50)` and `statistics`, the export's first byte, and, Herald stopped,
  * dropping a day's partition (N ÷ days rows; filled in the empty one for the purpose) by

@@ -95,7 +95,7 @@ async function turnWhenDue(db: Db, log: Logger, opts: PartitionOptions): Promise
 /** Partitions entirely below the open one. */
 async function closedPartitions(db: Db): Promise<MessagePartition[]> {
   const [parts, next] = await Promise.all([listPartitions(db), nextMailingId(db)]);
-  return parts.filter((p) => p.to <= next && !(p.from <= next && next < p.to));
+  return parts.filter((p) => p.to <= next);
 }
 
 async function prune(db: Db, sql: Parameters<typeof archivePartition>[0], log: Logger, p: MessagePartition, opts: PartitionOptions): Promise<DroppedPartition> {
