@@ -29,15 +29,28 @@ export function createLogger(level: string, destination?: DestinationStream, opt
       },
       serializers: { err: serializeError, error: (e: unknown) => (e instanceof Error ? serializeError(e) : e) },
     },
-    // Asynchronous by default: lines written while a write is under way go out together in
-    // the next one, instead of one write(2) per line (a line per message attempt adds up).
-    // Buffered lines are flushed synchronously when the process exits; only a kill -9 can
-    // lose the last few milliseconds of them.
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? standardOutput(),
   );
   // pino's child loggers inherit from their parent's object: they all share this one.
   (log as unknown as Record<symbol, Repeats>)[REPEATS] = new Repeats(opts.repeatIntervalMs ?? 10_000);
   return log;
+}
+
+/**
+ * Standard output, asynchronously: lines written while a write is under way go out together
+ * in the next one, instead of one write(2) per line (a line per message attempt adds up).
+ * Buffered lines are flushed synchronously when the process exits; only a kill -9 can lose
+ * the last few milliseconds of them. In sonic-boom's buffer mode, each line handed over as
+ * bytes: in its string mode every line measured the UTF-8 length of the whole chunk it joins
+ * (up to 16 KB): 4.8 µs a line against 2.9, side by side over 300,000 lines, and 3% of a
+ * worker's CPU at 10,000 messages a second.
+ */
+function standardOutput(): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, contentMode: 'buffer' });
+  const write = stream.write;
+  // pino hands over strings; the stream stays a SonicBoom, so pino still flushes it at exit.
+  stream.write = (line: string) => (write as (data: string | Buffer) => boolean).call(stream, Buffer.from(line));
+  return stream;
 }
 
 // Fields of a PostgreSQL error that name what went wrong, never the data: `detail` ("Key
