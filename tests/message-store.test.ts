@@ -55,6 +55,7 @@ describe('the message transitions in SQL', () => {
     const results: ResultRow[] = messages.map((m, i) => ({
       id: m.id, mailingId, clientId: m.client_id, phone: m.phone, timezone: m.timezone,
       status: pairs[i].to, attempted: true, error: null, text: 'Hello', nextAttemptAt: null, at: Date.now(), provider: null, providerMessageId: null,
+      hadRow: true,
     }));
     const changed = await database.db.transaction((tx) => writeResults(tx, results));
     const changedIds = new Set(changed.get(mailingId) ?? []);
@@ -91,9 +92,10 @@ describe('writing results', () => {
     const [client] = await herald.sql<{ phone: string; timezone: string }[]>`select phone, timezone from clients where id = ${clientId}`;
     const [{ first, second, third }] = await herald.sql<{ first: number; second: number; third: number }[]>`
       select nextval('messages_id_seq')::int as first, nextval('messages_id_seq')::int as second, nextval('messages_id_seq')::int as third`;
-    const result = (id: number, forClient = clientId): ResultRow => ({
+    const result = (id: number, forClient = clientId, status: MessageStatus = 'SENT'): ResultRow => ({
       id, mailingId: Number(mailing.id), clientId: forClient, phone: client.phone, timezone: client.timezone,
-      status: 'SENT', attempted: true, error: null, text: 'Hello', nextAttemptAt: null, at: Date.now(), provider: null, providerMessageId: null,
+      status, attempted: true, error: null, text: 'Hello', nextAttemptAt: null, at: Date.now(), provider: null, providerMessageId: null,
+      hadRow: false,
     });
     const rows = () => herald.sql<{ id: number; client_id: number }[]>`select id::int, client_id::int from messages where mailing_id = ${mailing.id} order by id`;
 
@@ -105,5 +107,31 @@ describe('writing results', () => {
     expect(await rows()).toEqual([{ id: first, client_id: clientId }, { id: third, client_id: otherId }]);
     const [stats] = await herald.sql<{ sent: number }[]>`select sent::int from mailing_stats where mailing_id = ${mailing.id}`;
     expect(stats.sent).toBe(2);
+  });
+
+  it('should update a first result whose row is there already (its lease taken over, or its commit unanswered) as the transitions allow', async () => {
+    const tag = `w${Math.random().toString(36).slice(2, 10)}`;
+    const [clientId] = await insertClients(herald, 1, { tags: [tag] });
+    const mailing = await createMailing(herald, { filter: { tags: [tag] }, startAt: inMs(3_600_000), endAt: inMs(7_200_000) });
+    const [client] = await herald.sql<{ phone: string; timezone: string }[]>`select phone, timezone from clients where id = ${clientId}`;
+    const [{ id }] = await herald.sql<{ id: number }[]>`select nextval('messages_id_seq')::int as id`;
+    const first = (status: MessageStatus, error: string | null): ResultRow => ({
+      id, mailingId: Number(mailing.id), clientId, phone: client.phone, timezone: client.timezone,
+      status, attempted: true, error, text: 'Hello "quoted", {braced} \\ backslashed', nextAttemptAt: null, at: Date.now(), provider: 'default', providerMessageId: null,
+      hadRow: false,
+    });
+    const row = async () => (await herald.sql<{ status: string; attempts: number; last_error: string | null; text: string }[]>`
+      select status, attempts, last_error, text from messages where mailing_id = ${mailing.id}`);
+    // Written by the process whose lease was taken over: waiting for a retry.
+    let changed = await database.db.transaction((tx) => writeResults(tx, [first('PENDING', 'HTTP 503')]));
+    expect(changed.get(Number(mailing.id))).toEqual([id]);
+    // The taker's first result of the same message: the row is there, so it is updated.
+    changed = await database.db.transaction((tx) => writeResults(tx, [first('SENT', null)]));
+    expect(changed.get(Number(mailing.id))).toEqual([id]);
+    expect(await row()).toEqual([{ status: 'SENT', attempts: 2, last_error: 'HTTP 503', text: 'Hello "quoted", {braced} \\ backslashed' }]);
+    // And a late FAILED does not undo the SENT.
+    changed = await database.db.transaction((tx) => writeResults(tx, [first('FAILED', 'HTTP 400')]));
+    expect(changed.get(Number(mailing.id))).toBeUndefined();
+    expect((await row())[0].status).toBe('SENT');
   });
 });

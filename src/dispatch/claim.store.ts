@@ -59,7 +59,7 @@ export class PgClaimStore implements ClaimStore {
   }
 
   /**
-   * One claim, under the mailing's shared lock: the retries due and, while there is room,
+   * One claim, under the mailing's shared lock: the retries due (when asked to look) and, while there is room,
    * a lease of a vanished process and then members of the audience, handed to `launch`
    * before the transaction commits.
    */
@@ -79,7 +79,7 @@ export class PgClaimStore implements ClaimStore {
           lockMailingsShared(tx, [mailingId]),
           mailingForClaim(tx, mailingId),
           lockAudienceForClaim(tx, mailingId),
-          claimDue(tx, mailingId, limit, leaseMs),
+          request.takeDue ? claimDue(tx, mailingId, limit, leaseMs) : [],
         ]);
         if (!mailing) return { kind: 'refused' };
         this.clock.observe(mailing.now, sentAt);
@@ -97,7 +97,7 @@ export class PgClaimStore implements ClaimStore {
         const audienceBusy = !audience.held && audience.busy;
         // Nothing now: when is the mailing's next retry due (or its last results, which complete it)?
         const next = claimed.length === 0 && !audienceBusy ? await nextDueAt(tx, mailingId) : null;
-        return { kind: 'claimed', count: claimed.length, audienceBusy, orphansScanned, nextDueAt: next, now: mailing.now };
+        return { kind: 'claimed', count: claimed.length, audienceBusy, orphansScanned, dueCount: due.length, nextDueAt: next, now: mailing.now };
       })
       .catch((err): ClaimOutcome => {
         if (err instanceof TransactionRollbackError) return { kind: 'refused' };

@@ -131,6 +131,8 @@ export type ClaimRequest = {
   limit: number;
   /** whether to look for a lease of a vanished process to take over (a scan, so not at every claim) */
   takeOverOrphans: boolean;
+  /** whether to look for messages with rows that are due (retries, send windows opened) */
+  takeDue: boolean;
 };
 
 /** The claim's transaction, for what must happen inside it. */
@@ -156,6 +158,8 @@ export type ClaimOutcome =
       audienceBusy: boolean;
       /** whether it looked for a lease of a vanished process (it had room left) */
       orphansScanned: boolean;
+      /** of `count`, the due messages with rows it took (0 when it did not look) */
+      dueCount: number;
       /** with nothing claimed: when the mailing's next retry comes due (database ms), if any */
       nextDueAt: number | null;
       /** the database's clock at the claim (ms) */

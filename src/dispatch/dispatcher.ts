@@ -42,6 +42,14 @@ type Work = Claimed & {
 const BUSY_RETRY_MS = 5;
 /** Leases of vanished dispatchers are looked for this often per mailing. */
 const ORPHAN_SCAN_MS = 1_000;
+/**
+ * While a mailing's audience is being handed out, its due retries are looked for this often,
+ * not at every claim: the look is a statement on the messages table planned afresh each time
+ * (0.46 ms of PostgreSQL a claim that found nothing, 2 µs a message at 185 a claim). A retry
+ * so goes out up to this much after it is due. Once a look finds some, or the audience has
+ * nothing left to give, every claim looks.
+ */
+const DUE_SCAN_MS = 100;
 
 /**
  * Sends the messages of running mailings through the gateway, each request in a slot of its
@@ -72,6 +80,8 @@ export class Dispatcher {
   /** per mailing: not worth a claim before this local time */
   private readonly notBefore = new Map<number, number>();
   private readonly orphansScannedAt = new Map<number, number>();
+  /** per mailing: when its due retries were last looked for, and whether the next claim must look again */
+  private readonly dueScan = new Map<number, { at: number; again: boolean }>();
   private readonly templates = new Map<string, Template>();
   private stopped = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -177,6 +187,7 @@ export class Dispatcher {
       this.runningReadAt = now;
       const running = new Set(this.running);
       for (const id of this.notBefore.keys()) if (!running.has(id)) this.notBefore.delete(id);
+      for (const id of this.dueScan.keys()) if (!running.has(id)) this.dueScan.delete(id);
     }
     for (let i = 0; i < this.running.length; i++) {
       const id = this.running[(this.turn + i) % this.running.length];
@@ -189,11 +200,18 @@ export class Dispatcher {
   private async claim(mailingId: number, limit: number): Promise<void> {
     const sentAt = Date.now();
     const takeOverOrphans = sentAt - (this.orphansScannedAt.get(mailingId) ?? 0) >= ORPHAN_SCAN_MS;
+    const lastDueScan = this.dueScan.get(mailingId);
+    const takeDue = !lastDueScan || lastDueScan.again || sentAt - lastDueScan.at >= DUE_SCAN_MS;
     const outcome = await this.store.claim(
-      { mailingId, limit, takeOverOrphans },
+      { mailingId, limit, takeOverOrphans, takeDue },
       (mailing, claimed, tx) => this.settleAndLaunch(tx, this.track(claimed), mailing),
     );
     if (outcome.kind === 'claimed' && outcome.orphansScanned) this.orphansScannedAt.set(mailingId, sentAt);
+    // Look again at the next claim while retries are found, or when nothing but retries came.
+    if (outcome.kind === 'claimed') {
+      if (takeDue) this.dueScan.set(mailingId, { at: sentAt, again: outcome.dueCount > 0 || outcome.count === outcome.dueCount });
+      else if (outcome.count === 0) this.dueScan.set(mailingId, { at: lastDueScan!.at, again: true });
+    }
     if (outcome.kind === 'refused') {
       this.notBefore.set(mailingId, Date.now() + this.options.pollMs); // gone, or not running after all
     } else if (outcome.count === 0) {
@@ -321,6 +339,8 @@ export class Dispatcher {
       at,
       provider: null,
       providerMessageId: null,
+      // A retry is claimed from its row; a member handed out under a lease has none yet.
+      hadRow: work.leaseId === null,
     };
   }
 

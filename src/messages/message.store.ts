@@ -1,4 +1,5 @@
 import { and, asc, count, eq, gt, inArray, isNull, like, sql, type SQL } from 'drizzle-orm';
+import { numberArray, textArray } from '../db/arrays';
 import type { Db } from '../db/connection';
 import type { PageRequest } from '../common/page';
 import { messages, type MessageRow, type MessageStatus } from './message.table';
@@ -183,6 +184,8 @@ export type ResultRow = {
   provider: string | null;
   /** the provider's id of it, when it gave one */
   providerMessageId: string | null;
+  /** whether it had a row when it was claimed (a retry); else this is its first result */
+  hadRow: boolean;
 };
 
 /** The update rule of writeResults, from the transitions table: row `m` may take result `v`'s status. */
@@ -191,43 +194,50 @@ const RESULT_MAY_APPLY = mayBecomeSql(sql`m.status`, sql`v.status`);
 /**
  * Writes results in one statement. A message's first result creates its row (under the id
  * it was sent with: a member without a row is PENDING); a later one (a retry's, or a first
- * one written already by whoever took its lease over) updates the row where the transitions
- * table lets the row's status become the result's: a message expired, cancelled or already
- * answered meanwhile stays as it is, except that SENT always wins. last_error keeps the last
- * failure, also after a later success. Returns the messages that changed, by mailing.
+ * one written already: by whoever took its lease over, or by a write of this batch whose
+ * commit was not answered) updates the row where the transitions table lets the row's status
+ * become the result's: a message expired, cancelled or already answered meanwhile stays as it
+ * is, except that SENT always wins. last_error keeps the last failure, also after a later
+ * success. Returns the messages that changed, by mailing.
  *
- * The insert and the update read the same snapshot, so a row the insert creates is not also
- * updated. Plain inserts for the common case: an INSERT … ON CONFLICT DO UPDATE cost half as
- * much again, with the update trigger fired for nothing.
+ * Plain inserts for first results, no ON CONFLICT: a row already there for the message's
+ * (mailing, client) is seen by the anti-join, and its result goes to the update. Only a
+ * retry, or a first result that was not inserted, is looked up for the update: the insert
+ * and the update read the same snapshot, so a row the insert creates is not also updated.
+ * (An ON CONFLICT insert and a lookup of every result cost 37 ms a batch of 2,000 against 25:
+ * 6 µs of PostgreSQL a message.) Two processes inserting one message at once (a lease taken
+ * over from a holder that was slow, not gone) break the key: that batch fails, is tried
+ * again as every failed write is, and then finds the row.
  */
 export async function writeResults(tx: Db, results: readonly ResultRow[]): Promise<Map<number, number[]>> {
   if (results.length === 0) return new Map();
-  const rows = JSON.stringify(
-    results.map((r) => ({
-      id: r.id,
-      mailing_id: r.mailingId,
-      client_id: r.clientId,
-      phone: r.phone,
-      timezone: r.timezone,
-      status: r.status,
-      attempts: r.attempted ? 1 : 0,
-      error: r.error,
-      text: r.text,
-      next_ms: r.nextAttemptAt,
-      at_ms: r.at,
-      provider: r.provider,
-      provider_message_id: r.providerMessageId,
-    })),
-  );
-  const changed = await tx.execute<{ id: string; mailing_id: string }>(sql`
+  // Handed over as one array a column: a third of the bytes of JSON objects, read by
+  // PostgreSQL three times as fast (db/arrays.ts). A batch's texts are mostly one text (a
+  // mailing not personalised), so each distinct text goes once and a row names it by place.
+  const texts: string[] = [];
+  const textPlaces = new Map<string, number>();
+  const textOf = results.map((r) => {
+    if (r.text === null) return null;
+    let place = textPlaces.get(r.text);
+    if (place === undefined) textPlaces.set(r.text, (place = texts.push(r.text)));
+    return place;
+  });
+  const column = <T>(pick: (r: ResultRow) => T) => results.map(pick);
+  const hadRow = results.map((r) => (r.hadRow ? 't' : 'f'));
+  const changed = await tx.execute<{ mailing_id: string; ids: string }>(sql`
     with v as (
-      select v.id, v.mailing_id, v.client_id, v.phone, v.timezone, v.status::message_status as status, v.attempts, v.error, v.text,
-             v.provider, v.provider_message_id,
+      select v.id, v.mailing_id, v.client_id, v.phone, v.timezone, v.status::message_status as status, v.attempts, v.error,
+             (${textArray(texts)}::text[])[v.text_at] as text, v.provider, v.provider_message_id, v.had_row,
              case when v.status = 'SENT' then to_timestamp(v.at_ms / 1000.0) end as sent_at,
              coalesce(to_timestamp(v.next_ms / 1000.0), now()) as next_attempt_at
-      from jsonb_to_recordset(${rows}::jsonb)
-        as v(id bigint, mailing_id bigint, client_id bigint, phone text, timezone text, status text, attempts int, error text, text text, next_ms float8, at_ms float8,
-             provider text, provider_message_id text)
+      from unnest(${numberArray(column((r) => r.id))}::bigint[], ${numberArray(column((r) => r.mailingId))}::bigint[],
+                  ${numberArray(column((r) => r.clientId))}::bigint[], ${textArray(column((r) => r.phone))}::text[],
+                  ${textArray(column((r) => r.timezone))}::text[], ${textArray(column((r) => r.status))}::text[],
+                  ${numberArray(column((r) => (r.attempted ? 1 : 0)))}::int[], ${textArray(column((r) => r.error))}::text[],
+                  ${numberArray(textOf)}::int[], ${numberArray(column((r) => r.nextAttemptAt))}::float8[],
+                  ${numberArray(column((r) => r.at))}::float8[], ${textArray(column((r) => r.provider))}::text[],
+                  ${textArray(column((r) => r.providerMessageId))}::text[], ${`{${hadRow.join(',')}}`}::bool[])
+        as v(id, mailing_id, client_id, phone, timezone, status, attempts, error, text_at, next_ms, at_ms, provider, provider_message_id, had_row)
     ),
     inserted as (
       insert into messages (id, mailing_id, client_id, phone, timezone, status, attempts, last_error, text, sent_at, next_attempt_at, updated_at,
@@ -239,10 +249,9 @@ export async function writeResults(tx: Db, results: readonly ResultRow[]): Promi
       -- dropped, whether the first is a row already or in this same batch (both answered
       -- within one flush: without this the batch broke the (mailing, client) key, and was
       -- tried again, and broke it again, for good).
-      from (select distinct on (mailing_id, client_id) * from v order by mailing_id, client_id, id) v
-      where not exists (select 1 from messages x where x.mailing_id = v.mailing_id and x.client_id = v.client_id and x.id <> v.id)
+      from (select distinct on (mailing_id, client_id) * from v where not v.had_row order by mailing_id, client_id, id) v
+      where not exists (select 1 from messages x where x.mailing_id = v.mailing_id and x.client_id = v.client_id)
       order by id
-      on conflict (id, mailing_id) do nothing
       returning id, mailing_id
     ),
     updated as (
@@ -262,16 +271,15 @@ export async function writeResults(tx: Db, results: readonly ResultRow[]): Promi
       -- (= any of the batch's) looked cheaper to the planner on a partition not analyzed yet,
       -- and read every row of the mailing for each batch (drizzle/0014).
       where m.mailing_id = v.mailing_id and m.id = v.id and ${RESULT_MAY_APPLY}
+        and (v.had_row or v.id not in (select id from inserted))
       returning m.id, m.mailing_id
     )
-    select id, mailing_id from inserted union all select id, mailing_id from updated`);
+    -- One row a mailing: its changed ids, not a row each for the driver to read.
+    select mailing_id, string_agg(id::text, ',') as ids
+    from (select id, mailing_id from inserted union all select id, mailing_id from updated) c
+    group by mailing_id`);
   const byMailing = new Map<number, number[]>();
-  for (const r of changed) {
-    const mailingId = Number(r.mailing_id);
-    let ids = byMailing.get(mailingId);
-    if (!ids) byMailing.set(mailingId, (ids = []));
-    ids.push(Number(r.id));
-  }
+  for (const r of changed) byMailing.set(Number(r.mailing_id), r.ids.split(',').map(Number));
   return byMailing;
 }
 
