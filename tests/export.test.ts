@@ -119,6 +119,9 @@ describe('GET /mailings/{id}/messages.csv', () => {
     const records: string[][] = [];
     let count = 0;
     let bytes = 0;
+    // Ids here run from one digit to six: the order must be the numbers', not the text's.
+    let previousId = 0;
+    let outOfOrder = 0;
     try {
       const res = await fetch(exportUrl(big), { headers: { authorization: `Bearer ${VIEWER_TOKEN}` } });
       expect(res.status).toBe(200);
@@ -127,6 +130,10 @@ describe('GET /mailings/{id}/messages.csv', () => {
       const feed = csvReader((r) => {
         if (count < 20 || TRICKY.includes(r[6])) records.push(r);
         expect(r).toHaveLength(8);
+        if (count > 0) {
+          if (Number(r[0]) <= previousId) outOfOrder++;
+          previousId = Number(r[0]);
+        }
         count++;
       });
       const decoder = new TextDecoder();
@@ -139,20 +146,21 @@ describe('GET /mailings/{id}/messages.csv', () => {
       clearInterval(sampler);
     }
     expect(count).toBe(ROWS + 1);
+    expect(outOfOrder).toBe(0);
     expect(records[0]).toEqual(['id', 'clientId', 'phone', 'status', 'attempts', 'sentAt', 'lastError', 'deliveredAt']);
     // The first rows are the table's, in id order, field for field.
     const first = await sql`
       select id::text, client_id::text, phone, status::text, attempts::text,
              coalesce(to_char(sent_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '') as sent_at, coalesce(last_error, '') as last_error,
              coalesce(to_char(delivered_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '') as delivered_at
-      from messages where mailing_id = ${big} order by id limit 19`;
+      from messages where mailing_id = ${big} order by messages.id limit 19`;
     expect(records.slice(1, 20)).toEqual(first.map((r) => [r.id, r.client_id, r.phone, r.status, r.attempts, r.sent_at, r.last_error, r.delivered_at]));
     expect(records.slice(1, 20).some((r) => r[3] === 'DELIVERED' && r[7] === '2026-01-02T03:05:06.789Z')).toBe(true);
     expect(records.slice(1, 20).some((r) => r[3] === 'SENT' && r[7] === '')).toBe(true);
     expect(records.slice(1, 20).some((r) => r[5] === '2026-01-02T03:04:05.678Z')).toBe(true);
     expect(records.slice(1, 20).some((r) => r[3] === 'FAILED' && r[6] === LONG_ERROR)).toBe(true);
     // Quotes, commas and line breaks came back as they were.
-    expect(records.slice(20).map((r) => r[6]).sort()).toEqual([...TRICKY].sort());
+    expect(records.slice(1).filter((r) => TRICKY.includes(r[6])).map((r) => r[6]).sort()).toEqual([...TRICKY].sort());
     // Some 50 MB of it went out through a heap capped near what Herald needs at rest: the
     // process lives on, and grew by less than half of what it sent.
     expect(bytes).toBeGreaterThan(50_000_000);

@@ -29,7 +29,9 @@ export function messagesForExport(sql: Sql, mailingId: number, batch: number): A
            to_char(sent_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as sent_at, last_error,
            to_char(delivered_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as delivered_at
     from messages where mailing_id = ${mailingId}
-    order by id`.cursor(batch);
+    -- qualified: a bare \`id\` here is the text column selected above, which sorted 1000 before
+    -- 999 and made PostgreSQL sort the whole mailing before the first row went out
+    order by messages.id`.cursor(batch);
 }
 
 export async function mailingExists(sql: Sql, mailingId: number): Promise<boolean> {
