@@ -49,7 +49,13 @@ const statusesOf = async (mailingId: number) =>
   new Map((await herald.sql<{ id: number; status: MessageStatus }[]>`select id::int, status from messages where mailing_id = ${mailingId}`).map((r) => [r.id, r.status]));
 
 describe('the message transitions in SQL', () => {
-  it('should write a result over exactly the statuses the table lets it change', async () => {
+  // Both ways writeResults goes: through messages, and (a batch within one partition, as the
+  // dispatcher writes it) in the partition by name, whose own statement triggers must count
+  // each change exactly once.
+  it.each([
+    ['through messages', false],
+    ['in its partition, by name', true],
+  ])('should write a result over exactly the statuses the table lets it change (%s), counted once', async (_way, byName) => {
     const pairs = MESSAGE_STATUSES.flatMap((from) => MESSAGE_STATUSES.map((to) => ({ from, to })));
     const { mailingId, messages } = await messagesIn(pairs.map((p) => p.from));
     const results: ResultRow[] = messages.map((m, i) => ({
@@ -57,7 +63,9 @@ describe('the message transitions in SQL', () => {
       status: pairs[i].to, attempted: true, error: null, text: 'Hello', nextAttemptAt: null, at: Date.now(), provider: null, providerMessageId: null,
       hadRow: true,
     }));
-    const changed = await database.db.transaction((tx) => writeResults(tx, results));
+    const [{ partition }] = await herald.sql<{ partition: string }[]>`select tableoid::regclass::text as partition from messages where mailing_id = ${mailingId} limit 1`;
+    expect(partition).toMatch(/^messages_p\d+$/);
+    const changed = await database.db.transaction((tx) => writeResults(tx, results, byName ? partition : undefined));
     const changedIds = new Set(changed.get(mailingId) ?? []);
     const after = await statusesOf(mailingId);
     let allowed = 0;
@@ -69,6 +77,11 @@ describe('the message transitions in SQL', () => {
     }
     // The table lets a result change PENDING (into any status) and SENT overwrite two final ones.
     expect(allowed).toBe(MESSAGE_STATUSES.length + 2);
+    // The mailing's counters (statement triggers) agree with its rows: nothing missed, nothing twice.
+    const [counted] = await herald.sql`select ${herald.sql(MESSAGE_STATUSES.map((s) => s.toLowerCase()))} from mailing_stats where mailing_id = ${mailingId}`;
+    const rows = await herald.sql<{ status: string; n: number }[]>`select status::text, count(*)::int as n from messages where mailing_id = ${mailingId} group by status`;
+    const actual = Object.fromEntries(MESSAGE_STATUSES.map((s) => [s.toLowerCase(), rows.find((r) => r.status === s)?.n ?? 0]));
+    expect(Object.fromEntries(Object.entries(counted).map(([k, v]) => [k, Number(v)]))).toEqual(actual);
   });
 
   it('should expire, cancel and requeue exactly the statuses the table names', async () => {

@@ -14,6 +14,7 @@ import type { MailingStatus } from '../mailings/mailing.table';
 import { frequencyCapOf, mailingColumnsSql, sendWindowOf, type MailingColumns } from '../mailings/mailing.values';
 import { claimDue, nextDueAt, RECIPIENT_COLUMNS, releaseDue, toRecipient, writeResults, type HandedOutEntry, type RecipientRow, type ResultRow } from '../messages/message.store';
 import { settleForMailing } from '../messages/message.transitions';
+import { PartitionLookup } from '../partitions/partition.store';
 import type { Claimed, ClaimOutcome, ClaimRequest, ClaimStore, ClaimTx, CommittedResults, Launch, MailingForClaim, ResultBatch } from './dispatch.ports';
 
 /**
@@ -46,6 +47,8 @@ export class PgClaimStore implements ClaimStore {
   /** database connections a dispatcher uses through it at once: the claims, the results, completion */
   static readonly connections = 3;
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  /** which partition a batch of results goes to (writeResults plans over it alone) */
+  private readonly partitions = new PartitionLookup();
 
   constructor(
     private readonly db: Db,
@@ -68,6 +71,8 @@ export class PgClaimStore implements ClaimStore {
     const { leaseMs } = this.options;
     const claiming = this.db
       .transaction(async (tx): Promise<ClaimOutcome> => {
+        // In memory but when the mailing is in a partition not seen yet (a round trip then).
+        const partition = request.takeDue ? await this.partitions.holding(tx, [mailingId]) : undefined;
         // Taken once the connection is ours: a wait for the pool would make the clock early.
         const sentAt = Date.now();
         // One round trip: the statements run in this order, each after the one before, so
@@ -79,7 +84,7 @@ export class PgClaimStore implements ClaimStore {
           lockMailingsShared(tx, [mailingId]),
           mailingForClaim(tx, mailingId),
           lockAudienceForClaim(tx, mailingId),
-          request.takeDue ? claimDue(tx, mailingId, limit, leaseMs) : [],
+          request.takeDue ? claimDue(tx, mailingId, limit, leaseMs, partition) : [],
         ]);
         if (!mailing) return { kind: 'refused' };
         this.clock.observe(mailing.now, sentAt);
@@ -116,6 +121,7 @@ export class PgClaimStore implements ClaimStore {
   commitResults(batch: ResultBatch): Promise<CommittedResults> {
     const mailingIds = [...new Set(batch.results.map((r) => r.row.mailingId))];
     const writing = this.db.transaction(async (tx) => {
+      const partition = await this.partitions.holding(tx, mailingIds);
       await lockMailingsShared(tx, mailingIds);
       const statuses = await mailingStatuses(tx, mailingIds);
       const written: ResultRow[] = [];
@@ -128,7 +134,7 @@ export class PgClaimStore implements ClaimStore {
         // A place under a frequency cap stands for a message received: given back unless SENT.
         if (capped && settled.status !== 'SENT' && settled.status !== 'PENDING') unplaced.push(settled.id);
       }
-      const changed = await writeResults(tx, written);
+      const changed = await writeResults(tx, written, partition);
       await releaseLeases(tx, batch.releasedLeases, this.owner);
       await releaseCapPlaces(tx, unplaced);
       const { window, minResults, defaultRate } = batch.failureRate;
@@ -137,6 +143,7 @@ export class PgClaimStore implements ClaimStore {
       if (notify) await tx.execute(notify);
       return { written, failing };
     });
+    writing.catch(() => this.partitions.forget());
     return answerWithin(writing, this.options.answerMs, 'writing results');
   }
 

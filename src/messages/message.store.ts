@@ -133,16 +133,17 @@ export type DueMessage = Recipient & { id: number; clientId: number; phone: stri
  * process dies, they are due again then). A message whose client has left the directory
  * since its last attempt is removed instead, as its other unsent messages were.
  */
-export async function claimDue(tx: Db, mailingId: number, limit: number, leaseMs: number): Promise<DueMessage[]> {
+export async function claimDue(tx: Db, mailingId: number, limit: number, leaseMs: number, partition?: string): Promise<DueMessage[]> {
   const rows = await tx.execute<{ id: string; client_id: string; phone: string; timezone: string; attempts: number; provider: string | null; client_gone: boolean } & RecipientRow>(sql`
-    update messages m set next_attempt_at = now() + ${leaseMs} * interval '1 millisecond'
+    update ${sql.identifier(partition ?? 'messages')} m set next_attempt_at = now() + ${leaseMs} * interval '1 millisecond'
     from (
       select id, mailing_id from messages
       where mailing_id = ${mailingId} and status = 'PENDING' and next_attempt_at <= now()
       order by next_attempt_at, id limit ${limit}
       for update skip locked
     ) due
-    -- On the whole key: one probe each, in the mailing's partition (drizzle/0014).
+    -- On the whole key: one probe each, in the mailing's partition (drizzle/0014), which is
+    -- named when known (PartitionLookup): then planned over that table alone.
     where m.mailing_id = due.mailing_id and m.id = due.id
     returning m.id, m.client_id, m.phone, m.timezone, m.attempts, m.provider,
               not exists (select 1 from clients c where c.id = m.client_id) as client_gone,
@@ -209,7 +210,7 @@ const RESULT_MAY_APPLY = mayBecomeSql(sql`m.status`, sql`v.status`);
  * over from a holder that was slow, not gone) break the key: that batch fails, is tried
  * again as every failed write is, and then finds the row.
  */
-export async function writeResults(tx: Db, results: readonly ResultRow[]): Promise<Map<number, number[]>> {
+export async function writeResults(tx: Db, results: readonly ResultRow[], partition?: string): Promise<Map<number, number[]>> {
   if (results.length === 0) return new Map();
   // Handed over as one array a column: a third of the bytes of JSON objects, read by
   // PostgreSQL three times as fast (db/arrays.ts). A batch's texts are mostly one text (a
@@ -224,6 +225,11 @@ export async function writeResults(tx: Db, results: readonly ResultRow[]): Promi
   });
   const column = <T>(pick: (r: ResultRow) => T) => results.map(pick);
   const hadRow = results.map((r) => (r.hadRow ? 't' : 'f'));
+  // The batch's partition when it has one (PartitionLookup): looked up and updated there, the
+  // statement is planned over that table alone, not over every partition of messages. A
+  // condition naming the batch's mailing ids instead (pruned when planned) let the planner
+  // read, on a partition not analyzed yet, all of a mailing's rows at every batch.
+  const table = sql.identifier(partition ?? 'messages');
   const changed = await tx.execute<{ mailing_id: string; ids: string }>(sql`
     with v as (
       select v.id, v.mailing_id, v.client_id, v.phone, v.timezone, v.status::message_status as status, v.attempts, v.error,
@@ -250,12 +256,12 @@ export async function writeResults(tx: Db, results: readonly ResultRow[]): Promi
       -- within one flush: without this the batch broke the (mailing, client) key, and was
       -- tried again, and broke it again, for good).
       from (select distinct on (mailing_id, client_id) * from v where not v.had_row order by mailing_id, client_id, id) v
-      where not exists (select 1 from messages x where x.mailing_id = v.mailing_id and x.client_id = v.client_id)
+      where not exists (select 1 from ${table} x where x.mailing_id = v.mailing_id and x.client_id = v.client_id)
       order by id
       returning id, mailing_id
     ),
     updated as (
-      update messages m set
+      update ${table} m set
         status = v.status,
         attempts = m.attempts + v.attempts,
         last_error = coalesce(v.error, m.last_error),
