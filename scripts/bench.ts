@@ -1468,8 +1468,12 @@ async function mainHistory() {
     for (let i = 0; i < 3; i++) {
       const from = 1_000_000_000 + i * RANGE;
       await fillDay(sides[0].sql, from, days + 1);
-      // As the history's days were (vacuumed: the same forks on disk to unlink).
+      // As the history's days were, and as the retention finds a day: vacuumed (the same forks
+      // on disk to unlink) and checkpointed. A partition written since the last checkpoint
+      // drops faster (7–11 ms against 11–15 for the same 50,000 rows, in one database or the
+      // other): what was compared before was the checkpoint's timing, not the history.
       await sides[0].sql.unsafe(`vacuum analyze messages_p${from}`);
+      await sides[0].sql.unsafe('checkpoint');
       const pair = [{ name: `messages_p${from}`, from, to: from + RANGE }, { name: `messages_p${1 + i * RANGE}`, from: 1 + i * RANGE, to: 1 + (i + 1) * RANGE }];
       for (const [k, side] of sides.entries()) {
         const db = drizzle({ client: side.sql, schema });
