@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import type { ProviderInbox, Receipt } from './provider-inbox';
 import { readDeliver } from './smpp.receipt';
 import { classifySubmitStatus, statusName } from './smpp.outcome';
-import { concatenationHeader, MAX_PARTS, splitForSmpp, type DataCoding } from './smpp.parts';
+import { concatenationHeader, encodeForSmpp, MAX_PARTS, type DataCoding } from './smpp.parts';
 
 export type SmppSenderOptions = {
   /** the provider's name, on every log line and error */
@@ -189,7 +189,7 @@ export class SmppSender implements Sender {
     const up = this.binds.filter((b) => b.bound);
     if (up.length === 0) return answered({ kind: 'retryable', error: `${this.options.name} is not bound: ${this.reason()}` }, observed);
 
-    const { dataCoding, parts } = splitForSmpp(message.text);
+    const { dataCoding, parts } = encodeForSmpp(message.text);
     if (parts.length > MAX_PARTS) {
       return answered({ kind: 'rejected', error: `the text needs ${parts.length} parts; at most ${MAX_PARTS} can be concatenated` }, observed);
     }
@@ -296,7 +296,7 @@ class Submission {
   constructor(
     readonly message: OutgoingMessage,
     readonly dataCoding: DataCoding,
-    readonly parts: string[],
+    readonly parts: Buffer[],
     readonly reference: number,
     budgetMs: number,
     private observed: ((result: SendOutcome['kind']) => void) | undefined,
@@ -463,7 +463,7 @@ class Bind {
     const part = job.next;
     const { sourceAddr } = this.sender.options;
     const total = job.parts.length;
-    const text = job.parts[part];
+    const bytes = job.parts[part];
     const pdu = new smpp.PDU('submit_sm', {
       source_addr_ton: this.sender.source.ton,
       source_addr_npi: this.sender.source.npi,
@@ -473,8 +473,10 @@ class Bind {
       dest_addr_npi: 1,
       destination_addr: job.message.phone.replace(/\D/g, ''),
       data_coding: job.dataCoding,
-      // The package sets esm_class's UDH indicator (0x40) itself when a header is given.
-      short_message: total > 1 ? { udh: concatenationHeader(job.reference, total, part + 1), message: text } : { message: text },
+      // Bytes already encoded (encodeForSmpp), taken by the package as they are: the UDH
+      // indicator (0x40) is then Herald's to set.
+      esm_class: total > 1 ? 0x40 : 0,
+      short_message: total > 1 ? Buffer.concat([concatenationHeader(job.reference, total, part + 1), bytes]) : bytes,
     });
     this.cork(session);
     const written = session.send(pdu, undefined, part === 0 ? () => job.markWritten() : undefined);

@@ -38,6 +38,9 @@ declare module 'smpp' {
     function createServer(options: Record<string, unknown>, listener: (session: Session) => void): Server;
     function connect(options: { host: string; port: number; [option: string]: unknown }, listener?: () => void): Session;
 
+    /** the package's text coders: ASCII is GSM 03.38 (data_coding 0), UCS2 is UTF-16BE */
+    const encodings: Record<'ASCII' | 'LATIN1' | 'UCS2', { encode(text: string): Buffer; decode(bytes: Buffer): string }>;
+
     /** every command status by its name (ESME_ROK, ESME_RTHROTTLED, …) */
     const errors: Record<string, number>;
   }

@@ -1,3 +1,4 @@
+import smpp from 'smpp';
 import { splitText } from '../mailings/segments';
 
 /** SMPP data_coding: 0 the SMSC default alphabet (GSM 03.38), 8 UCS-2 (UTF-16BE). */
@@ -17,6 +18,31 @@ export const MAX_PARTS = 255;
 export function splitForSmpp(text: string): SmppParts {
   const { encoding, parts } = splitText(text);
   return { dataCoding: encoding === 'GSM_7' ? 0 : 8, parts };
+}
+
+/** A text as it goes out on the wire: its coding and each part's bytes (without a header). */
+export type EncodedParts = { dataCoding: DataCoding; parts: Buffer[] };
+
+const ENCODED_KEPT = 1_000;
+const encoded = new Map<string, EncodedParts>();
+
+/**
+ * splitForSmpp with each part encoded by the `smpp` package's own coders (GSM 03.38 for 0,
+ * UTF-16BE for 8), kept for the last texts seen: a mailing sends one text (or a few
+ * personalised ones) thousands of times, and the package's GSM coder rebuilt a key list and
+ * a regular expression for every message (4.5% of a worker's CPU over SMPP). The bytes are
+ * what the package would have made of the same string.
+ */
+export function encodeForSmpp(text: string): EncodedParts {
+  let found = encoded.get(text);
+  if (found === undefined) {
+    const { dataCoding, parts } = splitForSmpp(text);
+    const coder = dataCoding === 0 ? smpp.encodings.ASCII : smpp.encodings.UCS2;
+    found = { dataCoding, parts: parts.map((part) => coder.encode(part)) };
+    if (encoded.size >= ENCODED_KEPT) encoded.clear();
+    encoded.set(text, found);
+  }
+  return found;
 }
 
 /** The user data header of one concatenated part: IEI 0x00 (8-bit reference), `05 00 03 ref total seq`. */

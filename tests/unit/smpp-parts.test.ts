@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { segmentsOf } from '../../src/mailings/segments';
 import { sourceAddressOf } from '../../src/providers/smpp.client';
-import { concatenationHeader, readConcatenation, splitForSmpp } from '../../src/providers/smpp.parts';
+import smpp from 'smpp';
+import { concatenationHeader, encodeForSmpp, readConcatenation, splitForSmpp } from '../../src/providers/smpp.parts';
 
 const septets = (text: string) => segmentsOf(text).characters;
 
@@ -80,5 +81,28 @@ describe('SMPP source address', () => {
     expect(sourceAddressOf('79161234567')).toEqual({ ton: 1, npi: 1 });
     expect(sourceAddressOf('+4420')).toEqual({ ton: 1, npi: 1 });
     expect(sourceAddressOf('4444')).toEqual({ ton: 3, npi: 0 });
+  });
+
+  it('should put on the wire, from its encoded parts, the bytes the package makes of the text itself', () => {
+    const texts = ['Hello @ {world} €', 'Привет, мир', 'Ж'.repeat(100), 'A long GSM text, [brackets] and ^carets^ '.repeat(6)];
+    for (const text of texts) {
+      const { dataCoding, parts } = splitForSmpp(text);
+      const encoded = encodeForSmpp(text);
+      expect(encoded.dataCoding).toBe(dataCoding);
+      expect(encoded.parts).toHaveLength(parts.length);
+      expect(encodeForSmpp(text)).toBe(encoded);
+      parts.forEach((part, i) => {
+        const fields = { destination_addr: '79161234567', data_coding: dataCoding };
+        const udh = parts.length > 1 ? concatenationHeader(7, parts.length, i + 1) : undefined;
+        const theirs = new smpp.PDU('submit_sm', { ...fields, short_message: udh ? { udh, message: part } : { message: part } });
+        const ours = new smpp.PDU('submit_sm', {
+          ...fields,
+          esm_class: udh ? 0x40 : 0,
+          short_message: udh ? Buffer.concat([udh, encoded.parts[i]]) : encoded.parts[i],
+        });
+        theirs.sequence_number = ours.sequence_number = 1;
+        expect((ours as unknown as { toBuffer(): Buffer }).toBuffer().toString('hex')).toBe((theirs as unknown as { toBuffer(): Buffer }).toBuffer().toString('hex'));
+      });
+    }
   });
 });
