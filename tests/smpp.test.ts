@@ -1,5 +1,5 @@
 import smpp from 'smpp';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SendOutcome } from '../src/dispatch/dispatch.ports';
 import { createLogger } from '../src/logger';
 import { SmppSender, type SmppSenderOptions } from '../src/providers/smpp.client';
@@ -317,7 +317,22 @@ describe('SMPP provider: texts', () => {
     const s = sender(address);
     await s.ready();
     expect((await send(s, 'Привет').outcome).kind).toBe('sent');
-    expect(sim.submits).toEqual([expect.objectContaining({ text: 'Привет', dataCoding: 8, concatenation: null, esmClass: 0, source: 'Herald' })]);
+    expect(sim.submits).toEqual([expect.objectContaining({ text: 'Привет', dataCoding: 8, concatenation: null, esmClass: 0, source: 'Herald', registeredDelivery: 1 })]);
+  });
+
+  it('should ask for a receipt of each message (registered_delivery 1), and for none with receipts: false', async () => {
+    const { sim, address } = await smsc({ receipts: true, receiptDelayMs: 0 });
+    const asking = sender(address);
+    await asking.ready();
+    expect((await send(asking, 'A receipt, please').outcome).kind).toBe('sent');
+    await vi.waitFor(() => expect(sim.delivers).toEqual([expect.objectContaining({ kind: 'receipt' })]));
+    await asking.close();
+    const silent = sender(address, { receipts: false });
+    await silent.ready();
+    expect((await send(silent, 'No receipt, please').outcome).kind).toBe('sent');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sim.submits.map((p) => p.registeredDelivery)).toEqual([1, 0]);
+    expect(sim.delivers).toHaveLength(1);
   });
 
   it('should send every part of a text through one bind, in order, with 2 binds and small windows', async () => {

@@ -204,6 +204,7 @@ function adapterOf(
     password: p.password,
     systemType: p.systemType,
     sourceAddr: p.sourceAddr,
+    receipts: p.receipts,
     binds,
     window: p.window,
     maxUnacknowledged: concurrencyOf(p),

@@ -53,6 +53,8 @@ const smppProvider = z.strictObject({
   timeoutMs: positive.min(100).optional(),
   /** enquire_link every this long on an idle bind (ms) */
   enquireLinkMs: positive.min(1_000).default(30_000),
+  /** ask for a delivery receipt of every message (registered_delivery 1); false: 0, none asked */
+  receipts: z.boolean().default(true),
   /** the bearer token the provider presents when it posts replies (or receipts) to Herald over HTTP */
   receiptToken: z.string().min(16).optional(),
 });

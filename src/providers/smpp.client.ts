@@ -6,6 +6,7 @@ import type { ProviderInbox, Receipt } from './provider-inbox';
 import { readDeliver } from './smpp.receipt';
 import { classifySubmitStatus, statusName } from './smpp.outcome';
 import { concatenationHeader, encodeForSmpp, MAX_PARTS, type DataCoding } from './smpp.parts';
+import { SubmitSm, submitSourceBytes } from './smpp.submit';
 
 export type SmppSenderOptions = {
   /** the provider's name, on every log line and error */
@@ -22,6 +23,8 @@ export type SmppSenderOptions = {
   /** TON/NPI of sourceAddr; by default derived from it (see sourceAddressOf) */
   sourceAddrTon?: number;
   sourceAddrNpi?: number;
+  /** ask the SMSC for a delivery receipt of each message (registered_delivery 1; default true) */
+  receipts?: boolean;
   /** bound sessions (default 1) */
   binds?: number;
   /** unacknowledged submit_sm per session at most (default 10) */
@@ -94,11 +97,19 @@ export class SmppSender implements Sender {
   private readonly laterParts = new Set<string>();
   readonly log: Logger;
   readonly source: { ton: number; npi: number };
+  /** the submit_sm bytes before the destination, the same for every message */
+  readonly sourceBytes: Buffer;
+  /** registered_delivery of every submit_sm */
+  readonly registeredDelivery: number;
 
   constructor(readonly options: SmppSenderOptions) {
     this.log = options.log.child({ provider: options.name });
     const derived = sourceAddressOf(options.sourceAddr);
     this.source = { ton: options.sourceAddrTon ?? derived.ton, npi: options.sourceAddrNpi ?? derived.npi };
+    this.sourceBytes = submitSourceBytes({ serviceType: '', ...this.source, address: options.sourceAddr });
+    // An SMSC sends a receipt only when the submit_sm asks for one (SMPP 3.4 §5.2.17): 1 asks
+    // for it on the final outcome, delivered or not.
+    this.registeredDelivery = options.receipts === false ? 0 : 1;
     this.binds = Array.from({ length: Math.max(1, options.binds ?? 1) }, (_, i) => new Bind(this, i));
     for (const bind of this.binds) bind.connect();
   }
@@ -461,22 +472,18 @@ class Bind {
 
   private write(session: smpp.Session, job: Submission): boolean {
     const part = job.next;
-    const { sourceAddr } = this.sender.options;
     const total = job.parts.length;
     const bytes = job.parts[part];
-    const pdu = new smpp.PDU('submit_sm', {
-      source_addr_ton: this.sender.source.ton,
-      source_addr_npi: this.sender.source.npi,
-      source_addr: sourceAddr,
-      // Herald's phones are international numbers without the plus.
-      dest_addr_ton: 1,
-      dest_addr_npi: 1,
-      destination_addr: job.message.phone.replace(/\D/g, ''),
-      data_coding: job.dataCoding,
-      // Bytes already encoded (encodeForSmpp), taken by the package as they are: the UDH
-      // indicator (0x40) is then Herald's to set.
-      esm_class: total > 1 ? 0x40 : 0,
-      short_message: total > 1 ? Buffer.concat([concatenationHeader(job.reference, total, part + 1), bytes]) : bytes,
+    // Herald's phones are international numbers without the plus (TON 1, NPI 1). The bytes
+    // are already encoded (encodeForSmpp); a part of a longer text carries its user data
+    // header and the UDH indicator (esm_class 0x40).
+    const pdu = new SubmitSm({
+      source: this.sender.sourceBytes,
+      destination: job.message.phone.replace(/\D/g, ''),
+      esmClass: total > 1 ? 0x40 : 0,
+      registeredDelivery: this.sender.registeredDelivery,
+      dataCoding: job.dataCoding,
+      shortMessage: total > 1 ? Buffer.concat([concatenationHeader(job.reference, total, part + 1), bytes]) : bytes,
     });
     this.cork(session);
     const written = session.send(pdu, undefined, part === 0 ? () => job.markWritten() : undefined);

@@ -18,10 +18,18 @@ declare module 'smpp' {
       [field: string]: unknown;
     }
 
+    /** what Session.send reads of a PDU: it numbers it and writes its toBuffer() */
+    interface OutgoingPdu {
+      sequence_number: number;
+      isResponse(): boolean;
+      toBuffer(): Buffer;
+    }
+
     class Session extends EventEmitter {
       socket: Socket;
       /** false when the socket is no longer writable; `sent` is called once the PDU is written */
-      send(pdu: PDU, response?: (pdu: PDU) => void, sent?: (pdu: PDU) => void): boolean;
+      /** any object with isResponse, sequence_number and toBuffer will do (Herald's SubmitSm) */
+      send(pdu: PDU | OutgoingPdu, response?: (pdu: PDU) => void, sent?: (pdu: PDU) => void): boolean;
       close(callback?: () => void): void;
       destroy(callback?: () => void): void;
       pause(): void;

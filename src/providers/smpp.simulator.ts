@@ -82,6 +82,8 @@ export type SmscSubmit = {
   destination: string;
   dataCoding: number;
   esmClass: number;
+  /** 0: no receipt asked; 1: a receipt on the final outcome; 2: on failure only */
+  registeredDelivery: number;
   /** this part's text, decoded by its data_coding */
   text: string;
   /** the concatenation header, for a part of a longer text */
@@ -336,6 +338,7 @@ export class SmppSimulator {
       destination: String(pdu.destination_addr ?? ''),
       dataCoding: Number(pdu.data_coding ?? 0),
       esmClass: Number(pdu.esm_class ?? 0),
+      registeredDelivery: Number(pdu.registered_delivery ?? 0),
       text: typeof message === 'string' ? message : message.toString('latin1'),
       concatenation: readConcatenation(sm?.udh),
       at: now,
@@ -368,7 +371,8 @@ export class SmppSimulator {
       bind.unacknowledged--;
       submit.answeredAt = Date.now();
       session.send(pdu.response(status === 0 ? { message_id: submit.messageId } : { command_status: status }));
-      if (status === 0 && this.behaviour.receipts) this.receiptFor(session, submit);
+      // As an SMSC does: a receipt only for a submit_sm that asked for one (registered_delivery's low bits).
+      if (status === 0 && this.behaviour.receipts && (submit.registeredDelivery & 0x03) !== 0) this.receiptFor(session, submit);
     };
     if (latency > 0) setTimeout(answer, latency);
     else answer();
@@ -413,6 +417,8 @@ export class SmppSimulator {
     const b = this.behaviour;
     const outcome = pickOutcome(b);
     this.receiptOutcomes[outcome]++;
+    // registered_delivery 2 asks for receipts of failures only.
+    if (outcome === 'delivered' && (submit.registeredDelivery & 0x03) === 2) return;
     const timer = setTimeout(() => {
       this.deliverTimers.delete(timer);
       const code = RECEIPT_CODES[outcome];
