@@ -123,10 +123,13 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** --worker-nice N: WORKER_NICE for every Herald process the bench starts (unset: Herald's default). */
+const WORKER_NICE = flag('worker-nice');
+
 function spawnTs(script: string, env: Record<string, string>, logFile?: number, nodeArgs: string[] = [], scriptArgs: string[] = []): ChildProcess {
   return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...scriptArgs], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...(WORKER_NICE === undefined ? {} : { WORKER_NICE }), ...env },
     stdio: ['ignore', logFile ?? 'pipe', logFile ?? 'pipe'],
   });
 }

@@ -82,6 +82,7 @@ const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 export const variables = {
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HERALD_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  WORKER_NICE: count(0, 19).default(10),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
   DATABASE_DIRECT_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -199,6 +200,12 @@ function toConfig(e: Env) {
     nodeEnv: e.NODE_ENV,
     /** api: GraphQL only; worker: dispatcher and timers only; all: both */
     role: e.HERALD_ROLE,
+    /**
+     * How much a worker process (HERALD_ROLE=worker) lowers its own CPU priority at start
+     * (nice), so that an api process on the same host answers first while a mailing
+     * dispatches flat out; 0 leaves it as started.
+     */
+    workerNice: e.WORKER_NICE,
     databaseUrl: e.DATABASE_URL,
     /**
      * The same database without a pooler in between, for what needs a session of its own

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import os from 'node:os';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -472,6 +473,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const log = createLogger(config.logLevel, undefined, { repeatIntervalMs: config.logRepeatIntervalMs });
+  if (config.role === 'worker') lowerPriority(config.workerNice, log);
   let herald: Herald;
   try {
     herald = await startHerald(config, log);
@@ -496,6 +498,24 @@ async function main(): Promise<void> {
         },
       );
     });
+  }
+}
+
+/**
+ * Interactive work first: a worker process sends flat out and would take its share of the
+ * cores from an api process beside it, whose answers someone is waiting for. At a lower
+ * priority it takes what the api leaves. Done here, for the process Herald is, never in
+ * startHerald (a test starts roles inside its own process). PostgreSQL's backends keep
+ * theirs.
+ */
+function lowerPriority(by: number, log: Logger): void {
+  if (by === 0) return;
+  try {
+    const nice = Math.min(19, os.getPriority() + by);
+    os.setPriority(nice);
+    log.info({ nice }, 'worker at a lower CPU priority (WORKER_NICE)');
+  } catch (err) {
+    log.warn({ err }, 'could not lower the worker\'s CPU priority (WORKER_NICE)');
   }
 }
 

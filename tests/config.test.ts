@@ -19,6 +19,7 @@ describe('configuration', () => {
     expect(loadConfig({})).toEqual({
       nodeEnv: 'development',
       role: 'all',
+      workerNice: 10,
       databaseUrl: undefined,
       host: '127.0.0.1',
       port: 4000,
@@ -104,8 +105,9 @@ describe('configuration', () => {
       DATABASE_URL: 'mysql://x',
       SENDER_URL: 'not a url',
       GRAPHQL_MAX_DEPTH: '1',
+      WORKER_NICE: '20',
     });
-    for (const name of ['PORT', 'LOG_LEVEL', 'DATABASE_URL', 'SENDER_URL', 'GRAPHQL_MAX_DEPTH']) {
+    for (const name of ['PORT', 'LOG_LEVEL', 'DATABASE_URL', 'SENDER_URL', 'GRAPHQL_MAX_DEPTH', 'WORKER_NICE']) {
       expect(problems.some((p) => p.startsWith(`${name}:`)), `${name} in ${problems.join('; ')}`).toBe(true);
     }
   });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewaySimulator } from '../src/gateway/simulator';
 import { CREATE_MAILING, inMs, insertClients } from './support/fixtures';
@@ -55,6 +57,15 @@ describe('api and worker processes on one database', () => {
       body: JSON.stringify({ query: '{ statistics { mailingCount } }' }),
     });
     expect(onWorker.status).toBe(404);
+  });
+
+  it('should run the workers at a lower CPU priority than the api (WORKER_NICE, 10 by default)', async () => {
+    // /proc/<pid>/stat: the fields after the command's closing parenthesis; nice is the 19th field of the line.
+    const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    const [api, ...workers] = processes.map((p) => niceOf(p.child.pid!));
+    const own = os.getPriority();
+    expect(api).toBe(own);
+    expect(workers).toEqual([Math.min(19, own + 10), Math.min(19, own + 10)]);
   });
 
   it('should show a subscriber on the api process the progress that two workers make', async () => {
