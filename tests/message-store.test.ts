@@ -148,3 +148,38 @@ describe('writing results', () => {
     expect((await row())[0].status).toBe('SENT');
   });
 });
+
+describe('receipts beside older partitions', () => {
+  it('should apply a batch whose messages are in the newest started mailing\'s partition and in an older one, counting each once', async () => {
+    const { ReceiptService } = await import('../src/receipts/receipt.service');
+    const { createPartitions, listPartitions } = await import('../src/partitions/partition.store');
+    const { createLogger } = await import('../src/logger');
+    const older = await messagesIn(['SENT', 'SENT']);
+    // The next mailing in a partition of its own, after every one there is (as a later day's).
+    const top = Math.max(...(await listPartitions(database.db)).map((p) => p.to));
+    await createPartitions(database.db, [{ from: top, to: top + 1_000_000 }]);
+    await herald.sql`select setval('mailings_id_seq', ${top}, false)`;
+    const newer = await messagesIn(['SENT', 'SENT']);
+    expect(newer.mailingId).toBe(top);
+    const [{ inNewer }] = await herald.sql<{ inNewer: number }[]>`select count(*)::int as "inNewer" from ${herald.sql(`messages_p${top}`)} where mailing_id = ${newer.mailingId}`;
+    expect(inNewer).toBe(2);
+    for (const { mailingId, messages } of [older, newer]) {
+      await herald.sql`update mailings set started_at = now() where id = ${mailingId}`;
+      for (const m of messages) await herald.sql`update messages set provider = 'default', provider_message_id = ${`pm-${m.id}`}, sent_at = now() where id = ${m.id}`;
+    }
+    const service = new ReceiptService(database.db, createLogger('silent'), { kinds: new Map([['default', 'smpp']]), parkMs: 60_000 });
+    const all = [...older.messages, ...newer.messages];
+    const results = await service.receipts('default', [
+      ...all.map((m, i) => ({ providerMessageId: `pm-${m.id}`, status: i % 2 === 0 ? ('DELIVERED' as const) : ('UNDELIVERED' as const), error: i % 2 === 0 ? null : 'UNDELIV err:034', at: null })),
+      { providerMessageId: `pm-${older.messages[0].id}`, status: 'DELIVERED' as const, error: null, at: null },
+    ]);
+    expect(results).toEqual(['applied', 'applied', 'applied', 'applied', 'applied']);
+    for (const { mailingId, messages } of [older, newer]) {
+      const statuses = await statusesOf(mailingId);
+      expect(messages.map((m) => statuses.get(m.id))).toEqual(['DELIVERED', 'UNDELIVERED']);
+      const [stats] = await herald.sql<{ sent: number; delivered: number; undelivered: number }[]>`
+        select sent::int, delivered::int, undelivered::int from mailing_stats where mailing_id = ${mailingId}`;
+      expect(stats).toEqual({ sent: 0, delivered: 1, undelivered: 1 });
+    }
+  });
+});

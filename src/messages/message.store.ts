@@ -391,36 +391,25 @@ export async function applyReceipts(
   tx: Db,
   provider: string,
   receipts: readonly ReceiptWrite[],
+  /** a partition to look in first (by name), the newest mailings': only what it lacks is looked for in every partition */
+  first?: string,
 ): Promise<{ matches: ReceiptMatch[]; changed: Map<number, number[]> }> {
   if (receipts.length === 0) return { matches: [], changed: new Map() };
   // One receipt per id into the statement (two rows of v for one message would update it by either).
   const firstOf = new Map<string, number>();
   receipts.forEach((r, i) => firstOf.has(r.providerMessageId) || firstOf.set(r.providerMessageId, i));
-  const rows = JSON.stringify(
-    [...firstOf.values()].map((i) => ({ i, pmid: receipts[i].providerMessageId, status: receipts[i].status, error: receipts[i].error, at: receipts[i].at?.toISOString() ?? null })),
-  );
-  const found = await tx.execute<{ i: number; id: string; mailing_id: string; changed: boolean }>(sql`
-    with v as (
-      select * from jsonb_to_recordset(${rows}::jsonb) as v(i int, pmid text, status text, error text, at timestamptz)
-    ),
-    updated as (
-      update messages m set
-        status = v.status::message_status,
-        delivered_at = coalesce(v.at, now()),
-        last_error = case when v.status = ${MESSAGE_TRANSITIONS.undeliver.to} then v.error else m.last_error end,
-        updated_at = now()
-      from v
-      where m.provider = ${provider} and m.provider_message_id = v.pmid and m.provider_message_id is not null
-        and ((v.status = ${MESSAGE_TRANSITIONS.deliver.to} and m.status in (${statusListSql(fromOf('deliver'))}))
-          or (v.status = ${MESSAGE_TRANSITIONS.undeliver.to} and m.status in (${statusListSql(fromOf('undeliver'))})))
-      returning v.i, m.id, m.mailing_id
-    )
-    select i, id, mailing_id, true as changed from updated
-    union all
-    select v.i, m.id, m.mailing_id, false from v
-    join messages m on m.provider = ${provider} and m.provider_message_id = v.pmid and m.provider_message_id is not null
-      and m.status in (${statusListSql([MESSAGE_TRANSITIONS.deliver.to, MESSAGE_TRANSITIONS.undeliver.to])})
-    where not exists (select 1 from updated u where u.i = v.i)`);
+  const rowOf = (i: number) => ({ i, pmid: receipts[i].providerMessageId, status: receipts[i].status, error: receipts[i].error, at: receipts[i].at?.toISOString() ?? null });
+  // The id is not the partition key: `messages` probes the id's index in every partition
+  // (a batch of 500 took 12.9 ms beside one partition, 30.6 beside 20 old ones). Receipts come
+  // for what was sent lately, so the newest partition is asked first, by name; the rest, in all.
+  let found: ReceiptRow[] = [];
+  let left = [...firstOf.values()];
+  if (first !== undefined) {
+    found = await receiptStatement(tx, provider, sql`${sql.identifier(first)}`, left.map(rowOf));
+    const seen = new Set(found.map((r) => r.i));
+    left = left.filter((i) => !seen.has(i));
+  }
+  if (left.length > 0) found = found.concat(await receiptStatement(tx, provider, sql`messages`, left.map(rowOf)));
   const byIndex = new Map(found.map((r) => [r.i, r]));
   const changed = new Map<number, number[]>();
   const matchOf = new Map<string, ReceiptMatch>();
@@ -444,6 +433,34 @@ export async function applyReceipts(
     return firstOf.get(r.providerMessageId) === i || m.result !== 'changed' ? m : { ...m, result: 'final' as const };
   });
   return { matches, changed };
+}
+
+type ReceiptRow = { i: number; id: string; mailing_id: string; changed: boolean };
+
+/** The receipts' one statement, on `messages` or on one partition by name. */
+function receiptStatement(tx: Db, provider: string, table: SQL, rows: object[]): Promise<ReceiptRow[]> {
+  return tx.execute<ReceiptRow>(sql`
+    with v as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(i int, pmid text, status text, error text, at timestamptz)
+    ),
+    updated as (
+      update ${table} m set
+        status = v.status::message_status,
+        delivered_at = coalesce(v.at, now()),
+        last_error = case when v.status = ${MESSAGE_TRANSITIONS.undeliver.to} then v.error else m.last_error end,
+        updated_at = now()
+      from v
+      where m.provider = ${provider} and m.provider_message_id = v.pmid and m.provider_message_id is not null
+        and ((v.status = ${MESSAGE_TRANSITIONS.deliver.to} and m.status in (${statusListSql(fromOf('deliver'))}))
+          or (v.status = ${MESSAGE_TRANSITIONS.undeliver.to} and m.status in (${statusListSql(fromOf('undeliver'))})))
+      returning v.i, m.id, m.mailing_id
+    )
+    select i, id, mailing_id, true as changed from updated
+    union all
+    select v.i, m.id, m.mailing_id, false from v
+    join ${table} m on m.provider = ${provider} and m.provider_message_id = v.pmid and m.provider_message_id is not null
+      and m.status in (${statusListSql([MESSAGE_TRANSITIONS.deliver.to, MESSAGE_TRANSITIONS.undeliver.to])})
+    where not exists (select 1 from updated u where u.i = v.i)`);
 }
 
 /** The last message id handed out (the messages id sequence's last value), 0 before the first. */

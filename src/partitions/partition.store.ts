@@ -72,6 +72,15 @@ export class PartitionLookup {
 }
 
 /**
+ * The partition that holds the newest mailing that has started: where receipts come for
+ * (they follow what was sent lately). Undefined before any mailing started.
+ */
+export async function partitionOfNewestStarted(db: Db, lookup: PartitionLookup): Promise<string | undefined> {
+  const [row] = await db.execute<{ id: string | null }>(sql`select max(id) as id from mailings where started_at is not null`);
+  return row?.id == null ? undefined : lookup.holding(db, [Number(row.id)]);
+}
+
+/**
  * Tables named like a partition that are not attached: a drop that stopped after its detach
  * (or a detach left pending by an interrupted DETACH … CONCURRENTLY), to be finished.
  */

@@ -2,6 +2,7 @@ import type { Db } from '../db/connection';
 import { notifyMessages } from '../events/event.channel';
 import { logRepeated, type Logger } from '../logger';
 import { applyReceipts, lastHandedOutId, type ReceiptMatch, type ReceiptWrite } from '../messages/message.store';
+import { PartitionLookup, partitionOfNewestStarted } from '../partitions/partition.store';
 import type { ProviderInbox, Receipt, ReceiptResult } from '../providers/provider-inbox';
 import { anyParked, dropExpiredParked, parkReceipts, takeMatchedParked } from './parked-receipt.store';
 
@@ -35,6 +36,8 @@ const SWEEP_BATCH = 1_000;
 export class ReceiptService implements Pick<ProviderInbox, 'receipts'> {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | null = null;
+  /** the partitions as last read: the newest started mailing's is asked first (applyReceipts) */
+  private readonly partitions = new PartitionLookup();
 
   constructor(
     private readonly db: Db,
@@ -45,7 +48,7 @@ export class ReceiptService implements Pick<ProviderInbox, 'receipts'> {
   async receipts(provider: string, receipts: readonly Receipt[]): Promise<ReceiptResult[]> {
     const kind = this.options.kinds.get(provider);
     const { results, matches } = await this.db.transaction(async (tx) => {
-      const { matches, changed } = await applyReceipts(tx, provider, receipts);
+      const { matches, changed } = await applyReceipts(tx, provider, receipts, await partitionOfNewestStarted(tx, this.partitions));
       const results: ReceiptResult[] = [];
       const park: ReceiptWrite[] = [];
       let lastId: number | undefined;
@@ -97,8 +100,9 @@ export class ReceiptService implements Pick<ProviderInbox, 'receipts'> {
         const byProvider = new Map<string, ReceiptWrite[]>();
         for (const r of taken) byProvider.set(r.provider, [...(byProvider.get(r.provider) ?? []), r]);
         const told: { provider: string; receipts: ReceiptWrite[]; matches: ReceiptMatch[] }[] = [];
+        const first = byProvider.size > 0 ? await partitionOfNewestStarted(tx, this.partitions) : undefined;
         for (const [provider, receipts] of byProvider) {
-          const { matches, changed } = await applyReceipts(tx, provider, receipts);
+          const { matches, changed } = await applyReceipts(tx, provider, receipts, first);
           const notify = notifyMessages(changed);
           if (notify) await tx.execute(notify);
           told.push({ provider, receipts, matches });
