@@ -400,7 +400,7 @@ export async function applyReceipts(
   receipts.forEach((r, i) => firstOf.has(r.providerMessageId) || firstOf.set(r.providerMessageId, i));
   const rowOf = (i: number) => ({ i, pmid: receipts[i].providerMessageId, status: receipts[i].status, error: receipts[i].error, at: receipts[i].at?.toISOString() ?? null });
   // The id is not the partition key: `messages` probes the id's index in every partition
-  // (a batch of 500 took 12.9 ms beside one partition, 30.6 beside 20 old ones). Receipts come
+  // (a batch of 500 took 17.3 ms beside one partition, 35.7 beside 20 old ones; 15.8 newest first). Receipts come
   // for what was sent lately, so the newest partition is asked first, by name; the rest, in all.
   let found: ReceiptRow[] = [];
   let left = [...firstOf.values()];

@@ -72,11 +72,11 @@ export class PartitionLookup {
 }
 
 /**
- * The partition that holds the newest mailing that has started: where receipts come for
- * (they follow what was sent lately). Undefined before any mailing started.
+ * The partition that holds the newest mailing that has started and still has its messages:
+ * where receipts come for (they follow what was sent lately). Undefined before any.
  */
 export async function partitionOfNewestStarted(db: Db, lookup: PartitionLookup): Promise<string | undefined> {
-  const [row] = await db.execute<{ id: string | null }>(sql`select max(id) as id from mailings where started_at is not null`);
+  const [row] = await db.execute<{ id: string | null }>(sql`select max(id) as id from mailings where started_at is not null and messages_pruned_at is null`);
   return row?.id == null ? undefined : lookup.holding(db, [Number(row.id)]);
 }
 

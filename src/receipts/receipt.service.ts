@@ -20,6 +20,8 @@ export type ReceiptServiceOptions = {
 };
 
 const SWEEP_BATCH = 1_000;
+/** how long the partition receipts are matched in first is taken as known */
+const NEWEST_PARTITION_MS = 1_000;
 
 /**
  * Decides what a provider's receipt does (ProviderInbox.receipts): it moves the SENT message
@@ -38,6 +40,8 @@ export class ReceiptService implements Pick<ProviderInbox, 'receipts'> {
   private sweeping: Promise<void> | null = null;
   /** the partitions as last read: the newest started mailing's is asked first (applyReceipts) */
   private readonly partitions = new PartitionLookup();
+  /** that partition as last looked up, and when: it changes when a mailing starts in a new one */
+  private newest: { name: string | undefined; at: number } | null = null;
 
   constructor(
     private readonly db: Db,
@@ -47,8 +51,8 @@ export class ReceiptService implements Pick<ProviderInbox, 'receipts'> {
 
   async receipts(provider: string, receipts: readonly Receipt[]): Promise<ReceiptResult[]> {
     const kind = this.options.kinds.get(provider);
-    const { results, matches } = await this.db.transaction(async (tx) => {
-      const { matches, changed } = await applyReceipts(tx, provider, receipts, await partitionOfNewestStarted(tx, this.partitions));
+    const { results, matches } = await this.inTransaction(async (tx) => {
+      const { matches, changed } = await applyReceipts(tx, provider, receipts, await this.newestPartition(tx));
       const results: ReceiptResult[] = [];
       const park: ReceiptWrite[] = [];
       let lastId: number | undefined;
@@ -91,16 +95,43 @@ export class ReceiptService implements Pick<ProviderInbox, 'receipts'> {
     return this.sweeping;
   }
 
+  /**
+   * The partition to match receipts in first, looked up at most once a second: a receipt
+   * posted alone would otherwise pay a round trip for it. Up to a second stale after a mailing
+   * starts in a new partition, its receipts are still matched, through `messages`.
+   */
+  private async newestPartition(tx: Db): Promise<string | undefined> {
+    const now = Date.now();
+    if (this.newest === null || now - this.newest.at >= NEWEST_PARTITION_MS) {
+      this.newest = { name: await partitionOfNewestStarted(tx, this.partitions), at: now };
+    }
+    return this.newest.name;
+  }
+
+  /**
+   * A transaction of receipts. One that fails may have named a partition no longer there (the
+   * retention dropped it since it was looked up): it is looked up afresh next time.
+   */
+  private async inTransaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction(work);
+    } catch (error) {
+      this.newest = null;
+      this.partitions.forget();
+      throw error;
+    }
+  }
+
   private async sweepOnce(): Promise<void> {
     // The common case, nothing parked, costs one index look a second.
     if (!(await anyParked(this.db))) return;
     for (;;) {
-      const applied = await this.db.transaction(async (tx) => {
+      const applied = await this.inTransaction(async (tx) => {
         const taken = await takeMatchedParked(tx, SWEEP_BATCH);
         const byProvider = new Map<string, ReceiptWrite[]>();
         for (const r of taken) byProvider.set(r.provider, [...(byProvider.get(r.provider) ?? []), r]);
         const told: { provider: string; receipts: ReceiptWrite[]; matches: ReceiptMatch[] }[] = [];
-        const first = byProvider.size > 0 ? await partitionOfNewestStarted(tx, this.partitions) : undefined;
+        const first = byProvider.size > 0 ? await this.newestPartition(tx) : undefined;
         for (const [provider, receipts] of byProvider) {
           const { matches, changed } = await applyReceipts(tx, provider, receipts, first);
           const notify = notifyMessages(changed);
