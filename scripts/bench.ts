@@ -48,7 +48,7 @@
 //
 // `npm run bench -- --live [--clients N] [--subscribers 10000] [--storm 1000] [--live-processes 4] [--live-nice 5]`:
 // 10,000 websocket subscribers on one api process while a mailing dispatches (see mainLive).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, setPriority, tmpdir, totalmem } from 'node:os';
@@ -125,6 +125,25 @@ async function freePort(): Promise<number> {
 
 /** --worker-nice N: WORKER_NICE for every Herald process the bench starts (unset: Herald's default). */
 const WORKER_NICE = flag('worker-nice');
+
+/**
+ * Herald as `npm start` runs it: the bundle dist/herald.mjs (built once as the bench starts,
+ * from the source as it is) under plain node. Not through tsx, whose loader thread and source
+ * maps add ~70 MB a process (docs/performance.md): the RSS the bench reports is production's.
+ */
+const HERALD_BUNDLE = path.join(ROOT, 'dist', 'herald.mjs');
+let heraldBuilt = false;
+function spawnHerald(env: Record<string, string>, logFile: number, nodeArgs: string[] = []): ChildProcess {
+  if (!heraldBuilt) {
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-server.mjs')], { cwd: ROOT, stdio: 'inherit' });
+    heraldBuilt = true;
+  }
+  return spawn(process.execPath, [...nodeArgs, HERALD_BUNDLE], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...(WORKER_NICE === undefined ? {} : { WORKER_NICE }), ...env },
+    stdio: ['ignore', logFile, logFile],
+  });
+}
 
 function spawnTs(script: string, env: Record<string, string>, logFile?: number, nodeArgs: string[] = [], scriptArgs: string[] = []): ChildProcess {
   return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...scriptArgs], {
@@ -262,7 +281,7 @@ async function main() {
     const startHeraldProcess = async (name: string, env: Record<string, string>, without: string[] = []) => {
       const logFile = path.join(dataDir, `${name}.log`);
       const own = Object.fromEntries(Object.entries({ ...heraldEnv, ...env }).filter(([k]) => !without.includes(k)));
-      const child = spawnTs('src/main.ts', own, openSync(logFile, 'w'), nodeArgs);
+      const child = spawnHerald(own, openSync(logFile, 'w'), nodeArgs);
       cleanups.push(() => void child.kill('SIGTERM'));
       await waitForLog(logFile, '"msg":"Herald is listening"');
       return { name, child, logFile };
@@ -1082,7 +1101,7 @@ async function mainLoad() {
     for (const [name, role, p] of [['api', 'api', port], ['worker', 'worker', await freePort()]] as const) {
       const logFile = path.join(dataDir, `${name}.log`);
       // --node-args (e.g. --cpu-prof) apply to the api process, the one under load.
-      const child = spawnTs('src/main.ts', { ...heraldEnv, HERALD_ROLE: role, PORT: String(p) }, openSync(logFile, 'w'), role === 'api' ? (flag('node-args')?.split(' ') ?? []) : []);
+      const child = spawnHerald({ ...heraldEnv, HERALD_ROLE: role, PORT: String(p) }, openSync(logFile, 'w'), role === 'api' ? (flag('node-args')?.split(' ') ?? []) : []);
       cleanups.push(() => void child.kill('SIGTERM'));
       await waitForLog(logFile, '"msg":"Herald is listening"');
       heralds.push({ name, child });
@@ -1255,7 +1274,7 @@ async function mainApi() {
     const heraldUrl = `http://127.0.0.1:${port}`;
     const logFile = path.join(dataDir, 'api.log');
     const env = { DATABASE_URL: pg.url, API_TOKENS: `admin:${TOKEN}`, SENDER_URL: senderUrl, SENDER_TOKEN: GATEWAY_TOKEN, HERALD_ROLE: 'api', PORT: String(port), LOG_LEVEL: flag('log-level') ?? 'info' };
-    const api = spawnTs('src/main.ts', env, openSync(logFile, 'w'), flag('node-args')?.split(' ') ?? []);
+    const api = spawnHerald(env, openSync(logFile, 'w'), flag('node-args')?.split(' ') ?? []);
     cleanups.push(async () => {
       // SIGTERM lets --cpu-prof write its profile before the process ends.
       api.kill('SIGTERM');
@@ -1396,7 +1415,7 @@ async function mainHistory() {
       const procs: ChildProcess[] = [];
       const start = async (role: string, p: number) => {
         const logFile = path.join(dataDir, `${name}-${role}.log`);
-        const child = spawnTs('src/main.ts', { ...env, HERALD_ROLE: role, PORT: String(p) }, openSync(logFile, 'w'));
+        const child = spawnHerald({ ...env, HERALD_ROLE: role, PORT: String(p) }, openSync(logFile, 'w'));
         procs.push(child);
         cleanups.push(() => void child.kill('SIGTERM'));
         await waitForLog(logFile, '"msg":"Herald is listening"');
@@ -1574,7 +1593,7 @@ async function mainLive() {
     const heralds: Record<'api' | 'worker', ChildProcess> = {} as never;
     for (const [name, p] of [['api', port], ['worker', await freePort()]] as const) {
       const logFile = path.join(dataDir, `${name}.log`);
-      const child = spawnTs('src/main.ts', { ...heraldEnv, HERALD_ROLE: name, PORT: String(p) }, openSync(logFile, 'w'), name === 'api' ? (flag('node-args')?.split(' ') ?? []) : []);
+      const child = spawnHerald({ ...heraldEnv, HERALD_ROLE: name, PORT: String(p) }, openSync(logFile, 'w'), name === 'api' ? (flag('node-args')?.split(' ') ?? []) : []);
       cleanups.push(() => void child.kill('SIGTERM'));
       await waitForLog(logFile, '"msg":"Herald is listening"');
       heralds[name] = child;

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express, { type Router } from 'express';
+import { PROJECT_ROOT } from '../common/project-root';
 import type { Logger } from '../logger';
 
 /** Where `npm ci` leaves the console's Vite build (console/, built by the root postinstall). */
-export const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist', import.meta.url));
+export const CONSOLE_DIST = path.join(PROJECT_ROOT, 'console', 'dist');
 
 // The console's own routes: a reload or a shared link on one of them gets the app.
 const APP_PATHS = ['/mailings', '/mailings/*rest', '/clients', '/clients/*rest', '/inbound', '/webhooks', '/webhooks/*rest'];

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,9 @@ declare module 'vitest' {
  * databases); without it, one embedded PostgreSQL serves the whole run, as `npm start` would.
  */
 export default async function setup(project: TestProject) {
+  // The bundle every spawned Herald runs (tests/support/process.ts), built afresh: a test
+  // never runs a stale dist/ left from before a change to src/.
+  execFileSync(process.execPath, ['scripts/build-server.mjs'], { stdio: 'inherit' });
   if (process.env.DATABASE_URL) {
     project.provide('adminDatabaseUrl', process.env.DATABASE_URL);
     return;

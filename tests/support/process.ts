@@ -19,12 +19,12 @@ export type HeraldProcess = {
 };
 
 /**
- * Herald as `npm start` runs it (`tsx src/main.ts`), as a child process with exactly the
- * given environment plus PATH and HOME: nothing of the test runner's own environment leaks
- * in (DATABASE_URL in particular).
+ * Herald as `npm start` runs it (`node dist/herald.mjs`, the bundle the global setup built
+ * from the source as it is), as a child process with exactly the given environment plus PATH
+ * and HOME: nothing of the test runner's own environment leaks in (DATABASE_URL in particular).
  */
 export function spawnHerald(env: Record<string, string>): HeraldProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['dist/herald.mjs'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
