@@ -138,17 +138,18 @@ function spawnHerald(env: Record<string, string>, logFile: number, nodeArgs: str
     execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-server.mjs')], { cwd: ROOT, stdio: 'inherit' });
     heraldBuilt = true;
   }
-  return spawn(process.execPath, [...nodeArgs, HERALD_BUNDLE], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...(WORKER_NICE === undefined ? {} : { WORKER_NICE }), ...env },
-    stdio: ['ignore', logFile, logFile],
-  });
+  return spawn(process.execPath, [...nodeArgs, HERALD_BUNDLE], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', logFile, logFile] });
+}
+
+/** A child's whole environment: PATH, HOME, the bench's --worker-nice, and what it is given. */
+function childEnv(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...(WORKER_NICE === undefined ? {} : { WORKER_NICE }), ...env };
 }
 
 function spawnTs(script: string, env: Record<string, string>, logFile?: number, nodeArgs: string[] = [], scriptArgs: string[] = []): ChildProcess {
   return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...scriptArgs], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...(WORKER_NICE === undefined ? {} : { WORKER_NICE }), ...env },
+    env: childEnv(env),
     stdio: ['ignore', logFile ?? 'pipe', logFile ?? 'pipe'],
   });
 }

@@ -1,11 +1,11 @@
 // `npm run build`: Herald's server as one JavaScript file, dist/herald.mjs, which `npm start`,
 // compose and the tests' child processes run with plain `node`. Plain JavaScript (no tsx) so
-// that it runs before anything else is built, and fast enough (~0.3 s) that `npm start` runs
+// that it runs before anything else is built, and fast enough (~0.15 s) that `npm start` runs
 // it every time: what starts is always the source as it is, never a stale build.
 //
 // Why not `node --import tsx src/main.ts` as before: tsx transpiles in a loader thread of its
 // own (a second V8 heap) and keeps every module's source map for its stack traces; a process
-// run that way held ~70 MB more at rest (api 181 → 107 MB after a full GC, docs/performance.md).
+// run that way held ~70 MB more at rest (an api 179 → 112 MB after a full GC, docs/performance.md#memory).
 // The libraries stay outside the bundle (node_modules, as installed): only Herald's own code
 // is joined. A source map is written beside it for `node --enable-source-maps` (docs/operations.md).
 import { build } from 'esbuild';
